@@ -1,0 +1,332 @@
+//! Carries out a plan: in dependency order for apply, in reverse for destroy, independent steps
+//! in parallel with a bound. Every write is read back. Events go to a [`Reporter`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+
+use crate::discover::{deps_of, lookup, order_of, Live};
+use crate::error::{AwsError, Error, Result};
+use crate::graph;
+use crate::plan::{self, Action, Plan, Planned};
+use crate::resources::{Ctx, Kind, Observed};
+use crate::stack::Stack;
+
+/// Receives progress; the CLI implements it with indicatif, plain lines or JSON lines.
+pub trait Reporter: Send + Sync {
+    fn started(&self, id: &str, type_name: &str, action: Action);
+    fn finished(
+        &self,
+        id: &str,
+        type_name: &str,
+        action: Action,
+        elapsed: Duration,
+        notes: &[String],
+    );
+    fn failed(&self, id: &str, type_name: &str, action: Action, error: &Error);
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    /// Final live state per resource id (`None`: does not exist).
+    pub live: BTreeMap<String, Option<Observed>>,
+    pub done: BTreeMap<String, Action>,
+    pub notes: Vec<(String, String)>,
+}
+
+impl Outcome {
+    pub fn count(&self, a: Action) -> usize {
+        self.done.values().filter(|x| **x == a).count()
+    }
+}
+
+fn resource_err(action: &'static str, kind: &dyn Kind, id: &str, source: AwsError) -> Error {
+    Error::Resource {
+        action,
+        resource: format!("{} `{id}`", kind.type_name()),
+        source,
+    }
+}
+
+struct Step {
+    action: Action,
+    observed: Option<Observed>,
+    notes: Vec<String>,
+}
+
+/// Applies `plan`. `live` is what discovery saw; references are resolved again as resources
+/// are created, so values that were "known after apply" are real when they are written.
+pub async fn apply(
+    stack: &Stack,
+    values: &BTreeMap<String, String>,
+    plan: &Plan,
+    live: &[Live],
+    ctx: Arc<Ctx>,
+    reporter: Arc<dyn Reporter>,
+    bound: usize,
+) -> Result<Outcome> {
+    let order = order_of(stack);
+    let deps = deps_of(stack);
+    let seen: BTreeMap<String, Option<Observed>> = live
+        .iter()
+        .map(|l| (l.desired.id.clone(), l.observed.clone()))
+        .collect();
+    let (done, failed) = graph::walk(
+        &order,
+        &deps,
+        bound,
+        |id, so_far: &BTreeMap<String, Step>| {
+            let decl = stack.get(id).expect("ordered ids come from the stack");
+            let known: BTreeMap<String, Option<Observed>> = so_far
+                .iter()
+                .map(|(k, v)| (k.clone(), v.observed.clone()))
+                .collect();
+            let want = decl.resolve(values, &lookup(&known));
+            let have = seen.get(id).cloned().flatten();
+            let kind = decl.kind;
+            // With every reference now resolved, the plan's action is confirmed against the values
+            // that will really be written.
+            let action = {
+                let p = plan::plan(
+                    &plan.prefix,
+                    &[Planned {
+                        kind,
+                        desired: &want,
+                        observed: have.as_ref(),
+                    }],
+                );
+                p.resources[0].action
+            };
+            let planned = plan.get(id).map(|r| r.action).unwrap_or(action);
+            let action = if planned == Action::Create {
+                Action::Create
+            } else {
+                action
+            };
+            let ctx = ctx.clone();
+            let reporter = reporter.clone();
+            let id = id.to_string();
+            async move {
+                let t0 = Instant::now();
+                if action != Action::NoOp {
+                    reporter.started(&id, kind.type_name(), action);
+                }
+                let r = step(&ctx, kind, &want, have, action).await;
+                match r {
+                    Ok(s) => {
+                        if action != Action::NoOp {
+                            reporter.finished(
+                                &id,
+                                kind.type_name(),
+                                action,
+                                t0.elapsed(),
+                                &s.notes,
+                            );
+                        }
+                        Ok(s)
+                    }
+                    Err(e) => {
+                        reporter.failed(&id, kind.type_name(), action, &e);
+                        Err(e)
+                    }
+                }
+            }
+            .boxed()
+        },
+    )
+    .await;
+    finish(done, failed)
+}
+
+fn finish(done: BTreeMap<String, Step>, failed: Vec<(String, Error)>) -> Result<Outcome> {
+    if let Some((_, e)) = failed.into_iter().next() {
+        return Err(e);
+    }
+    let mut out = Outcome::default();
+    for (id, s) in done {
+        for n in &s.notes {
+            out.notes.push((id.clone(), n.clone()));
+        }
+        out.done.insert(id.clone(), s.action);
+        out.live.insert(id, s.observed);
+    }
+    Ok(out)
+}
+
+async fn step(
+    ctx: &Ctx,
+    kind: &'static dyn Kind,
+    want: &crate::resources::Desired,
+    have: Option<Observed>,
+    action: Action,
+) -> Result<Step> {
+    let id = want.id.as_str();
+    let mut notes = Vec::new();
+    match (action, &have) {
+        (Action::NoOp, _) => {
+            return Ok(Step {
+                action,
+                observed: have,
+                notes,
+            });
+        }
+        (Action::Create, _) | (_, None) => {
+            kind.create(ctx, want)
+                .await
+                .map_err(|e| resource_err("creating", kind, id, e))?;
+        }
+        (Action::Update, Some(h)) => {
+            kind.update(ctx, want, h)
+                .await
+                .map_err(|e| resource_err("updating", kind, id, e))?;
+        }
+        (Action::Replace, Some(h)) => {
+            notes.extend(
+                kind.delete(ctx, h)
+                    .await
+                    .map_err(|e| resource_err("replacing (delete)", kind, id, e))?,
+            );
+            kind.create(ctx, want)
+                .await
+                .map_err(|e| resource_err("replacing (create)", kind, id, e))?;
+        }
+        (Action::Delete, Some(h)) => {
+            notes.extend(
+                kind.delete(ctx, h)
+                    .await
+                    .map_err(|e| resource_err("deleting", kind, id, e))?,
+            );
+            return Ok(Step {
+                action,
+                observed: None,
+                notes,
+            });
+        }
+    }
+    // Read back what was written.
+    let back = kind
+        .read(ctx, want)
+        .await
+        .map_err(|e| resource_err("reading back", kind, id, e))?;
+    let Some(back) = back else {
+        return Err(resource_err(
+            "reading back",
+            kind,
+            id,
+            AwsError {
+                operation: "read back",
+                code: None,
+                message: "the resource was written but cannot be read back".into(),
+            },
+        ));
+    };
+    let check = plan::plan(
+        "",
+        &[Planned {
+            kind,
+            desired: want,
+            observed: Some(&back),
+        }],
+    );
+    let left: Vec<String> = check.resources[0]
+        .changes
+        .iter()
+        .filter(|c| !c.after_unknown)
+        .map(|c| c.property.clone())
+        .collect();
+    if !left.is_empty() {
+        return Err(resource_err(
+            "reading back",
+            kind,
+            id,
+            AwsError {
+                operation: "read back",
+                code: None,
+                message: format!(
+                    "after the write, AWS still reports a different {}",
+                    left.join(", ")
+                ),
+            },
+        ));
+    }
+    notes.extend(back.notes.iter().cloned());
+    Ok(Step {
+        action,
+        observed: Some(back),
+        notes,
+    })
+}
+
+/// Deletes every live resource of the stack, dependents before what they depend on.
+pub async fn destroy(
+    stack: &Stack,
+    live: &[Live],
+    ctx: Arc<Ctx>,
+    reporter: Arc<dyn Reporter>,
+    bound: usize,
+) -> Result<Outcome> {
+    let order = order_of(stack);
+    let nodes: Vec<(String, Vec<String>)> = stack
+        .resources
+        .iter()
+        .map(|r| (r.id.clone(), r.deps.clone()))
+        .collect();
+    let reverse: BTreeMap<String, Vec<String>> = graph::dependents(&nodes)
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().collect()))
+        .collect();
+    let seen: BTreeMap<String, Live> = live
+        .iter()
+        .map(|l| (l.desired.id.clone(), l.clone()))
+        .collect();
+    let ctx_dir = ctx.state_dir.clone();
+    let mut rev_order = order.clone();
+    rev_order.reverse();
+    let (done, failed) = graph::walk(&rev_order, &reverse, bound, |id, _| {
+        let kind = stack.get(id).expect("ordered ids come from the stack").kind;
+        let l = seen.get(id).cloned();
+        let ctx = ctx.clone();
+        let reporter = reporter.clone();
+        let id = id.to_string();
+        async move {
+            let Some(Live {
+                desired,
+                observed: Some(have),
+            }) = l
+            else {
+                return Ok(Step {
+                    action: Action::NoOp,
+                    observed: None,
+                    notes: vec![],
+                });
+            };
+            let t0 = Instant::now();
+            reporter.started(&id, kind.type_name(), Action::Delete);
+            match step(&ctx, kind, &desired, Some(have), Action::Delete).await {
+                Ok(s) => {
+                    reporter.finished(
+                        &id,
+                        kind.type_name(),
+                        Action::Delete,
+                        t0.elapsed(),
+                        &s.notes,
+                    );
+                    Ok(s)
+                }
+                Err(e) => {
+                    reporter.failed(&id, kind.type_name(), Action::Delete, &e);
+                    Err(e)
+                }
+            }
+        }
+        .boxed()
+    })
+    .await;
+    let out = finish(done, failed)?;
+    // The stack's local folder goes with the stack once it is empty.
+    let _ = std::fs::remove_dir(&ctx_dir);
+    Ok(out)
+}

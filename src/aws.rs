@@ -1,0 +1,172 @@
+//! AWS clients built from one shared configuration, and error classification helpers.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_iot::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::tls;
+
+use crate::error::AwsError;
+
+/// Where and as whom to talk to AWS (global flags and the standard `AWS_*` variables).
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// Retries: the SDK's standard mode on throttling, 5xx and transient network errors, with
+/// exponential backoff and jitter; set here on purpose so `AWS_MAX_ATTEMPTS` cannot turn it off.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(6)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(8))
+}
+
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_secs(120))
+        .build()
+}
+
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub config: SdkConfig,
+    pub iot: aws_sdk_iot::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub cognito_idp: aws_sdk_cognitoidentityprovider::Client,
+    pub cognito_identity: aws_sdk_cognitoidentity::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub lambda: aws_sdk_lambda::Client,
+}
+
+impl Clients {
+    pub fn from_config(config: SdkConfig) -> Self {
+        Clients {
+            iot: aws_sdk_iot::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            cognito_idp: aws_sdk_cognitoidentityprovider::Client::new(&config),
+            cognito_identity: aws_sdk_cognitoidentity::Client::new(&config),
+            secrets: aws_sdk_secretsmanager::Client::new(&config),
+            lambda: aws_sdk_lambda::Client::new(&config),
+            config,
+        }
+    }
+}
+
+pub async fn load_config(opts: &AwsOptions) -> SdkConfig {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .retry_config(retry_config())
+        .timeout_config(timeout_config());
+    if let Some(r) = &opts.region {
+        loader = loader.region(Region::new(r.clone()));
+    }
+    if let Some(p) = &opts.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(e) = &opts.endpoint_url {
+        loader = loader.endpoint_url(e);
+    }
+    loader.load().await
+}
+
+/// Turns an SDK error into [`AwsError`]: the operation, AWS's code and AWS's own message.
+pub fn aws_err<E, R>(operation: &'static str, err: SdkError<E, R>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let code = err.code().map(str::to_string);
+    let message = match (&err, err.message()) {
+        (_, Some(m)) if !m.is_empty() => m.to_string(),
+        (SdkError::TimeoutError(_), _) => "the request timed out".to_string(),
+        (SdkError::DispatchFailure(_), _) => {
+            let mut cause: &dyn std::error::Error = &err;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            format!("could not reach the AWS endpoint: {cause}")
+        }
+        _ => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+    };
+    AwsError {
+        operation,
+        code,
+        message,
+    }
+}
+
+/// `.op("Name")?` on an SDK result.
+pub trait OpExt<T> {
+    fn op(self, operation: &'static str) -> Result<T, AwsError>;
+}
+
+impl<T, E, R> OpExt<T> for Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    fn op(self, operation: &'static str) -> Result<T, AwsError> {
+        self.map_err(|e| aws_err(operation, e))
+    }
+}
+
+const NOT_FOUND: &[&str] = &[
+    "ResourceNotFoundException",
+    "NoSuchEntity",
+    "NotFound",
+    "NotFoundException",
+    "ResourceNotFound",
+];
+
+pub fn is_not_found(e: &AwsError) -> bool {
+    e.code.as_deref().is_some_and(|c| NOT_FOUND.contains(&c))
+}
+
+/// A read that treats "not found" as `None`.
+pub fn found<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A delete that treats "not found" as done.
+pub fn gone(r: Result<(), AwsError>) -> Result<(), AwsError> {
+    match r {
+        Err(e) if is_not_found(&e) => Ok(()),
+        other => other,
+    }
+}
+
+/// The account id of the caller.
+pub async fn account_id(clients: &Clients) -> Result<String, AwsError> {
+    let out = clients
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .op("GetCallerIdentity")?;
+    Ok(out.account().unwrap_or_default().to_string())
+}
+
+pub fn region_of(config: &SdkConfig) -> Option<String> {
+    config.region().map(|r| r.to_string())
+}

@@ -1,0 +1,221 @@
+//! One file per subcommand: arguments -> options -> engine -> render. This file holds what they
+//! share: reading the stack and parameters (offline), and connecting to AWS.
+
+pub mod apply;
+pub mod destroy;
+pub mod output;
+pub mod plan;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+
+use crate::aws::{self, AwsOptions, Clients};
+use crate::cli::{Cli, Command, Global, OutputFormat, ParamArgs, StackArgs};
+use crate::discover::{self, Live};
+use crate::error::{Error, Origin, Result};
+use crate::render::{self, Style};
+use crate::resources::Ctx;
+use crate::stack::params::{self, ParamInput, Params, Sourced};
+use crate::stack::Stack;
+
+/// Runs the command line; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    let json = matches!(
+        &cli.command,
+        Command::Plan { stack, .. }
+            | Command::Apply { stack, .. }
+            | Command::Destroy { stack, .. }
+            | Command::Output { stack }
+            if stack.output == OutputFormat::Json
+    );
+    let err_style = Style {
+        color: render::color_enabled(cli.global.no_color, render::stderr_is_tty()),
+    };
+    if let Command::Completions { shell } = &cli.command {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(*shell, &mut cmd, "iotstack", &mut std::io::stdout());
+        return 0;
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let g = cli.global.clone();
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Plan {
+                stack,
+                params,
+                detailed_exitcode,
+            } => plan::run(&g, &stack, &params, detailed_exitcode).await,
+            Command::Apply { stack, params, yes } => apply::run(&g, &stack, &params, yes).await,
+            Command::Destroy { stack, yes } => destroy::run(&g, &stack, yes).await,
+            Command::Output { stack } => output::run(&g, &stack).await,
+            Command::Completions { .. } => Ok(0),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if json {
+                println!("{}", render::json::error(&e));
+            }
+            eprintln!("{}", render::human::error(&e, &err_style));
+            e.exit_code()
+        }
+    }
+}
+
+fn from_env(var: &str) -> Option<Sourced> {
+    std::env::var(var)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|value| Sourced {
+            value,
+            origin: Origin::Flag(var.to_string()),
+        })
+}
+
+fn flag(v: &Option<String>, name: &str, var: &str) -> Option<Sourced> {
+    v.as_ref()
+        .map(|value| Sourced {
+            value: value.clone(),
+            origin: Origin::Flag(name.to_string()),
+        })
+        .or_else(|| from_env(var))
+}
+
+/// The stack and its parameters, validated offline: nothing here calls AWS.
+pub struct Prepared {
+    pub stack: Stack,
+    pub params: Params,
+}
+
+pub fn prepare(sa: &StackArgs, pa: Option<&ParamArgs>, need_all: bool) -> Result<Prepared> {
+    let stack = Stack::load(&sa.stack).map_err(Error::Invalid)?;
+    let input = ParamInput {
+        prefix: flag(&sa.prefix, "--prefix", "IOTSTACK_PREFIX"),
+        email: pa.and_then(|p| flag(&p.email, "--email", "IOTSTACK_EMAIL")),
+        ip: pa.and_then(|p| flag(&p.ip, "--ip", "IOTSTACK_IP")),
+    };
+    let mut required = vec!["prefix"];
+    if pa.is_some() && need_all {
+        for p in ["email", "ip"] {
+            if stack.uses_param(p) {
+                required.push(p);
+            }
+        }
+    }
+    let defaults = if pa.is_some() {
+        stack.defaults.clone()
+    } else {
+        stack
+            .defaults
+            .iter()
+            .filter(|(k, _)| k.as_str() == "prefix" || k.as_str() == "region")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let params = params::validate(&input, &defaults, &required).map_err(Error::Invalid)?;
+    stack.check_names(&params).map_err(Error::Invalid)?;
+    Ok(Prepared { stack, params })
+}
+
+/// Connects to AWS: one shared configuration, the account id, the stack's local folder.
+pub async fn connect(g: &Global, p: &Prepared) -> Result<(Arc<Ctx>, BTreeMap<String, String>)> {
+    let env_region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+    let mut opts = AwsOptions {
+        region: g.region.clone(),
+        profile: g.profile.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+    };
+    let mut config = aws::load_config(&opts).await;
+    if config.region().is_none()
+        || (opts.region.is_none()
+            && !env_region
+            && p.stack.defaults.contains_key("region")
+            && g.profile.is_none())
+    {
+        if let Some(r) = p.stack.defaults.get("region") {
+            opts.region = Some(r.value.clone());
+            config = aws::load_config(&opts).await;
+        }
+    }
+    let Some(region) = aws::region_of(&config) else {
+        return Err(Error::Invalid(vec![crate::error::Diagnostic::error(
+            Origin::Flag("--region".into()),
+            "no AWS region is set",
+        )
+        .hint(
+            "pass --region, set AWS_REGION, or give `parameters.region` in the stack file",
+        )]));
+    };
+    let clients = Clients::from_config(config);
+    let account = aws::account_id(&clients).await?;
+    let values = p.params.values(&region, &account);
+    let ctx = Ctx {
+        clients,
+        prefix: p.params.prefix.value.clone(),
+        region,
+        account,
+        state_dir: p.stack.settings.output_dir.join(&p.params.prefix.value),
+    };
+    Ok((Arc::new(ctx), values))
+}
+
+pub async fn read_live(
+    p: &Prepared,
+    ctx: &Arc<Ctx>,
+    values: &BTreeMap<String, String>,
+    sa: &StackArgs,
+) -> Result<Vec<Live>> {
+    discover::discover(&p.stack, values, ctx.clone(), sa.parallelism as usize).await
+}
+
+pub fn stdout_style(g: &Global) -> Style {
+    Style {
+        color: render::color_enabled(g.no_color, render::stdout_is_tty()),
+    }
+}
+
+pub fn stderr_style(g: &Global) -> Style {
+    Style {
+        color: render::color_enabled(g.no_color, render::stderr_is_tty()),
+    }
+}
+
+/// Asks on the terminal; refuses without one unless `--yes`.
+pub fn confirm(question: &str, yes: bool, what: &str) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Refused(format!(
+            "refusing to {what} without confirmation: standard input is not a terminal. Nothing was changed; pass --yes to {what} non-interactively."
+        )));
+    }
+    let mut err = std::io::stderr();
+    let _ = write!(err, "{question} Only 'yes' will be accepted: ");
+    let _ = err.flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("reading the answer", e))?;
+    if line.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(Error::Refused(format!(
+            "{what} cancelled; nothing was changed."
+        )))
+    }
+}

@@ -1,0 +1,98 @@
+//! Reads what is live for every resource of the stack, in dependency order (a resource's
+//! identity may depend on another's attributes), independent reads in parallel.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures::FutureExt;
+
+use crate::error::{Error, Result};
+use crate::graph;
+use crate::resources::{Ctx, Desired, Observed};
+use crate::stack::Stack;
+
+/// One resource: what the stack wants (resolved as far as the live state allows) and what is live.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub desired: Desired,
+    pub observed: Option<Observed>,
+}
+
+pub fn deps_of(stack: &Stack) -> BTreeMap<String, Vec<String>> {
+    stack
+        .resources
+        .iter()
+        .map(|r| (r.id.clone(), r.deps.clone()))
+        .collect()
+}
+
+pub fn order_of(stack: &Stack) -> Vec<String> {
+    stack.resources.iter().map(|r| r.id.clone()).collect()
+}
+
+/// Answers `${id.attr}` from what is known about other resources.
+pub fn lookup<'a>(
+    known: &'a BTreeMap<String, Option<Observed>>,
+) -> impl Fn(&str, &str) -> Option<String> + 'a {
+    move |id, attr| {
+        known
+            .get(id)
+            .and_then(|o| o.as_ref())
+            .and_then(|o| o.attrs.get(attr).cloned())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+pub async fn discover(
+    stack: &Stack,
+    values: &BTreeMap<String, String>,
+    ctx: Arc<Ctx>,
+    bound: usize,
+) -> Result<Vec<Live>> {
+    let order = order_of(stack);
+    let deps = deps_of(stack);
+    let (done, failed) = graph::walk(
+        &order,
+        &deps,
+        bound,
+        |id, so_far: &BTreeMap<String, Live>| {
+            let decl = stack.get(id).expect("ordered ids come from the stack");
+            let known: BTreeMap<String, Option<Observed>> = so_far
+                .iter()
+                .map(|(k, v)| (k.clone(), v.observed.clone()))
+                .collect();
+            let desired = decl.resolve(values, &lookup(&known));
+            // A resource whose identity refers to a resource that does not exist cannot exist yet.
+            let identity_missing = decl.props.iter().any(|p| {
+                (p.spec.force_new || p.spec.name == "name")
+                    && p.value.templates().iter().any(|t| {
+                        t.refs()
+                            .any(|(rid, _)| known.get(rid).is_none_or(|o| o.is_none()))
+                    })
+            });
+            let kind = decl.kind;
+            let ctx = ctx.clone();
+            async move {
+                let observed = if identity_missing {
+                    None
+                } else {
+                    kind.read(&ctx, &desired)
+                        .await
+                        .map_err(|e| Error::Resource {
+                            action: "reading",
+                            resource: format!("{} `{}`", kind.type_name(), desired.id),
+                            source: e,
+                        })?
+                };
+                Ok::<_, Error>(Live { desired, observed })
+            }
+            .boxed()
+        },
+    )
+    .await;
+    if let Some((_, e)) = failed.into_iter().next() {
+        return Err(e);
+    }
+    let mut done = done;
+    Ok(order.iter().filter_map(|id| done.remove(id)).collect())
+}

@@ -1,0 +1,207 @@
+//! Dependency order: a stable topological sort with cycle reporting.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Orders `nodes` (id, dependencies) so each comes after its dependencies, keeping the given order
+/// where there is a choice. On a cycle, returns the ids that form it, in order.
+pub fn topo_order(nodes: &[(String, Vec<String>)]) -> Result<Vec<String>, Vec<String>> {
+    let index: BTreeMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (id.as_str(), i))
+        .collect();
+    let mut state = vec![0u8; nodes.len()]; // 0 new, 1 on stack, 2 done
+    let mut out = Vec::with_capacity(nodes.len());
+    let mut stack: Vec<usize> = Vec::new();
+
+    fn visit(
+        i: usize,
+        nodes: &[(String, Vec<String>)],
+        index: &BTreeMap<&str, usize>,
+        state: &mut [u8],
+        stack: &mut Vec<usize>,
+        out: &mut Vec<String>,
+    ) -> Result<(), Vec<String>> {
+        match state[i] {
+            2 => return Ok(()),
+            1 => {
+                let start = stack.iter().position(|&s| s == i).unwrap_or(0);
+                let mut cycle: Vec<String> =
+                    stack[start..].iter().map(|&s| nodes[s].0.clone()).collect();
+                cycle.push(nodes[i].0.clone());
+                return Err(cycle);
+            }
+            _ => {}
+        }
+        state[i] = 1;
+        stack.push(i);
+        for d in &nodes[i].1 {
+            if let Some(&j) = index.get(d.as_str()) {
+                visit(j, nodes, index, state, stack, out)?;
+            }
+        }
+        stack.pop();
+        state[i] = 2;
+        out.push(nodes[i].0.clone());
+        Ok(())
+    }
+
+    for i in 0..nodes.len() {
+        visit(i, nodes, &index, &mut state, &mut stack, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// For each id, the ids that depend on it (the reverse edges, used by destroy).
+pub fn dependents(nodes: &[(String, Vec<String>)]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut m: BTreeMap<String, BTreeSet<String>> = nodes
+        .iter()
+        .map(|(id, _)| (id.clone(), BTreeSet::new()))
+        .collect();
+    for (id, deps) in nodes {
+        for d in deps {
+            m.entry(d.clone()).or_default().insert(id.clone());
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(id: &str, deps: &[&str]) -> (String, Vec<String>) {
+        (id.into(), deps.iter().map(|d| d.to_string()).collect())
+    }
+
+    #[test]
+    fn orders_dependencies_first() {
+        let order = topo_order(&[n("a", &["b"]), n("b", &[]), n("c", &["a", "b"])]).unwrap();
+        assert_eq!(order, vec!["b", "a", "c"]);
+    }
+
+    #[test]
+    fn reports_cycle() {
+        let err = topo_order(&[n("a", &["b"]), n("b", &["c"]), n("c", &["a"])]).unwrap_err();
+        assert_eq!(err, vec!["a", "b", "c", "a"]);
+    }
+
+    #[test]
+    fn reverse_edges() {
+        let d = dependents(&[n("a", &["b"]), n("b", &[])]);
+        assert!(d["b"].contains("a"));
+        assert!(d["a"].is_empty());
+    }
+}
+
+/// Runs one future per node, each once all of its `deps` are done, at most `bound` at a time.
+/// `start` is called (in the caller's task) with the results so far when a node is ready, and
+/// returns the node's work. After the first failure nothing new starts; running work finishes.
+/// Returns every result and the failures (node id, error).
+pub async fn walk<T, E, F>(
+    order: &[String],
+    deps: &BTreeMap<String, Vec<String>>,
+    bound: usize,
+    mut start: F,
+) -> (BTreeMap<String, T>, Vec<(String, E)>)
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: FnMut(&str, &BTreeMap<String, T>) -> futures::future::BoxFuture<'static, Result<T, E>>,
+{
+    let bound = bound.max(1);
+    let mut done: BTreeMap<String, T> = BTreeMap::new();
+    let mut failed: Vec<(String, E)> = Vec::new();
+    let mut started: BTreeSet<String> = BTreeSet::new();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        if failed.is_empty() {
+            for id in order {
+                if running.len() >= bound {
+                    break;
+                }
+                if started.contains(id) {
+                    continue;
+                }
+                let ready = deps
+                    .get(id)
+                    .map(|d| d.iter().all(|d| done.contains_key(d) || !order.contains(d)))
+                    .unwrap_or(true);
+                if ready {
+                    started.insert(id.clone());
+                    let fut = start(id, &done);
+                    let id = id.clone();
+                    running.spawn(async move { (id, fut.await) });
+                }
+            }
+        }
+        match running.join_next().await {
+            Some(Ok((id, Ok(v)))) => {
+                done.insert(id, v);
+            }
+            Some(Ok((id, Err(e)))) => failed.push((id, e)),
+            Some(Err(join)) => std::panic::resume_unwind(join.into_panic()),
+            None => break,
+        }
+    }
+    (done, failed)
+}
+
+#[cfg(test)]
+mod walk_tests {
+    use super::*;
+    use futures::FutureExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn respects_dependencies_and_bound() {
+        let order: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
+        let mut deps = BTreeMap::new();
+        deps.insert("c".to_string(), vec!["a".to_string(), "b".to_string()]);
+        deps.insert("d".to_string(), vec!["c".to_string()]);
+        let live = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (done, failed) = walk::<Vec<String>, (), _>(&order, &deps, 2, |id, so_far| {
+            let mut seen: Vec<String> = so_far.keys().cloned().collect();
+            seen.sort();
+            let (live, peak) = (live.clone(), peak.clone());
+            let id = id.to_string();
+            async move {
+                let n = live.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(n, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                live.fetch_sub(1, Ordering::SeqCst);
+                let _ = id;
+                Ok(seen)
+            }
+            .boxed()
+        })
+        .await;
+        assert!(failed.is_empty());
+        assert_eq!(done["c"], vec!["a", "b"]);
+        assert_eq!(done["d"], vec!["a", "b", "c"]);
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn stops_starting_after_a_failure() {
+        let order: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+        let mut deps = BTreeMap::new();
+        deps.insert("b".to_string(), vec!["a".to_string()]);
+        let (done, failed) = walk::<(), &str, _>(&order, &deps, 4, |id, _| {
+            let fail = id == "a";
+            async move {
+                if fail {
+                    Err("boom")
+                } else {
+                    Ok(())
+                }
+            }
+            .boxed()
+        })
+        .await;
+        assert!(done.is_empty());
+        assert_eq!(failed, vec![("a".to_string(), "boom")]);
+    }
+}

@@ -1,0 +1,365 @@
+//! The plan is a value: `plan(desired, observed)` is a pure function, with no I/O.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::resources::{Desired, Kind, Observed};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+        }
+    }
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::NoOp => "no change",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// One property that differs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PropChange {
+    pub property: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    /// The new value depends on a resource that does not exist yet.
+    pub after_unknown: bool,
+    pub forces_replacement: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceChange {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub name: String,
+    pub action: Action,
+    pub changes: Vec<PropChange>,
+    /// For display only: why a replacement is needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+    pub no_op: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub prefix: String,
+    pub destroy: bool,
+    pub resources: Vec<ResourceChange>,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for r in &self.resources {
+            match r.action {
+                Action::NoOp => s.no_op += 1,
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Replace => s.replace += 1,
+                Action::Delete => s.delete += 1,
+            }
+        }
+        s
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.resources.iter().any(|r| r.action != Action::NoOp)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&ResourceChange> {
+        self.resources.iter().find(|r| r.id == id)
+    }
+}
+
+/// One resource of the stack with what is live for it.
+pub struct Planned<'a> {
+    pub kind: &'a dyn Kind,
+    pub desired: &'a Desired,
+    pub observed: Option<&'a Observed>,
+}
+
+pub const SENSITIVE: &str = "(sensitive)";
+
+fn shown(kind: &dyn Kind, prop: &str, v: Option<&Value>) -> Option<Value> {
+    let sensitive = kind.props().iter().any(|p| p.name == prop && p.sensitive);
+    v.map(|v| {
+        if sensitive {
+            Value::String(SENSITIVE.into())
+        } else {
+            v.clone()
+        }
+    })
+}
+
+fn display_name(d: &Desired) -> String {
+    d.opt_str("name").unwrap_or(&d.id).to_string()
+}
+
+/// The changes that bring what is live to what the stack wants.
+pub fn plan(prefix: &str, items: &[Planned<'_>]) -> Plan {
+    let resources = items.iter().map(diff).collect();
+    Plan {
+        prefix: prefix.to_string(),
+        destroy: false,
+        resources,
+    }
+}
+
+fn diff(p: &Planned<'_>) -> ResourceChange {
+    let d = p.desired;
+    let force_new = |k: &str| p.kind.props().iter().any(|s| s.name == k && s.force_new);
+    let mut changes = Vec::new();
+    let mut notes = Vec::new();
+    let action = match p.observed {
+        None => {
+            for (k, v) in &d.props {
+                changes.push(PropChange {
+                    property: k.clone(),
+                    before: None,
+                    after: shown(p.kind, k, Some(v)),
+                    after_unknown: d.unknown.contains(k),
+                    forces_replacement: false,
+                });
+            }
+            Action::Create
+        }
+        Some(o) => {
+            notes.extend(o.notes.iter().cloned());
+            for (k, want) in &d.props {
+                let have = o.props.get(k);
+                let unknown = d.unknown.contains(k);
+                if !unknown && have == Some(want) {
+                    continue;
+                }
+                if unknown && have.is_none() {
+                    continue;
+                }
+                // An unknown value (its resource is not created yet) only matters when it can
+                // change something: a new resource, or a replaced one, gives a new value.
+                changes.push(PropChange {
+                    property: k.clone(),
+                    before: shown(p.kind, k, have),
+                    after: shown(p.kind, k, Some(want)),
+                    after_unknown: unknown,
+                    forces_replacement: force_new(k),
+                });
+            }
+            if changes.iter().any(|c| c.forces_replacement) {
+                Action::Replace
+            } else if changes.is_empty() {
+                Action::NoOp
+            } else {
+                Action::Update
+            }
+        }
+    };
+    let reason = (action == Action::Replace).then(|| {
+        let props: Vec<&str> = changes
+            .iter()
+            .filter(|c| c.forces_replacement)
+            .map(|c| c.property.as_str())
+            .collect();
+        format!("{} cannot change in place", props.join(", "))
+    });
+    ResourceChange {
+        id: d.id.clone(),
+        type_name: p.kind.type_name().to_string(),
+        name: display_name(d),
+        action,
+        changes,
+        reason,
+        notes,
+    }
+}
+
+/// Deletes every live resource of the stack, in reverse dependency order.
+pub fn destroy(prefix: &str, items: &[Planned<'_>]) -> Plan {
+    let resources = items
+        .iter()
+        .rev()
+        .map(|p| ResourceChange {
+            id: p.desired.id.clone(),
+            type_name: p.kind.type_name().to_string(),
+            name: p
+                .observed
+                .and_then(|o| o.attrs.get("name").cloned())
+                .unwrap_or_else(|| display_name(p.desired)),
+            action: if p.observed.is_some() {
+                Action::Delete
+            } else {
+                Action::NoOp
+            },
+            changes: Vec::new(),
+            reason: None,
+            notes: p.observed.map(|o| o.notes.clone()).unwrap_or_default(),
+        })
+        .collect();
+    Plan {
+        prefix: prefix.to_string(),
+        destroy: true,
+        resources,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::{iot_policy::IotPolicy, sns_subscription::SnsEmailSubscription};
+    use serde_json::json;
+
+    fn desired(id: &str, props: Value) -> Desired {
+        Desired {
+            id: id.into(),
+            props: props
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            unknown: Default::default(),
+            authored: Default::default(),
+        }
+    }
+
+    fn observed(props: Value) -> Observed {
+        Observed {
+            props: props
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn missing_resource_is_created_with_every_property() {
+        let d = desired(
+            "p",
+            json!({"name": "x-policy", "document": {"Statement": []}}),
+        );
+        let plan = plan(
+            "x",
+            &[Planned {
+                kind: &IotPolicy,
+                desired: &d,
+                observed: None,
+            }],
+        );
+        let r = &plan.resources[0];
+        assert_eq!(r.action, Action::Create);
+        assert_eq!(r.name, "x-policy");
+        assert_eq!(r.changes.len(), 2);
+        assert_eq!(plan.summary().create, 1);
+    }
+
+    #[test]
+    fn equal_is_no_op_and_difference_is_update_with_before_after() {
+        let d = desired(
+            "p",
+            json!({"name": "x-policy", "document": {"Statement": [1]}}),
+        );
+        let same = observed(json!({"name": "x-policy", "document": {"Statement": [1]}}));
+        let plan1 = plan(
+            "x",
+            &[Planned {
+                kind: &IotPolicy,
+                desired: &d,
+                observed: Some(&same),
+            }],
+        );
+        assert_eq!(plan1.resources[0].action, Action::NoOp);
+        assert!(!plan1.has_changes());
+        let other = observed(json!({"name": "x-policy", "document": {"Statement": [2]}}));
+        let plan2 = plan(
+            "x",
+            &[Planned {
+                kind: &IotPolicy,
+                desired: &d,
+                observed: Some(&other),
+            }],
+        );
+        let r = &plan2.resources[0];
+        assert_eq!(r.action, Action::Update);
+        assert_eq!(r.changes.len(), 1);
+        assert_eq!(r.changes[0].property, "document");
+        assert_eq!(r.changes[0].before, Some(json!({"Statement": [2]})));
+        assert_eq!(r.changes[0].after, Some(json!({"Statement": [1]})));
+        assert!(!r.changes[0].forces_replacement);
+    }
+
+    #[test]
+    fn force_new_property_means_replace_and_names_it() {
+        let d = desired("s", json!({"topic_arn": "t", "email": "new@example.com"}));
+        let o = observed(json!({"topic_arn": "t", "email": "old@example.com"}));
+        let plan = plan(
+            "x",
+            &[Planned {
+                kind: &SnsEmailSubscription,
+                desired: &d,
+                observed: Some(&o),
+            }],
+        );
+        let r = &plan.resources[0];
+        assert_eq!(r.action, Action::Replace);
+        assert_eq!(r.reason.as_deref(), Some("email cannot change in place"));
+    }
+
+    #[test]
+    fn destroy_is_reversed_and_skips_missing() {
+        let a = desired("a", json!({"name": "a"}));
+        let b = desired("b", json!({"name": "b"}));
+        let o = observed(json!({}));
+        let plan = destroy(
+            "x",
+            &[
+                Planned {
+                    kind: &IotPolicy,
+                    desired: &a,
+                    observed: Some(&o),
+                },
+                Planned {
+                    kind: &IotPolicy,
+                    desired: &b,
+                    observed: None,
+                },
+            ],
+        );
+        assert_eq!(plan.resources[0].id, "b");
+        assert_eq!(plan.resources[0].action, Action::NoOp);
+        assert_eq!(plan.resources[1].action, Action::Delete);
+        assert_eq!(plan.summary().delete, 1);
+    }
+}

@@ -1,0 +1,7 @@
+//! Policy documents: normalisation for comparison, the offline IoT evaluator, and lint.
+
+pub mod eval;
+pub mod lint;
+pub mod normalize;
+
+pub use normalize::normalize;

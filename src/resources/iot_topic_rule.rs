@@ -1,0 +1,248 @@
+//! AWS IoT topic rule with one SNS action.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_iot::types::{Action, MessageFormat, SnsAction, TopicRulePayload};
+use serde_json::Value;
+
+use super::{check_chars, iot_policy, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use crate::aws::{found, gone, OpExt};
+use crate::error::AwsError;
+
+pub struct IotTopicRule;
+
+static PROPS: &[PropSpec] = &[
+    PropSpec::required(
+        "name",
+        PropType::Str,
+        "the rule name (letters, digits and `_`), e.g. `${prefix_underscore}_alerts`",
+    )
+    .force_new(),
+    PropSpec::required(
+        "sql",
+        PropType::Str,
+        "the rule query, e.g. `SELECT * FROM '${prefix}/alerts'`",
+    ),
+    PropSpec::optional("description", PropType::Str, "a description of the rule"),
+    PropSpec::optional(
+        "enabled",
+        PropType::Bool,
+        "whether the rule is enabled (default true)",
+    ),
+    PropSpec::required(
+        "sns_target_arn",
+        PropType::Str,
+        "the SNS topic the rule publishes to",
+    ),
+    PropSpec::required("role_arn", PropType::Str, "the role IoT assumes to publish"),
+    PropSpec::optional("message_format", PropType::Str, "RAW or JSON (default RAW)"),
+];
+
+fn format_of(want: &Desired) -> MessageFormat {
+    MessageFormat::from(want.opt_str("message_format").unwrap_or("RAW"))
+}
+
+fn payload(want: &Desired) -> Result<TopicRulePayload, AwsError> {
+    let err = |e: aws_sdk_iot::error::BuildError| AwsError {
+        operation: "CreateTopicRule",
+        code: None,
+        message: e.to_string(),
+    };
+    let sns = SnsAction::builder()
+        .target_arn(want.str("sns_target_arn"))
+        .role_arn(want.str("role_arn"))
+        .message_format(format_of(want))
+        .build()
+        .map_err(err)?;
+    TopicRulePayload::builder()
+        .sql(want.str("sql"))
+        .set_description(want.opt_str("description").map(str::to_string))
+        .aws_iot_sql_version("2016-03-23")
+        .rule_disabled(!want.bool("enabled", true))
+        .actions(Action::builder().sns(sns).build())
+        .build()
+        .map_err(err)
+}
+
+/// A role created a moment ago may not be assumable by IoT yet (IAM is eventually consistent).
+fn role_not_ready(e: &AwsError) -> bool {
+    e.code.as_deref() == Some("InvalidRequestException")
+        && e.message.to_ascii_lowercase().contains("assume")
+}
+
+#[async_trait]
+impl Kind for IotTopicRule {
+    fn type_name(&self) -> &'static str {
+        "iot_topic_rule"
+    }
+    fn props(&self) -> &'static [PropSpec] {
+        PROPS
+    }
+    fn attrs(&self) -> &'static [&'static str] {
+        &["name", "arn"]
+    }
+    fn check_name(&self, name: &str) -> Option<String> {
+        check_chars(
+            name,
+            128,
+            |c| c.is_ascii_alphanumeric() || c == '_',
+            "a topic rule name ([A-Za-z0-9_]+)",
+        )
+    }
+
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+        let name = want.str("name");
+        let r = ctx
+            .clients
+            .iot
+            .get_topic_rule()
+            .rule_name(name)
+            .send()
+            .await
+            .op("GetTopicRule");
+        // AWS answers UnauthorizedException for a rule that does not exist.
+        let r = match r {
+            Err(e) if e.code.as_deref() == Some("UnauthorizedException") => return Ok(None),
+            other => found(other)?,
+        };
+        let Some(out) = r else { return Ok(None) };
+        let Some(rule) = out.rule() else {
+            return Ok(None);
+        };
+        let arn = out.rule_arn().unwrap_or_default().to_string();
+        let sns = rule.actions().iter().find_map(|a| a.sns());
+        let mut o = Observed::default();
+        let s = |v: &str| Value::String(v.to_string());
+        o.props.insert("name".into(), s(name));
+        o.props
+            .insert("sql".into(), s(rule.sql().unwrap_or_default()));
+        o.props.insert(
+            "description".into(),
+            s(rule.description().unwrap_or_default()),
+        );
+        o.props.insert(
+            "enabled".into(),
+            Value::Bool(!rule.rule_disabled().unwrap_or(false)),
+        );
+        o.props.insert(
+            "sns_target_arn".into(),
+            s(sns.map(|a| a.target_arn()).unwrap_or_default()),
+        );
+        o.props.insert(
+            "role_arn".into(),
+            s(sns.map(|a| a.role_arn()).unwrap_or_default()),
+        );
+        o.props.insert(
+            "message_format".into(),
+            s(sns
+                .and_then(|a| a.message_format())
+                .map(|f| f.as_str())
+                .unwrap_or("RAW")),
+        );
+        o.props
+            .insert("tags".into(), iot_policy::tags_of(ctx, &arn).await?);
+        o.attrs.insert("name".into(), name.to_string());
+        o.attrs.insert("arn".into(), arn);
+        Ok(Some(o))
+    }
+
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+        let tags = want
+            .tags()
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    percent_encoding::utf8_percent_encode(k, percent_encoding::NON_ALPHANUMERIC),
+                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut attempt = 0;
+        loop {
+            let r = ctx
+                .clients
+                .iot
+                .create_topic_rule()
+                .rule_name(want.str("name"))
+                .topic_rule_payload(payload(want)?)
+                .tags(&tags)
+                .send()
+                .await
+                .op("CreateTopicRule");
+            match r {
+                Err(e) if role_not_ready(&e) && attempt < 10 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+
+    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+        let name = want.str("name");
+        let differs =
+            |k: &str| want.props.contains_key(k) && have.props.get(k) != want.props.get(k);
+        let body = [
+            "sql",
+            "description",
+            "sns_target_arn",
+            "role_arn",
+            "message_format",
+        ]
+        .iter()
+        .any(|k| differs(k));
+        if body {
+            ctx.clients
+                .iot
+                .replace_topic_rule()
+                .rule_name(name)
+                .topic_rule_payload(payload(want)?)
+                .send()
+                .await
+                .op("ReplaceTopicRule")?;
+        } else if differs("enabled") {
+            if want.bool("enabled", true) {
+                ctx.clients
+                    .iot
+                    .enable_topic_rule()
+                    .rule_name(name)
+                    .send()
+                    .await
+                    .op("EnableTopicRule")?;
+            } else {
+                ctx.clients
+                    .iot
+                    .disable_topic_rule()
+                    .rule_name(name)
+                    .send()
+                    .await
+                    .op("DisableTopicRule")?;
+            }
+        }
+        if differs("tags") {
+            iot_policy::tag(ctx, have.attr("arn"), want).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+        let r = ctx
+            .clients
+            .iot
+            .delete_topic_rule()
+            .rule_name(have.attr("name"))
+            .send()
+            .await
+            .op("DeleteTopicRule")
+            .map(|_| ());
+        match r {
+            Err(e) if e.code.as_deref() == Some("UnauthorizedException") => {}
+            other => gone(other)?,
+        }
+        Ok(Vec::new())
+    }
+}

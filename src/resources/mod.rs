@@ -1,0 +1,240 @@
+//! Resource kinds: one file per kind, each implementing [`Kind`], and one registry.
+//!
+//! A kind knows its properties (for offline validation), which attributes other resources may
+//! refer to, and how to read, create, update and delete itself with the not-found rules of the
+//! design: reading a missing resource gives `None`, deleting a missing one is success.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::aws::Clients;
+use crate::error::AwsError;
+
+pub mod iam_role;
+pub mod iot_certificate;
+pub mod iot_policy;
+pub mod iot_policy_attachment;
+pub mod iot_thing;
+pub mod iot_thing_principal;
+pub mod iot_topic_rule;
+pub mod sns_subscription;
+pub mod sns_topic;
+
+/// Every kind a stack may use.
+pub static REGISTRY: &[&dyn Kind] = &[
+    &iam_role::IamRole,
+    &iot_policy::IotPolicy,
+    &iot_thing::IotThing,
+    &iot_certificate::IotCertificate,
+    &iot_policy_attachment::IotPolicyAttachment,
+    &iot_thing_principal::IotThingPrincipal,
+    &iot_topic_rule::IotTopicRule,
+    &sns_topic::SnsTopic,
+    &sns_subscription::SnsEmailSubscription,
+];
+
+pub fn kind(type_name: &str) -> Option<&'static dyn Kind> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|k| k.type_name() == type_name)
+}
+
+/// The tag every taggable resource carries; its value is the prefix.
+pub const STACK_TAG: &str = "iotstack:stack";
+
+/// The shape of one property's value in the stack file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropType {
+    /// A string; `${...}` allowed.
+    Str,
+    Bool,
+    /// A policy document: the path of a JSON template (relative to the stack file).
+    Policy,
+    /// A mapping of names to policy document paths.
+    PolicyMap,
+    /// A list of strings.
+    StrList,
+    /// A mapping of strings to strings.
+    StrMap,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PropSpec {
+    pub name: &'static str,
+    pub ty: PropType,
+    pub required: bool,
+    /// A change to this property cannot be made in place: the resource is replaced.
+    pub force_new: bool,
+    /// The value is never shown.
+    pub sensitive: bool,
+    pub doc: &'static str,
+}
+
+impl PropSpec {
+    pub const fn required(name: &'static str, ty: PropType, doc: &'static str) -> Self {
+        PropSpec {
+            name,
+            ty,
+            required: true,
+            force_new: false,
+            sensitive: false,
+            doc,
+        }
+    }
+    pub const fn optional(name: &'static str, ty: PropType, doc: &'static str) -> Self {
+        PropSpec {
+            name,
+            ty,
+            required: false,
+            force_new: false,
+            sensitive: false,
+            doc,
+        }
+    }
+    pub const fn force_new(mut self) -> Self {
+        self.force_new = true;
+        self
+    }
+}
+
+/// What the stack wants one resource to be, with every reference resolved that can be.
+#[derive(Debug, Clone, Default)]
+pub struct Desired {
+    pub id: String,
+    pub props: BTreeMap<String, Value>,
+    /// Properties that refer to something that does not exist yet.
+    pub unknown: BTreeSet<String>,
+    /// Policy documents as authored (the `props` hold their normalised form, for comparison):
+    /// this is what is sent to AWS, so the console shows what the user wrote.
+    pub authored: BTreeMap<String, Value>,
+}
+
+impl Desired {
+    pub fn str(&self, k: &str) -> &str {
+        self.props.get(k).and_then(Value::as_str).unwrap_or("")
+    }
+    pub fn opt_str(&self, k: &str) -> Option<&str> {
+        self.props.get(k).and_then(Value::as_str)
+    }
+    pub fn bool(&self, k: &str, default: bool) -> bool {
+        self.props
+            .get(k)
+            .and_then(Value::as_bool)
+            .unwrap_or(default)
+    }
+    pub fn value(&self, k: &str) -> &Value {
+        self.props.get(k).unwrap_or(&Value::Null)
+    }
+    pub fn str_map(&self, k: &str) -> BTreeMap<String, String> {
+        str_map(self.value(k))
+    }
+    /// A policy document (or a map of them) as authored, to send to AWS.
+    pub fn document(&self, k: &str) -> &Value {
+        self.authored.get(k).unwrap_or_else(|| self.value(k))
+    }
+    pub fn is_known(&self, k: &str) -> bool {
+        !self.unknown.contains(k)
+    }
+    /// The stack tags (`iotstack:stack`), when the kind is taggable.
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        self.str_map("tags")
+    }
+}
+
+pub fn str_map(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn map_value(m: &BTreeMap<String, String>) -> Value {
+    Value::Object(
+        m.iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+/// What is live for one resource.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    /// Properties in the same form as [`Desired::props`], for comparison.
+    pub props: BTreeMap<String, Value>,
+    /// Attributes other resources may refer to, and what delete needs (arn, name, id...).
+    pub attrs: BTreeMap<String, String>,
+    /// Facts worth telling the user (a subscription pending confirmation, a key not on this machine).
+    pub notes: Vec<String>,
+}
+
+impl Observed {
+    pub fn attr(&self, k: &str) -> &str {
+        self.attrs.get(k).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// Everything a kind needs to talk to AWS for one stack.
+pub struct Ctx {
+    pub clients: Clients,
+    pub prefix: String,
+    pub region: String,
+    pub account: String,
+    /// Local files of this stack (device keys, certificate ids): `<output_dir>/<prefix>`.
+    pub state_dir: PathBuf,
+}
+
+#[async_trait]
+pub trait Kind: Sync + Send {
+    /// The name used as `type:` in the stack file.
+    fn type_name(&self) -> &'static str;
+    fn props(&self) -> &'static [PropSpec];
+    /// Attributes other resources may refer to as `${id.attr}`.
+    fn attrs(&self) -> &'static [&'static str];
+    /// Whether the kind carries the `iotstack:stack` tag (as the `tags` property).
+    fn taggable(&self) -> bool {
+        true
+    }
+    /// The AWS naming rule for the `name` property, checked offline: `Some(problem)` if broken.
+    fn check_name(&self, _name: &str) -> Option<String> {
+        None
+    }
+    /// The live resource, or `None` when it does not exist.
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError>;
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError>;
+    /// Brings an existing resource to `want`; only what differs is changed.
+    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError>;
+    /// Deletes the resource (and what only it holds); a missing resource is success. Returns
+    /// notes for the user (what AWS did not allow, say).
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError>;
+}
+
+/// A name rule shared by several kinds: allowed characters and length.
+pub fn check_chars(
+    name: &str,
+    max: usize,
+    allowed: fn(char) -> bool,
+    what: &str,
+) -> Option<String> {
+    if name.is_empty() {
+        return Some("the name is empty".into());
+    }
+    if name.chars().count() > max {
+        return Some(format!(
+            "`{name}` is {} characters long; {what} allows at most {max}",
+            name.chars().count()
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| !allowed(*c)) {
+        return Some(format!(
+            "`{name}` contains `{c}`, which {what} does not allow"
+        ));
+    }
+    None
+}

@@ -1,0 +1,163 @@
+//! SNS topic.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{check_chars, map_value, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use crate::aws::{found, gone, OpExt};
+use crate::error::AwsError;
+
+pub struct SnsTopic;
+
+static PROPS: &[PropSpec] = &[
+    PropSpec::required(
+        "name",
+        PropType::Str,
+        "the topic name, e.g. `${prefix}-iot-notification`",
+    )
+    .force_new(),
+    PropSpec::optional(
+        "display_name",
+        PropType::Str,
+        "the display name used as the email sender name",
+    ),
+];
+
+fn topic_arn(ctx: &Ctx, name: &str) -> String {
+    format!("arn:aws:sns:{}:{}:{name}", ctx.region, ctx.account)
+}
+
+fn sns_tags(want: &Desired) -> Vec<aws_sdk_sns::types::Tag> {
+    want.tags()
+        .into_iter()
+        .filter_map(|(k, v)| {
+            aws_sdk_sns::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Kind for SnsTopic {
+    fn type_name(&self) -> &'static str {
+        "sns_topic"
+    }
+    fn props(&self) -> &'static [PropSpec] {
+        PROPS
+    }
+    fn attrs(&self) -> &'static [&'static str] {
+        &["name", "arn"]
+    }
+    fn check_name(&self, name: &str) -> Option<String> {
+        check_chars(
+            name,
+            256,
+            |c| c.is_ascii_alphanumeric() || c == '-' || c == '_',
+            "an SNS topic name",
+        )
+    }
+
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+        let name = want.str("name");
+        let arn = topic_arn(ctx, name);
+        let Some(a) = found(
+            ctx.clients
+                .sns
+                .get_topic_attributes()
+                .topic_arn(&arn)
+                .send()
+                .await
+                .op("GetTopicAttributes"),
+        )?
+        else {
+            return Ok(None);
+        };
+        let attrs = a.attributes().cloned().unwrap_or_default();
+        let t = ctx
+            .clients
+            .sns
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .op("ListTagsForResource")?;
+        let tags: BTreeMap<String, String> = t
+            .tags()
+            .iter()
+            .filter(|t| t.key().starts_with("iotstack:"))
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        let mut o = Observed::default();
+        o.props
+            .insert("name".into(), Value::String(name.to_string()));
+        o.props.insert(
+            "display_name".into(),
+            Value::String(attrs.get("DisplayName").cloned().unwrap_or_default()),
+        );
+        o.props.insert("tags".into(), map_value(&tags));
+        o.attrs.insert("name".into(), name.to_string());
+        o.attrs.insert("arn".into(), arn);
+        Ok(Some(o))
+    }
+
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+        let mut req = ctx
+            .clients
+            .sns
+            .create_topic()
+            .name(want.str("name"))
+            .set_tags(Some(sns_tags(want)));
+        if let Some(d) = want.opt_str("display_name") {
+            req = req.attributes("DisplayName", d);
+        }
+        req.send().await.op("CreateTopic")?;
+        Ok(())
+    }
+
+    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+        let arn = have.attr("arn");
+        if want.props.contains_key("display_name")
+            && have.props.get("display_name") != want.props.get("display_name")
+        {
+            ctx.clients
+                .sns
+                .set_topic_attributes()
+                .topic_arn(arn)
+                .attribute_name("DisplayName")
+                .attribute_value(want.str("display_name"))
+                .send()
+                .await
+                .op("SetTopicAttributes")?;
+        }
+        if have.props.get("tags") != want.props.get("tags") {
+            ctx.clients
+                .sns
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(sns_tags(want)))
+                .send()
+                .await
+                .op("TagResource")?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+        gone(
+            ctx.clients
+                .sns
+                .delete_topic()
+                .topic_arn(have.attr("arn"))
+                .send()
+                .await
+                .op("DeleteTopic")
+                .map(|_| ()),
+        )?;
+        Ok(Vec::new())
+    }
+}

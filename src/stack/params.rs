@@ -1,0 +1,274 @@
+//! Stack parameters: prefix, email, ip and region, from flags, `IOTSTACK_*` variables or the
+//! stack file's `parameters:` defaults, in that order, each validated with where it came from.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::error::{Diagnostic, Origin};
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced {
+    pub value: String,
+    pub origin: Origin,
+}
+
+/// Parameter values given on the command line (and the environment, read by the caller).
+#[derive(Debug, Clone, Default)]
+pub struct ParamInput {
+    pub prefix: Option<Sourced>,
+    pub email: Option<Sourced>,
+    pub ip: Option<Sourced>,
+}
+
+/// The validated parameters of one run. `email` and `ip` may be absent for plan and destroy.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub prefix: Sourced,
+    pub email: Option<Sourced>,
+    /// Normalised to a CIDR (`203.0.113.7` becomes `203.0.113.7/32`).
+    pub ip: Option<Sourced>,
+}
+
+impl Params {
+    /// The values templates substitute (`${prefix}`, ...). `region` and `account` come from AWS.
+    pub fn values(&self, region: &str, account: &str) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        m.insert("prefix".into(), self.prefix.value.clone());
+        m.insert(
+            "prefix_underscore".into(),
+            self.prefix.value.replace('-', "_"),
+        );
+        if let Some(e) = &self.email {
+            m.insert("email".into(), e.value.clone());
+        }
+        if let Some(i) = &self.ip {
+            m.insert("ip".into(), i.value.clone());
+        }
+        m.insert("region".into(), region.to_string());
+        m.insert("account".into(), account.to_string());
+        m
+    }
+}
+
+pub const PREFIX_MAX: usize = 32;
+
+pub fn check_prefix(p: &str) -> Result<(), String> {
+    let valid =
+        "a letter followed by letters, digits and `-` (at most 32 characters), e.g. `acme-dev`";
+    if p.is_empty() {
+        return Err(format!("the prefix is empty; use {valid}"));
+    }
+    if p.chars().count() > PREFIX_MAX {
+        return Err(format!(
+            "the prefix `{p}` is {} characters long; use {valid}",
+            p.chars().count()
+        ));
+    }
+    if !p.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err(format!(
+            "the prefix `{p}` must start with a letter; use {valid}"
+        ));
+    }
+    if let Some(c) = p
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
+        return Err(format!("the prefix `{p}` contains `{c}`; use {valid}"));
+    }
+    if p.ends_with('-') || p.contains("--") {
+        return Err(format!("the prefix `{p}` has a stray `-`; use {valid}"));
+    }
+    Ok(())
+}
+
+pub fn check_email(e: &str) -> Result<(), String> {
+    let valid = "an address such as `ops@example.com`";
+    let bad = |why: &str| {
+        Err(format!(
+            "`{e}` is not a valid email address ({why}); use {valid}"
+        ))
+    };
+    let parts: Vec<&str> = e.split('@').collect();
+    if parts.len() != 2 {
+        return bad("it needs exactly one `@`");
+    }
+    let (local, domain) = (parts[0], parts[1]);
+    if local.is_empty() || local.len() > 64 {
+        return bad("the part before `@` is empty or too long");
+    }
+    if e.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("it contains white space");
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2
+        || labels.iter().any(|l| {
+            l.is_empty()
+                || l.starts_with('-')
+                || l.ends_with('-')
+                || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+    {
+        return bad("the domain is not a valid host name");
+    }
+    Ok(())
+}
+
+/// Accepts an address or a CIDR; returns the CIDR form.
+pub fn check_ip(ip: &str) -> Result<String, String> {
+    if let Ok(a) = ip.parse::<IpAddr>() {
+        return Ok(IpNet::from(a).to_string());
+    }
+    match ip.parse::<IpNet>() {
+        Ok(n) if n.trunc() == n => Ok(n.to_string()),
+        Ok(n) => Err(format!(
+            "`{ip}` has host bits set; the network is `{}`",
+            n.trunc()
+        )),
+        Err(_) => Err(format!(
+            "`{ip}` is not an IP address or CIDR; use e.g. `203.0.113.7` or `203.0.113.0/24`"
+        )),
+    }
+}
+
+/// Validates every given parameter, collecting every problem.
+pub fn validate(
+    input: &ParamInput,
+    defaults: &BTreeMap<String, Sourced>,
+    required: &[&str],
+) -> Result<Params, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let pick = |given: &Option<Sourced>, name: &str| -> Option<Sourced> {
+        given.clone().or_else(|| defaults.get(name).cloned())
+    };
+    let mut prefix = pick(&input.prefix, "prefix");
+    let mut email = pick(&input.email, "email");
+    let mut ip = pick(&input.ip, "ip");
+    for (name, v) in [("prefix", &prefix), ("email", &email), ("ip", &ip)] {
+        if v.is_none() && required.contains(&name) {
+            diags.push(
+                Diagnostic::error(
+                    Origin::Flag(format!("--{name}")),
+                    format!("missing parameter `{name}`"),
+                )
+                .hint(format!(
+                    "pass --{name}, set IOTSTACK_{}, or give `parameters.{name}` in the stack file",
+                    name.to_uppercase()
+                )),
+            );
+        }
+    }
+    if let Some(p) = &prefix {
+        if let Err(m) = check_prefix(&p.value) {
+            diags.push(Diagnostic::error(p.origin.clone(), m));
+        }
+    }
+    if let Some(e) = &email {
+        if let Err(m) = check_email(&e.value) {
+            diags.push(Diagnostic::error(e.origin.clone(), m));
+        }
+    }
+    if let Some(i) = &mut ip {
+        match check_ip(&i.value) {
+            Ok(cidr) => i.value = cidr,
+            Err(m) => diags.push(Diagnostic::error(i.origin.clone(), m)),
+        }
+    }
+    if let Some(e) = &mut email {
+        e.value = e.value.trim().to_string();
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(Params {
+        prefix: prefix.take().expect("prefix is always required"),
+        email,
+        ip,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes() {
+        assert!(check_prefix("acme-dev").is_ok());
+        assert!(check_prefix("a1").is_ok());
+        for bad in [
+            "",
+            "1abc",
+            "a_b",
+            "a/b",
+            "a-",
+            "a--b",
+            "a+b",
+            &"a".repeat(33),
+        ] {
+            assert!(check_prefix(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert!(check_email("ops@example.com").is_ok());
+        for bad in [
+            "ops",
+            "a@b@example.com",
+            "@example.com",
+            "ops@localhost",
+            "o ps@example.com",
+            "ops@-x.com",
+        ] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ips() {
+        assert_eq!(check_ip("203.0.113.7").unwrap(), "203.0.113.7/32");
+        assert_eq!(check_ip("203.0.113.0/24").unwrap(), "203.0.113.0/24");
+        assert_eq!(check_ip("2001:db8::1").unwrap(), "2001:db8::1/128");
+        assert!(check_ip("203.0.113.7/24").is_err());
+        assert!(check_ip("300.1.1.1").is_err());
+        assert!(check_ip("example.com").is_err());
+    }
+
+    #[test]
+    fn flag_beats_default_and_all_problems_are_listed() {
+        let mut defaults = BTreeMap::new();
+        defaults.insert(
+            "prefix".to_string(),
+            Sourced {
+                value: "from-file".into(),
+                origin: Origin::None,
+            },
+        );
+        let input = ParamInput {
+            prefix: Some(Sourced {
+                value: "cli".into(),
+                origin: Origin::Flag("--prefix".into()),
+            }),
+            email: Some(Sourced {
+                value: "bad".into(),
+                origin: Origin::Flag("--email".into()),
+            }),
+            ip: Some(Sourced {
+                value: "nope".into(),
+                origin: Origin::Flag("--ip".into()),
+            }),
+        };
+        let diags = validate(&input, &defaults, &["prefix"]).unwrap_err();
+        assert_eq!(diags.len(), 2);
+        assert_eq!(diags[0].origin, Origin::Flag("--email".into()));
+        assert_eq!(diags[1].origin, Origin::Flag("--ip".into()));
+        let input = ParamInput {
+            prefix: input.prefix,
+            ..Default::default()
+        };
+        let p = validate(&input, &defaults, &["prefix"]).unwrap();
+        assert_eq!(p.prefix.value, "cli");
+    }
+}

@@ -1,0 +1,229 @@
+//! Bad input is reported with file, line and column (or the flag), exit code 1, and no AWS call.
+
+use crate::harness::{write, CountingEndpoint, World};
+
+fn offline() -> (World, CountingEndpoint) {
+    let ep = CountingEndpoint::start();
+    (World::offline(&ep.endpoint), ep)
+}
+
+#[track_caller]
+fn fails_offline(w: &World, ep: &CountingEndpoint, args: &[&str], expect: &[&str]) -> String {
+    let r = w.run(args).code(1);
+    for e in expect {
+        assert!(r.stderr.contains(e), "expected {e:?} in:\n{}", r.stderr);
+    }
+    assert_eq!(ep.hits(), 0, "no AWS call may be made on bad input");
+    r.stderr
+}
+
+const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:${region}:${account}:client/${iot:ClientId}"}]}"#;
+
+#[test]
+fn bad_parameters_name_the_flag() {
+    let (w, ep) = offline();
+    let stack = w.stack.display().to_string();
+    fails_offline(
+        &w,
+        &ep,
+        &[
+            "plan",
+            "--stack",
+            &stack,
+            "--prefix",
+            "Bad_Prefix",
+            "--email",
+            "ops@example.com",
+            "--ip",
+            "203.0.113.7",
+        ],
+        &["--prefix: error", "contains `_`"],
+    );
+    fails_offline(
+        &w,
+        &ep,
+        &[
+            "plan",
+            "--stack",
+            &stack,
+            "--prefix",
+            "ok",
+            "--email",
+            "ops@example.com",
+            "--ip",
+            "300.1.2.3",
+        ],
+        &["--ip: error", "not an IP address or CIDR"],
+    );
+    fails_offline(
+        &w,
+        &ep,
+        &[
+            "plan",
+            "--stack",
+            &stack,
+            "--prefix",
+            "ok",
+            "--email",
+            "ops@@example.com",
+            "--ip",
+            "203.0.113.7",
+        ],
+        &["--email: error", "exactly one `@`"],
+    );
+    fails_offline(
+        &w,
+        &ep,
+        &["apply", "--stack", &stack, "--prefix", "ok", "--yes"],
+        &[
+            "--email: error: missing parameter `email`",
+            "IOTSTACK_EMAIL",
+        ],
+    );
+    // Every problem is listed at once.
+    let all = fails_offline(
+        &w,
+        &ep,
+        &[
+            "plan", "--stack", &stack, "--prefix", "9x", "--email", "x", "--ip", "nope",
+        ],
+        &["3 errors found"],
+    );
+    assert!(all.contains("--prefix") && all.contains("--email") && all.contains("--ip"));
+}
+
+#[test]
+fn environment_parameters_are_named_when_wrong() {
+    let (w, ep) = offline();
+    let stack = w.stack.display().to_string();
+    let r = w
+        .cmd(&[
+            "plan",
+            "--stack",
+            &stack,
+            "--email",
+            "ops@example.com",
+            "--ip",
+            "203.0.113.7",
+        ])
+        .env("IOTSTACK_PREFIX", "no spaces")
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("IOTSTACK_PREFIX: error"), "{err}");
+    assert_eq!(ep.hits(), 0);
+}
+
+#[test]
+fn stack_file_problems_have_file_line_and_column() {
+    let (w, ep) = offline();
+    let d = w.dir.path();
+    write(d, "policies/p.json", POLICY);
+    let args = |f: &str| -> Vec<String> {
+        [
+            "plan",
+            "--stack",
+            f,
+            "--prefix",
+            "ok",
+            "--email",
+            "ops@example.com",
+            "--ip",
+            "203.0.113.7",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    // Runs plan on a stack file; `{f}` in an expectation stands for the stack file's path.
+    let run = |name: &str, text: &str, expect: &[&str]| {
+        let f = write(d, &format!("stacks/{name}.yaml"), text)
+            .display()
+            .to_string();
+        let a = args(&f);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        let e: Vec<String> = expect.iter().map(|s| s.replace("{f}", &f)).collect();
+        let er: Vec<&str> = e.iter().map(String::as_str).collect();
+        fails_offline(&w, &ep, &refs, &er)
+    };
+
+    // Malformed YAML.
+    run(
+        "malformed",
+        "version: 1\nresources:\n  a: [1, 2\n",
+        &["{f}:4:1: error: invalid YAML", "expected ',' or ']'"],
+    );
+    // Unknown key, with the valid ones.
+    let e = run("unknown", "version: 1\nresources:\n  t:\n    type: iot_thing\n    properties:\n      name: x\n      colour: red\n", &["{f}:7:7: error: unknown key `colour`"]);
+    assert!(e.contains("valid keys: name, attributes"), "{e}");
+    // Unknown type.
+    run(
+        "type",
+        "version: 1\nresources:\n  t:\n    type: iot_thingy\n",
+        &[
+            "{f}:4:11: error: unknown resource type `iot_thingy`",
+            "valid types:",
+        ],
+    );
+    // A missing property.
+    run(
+        "missing",
+        "version: 1\nresources:\n  p:\n    type: iot_policy\n    properties:\n      name: x\n",
+        &["{f}:3:3: error: resource `p` (iot_policy) is missing the property `document`"],
+    );
+    // An undefined reference in the stack file and in a policy template.
+    run(
+        "undef",
+        "version: 1\nresources:\n  t:\n    type: iot_thing\n    properties:\n      name: ${nope}\n",
+        &["{f}:6:13: error", "undefined reference `${nope}`"],
+    );
+    write(d, "policies/bad-ref.json", "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"iot:Connect\", \"Resource\": \"${who}\"}]\n}\n");
+    let e = run("undef-policy", "version: 1\nresources:\n  p:\n    type: iot_policy\n    properties:\n      name: x\n      document: ../policies/bad-ref.json\n", &[]);
+    assert!(
+        e.contains("policies/bad-ref.json:3:75: error: undefined reference `${who}`"),
+        "{e}"
+    );
+    // A reference to a resource or attribute that does not exist.
+    run("noattr", "version: 1\nresources:\n  t:\n    type: iot_thing\n    properties:\n      name: x\n  u:\n    type: iot_thing\n    properties:\n      name: ${t.colour}\n", &["{f}:10:7: error", "iot_thing has no attribute `colour`", "attributes: name, arn"]);
+    // A dependency cycle.
+    run("cycle", "version: 1\nresources:\n  a:\n    type: iot_thing\n    properties:\n      name: ${b.name}\n  b:\n    type: iot_thing\n    properties:\n      name: ${a.name}\n", &["{f}:3:3: error: dependency cycle: a -> b -> a"]);
+    // A policy that is not valid JSON, with the position in the policy file.
+    write(
+        d,
+        "policies/broken.json",
+        "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n}\n",
+    );
+    let e = run("broken", "version: 1\nresources:\n  p:\n    type: iot_policy\n    properties:\n      name: x\n      document: ../policies/broken.json\n", &[]);
+    assert!(
+        e.contains("policies/broken.json:4:1: error: policy document is not valid JSON"),
+        "{e}"
+    );
+    // A missing stack file names the flag.
+    fails_offline(
+        &w,
+        &ep,
+        &["plan", "--stack", "nope.yaml", "--prefix", "ok"],
+        &["--stack: error: cannot read stack file `nope.yaml`"],
+    );
+}
+
+#[test]
+fn the_default_stack_validates_and_names_derive_from_the_prefix() {
+    let (w, ep) = offline();
+    // Valid input reaches AWS (the counting endpoint), proving the checks above stop earlier.
+    let stack = w.stack.display().to_string();
+    let r = w.run(&[
+        "plan",
+        "--stack",
+        &stack,
+        "--prefix",
+        "acme",
+        "--email",
+        "ops@example.com",
+        "--ip",
+        "203.0.113.0/24",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(ep.hits() > 0, "a valid plan talks to AWS");
+}

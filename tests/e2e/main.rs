@@ -1,0 +1,6 @@
+//! End-to-end tests: the real `iotstack` binary against a fresh local emulator per test, with the
+//! live state checked through the AWS API.
+
+mod bad_input;
+mod device_chain;
+mod harness;
