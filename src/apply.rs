@@ -295,7 +295,7 @@ pub async fn destroy(
             let Some(Live {
                 desired,
                 observed: Some(have),
-            }) = l
+            }) = l.filter(|_| !kind.is_data_source())
             else {
                 return Ok(Step {
                     action: Action::NoOp,

@@ -94,6 +94,9 @@ pub enum Command {
         /// Do not ask for confirmation
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Allow replacements that delete data (a user pool that has users)
+        #[arg(long)]
+        allow_data_loss: bool,
     },
     /// Delete every resource the stack owns
     Destroy {

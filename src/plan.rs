@@ -142,6 +142,7 @@ fn diff(p: &Planned<'_>) -> ResourceChange {
     let mut changes = Vec::new();
     let mut notes = Vec::new();
     let action = match p.observed {
+        _ if p.kind.is_data_source() => Action::NoOp,
         None => {
             for (k, v) in &d.props {
                 changes.push(PropChange {
@@ -184,6 +185,11 @@ fn diff(p: &Planned<'_>) -> ResourceChange {
             }
         }
     };
+    if action == Action::Replace {
+        if let Some(loss) = p.observed.and_then(|o| p.kind.data_loss(o)) {
+            notes.push(format!("replacing it loses data: {loss}"));
+        }
+    }
     let reason = (action == Action::Replace).then(|| {
         let props: Vec<&str> = changes
             .iter()
@@ -215,14 +221,18 @@ pub fn destroy(prefix: &str, items: &[Planned<'_>]) -> Plan {
                 .observed
                 .and_then(|o| o.attrs.get("name").cloned())
                 .unwrap_or_else(|| display_name(p.desired)),
-            action: if p.observed.is_some() {
+            action: if p.observed.is_some() && !p.kind.is_data_source() {
                 Action::Delete
             } else {
                 Action::NoOp
             },
             changes: Vec::new(),
             reason: None,
-            notes: p.observed.map(|o| o.notes.clone()).unwrap_or_default(),
+            notes: p
+                .observed
+                .filter(|_| !p.kind.is_data_source())
+                .map(|o| o.notes.iter().cloned().chain(p.kind.data_loss(o)).collect())
+                .unwrap_or_default(),
         })
         .collect();
     Plan {

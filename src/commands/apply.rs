@@ -4,11 +4,17 @@ use std::sync::Arc;
 
 use crate::apply::{self, Reporter};
 use crate::cli::{Global, OutputFormat, ParamArgs, StackArgs};
-use crate::error::Result;
-use crate::plan::{self, Planned};
+use crate::error::{Error, Result};
+use crate::plan::{self, Action, Planned};
 use crate::render::{self, progress};
 
-pub async fn run(g: &Global, sa: &StackArgs, pa: &ParamArgs, yes: bool) -> Result<i32> {
+pub async fn run(
+    g: &Global,
+    sa: &StackArgs,
+    pa: &ParamArgs,
+    yes: bool,
+    allow_data_loss: bool,
+) -> Result<i32> {
     let p = super::prepare(sa, Some(pa), true)?;
     let (ctx, values) = super::connect(g, &p).await?;
     let live = super::read_live(&p, &ctx, &values, sa).await?;
@@ -42,6 +48,25 @@ pub async fn run(g: &Global, sa: &StackArgs, pa: &ParamArgs, yes: bool) -> Resul
             jr.emit(render::json::summary(&apply::Outcome::default(), false));
         }
         return Ok(0);
+    }
+    // A replacement that deletes data (users) needs explicit consent, even with --yes.
+    let losses: Vec<String> = live
+        .iter()
+        .filter(|l| {
+            plan.get(&l.desired.id)
+                .is_some_and(|r| r.action == Action::Replace)
+        })
+        .filter_map(|l| {
+            let kind = p.stack.get(&l.desired.id)?.kind;
+            let loss = kind.data_loss(l.observed.as_ref()?)?;
+            Some(format!("{} ({}): {loss}", l.desired.id, kind.type_name()))
+        })
+        .collect();
+    if !losses.is_empty() && !allow_data_loss {
+        return Err(Error::Refused(format!(
+            "refusing to replace resources that hold data:\n  {}\nNothing was changed. Pass --allow-data-loss to replace them anyway.",
+            losses.join("\n  ")
+        )));
     }
     super::confirm("Apply these changes?", yes, "apply")?;
     let reporter: Arc<dyn Reporter> = if json {

@@ -55,7 +55,12 @@ pub fn run(cli: Cli) -> i32 {
                 params,
                 detailed_exitcode,
             } => plan::run(&g, &stack, &params, detailed_exitcode).await,
-            Command::Apply { stack, params, yes } => apply::run(&g, &stack, &params, yes).await,
+            Command::Apply {
+                stack,
+                params,
+                yes,
+                allow_data_loss,
+            } => apply::run(&g, &stack, &params, yes, allow_data_loss).await,
             Command::Destroy { stack, yes } => destroy::run(&g, &stack, yes).await,
             Command::Output { stack } => output::run(&g, &stack).await,
             Command::Completions { .. } => Ok(0),
@@ -108,7 +113,7 @@ pub fn prepare(sa: &StackArgs, pa: Option<&ParamArgs>, need_all: bool) -> Result
     let mut required = vec!["prefix"];
     if pa.is_some() && need_all {
         for p in ["email", "ip"] {
-            if stack.uses_param(p) {
+            if stack.uses_param(p) || (p == "email" && stack.uses_param("email_domain")) {
                 required.push(p);
             }
         }

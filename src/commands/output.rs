@@ -11,7 +11,10 @@ pub async fn run(g: &Global, sa: &StackArgs) -> Result<i32> {
     let outputs = render::outputs::collect(&ctx.prefix, &ctx.region, &ctx.account, &live);
     match sa.output {
         OutputFormat::Json => println!("{}", render::outputs::json(&outputs)),
-        OutputFormat::Human => print!("{}", render::outputs::human(&outputs, &super::stdout_style(g))),
+        OutputFormat::Human => print!(
+            "{}",
+            render::outputs::human(&outputs, &super::stdout_style(g))
+        ),
     }
     Ok(0)
 }

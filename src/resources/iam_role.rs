@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{check_chars, map_value, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
 use crate::aws::{found, gone, OpExt};
 use crate::error::AwsError;
 use crate::policy;
@@ -204,13 +204,10 @@ impl Kind for IamRole {
                     .collect(),
             ),
         );
-        let tags: BTreeMap<String, String> = role
-            .tags()
-            .iter()
-            .filter(|t| t.key().starts_with("iotstack:"))
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect();
-        o.props.insert("tags".into(), map_value(&tags));
+        o.props.insert(
+            "tags".into(),
+            wanted_tags(want, role.tags().iter().map(|t| (t.key(), t.value()))),
+        );
         Ok(Some(o))
     }
 

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{check_chars, map_value, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
 use crate::aws::{found, gone, OpExt};
 use crate::error::AwsError;
 use crate::policy;
@@ -52,7 +52,7 @@ pub async fn targets(ctx: &Ctx, policy: &str) -> Result<Vec<String>, AwsError> {
     Ok(out)
 }
 
-pub async fn tags_of(ctx: &Ctx, arn: &str) -> Result<Value, AwsError> {
+pub async fn tags_of(ctx: &Ctx, arn: &str, want: &Desired) -> Result<Value, AwsError> {
     let r = ctx
         .clients
         .iot
@@ -61,18 +61,12 @@ pub async fn tags_of(ctx: &Ctx, arn: &str) -> Result<Value, AwsError> {
         .send()
         .await
         .op("ListTagsForResource")?;
-    let m = r
-        .tags()
-        .iter()
-        .filter(|t| t.key().starts_with("iotstack:"))
-        .map(|t| {
-            (
-                t.key().to_string(),
-                t.value().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    Ok(map_value(&m))
+    Ok(wanted_tags(
+        want,
+        r.tags()
+            .iter()
+            .map(|t| (t.key(), t.value().unwrap_or_default())),
+    ))
 }
 
 pub async fn tag(ctx: &Ctx, arn: &str, want: &Desired) -> Result<(), AwsError> {
@@ -151,7 +145,8 @@ impl Kind for IotPolicy {
         o.props
             .insert("name".into(), Value::String(name.to_string()));
         o.props.insert("document".into(), policy::normalize(&doc));
-        o.props.insert("tags".into(), tags_of(ctx, &arn).await?);
+        o.props
+            .insert("tags".into(), tags_of(ctx, &arn, want).await?);
         o.attrs.insert("name".into(), name.to_string());
         o.attrs.insert("arn".into(), arn);
         if let Some(v) = p.default_version_id() {

@@ -91,13 +91,14 @@ impl Kind for IotThing {
         else {
             return Ok(None);
         };
+        let want_tags = want.tags();
         let all: BTreeMap<String, String> = t
             .attributes()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
         let (tags, attrs): (BTreeMap<_, _>, BTreeMap<_, _>) = all
             .into_iter()
-            .partition(|(k, _)| k.starts_with("iotstack:"));
+            .partition(|(k, _)| want_tags.contains_key(k));
         let mut o = Observed::default();
         o.props
             .insert("name".into(), Value::String(name.to_string()));

@@ -141,7 +141,7 @@ impl Kind for IotTopicRule {
                 .unwrap_or("RAW")),
         );
         o.props
-            .insert("tags".into(), iot_policy::tags_of(ctx, &arn).await?);
+            .insert("tags".into(), iot_policy::tags_of(ctx, &arn, want).await?);
         o.attrs.insert("name".into(), name.to_string());
         o.attrs.insert("arn".into(), arn);
         Ok(Some(o))

@@ -13,13 +13,24 @@ use serde_json::Value;
 use crate::aws::Clients;
 use crate::error::AwsError;
 
+pub mod cognito_identity_pool;
+pub mod cognito_identity_pool_roles;
+pub mod cognito_user;
+pub mod cognito_user_pool;
+pub mod cognito_user_pool_client;
 pub mod iam_role;
 pub mod iot_certificate;
+pub mod iot_endpoint;
+pub mod iot_identity_attachments;
 pub mod iot_policy;
 pub mod iot_policy_attachment;
 pub mod iot_thing;
 pub mod iot_thing_principal;
 pub mod iot_topic_rule;
+pub mod lambda_function;
+pub mod lambda_function_url;
+pub mod lambda_permission;
+pub mod secretsmanager_secret;
 pub mod sns_subscription;
 pub mod sns_topic;
 
@@ -34,6 +45,17 @@ pub static REGISTRY: &[&dyn Kind] = &[
     &iot_topic_rule::IotTopicRule,
     &sns_topic::SnsTopic,
     &sns_subscription::SnsEmailSubscription,
+    &lambda_function::LambdaFunction,
+    &cognito_user_pool::CognitoUserPool,
+    &cognito_user_pool_client::CognitoUserPoolClient,
+    &cognito_identity_pool::CognitoIdentityPool,
+    &cognito_identity_pool_roles::CognitoIdentityPoolRoles,
+    &cognito_user::CognitoUser,
+    &lambda_permission::LambdaPermission,
+    &lambda_function_url::LambdaFunctionUrl,
+    &secretsmanager_secret::SecretsManagerSecret,
+    &iot_endpoint::IotEndpoint,
+    &iot_identity_attachments::IotIdentityAttachments,
 ];
 
 pub fn kind(type_name: &str) -> Option<&'static dyn Kind> {
@@ -42,6 +64,10 @@ pub fn kind(type_name: &str) -> Option<&'static dyn Kind> {
         .copied()
         .find(|k| k.type_name() == type_name)
 }
+
+/// Extra tags a taggable resource may be given in the stack file; the stack tag is added to them.
+pub static TAGS: PropSpec =
+    PropSpec::optional("tags", PropType::StrMap, "extra tags: key -> value");
 
 /// The tag every taggable resource carries; its value is the prefix.
 pub const STACK_TAG: &str = "iotstack:stack";
@@ -60,6 +86,11 @@ pub enum PropType {
     StrList,
     /// A mapping of strings to strings.
     StrMap,
+    /// A whole number.
+    Int,
+    /// Function source: `builtin:<name>` (shipped inside iotstack) or a path relative to the
+    /// stack file. Compared by the SHA-256 of the deterministic zip iotstack builds from it.
+    Code,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -145,6 +176,20 @@ impl Desired {
     }
 }
 
+/// The live tags worth comparing: those the stack sets (other tags are left alone).
+pub fn wanted_tags<'a>(
+    want: &Desired,
+    live: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Value {
+    let keys = want.tags();
+    let m: BTreeMap<String, String> = live
+        .into_iter()
+        .filter(|(k, _)| keys.contains_key(*k))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    map_value(&m)
+}
+
 pub fn str_map(v: &Value) -> BTreeMap<String, String> {
     v.as_object()
         .map(|m| {
@@ -203,6 +248,20 @@ pub trait Kind: Sync + Send {
     }
     /// The AWS naming rule for the `name` property, checked offline: `Some(problem)` if broken.
     fn check_name(&self, _name: &str) -> Option<String> {
+        None
+    }
+    /// Properties the kind always wants, whatever the stack says (a user's password stored in its
+    /// secret, say): compared like any other property.
+    fn fixed_props(&self) -> Vec<(&'static str, Value)> {
+        Vec::new()
+    }
+    /// A data source is only read (an endpoint address, say): never created, changed or deleted.
+    fn is_data_source(&self) -> bool {
+        false
+    }
+    /// What deleting this live resource would destroy beyond configuration (users, say), if
+    /// anything: a replacement that loses data needs the user's explicit consent.
+    fn data_loss(&self, _have: &Observed) -> Option<String> {
         None
     }
     /// The live resource, or `None` when it does not exist.

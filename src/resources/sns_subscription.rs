@@ -96,7 +96,7 @@ impl Kind for SnsEmailSubscription {
             "email".into(),
             sub.endpoint().unwrap_or_default().to_string(),
         );
-        o.attrs.insert("id".into(), want.id.clone());
+        o.attrs.insert("resource_id".into(), want.id.clone());
         Ok(Some(o))
     }
 
@@ -129,7 +129,7 @@ impl Kind for SnsEmailSubscription {
 
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
         let mut notes = Vec::new();
-        let key = format!("{}.subscription-arn", have.attr("id"));
+        let key = format!("{}.subscription-arn", have.attr("resource_id"));
         let mut arn = have.attr("arn").to_string();
         if arn == PENDING || arn.is_empty() {
             match state::read_small(&ctx.state_dir, &key) {

@@ -1,11 +1,9 @@
 //! SNS topic.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{check_chars, map_value, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
 use crate::aws::{found, gone, OpExt};
 use crate::error::AwsError;
 
@@ -86,12 +84,6 @@ impl Kind for SnsTopic {
             .send()
             .await
             .op("ListTagsForResource")?;
-        let tags: BTreeMap<String, String> = t
-            .tags()
-            .iter()
-            .filter(|t| t.key().starts_with("iotstack:"))
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect();
         let mut o = Observed::default();
         o.props
             .insert("name".into(), Value::String(name.to_string()));
@@ -99,7 +91,10 @@ impl Kind for SnsTopic {
             "display_name".into(),
             Value::String(attrs.get("DisplayName").cloned().unwrap_or_default()),
         );
-        o.props.insert("tags".into(), map_value(&tags));
+        o.props.insert(
+            "tags".into(),
+            wanted_tags(want, t.tags().iter().map(|t| (t.key(), t.value()))),
+        );
         o.attrs.insert("name".into(), name.to_string());
         o.attrs.insert("arn".into(), arn);
         Ok(Some(o))

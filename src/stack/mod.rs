@@ -60,13 +60,16 @@ pub enum PropValue {
     PolicyMap(Vec<(String, PathBuf, Template)>),
     StrList(Vec<Template>),
     StrMap(Vec<(String, Template)>),
+    Int(i64),
+    /// `builtin:<name>` or a file path (already resolved against the stack file's folder).
+    Code(String),
 }
 
 impl PropValue {
     pub fn templates(&self) -> Vec<&Template> {
         match self {
             PropValue::Str(t) | PropValue::Policy(_, t) => vec![t],
-            PropValue::Bool(_) => vec![],
+            PropValue::Bool(_) | PropValue::Int(_) | PropValue::Code(_) => vec![],
             PropValue::PolicyMap(v) => v.iter().map(|(_, _, t)| t).collect(),
             PropValue::StrList(v) => v.iter().collect(),
             PropValue::StrMap(v) => v.iter().map(|(_, t)| t).collect(),
@@ -107,6 +110,14 @@ impl ResourceDecl {
             let mut unknown = p.value.templates().into_iter().any(&mut unknown_param);
             let v = match &p.value {
                 PropValue::Bool(b) => Value::Bool(*b),
+                PropValue::Int(i) => Value::from(*i),
+                PropValue::Code(src) => {
+                    d.authored.insert(name.clone(), Value::String(src.clone()));
+                    match resources::lambda_function::package(src) {
+                        Ok((_, sha)) => Value::String(sha),
+                        Err(e) => Value::String(format!("(cannot package: {e})")),
+                    }
+                }
                 PropValue::Str(t) => {
                     let (s, u) = t.render(values, lookup, false);
                     unknown |= u;
@@ -158,6 +169,9 @@ impl ResourceDecl {
             }
             d.props.insert(name, v);
         }
+        for (k, v) in self.kind.fixed_props() {
+            d.props.insert(k.to_string(), v);
+        }
         // Collections default to empty, so extra live entries show as drift.
         for spec in self.kind.props() {
             if !d.props.contains_key(spec.name) {
@@ -170,7 +184,10 @@ impl ResourceDecl {
             }
         }
         if self.kind.taggable() {
-            let mut tags = serde_json::Map::new();
+            let mut tags = match d.props.remove("tags") {
+                Some(Value::Object(m)) => m,
+                _ => serde_json::Map::new(),
+            };
             let prefix = values.get("prefix").cloned().unwrap_or_default();
             tags.insert(STACK_TAG.to_string(), Value::String(prefix));
             d.props.insert("tags".into(), Value::Object(tags));
@@ -295,6 +312,43 @@ impl Loader<'_> {
         let what = format!("`{rid}.{}`", spec.name);
         match spec.ty {
             PropType::Str => self.template(node, &what).map(PropValue::Str),
+            PropType::Int => match node.value {
+                yaml::Value::Int(i) if i >= 0 => Some(PropValue::Int(i)),
+                _ => {
+                    let m = format!("{what} must be a whole number, found {}", node.type_name());
+                    self.err(node.pos, m);
+                    None
+                }
+            },
+            PropType::Code => {
+                let src = self.string(node, &what)?;
+                if let Some(name) = src.strip_prefix("builtin:") {
+                    if resources::lambda_function::builtin(name).is_none() {
+                        let m = format!("{what}: there is no built-in function `{name}`");
+                        self.err(node.pos, m).hint = Some(format!(
+                            "built-in functions: {}",
+                            resources::lambda_function::BUILTINS
+                                .iter()
+                                .map(|(n, _)| format!("builtin:{n}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                        return None;
+                    }
+                    Some(PropValue::Code(src))
+                } else {
+                    let path = clean_path(&self.dir.join(&src));
+                    if !path.is_file() {
+                        let m = format!("{what}: cannot read function source `{}`", path.display());
+                        self.err(node.pos, m).hint = Some(
+                            "give `builtin:<name>` or a Python file relative to the stack file"
+                                .into(),
+                        );
+                        return None;
+                    }
+                    Some(PropValue::Code(path.display().to_string()))
+                }
+            }
             PropType::Bool => match node.value {
                 yaml::Value::Bool(b) => Some(PropValue::Bool(b)),
                 _ => {
@@ -422,14 +476,18 @@ impl Loader<'_> {
             },
             None => &empty,
         };
-        let names: Vec<&str> = kind.props().iter().map(|p| p.name).collect();
+        let mut specs: Vec<&PropSpec> = kind.props().iter().collect();
+        if kind.taggable() {
+            specs.push(&resources::TAGS);
+        }
+        let names: Vec<&str> = specs.iter().map(|p| p.name).collect();
         self.check_keys(
             props_map,
             &names,
             &format!("the properties of `{id}` ({tname})"),
         );
         let mut props = Vec::new();
-        for spec in kind.props() {
+        for spec in specs {
             match props_map.iter().find(|(k, _)| k.name == spec.name) {
                 Some((k, v)) => {
                     if let Some(value) = self.prop(spec, v, &id) {

@@ -43,6 +43,9 @@ impl Params {
         );
         if let Some(e) = &self.email {
             m.insert("email".into(), e.value.clone());
+            if let Some((_, domain)) = e.value.rsplit_once('@') {
+                m.insert("email_domain".into(), domain.to_ascii_lowercase());
+            }
         }
         if let Some(i) = &self.ip {
             m.insert("ip".into(), i.value.clone());

@@ -1,7 +1,7 @@
 //! `${...}` interpolation in stack values and policy templates.
 //!
-//! - `${prefix}`, `${email}`, `${ip}`, `${region}`, `${account}`, `${prefix_underscore}` are
-//!   parameters;
+//! - `${prefix}`, `${email}`, `${ip}`, `${region}`, `${account}`, `${prefix_underscore}` and
+//!   `${email_domain}` are parameters;
 //! - `${resource-id.attribute}` refers to an attribute of another resource of the stack (and makes
 //!   it a dependency);
 //! - anything with a `:` in it (`${iot:ClientId}`, `${cognito-identity.amazonaws.com:sub}`) and the
@@ -14,6 +14,7 @@ pub const PARAMS: &[&str] = &[
     "prefix",
     "prefix_underscore",
     "email",
+    "email_domain",
     "ip",
     "region",
     "account",

@@ -81,6 +81,27 @@ fn bad_parameters_name_the_flag() {
         ],
     );
     // Every problem is listed at once.
+    // A prefix that makes a derived name too long for IAM (roles: at most 64 characters).
+    let long = format!("a{}", "b".repeat(31));
+    fails_offline(
+        &w,
+        &ep,
+        &[
+            "plan",
+            "--stack",
+            &stack,
+            "--prefix",
+            &long,
+            "--email",
+            "ops@example.com",
+            "--ip",
+            "203.0.113.7",
+        ],
+        &[
+            "--prefix: error: the name of `presignup-role` (iam_role) is invalid",
+            "at most 64",
+        ],
+    );
     let all = fails_offline(
         &w,
         &ep,

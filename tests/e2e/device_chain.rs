@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde_json::{json, Value};
 
-use crate::harness::World;
+use crate::harness::{leftovers, World};
 
 fn decode(doc: &str) -> Value {
     let d = percent_encoding::percent_decode_str(doc)
@@ -32,80 +32,13 @@ fn as_list(v: &Value) -> Vec<String> {
     }
 }
 
-/// Every resource of the prefix still live, by kind, found through the AWS API.
-async fn leftovers(w: &World) -> Vec<String> {
-    let c = w.clients().await;
-    let p = &w.prefix;
-    let mut left = Vec::new();
-    let things = c.iot.list_things().send().await.unwrap();
-    left.extend(
-        things
-            .things()
-            .iter()
-            .filter_map(|t| t.thing_name())
-            .filter(|n| n.starts_with(p.as_str()))
-            .map(|n| format!("thing {n}")),
-    );
-    let pols = c.iot.list_policies().send().await.unwrap();
-    left.extend(
-        pols.policies()
-            .iter()
-            .filter_map(|x| x.policy_name())
-            .filter(|n| n.starts_with(p.as_str()))
-            .map(|n| format!("iot policy {n}")),
-    );
-    let certs = c.iot.list_certificates().send().await.unwrap();
-    left.extend(
-        certs
-            .certificates()
-            .iter()
-            .filter_map(|x| x.certificate_id())
-            .map(|n| format!("certificate {n}")),
-    );
-    let rules = c.iot.list_topic_rules().send().await.unwrap();
-    left.extend(
-        rules
-            .rules()
-            .iter()
-            .filter_map(|x| x.rule_name())
-            .filter(|n| n.starts_with(p.as_str()))
-            .map(|n| format!("rule {n}")),
-    );
-    let topics = c.sns.list_topics().send().await.unwrap();
-    left.extend(
-        topics
-            .topics()
-            .iter()
-            .filter_map(|x| x.topic_arn())
-            .filter(|n| n.contains(p.as_str()))
-            .map(|n| format!("topic {n}")),
-    );
-    let subs = c.sns.list_subscriptions().send().await.unwrap();
-    left.extend(
-        subs.subscriptions()
-            .iter()
-            .filter(|s| s.topic_arn().unwrap_or_default().contains(p.as_str()))
-            .map(|s| format!("subscription {:?}", s.subscription_arn())),
-    );
-    let roles = c.iam.list_roles().send().await.unwrap();
-    left.extend(
-        roles
-            .roles()
-            .iter()
-            .map(|r| r.role_name())
-            .filter(|n| n.starts_with(p.as_str()))
-            .map(|n| format!("role {n}")),
-    );
-    left
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_creates_the_device_chain_plan_is_clean_destroy_leaves_nothing() {
     let w = World::new();
     let p = w.prefix.clone();
     let applied = w.iotstack("apply", &["--yes"]).ok();
     assert!(
-        applied.stdout.contains("Apply complete: 9 created"),
+        applied.stdout.contains("Apply complete: 25 created"),
         "{}",
         applied.stdout
     );
@@ -327,7 +260,7 @@ async fn apply_creates_the_device_chain_plan_is_clean_destroy_leaves_nothing() {
     // Destroy leaves nothing of the prefix, and the local key goes with the certificate.
     let destroyed = w.iotstack("destroy", &["--yes"]).ok();
     assert!(
-        destroyed.stdout.contains("Destroy complete: 9 deleted"),
+        destroyed.stdout.contains("Destroy complete: 25 deleted"),
         "{}",
         destroyed.stdout
     );
@@ -415,7 +348,7 @@ async fn drift_is_shown_by_plan_and_repaired_by_apply() {
     let json = w.iotstack("plan", &["--output", "json"]).ok().json();
     assert_eq!(
         json["summary"],
-        json!({"create": 1, "update": 3, "replace": 0, "delete": 0, "no_op": 5})
+        json!({"create": 1, "update": 3, "replace": 0, "delete": 0, "no_op": 22})
     );
     let rule_change = json["changes"]
         .as_array()
@@ -633,13 +566,11 @@ async fn apply_without_a_terminal_or_yes_refuses_and_changes_nothing() {
     assert!(r.stderr.contains("--yes"));
     assert_eq!(leftovers(&w).await, Vec::<String>::new());
     w.iotstack("apply", &["--yes"]).ok();
+    let live = leftovers(&w).await;
+    assert!(live.len() >= 15, "{live:?}");
     let r = w.iotstack("destroy", &[]).code(1);
     assert!(r.stderr.contains("refusing to destroy"), "{}", r.stderr);
-    assert_eq!(
-        leftovers(&w).await.len(),
-        7,
-        "nothing was destroyed: thing, policy, certificate, rule, topic, subscription, role"
-    );
+    assert_eq!(leftovers(&w).await, live, "nothing was destroyed");
     w.iotstack("destroy", &["--yes"]).ok();
 }
 
@@ -649,12 +580,12 @@ async fn json_output_of_apply_and_destroy_is_one_object_per_line() {
     let r = w.iotstack("apply", &["--yes", "--output", "json"]).ok();
     let lines = r.json_lines();
     assert_eq!(lines[0]["type"], "plan");
-    assert_eq!(lines[0]["summary"]["create"], 9);
+    assert_eq!(lines[0]["summary"]["create"], 25);
     let done = lines.iter().filter(|l| l["type"] == "done").count();
-    assert_eq!(done, 9);
+    assert_eq!(done, 25);
     let last = lines.last().unwrap();
     assert_eq!(last["type"], "summary");
-    assert_eq!(last["created"], 9);
+    assert_eq!(last["created"], 25);
     assert!(last["resources"]["device-cert"]["arn"]
         .as_str()
         .unwrap()
@@ -662,5 +593,5 @@ async fn json_output_of_apply_and_destroy_is_one_object_per_line() {
     assert!(!r.stdout.contains("PRIVATE KEY"));
     let d = w.iotstack("destroy", &["--yes", "--output", "json"]).ok();
     let last = d.json_lines().pop().unwrap();
-    assert_eq!(last["deleted"], 9);
+    assert_eq!(last["deleted"], 25);
 }

@@ -223,7 +223,7 @@ impl World {
             "--prefix".into(),
             self.prefix.clone(),
         ];
-        if verb != "destroy" {
+        if verb == "plan" || verb == "apply" {
             v.extend([
                 "--email".into(),
                 self.email(),
@@ -307,4 +307,134 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     }
     std::fs::write(&p, text).expect("write");
     p
+}
+
+/// Every resource of the world's prefix still live, found through the AWS API.
+pub async fn leftovers(w: &World) -> Vec<String> {
+    let c = w.clients().await;
+    let p = w.prefix.as_str();
+    let mut left = Vec::new();
+    let mut add = |kind: &str, names: Vec<String>| {
+        left.extend(
+            names
+                .into_iter()
+                .filter(|n| n.contains(p))
+                .map(|n| format!("{kind} {n}")),
+        );
+    };
+    let things = c.iot.list_things().send().await.unwrap();
+    add(
+        "thing",
+        things
+            .things()
+            .iter()
+            .filter_map(|t| t.thing_name().map(str::to_string))
+            .collect(),
+    );
+    let pols = c.iot.list_policies().send().await.unwrap();
+    add(
+        "iot policy",
+        pols.policies()
+            .iter()
+            .filter_map(|x| x.policy_name().map(str::to_string))
+            .collect(),
+    );
+    let rules = c.iot.list_topic_rules().send().await.unwrap();
+    add(
+        "rule",
+        rules
+            .rules()
+            .iter()
+            .filter_map(|x| x.rule_name().map(str::to_string))
+            .collect(),
+    );
+    let topics = c.sns.list_topics().send().await.unwrap();
+    add(
+        "topic",
+        topics
+            .topics()
+            .iter()
+            .filter_map(|x| x.topic_arn().map(str::to_string))
+            .collect(),
+    );
+    let subs = c.sns.list_subscriptions().send().await.unwrap();
+    add(
+        "subscription",
+        subs.subscriptions()
+            .iter()
+            .filter_map(|s| s.topic_arn().map(str::to_string))
+            .collect(),
+    );
+    let roles = c.iam.list_roles().send().await.unwrap();
+    add(
+        "role",
+        roles
+            .roles()
+            .iter()
+            .map(|r| r.role_name().to_string())
+            .collect(),
+    );
+    let pools = c
+        .cognito_idp
+        .list_user_pools()
+        .max_results(60)
+        .send()
+        .await
+        .unwrap();
+    add(
+        "user pool",
+        pools
+            .user_pools()
+            .iter()
+            .filter_map(|x| x.name().map(str::to_string))
+            .collect(),
+    );
+    let ipools = c
+        .cognito_identity
+        .list_identity_pools()
+        .max_results(60)
+        .send()
+        .await
+        .unwrap();
+    add(
+        "identity pool",
+        ipools
+            .identity_pools()
+            .iter()
+            .filter_map(|x| x.identity_pool_name().map(str::to_string))
+            .collect(),
+    );
+    let fns = c.lambda.list_functions().send().await.unwrap();
+    add(
+        "function",
+        fns.functions()
+            .iter()
+            .filter_map(|x| x.function_name().map(str::to_string))
+            .collect(),
+    );
+    let secrets = c
+        .secrets
+        .list_secrets()
+        .include_planned_deletion(true)
+        .send()
+        .await
+        .unwrap();
+    add(
+        "secret",
+        secrets
+            .secret_list()
+            .iter()
+            .filter_map(|x| x.name().map(str::to_string))
+            .collect(),
+    );
+    // Certificates carry no name: every test world has an emulator of its own, so any is a leftover.
+    let certs = c.iot.list_certificates().send().await.unwrap();
+    left.extend(
+        certs
+            .certificates()
+            .iter()
+            .filter_map(|x| x.certificate_id())
+            .map(|n| format!("certificate {n}")),
+    );
+    left
 }

@@ -2,5 +2,6 @@
 //! live state checked through the AWS API.
 
 mod bad_input;
+mod cognito;
 mod device_chain;
 mod harness;

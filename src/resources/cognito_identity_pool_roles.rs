@@ -1,0 +1,111 @@
+//! The roles an identity pool gives its authenticated and unauthenticated identities.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use crate::aws::{found, gone, OpExt};
+use crate::error::AwsError;
+
+pub struct CognitoIdentityPoolRoles;
+
+static PROPS: &[PropSpec] = &[
+    PropSpec::required(
+        "identity_pool_id",
+        PropType::Str,
+        "the pool, e.g. `${identity-pool.id}`",
+    )
+    .force_new(),
+    PropSpec::required(
+        "authenticated_role_arn",
+        PropType::Str,
+        "e.g. `${auth-role.arn}`",
+    ),
+    PropSpec::optional(
+        "unauthenticated_role_arn",
+        PropType::Str,
+        "e.g. `${unauth-role.arn}`",
+    ),
+];
+
+#[async_trait]
+impl Kind for CognitoIdentityPoolRoles {
+    fn type_name(&self) -> &'static str {
+        "cognito_identity_pool_roles"
+    }
+    fn props(&self) -> &'static [PropSpec] {
+        PROPS
+    }
+    fn attrs(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn taggable(&self) -> bool {
+        false
+    }
+
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+        let pool = want.str("identity_pool_id");
+        let Some(r) = found(
+            ctx.clients
+                .cognito_identity
+                .get_identity_pool_roles()
+                .identity_pool_id(pool)
+                .send()
+                .await
+                .op("GetIdentityPoolRoles"),
+        )?
+        else {
+            return Ok(None);
+        };
+        let roles = r.roles().cloned().unwrap_or_default();
+        if roles.is_empty() {
+            return Ok(None);
+        }
+        let get = |k: &str| Value::String(roles.get(k).cloned().unwrap_or_default());
+        let mut o = Observed::default();
+        o.props
+            .insert("identity_pool_id".into(), Value::String(pool.to_string()));
+        o.props
+            .insert("authenticated_role_arn".into(), get("authenticated"));
+        o.props
+            .insert("unauthenticated_role_arn".into(), get("unauthenticated"));
+        o.attrs.insert("identity_pool_id".into(), pool.to_string());
+        Ok(Some(o))
+    }
+
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+        let mut req = ctx
+            .clients
+            .cognito_identity
+            .set_identity_pool_roles()
+            .identity_pool_id(want.str("identity_pool_id"))
+            .roles("authenticated", want.str("authenticated_role_arn"));
+        if let Some(u) = want
+            .opt_str("unauthenticated_role_arn")
+            .filter(|s| !s.is_empty())
+        {
+            req = req.roles("unauthenticated", u);
+        }
+        req.send().await.op("SetIdentityPoolRoles")?;
+        Ok(())
+    }
+
+    async fn update(&self, ctx: &Ctx, want: &Desired, _have: &Observed) -> Result<(), AwsError> {
+        self.create(ctx, want).await
+    }
+
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+        gone(
+            ctx.clients
+                .cognito_identity
+                .set_identity_pool_roles()
+                .identity_pool_id(have.attr("identity_pool_id"))
+                .set_roles(Some(Default::default()))
+                .send()
+                .await
+                .op("SetIdentityPoolRoles")
+                .map(|_| ()),
+        )?;
+        Ok(Vec::new())
+    }
+}

@@ -1,0 +1,398 @@
+//! Cognito user pool. Names are not unique, so the pool is found through its `iotstack:stack`
+//! tag. Updates send the whole configuration (UpdateUserPool resets what it is not sent).
+//! Schema attributes and username case sensitivity cannot change in place: a replacement, which
+//! apply refuses while the pool has users unless the user consents.
+
+use async_trait::async_trait;
+use aws_sdk_cognitoidentityprovider::types::{
+    AdminCreateUserConfigType, AttributeDataType, LambdaConfigType, PasswordPolicyType,
+    SchemaAttributeType, UserPoolMfaType, UserPoolPolicyType, UserPoolType,
+    UsernameConfigurationType, VerifiedAttributeType,
+};
+use serde_json::Value;
+
+use super::{
+    check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType, STACK_TAG,
+};
+use crate::aws::{found, gone, OpExt};
+use crate::error::AwsError;
+
+pub struct CognitoUserPool;
+
+static PROPS: &[PropSpec] = &[
+    PropSpec::required(
+        "name",
+        PropType::Str,
+        "the pool name, e.g. `${prefix}-user-pool`",
+    )
+    .force_new(),
+    PropSpec::optional(
+        "password_min_length",
+        PropType::Int,
+        "minimum password length (default 8)",
+    ),
+    PropSpec::optional(
+        "require_uppercase",
+        PropType::Bool,
+        "passwords need an upper-case letter (default true)",
+    ),
+    PropSpec::optional(
+        "require_lowercase",
+        PropType::Bool,
+        "passwords need a lower-case letter (default true)",
+    ),
+    PropSpec::optional(
+        "require_numbers",
+        PropType::Bool,
+        "passwords need a digit (default true)",
+    ),
+    PropSpec::optional(
+        "require_symbols",
+        PropType::Bool,
+        "passwords need a symbol (default true)",
+    ),
+    PropSpec::optional(
+        "temporary_password_validity_days",
+        PropType::Int,
+        "days a temporary password is valid (default 7)",
+    ),
+    PropSpec::optional(
+        "email_required",
+        PropType::Bool,
+        "the `email` schema attribute is required (default true)",
+    )
+    .force_new(),
+    PropSpec::optional(
+        "auto_verify_email",
+        PropType::Bool,
+        "email addresses are verified automatically (default true)",
+    ),
+    PropSpec::optional("mfa", PropType::Str, "OFF, ON or OPTIONAL (default OFF)"),
+    PropSpec::optional(
+        "self_sign_up",
+        PropType::Bool,
+        "users may sign themselves up (default true)",
+    ),
+    PropSpec::optional(
+        "case_sensitive_usernames",
+        PropType::Bool,
+        "usernames are case sensitive (default false)",
+    )
+    .force_new(),
+    PropSpec::optional(
+        "pre_sign_up_lambda_arn",
+        PropType::Str,
+        "the pre-sign-up trigger, e.g. `${presignup-function.arn}`",
+    ),
+];
+
+fn password_policy(want: &Desired) -> PasswordPolicyType {
+    PasswordPolicyType::builder()
+        .minimum_length(want.value("password_min_length").as_i64().unwrap_or(8) as i32)
+        .require_uppercase(want.bool("require_uppercase", true))
+        .require_lowercase(want.bool("require_lowercase", true))
+        .require_numbers(want.bool("require_numbers", true))
+        .require_symbols(want.bool("require_symbols", true))
+        .temporary_password_validity_days(
+            want.value("temporary_password_validity_days")
+                .as_i64()
+                .unwrap_or(7) as i32,
+        )
+        .build()
+}
+
+fn lambda_config(want: &Desired) -> LambdaConfigType {
+    LambdaConfigType::builder()
+        .set_pre_sign_up(
+            want.opt_str("pre_sign_up_lambda_arn")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        )
+        .build()
+}
+
+fn verified(want: &Desired) -> Vec<VerifiedAttributeType> {
+    if want.bool("auto_verify_email", true) {
+        vec![VerifiedAttributeType::Email]
+    } else {
+        vec![]
+    }
+}
+
+fn mfa(want: &Desired) -> UserPoolMfaType {
+    UserPoolMfaType::from(want.opt_str("mfa").unwrap_or("OFF"))
+}
+
+fn admin_config(want: &Desired) -> AdminCreateUserConfigType {
+    AdminCreateUserConfigType::builder()
+        .allow_admin_create_user_only(!want.bool("self_sign_up", true))
+        .build()
+}
+
+/// The pool of this stack with the wanted name: listed by name, owned through the stack tag.
+pub async fn find(ctx: &Ctx, name: &str) -> Result<Option<UserPoolType>, AwsError> {
+    let mut token = None;
+    loop {
+        let r = ctx
+            .clients
+            .cognito_idp
+            .list_user_pools()
+            .max_results(60)
+            .set_next_token(token)
+            .send()
+            .await
+            .op("ListUserPools")?;
+        for p in r.user_pools() {
+            if p.name() != Some(name) {
+                continue;
+            }
+            let Some(id) = p.id() else { continue };
+            let Some(d) = found(
+                ctx.clients
+                    .cognito_idp
+                    .describe_user_pool()
+                    .user_pool_id(id)
+                    .send()
+                    .await
+                    .op("DescribeUserPool"),
+            )?
+            else {
+                continue;
+            };
+            if let Some(pool) = d.user_pool() {
+                let ours = pool
+                    .user_pool_tags()
+                    .and_then(|t| t.get(STACK_TAG))
+                    .is_some_and(|v| v == &ctx.prefix);
+                if ours {
+                    return Ok(Some(pool.clone()));
+                }
+            }
+        }
+        token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+#[async_trait]
+impl Kind for CognitoUserPool {
+    fn type_name(&self) -> &'static str {
+        "cognito_user_pool"
+    }
+    fn props(&self) -> &'static [PropSpec] {
+        PROPS
+    }
+    fn attrs(&self) -> &'static [&'static str] {
+        &["id", "arn", "name", "provider_name"]
+    }
+    fn check_name(&self, name: &str) -> Option<String> {
+        check_chars(
+            name,
+            128,
+            |c| c.is_alphanumeric() || c.is_whitespace() || "+=,.@-_".contains(c),
+            "a Cognito user pool name",
+        )
+    }
+    fn data_loss(&self, have: &Observed) -> Option<String> {
+        let users = have
+            .attrs
+            .get("users")
+            .and_then(|u| u.parse::<i64>().ok())
+            .unwrap_or(0);
+        (users > 0).then(|| format!("the user pool has {users} user(s); deleting it deletes them"))
+    }
+
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+        let name = want.str("name");
+        let Some(pool) = find(ctx, name).await? else {
+            return Ok(None);
+        };
+        let pw = pool.policies().and_then(|p| p.password_policy());
+        let id = pool.id().unwrap_or_default().to_string();
+        let b = Value::Bool;
+        let mut o = Observed::default();
+        o.props
+            .insert("name".into(), Value::String(name.to_string()));
+        o.props.insert(
+            "password_min_length".into(),
+            Value::from(pw.and_then(|p| p.minimum_length()).unwrap_or(0)),
+        );
+        o.props.insert(
+            "require_uppercase".into(),
+            b(pw.is_some_and(|p| p.require_uppercase())),
+        );
+        o.props.insert(
+            "require_lowercase".into(),
+            b(pw.is_some_and(|p| p.require_lowercase())),
+        );
+        o.props.insert(
+            "require_numbers".into(),
+            b(pw.is_some_and(|p| p.require_numbers())),
+        );
+        o.props.insert(
+            "require_symbols".into(),
+            b(pw.is_some_and(|p| p.require_symbols())),
+        );
+        o.props.insert(
+            "temporary_password_validity_days".into(),
+            Value::from(
+                pw.map(|p| p.temporary_password_validity_days())
+                    .unwrap_or(0),
+            ),
+        );
+        o.props.insert(
+            "email_required".into(),
+            b(pool
+                .schema_attributes()
+                .iter()
+                .any(|a| a.name() == Some("email") && a.required() == Some(true))),
+        );
+        o.props.insert(
+            "auto_verify_email".into(),
+            b(pool
+                .auto_verified_attributes()
+                .contains(&VerifiedAttributeType::Email)),
+        );
+        o.props.insert(
+            "mfa".into(),
+            Value::String(
+                pool.mfa_configuration()
+                    .map(|m| m.as_str())
+                    .unwrap_or("OFF")
+                    .to_string(),
+            ),
+        );
+        o.props.insert(
+            "self_sign_up".into(),
+            b(!pool
+                .admin_create_user_config()
+                .map(|c| c.allow_admin_create_user_only())
+                .unwrap_or(false)),
+        );
+        o.props.insert(
+            "case_sensitive_usernames".into(),
+            b(pool
+                .username_configuration()
+                .map(|c| c.case_sensitive())
+                .unwrap_or(true)),
+        );
+        o.props.insert(
+            "pre_sign_up_lambda_arn".into(),
+            Value::String(
+                pool.lambda_config()
+                    .and_then(|l| l.pre_sign_up())
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+        );
+        o.props.insert(
+            "tags".into(),
+            wanted_tags(
+                want,
+                pool.user_pool_tags()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            ),
+        );
+        o.attrs.insert("id".into(), id.clone());
+        o.attrs.insert("name".into(), name.to_string());
+        o.attrs.insert(
+            "arn".into(),
+            pool.arn().map(str::to_string).unwrap_or_else(|| {
+                format!(
+                    "arn:aws:cognito-idp:{}:{}:userpool/{id}",
+                    ctx.region, ctx.account
+                )
+            }),
+        );
+        o.attrs.insert(
+            "provider_name".into(),
+            format!("cognito-idp.{}.amazonaws.com/{id}", ctx.region),
+        );
+        o.attrs
+            .insert("users".into(), pool.estimated_number_of_users().to_string());
+        Ok(Some(o))
+    }
+
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+        let mut req = ctx
+            .clients
+            .cognito_idp
+            .create_user_pool()
+            .pool_name(want.str("name"))
+            .policies(
+                UserPoolPolicyType::builder()
+                    .password_policy(password_policy(want))
+                    .build(),
+            )
+            .set_auto_verified_attributes(Some(verified(want)))
+            .mfa_configuration(mfa(want))
+            .admin_create_user_config(admin_config(want))
+            .username_configuration(
+                UsernameConfigurationType::builder()
+                    .case_sensitive(want.bool("case_sensitive_usernames", false))
+                    .build()
+                    .map_err(|e| AwsError {
+                        operation: "CreateUserPool",
+                        code: None,
+                        message: e.to_string(),
+                    })?,
+            )
+            .lambda_config(lambda_config(want))
+            .set_user_pool_tags(Some(want.tags().into_iter().collect()));
+        if want.bool("email_required", true) {
+            req = req.schema(
+                SchemaAttributeType::builder()
+                    .name("email")
+                    .attribute_data_type(AttributeDataType::String)
+                    .required(true)
+                    .mutable(true)
+                    .build(),
+            );
+        }
+        req.send().await.op("CreateUserPool")?;
+        Ok(())
+    }
+
+    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+        ctx.clients
+            .cognito_idp
+            .update_user_pool()
+            .user_pool_id(have.attr("id"))
+            .policies(
+                UserPoolPolicyType::builder()
+                    .password_policy(password_policy(want))
+                    .build(),
+            )
+            .set_auto_verified_attributes(Some(verified(want)))
+            .mfa_configuration(mfa(want))
+            .admin_create_user_config(admin_config(want))
+            .lambda_config(lambda_config(want))
+            .set_user_pool_tags(Some(want.tags().into_iter().collect()))
+            .send()
+            .await
+            .op("UpdateUserPool")?;
+        Ok(())
+    }
+
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+        let mut notes = Vec::new();
+        if let Some(loss) = self.data_loss(have) {
+            notes.push(loss);
+        }
+        gone(
+            ctx.clients
+                .cognito_idp
+                .delete_user_pool()
+                .user_pool_id(have.attr("id"))
+                .send()
+                .await
+                .op("DeleteUserPool")
+                .map(|_| ()),
+        )?;
+        Ok(notes)
+    }
+}

@@ -1,0 +1,209 @@
+//! Cognito user pool app client (no secret, for browsers and devices).
+
+use async_trait::async_trait;
+use aws_sdk_cognitoidentityprovider::types::{
+    ExplicitAuthFlowsType, TimeUnitsType, TokenValidityUnitsType, UserPoolClientType,
+};
+use serde_json::Value;
+
+use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use crate::aws::{found, gone, OpExt};
+use crate::error::AwsError;
+
+pub struct CognitoUserPoolClient;
+
+static PROPS: &[PropSpec] = &[
+    PropSpec::required(
+        "name",
+        PropType::Str,
+        "the client name, e.g. `${prefix}-app-client`",
+    ),
+    PropSpec::required(
+        "user_pool_id",
+        PropType::Str,
+        "the pool, e.g. `${user-pool.id}`",
+    )
+    .force_new(),
+    PropSpec::optional(
+        "explicit_auth_flows",
+        PropType::StrList,
+        "e.g. [ALLOW_USER_PASSWORD_AUTH, ALLOW_REFRESH_TOKEN_AUTH]",
+    ),
+    PropSpec::optional(
+        "refresh_token_validity_days",
+        PropType::Int,
+        "days a refresh token is valid (default 30)",
+    ),
+    PropSpec::optional(
+        "generate_secret",
+        PropType::Bool,
+        "give the client a secret (default false)",
+    )
+    .force_new(),
+];
+
+fn flows(want: &Desired) -> Vec<ExplicitAuthFlowsType> {
+    want.value("explicit_auth_flows")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(ExplicitAuthFlowsType::from))
+        .collect()
+}
+
+fn refresh_days(want: &Desired) -> i32 {
+    want.value("refresh_token_validity_days")
+        .as_i64()
+        .unwrap_or(30) as i32
+}
+
+fn units() -> TokenValidityUnitsType {
+    TokenValidityUnitsType::builder()
+        .refresh_token(TimeUnitsType::Days)
+        .build()
+}
+
+async fn find(ctx: &Ctx, pool: &str, name: &str) -> Result<Option<UserPoolClientType>, AwsError> {
+    let mut token = None;
+    loop {
+        let Some(r) = found(
+            ctx.clients
+                .cognito_idp
+                .list_user_pool_clients()
+                .user_pool_id(pool)
+                .max_results(60)
+                .set_next_token(token)
+                .send()
+                .await
+                .op("ListUserPoolClients"),
+        )?
+        else {
+            return Ok(None);
+        };
+        if let Some(id) = r
+            .user_pool_clients()
+            .iter()
+            .find(|c| c.client_name() == Some(name))
+            .and_then(|c| c.client_id())
+        {
+            let d = found(
+                ctx.clients
+                    .cognito_idp
+                    .describe_user_pool_client()
+                    .user_pool_id(pool)
+                    .client_id(id)
+                    .send()
+                    .await
+                    .op("DescribeUserPoolClient"),
+            )?;
+            return Ok(d.and_then(|d| d.user_pool_client().cloned()));
+        }
+        token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+#[async_trait]
+impl Kind for CognitoUserPoolClient {
+    fn type_name(&self) -> &'static str {
+        "cognito_user_pool_client"
+    }
+    fn props(&self) -> &'static [PropSpec] {
+        PROPS
+    }
+    fn attrs(&self) -> &'static [&'static str] {
+        &["id", "name"]
+    }
+    fn taggable(&self) -> bool {
+        false
+    }
+
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+        let (pool, name) = (want.str("user_pool_id"), want.str("name"));
+        let Some(c) = find(ctx, pool, name).await? else {
+            return Ok(None);
+        };
+        let mut fl: Vec<String> = c
+            .explicit_auth_flows()
+            .iter()
+            .map(|f| f.as_str().to_string())
+            .collect();
+        fl.sort();
+        // AWS reports the validity in the unit it was set in; iotstack sets days.
+        let days = match c.token_validity_units().and_then(|u| u.refresh_token()) {
+            Some(TimeUnitsType::Hours) => c.refresh_token_validity() / 24,
+            Some(TimeUnitsType::Minutes) => c.refresh_token_validity() / 1440,
+            Some(TimeUnitsType::Seconds) => c.refresh_token_validity() / 86400,
+            _ => c.refresh_token_validity(),
+        };
+        let mut o = Observed::default();
+        o.props
+            .insert("name".into(), Value::String(name.to_string()));
+        o.props
+            .insert("user_pool_id".into(), Value::String(pool.to_string()));
+        o.props.insert(
+            "explicit_auth_flows".into(),
+            Value::Array(fl.into_iter().map(Value::String).collect()),
+        );
+        o.props
+            .insert("refresh_token_validity_days".into(), Value::from(days));
+        o.props.insert(
+            "generate_secret".into(),
+            Value::Bool(c.client_secret().is_some_and(|s| !s.is_empty())),
+        );
+        o.attrs
+            .insert("id".into(), c.client_id().unwrap_or_default().to_string());
+        o.attrs.insert("name".into(), name.to_string());
+        o.attrs.insert("user_pool_id".into(), pool.to_string());
+        Ok(Some(o))
+    }
+
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+        ctx.clients
+            .cognito_idp
+            .create_user_pool_client()
+            .user_pool_id(want.str("user_pool_id"))
+            .client_name(want.str("name"))
+            .generate_secret(want.bool("generate_secret", false))
+            .set_explicit_auth_flows(Some(flows(want)))
+            .refresh_token_validity(refresh_days(want))
+            .token_validity_units(units())
+            .send()
+            .await
+            .op("CreateUserPoolClient")?;
+        Ok(())
+    }
+
+    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+        ctx.clients
+            .cognito_idp
+            .update_user_pool_client()
+            .user_pool_id(have.attr("user_pool_id"))
+            .client_id(have.attr("id"))
+            .client_name(want.str("name"))
+            .set_explicit_auth_flows(Some(flows(want)))
+            .refresh_token_validity(refresh_days(want))
+            .token_validity_units(units())
+            .send()
+            .await
+            .op("UpdateUserPoolClient")?;
+        Ok(())
+    }
+
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+        gone(
+            ctx.clients
+                .cognito_idp
+                .delete_user_pool_client()
+                .user_pool_id(have.attr("user_pool_id"))
+                .client_id(have.attr("id"))
+                .send()
+                .await
+                .op("DeleteUserPoolClient")
+                .map(|_| ()),
+        )?;
+        Ok(Vec::new())
+    }
+}

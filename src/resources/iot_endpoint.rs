@@ -1,0 +1,68 @@
+//! The account's IoT data endpoint: a data source, only read.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use crate::aws::OpExt;
+use crate::error::AwsError;
+
+pub struct IotEndpoint;
+
+static PROPS: &[PropSpec] = &[PropSpec::optional(
+    "endpoint_type",
+    PropType::Str,
+    "iot:Data-ATS (default), iot:CredentialProvider or iot:Jobs",
+)];
+
+#[async_trait]
+impl Kind for IotEndpoint {
+    fn type_name(&self) -> &'static str {
+        "iot_endpoint"
+    }
+    fn props(&self) -> &'static [PropSpec] {
+        PROPS
+    }
+    fn attrs(&self) -> &'static [&'static str] {
+        &["address"]
+    }
+    fn taggable(&self) -> bool {
+        false
+    }
+    fn is_data_source(&self) -> bool {
+        true
+    }
+
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+        let t = want.opt_str("endpoint_type").unwrap_or("iot:Data-ATS");
+        let r = ctx
+            .clients
+            .iot
+            .describe_endpoint()
+            .endpoint_type(t)
+            .send()
+            .await
+            .op("DescribeEndpoint")?;
+        let mut o = Observed::default();
+        for (k, v) in &want.props {
+            o.props.insert(k.clone(), v.clone());
+        }
+        o.props
+            .insert("endpoint_type".into(), Value::String(t.to_string()));
+        o.attrs.insert(
+            "address".into(),
+            r.endpoint_address().unwrap_or_default().to_string(),
+        );
+        Ok(Some(o))
+    }
+
+    async fn create(&self, _ctx: &Ctx, _want: &Desired) -> Result<(), AwsError> {
+        Ok(())
+    }
+    async fn update(&self, _ctx: &Ctx, _want: &Desired, _have: &Observed) -> Result<(), AwsError> {
+        Ok(())
+    }
+    async fn delete(&self, _ctx: &Ctx, _have: &Observed) -> Result<Vec<String>, AwsError> {
+        Ok(Vec::new())
+    }
+}

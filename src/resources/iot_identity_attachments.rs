@@ -1,0 +1,167 @@
+//! The IoT policy attached to every identity already in an identity pool, page by page.
+//! (New identities attach themselves through the attach function's URL; `doctor --fix` repairs
+//! one.)
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{iot_policy, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use crate::aws::{found, gone, OpExt};
+use crate::error::AwsError;
+
+pub struct IotIdentityAttachments;
+
+static PROPS: &[PropSpec] = &[
+    PropSpec::required(
+        "policy",
+        PropType::Str,
+        "the IoT policy, e.g. `${identity-iot-policy.name}`",
+    )
+    .force_new(),
+    PropSpec::required(
+        "identity_pool_id",
+        PropType::Str,
+        "the pool, e.g. `${identity-pool.id}`",
+    )
+    .force_new(),
+];
+
+/// Every identity id in the pool.
+pub async fn identities(ctx: &Ctx, pool: &str) -> Result<Vec<String>, AwsError> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let r = ctx
+            .clients
+            .cognito_identity
+            .list_identities()
+            .identity_pool_id(pool)
+            .max_results(60)
+            .set_next_token(token)
+            .send()
+            .await
+            .op("ListIdentities")?;
+        out.extend(
+            r.identities()
+                .iter()
+                .filter_map(|i| i.identity_id().map(str::to_string)),
+        );
+        token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+async fn missing(
+    ctx: &Ctx,
+    policy: &str,
+    pool: &str,
+) -> Result<Option<(Vec<String>, usize)>, AwsError> {
+    let Some(targets) = found(iot_policy::targets(ctx, policy).await)? else {
+        return Ok(None);
+    };
+    let Some(ids) = found(identities(ctx, pool).await)? else {
+        return Ok(None);
+    };
+    let targets: BTreeSet<String> = targets.into_iter().collect();
+    let total = ids.len();
+    Ok(Some((
+        ids.into_iter().filter(|i| !targets.contains(i)).collect(),
+        total,
+    )))
+}
+
+#[async_trait]
+impl Kind for IotIdentityAttachments {
+    fn type_name(&self) -> &'static str {
+        "iot_identity_attachments"
+    }
+    fn props(&self) -> &'static [PropSpec] {
+        PROPS
+    }
+    fn attrs(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn taggable(&self) -> bool {
+        false
+    }
+    fn fixed_props(&self) -> Vec<(&'static str, Value)> {
+        vec![("all_identities_attached", Value::Bool(true))]
+    }
+
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+        let (policy, pool) = (want.str("policy"), want.str("identity_pool_id"));
+        let Some((missing, total)) = missing(ctx, policy, pool).await? else {
+            return Ok(None);
+        };
+        let mut o = Observed::default();
+        o.props
+            .insert("policy".into(), Value::String(policy.to_string()));
+        o.props
+            .insert("identity_pool_id".into(), Value::String(pool.to_string()));
+        o.props.insert(
+            "all_identities_attached".into(),
+            Value::Bool(missing.is_empty()),
+        );
+        if !missing.is_empty() {
+            o.notes.push(format!(
+                "{} of {total} identities lack the policy: {}",
+                missing.len(),
+                missing.join(", ")
+            ));
+        }
+        o.attrs.insert("policy".into(), policy.to_string());
+        o.attrs.insert("identity_pool_id".into(), pool.to_string());
+        Ok(Some(o))
+    }
+
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+        let (policy, pool) = (want.str("policy"), want.str("identity_pool_id"));
+        let Some((missing, _)) = missing(ctx, policy, pool).await? else {
+            return Ok(());
+        };
+        for id in missing {
+            ctx.clients
+                .iot
+                .attach_policy()
+                .policy_name(policy)
+                .target(&id)
+                .send()
+                .await
+                .op("AttachPolicy")?;
+        }
+        Ok(())
+    }
+
+    async fn update(&self, ctx: &Ctx, want: &Desired, _have: &Observed) -> Result<(), AwsError> {
+        self.create(ctx, want).await
+    }
+
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+        let (policy, pool) = (have.attr("policy"), have.attr("identity_pool_id"));
+        let Some(targets) = found(iot_policy::targets(ctx, policy).await)? else {
+            return Ok(Vec::new());
+        };
+        let ids: BTreeSet<String> = found(identities(ctx, pool).await)?
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        for t in targets.iter().filter(|t| ids.contains(*t)) {
+            gone(
+                ctx.clients
+                    .iot
+                    .detach_policy()
+                    .policy_name(policy)
+                    .target(t)
+                    .send()
+                    .await
+                    .op("DetachPolicy")
+                    .map(|_| ()),
+            )?;
+        }
+        Ok(Vec::new())
+    }
+}

@@ -1,0 +1,106 @@
+//! A Lambda function URL (with AWS_IAM auth, the caller's identity reaches the function in the
+//! request's trusted context; no API Gateway needed).
+
+use async_trait::async_trait;
+use aws_sdk_lambda::types::FunctionUrlAuthType;
+use serde_json::Value;
+
+use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use crate::aws::{found, gone, OpExt};
+use crate::error::AwsError;
+
+pub struct LambdaFunctionUrl;
+
+static PROPS: &[PropSpec] = &[
+    PropSpec::required(
+        "function_name",
+        PropType::Str,
+        "the function, e.g. `${attach-function.name}`",
+    )
+    .force_new(),
+    PropSpec::optional("auth_type", PropType::Str, "AWS_IAM (default) or NONE"),
+];
+
+fn auth(want: &Desired) -> FunctionUrlAuthType {
+    FunctionUrlAuthType::from(want.opt_str("auth_type").unwrap_or("AWS_IAM"))
+}
+
+#[async_trait]
+impl Kind for LambdaFunctionUrl {
+    fn type_name(&self) -> &'static str {
+        "lambda_function_url"
+    }
+    fn props(&self) -> &'static [PropSpec] {
+        PROPS
+    }
+    fn attrs(&self) -> &'static [&'static str] {
+        &["url"]
+    }
+    fn taggable(&self) -> bool {
+        false
+    }
+
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+        let function = want.str("function_name");
+        let Some(c) = found(
+            ctx.clients
+                .lambda
+                .get_function_url_config()
+                .function_name(function)
+                .send()
+                .await
+                .op("GetFunctionUrlConfig"),
+        )?
+        else {
+            return Ok(None);
+        };
+        let mut o = Observed::default();
+        o.props
+            .insert("function_name".into(), Value::String(function.to_string()));
+        o.props.insert(
+            "auth_type".into(),
+            Value::String(c.auth_type().as_str().to_string()),
+        );
+        o.attrs.insert("url".into(), c.function_url().to_string());
+        o.attrs.insert("function_name".into(), function.to_string());
+        Ok(Some(o))
+    }
+
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+        ctx.clients
+            .lambda
+            .create_function_url_config()
+            .function_name(want.str("function_name"))
+            .auth_type(auth(want))
+            .send()
+            .await
+            .op("CreateFunctionUrlConfig")?;
+        Ok(())
+    }
+
+    async fn update(&self, ctx: &Ctx, want: &Desired, _have: &Observed) -> Result<(), AwsError> {
+        ctx.clients
+            .lambda
+            .update_function_url_config()
+            .function_name(want.str("function_name"))
+            .auth_type(auth(want))
+            .send()
+            .await
+            .op("UpdateFunctionUrlConfig")?;
+        Ok(())
+    }
+
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+        gone(
+            ctx.clients
+                .lambda
+                .delete_function_url_config()
+                .function_name(have.attr("function_name"))
+                .send()
+                .await
+                .op("DeleteFunctionUrlConfig")
+                .map(|_| ()),
+        )?;
+        Ok(Vec::new())
+    }
+}
