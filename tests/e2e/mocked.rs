@@ -1,0 +1,756 @@
+//! Behaviour the local emulator cannot show, checked against the AWS SDK's own mocked HTTP layer
+//! (no emulator): retries on throttling and 5xx with the project's retry settings, an email
+//! subscription still pending confirmation on destroy, a secret name scheduled for deletion, and
+//! how a topic rule read maps AWS's errors.
+//!
+//! Errors are answered as raw HTTP responses in each service's wire protocol, so the SDK parses
+//! the error code exactly as it would from AWS.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sns::config::{
+    AsyncSleep, Credentials, IdentityCache, SharedAsyncSleep, SharedCredentialsProvider, Sleep,
+    StalledStreamProtectionConfig,
+};
+use aws_sdk_sns::operation::list_subscriptions_by_topic::ListSubscriptionsByTopicOutput;
+use aws_smithy_mocks::{
+    create_mock_http_client, mock, MockResponse, MockResponseInterceptor, Rule, RuleMode,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use serde_json::{json, Value};
+
+use iotstack::aws::{aws_err, load_config, retry_config, timeout_config, AwsOptions, Clients};
+use iotstack::error::AwsError;
+use iotstack::resources::iot_topic_rule::IotTopicRule;
+use iotstack::resources::secretsmanager_secret::SecretsManagerSecret;
+use iotstack::resources::sns_subscription::{SnsEmailSubscription, PENDING};
+use iotstack::resources::{Ctx, Desired, Kind, Observed};
+
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:mk-iot-notification";
+const EMAIL: &str = "ops@example.com";
+const SUB_ARN: &str =
+    "arn:aws:sns:us-east-1:123456789012:mk-iot-notification:5f1c3a52-0b7e-4c1e-9d7a-2f0c9e8a1b11";
+
+/// Records every delay the SDK asks for and returns at once: the retry settings stay exactly the
+/// project's, and the tests stay fast.
+#[derive(Debug, Clone, Default)]
+struct Backoffs(Arc<Mutex<Vec<Duration>>>);
+
+impl Backoffs {
+    fn taken(&self) -> Vec<Duration> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl AsyncSleep for Backoffs {
+    fn sleep(&self, duration: Duration) -> Sleep {
+        self.0.lock().unwrap().push(duration);
+        Sleep::new(std::future::ready(()))
+    }
+}
+
+/// The configuration every client is built from: the project's retry configuration, test
+/// credentials and an HTTP client that never leaves the process (an unmocked call gets a 418).
+/// No timeouts are set: they would share the instant sleep.
+fn base_config(backoffs: &Backoffs) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDMOCKED",
+            "mocked-secret",
+            None,
+            None,
+            "mocked",
+        )))
+        .identity_cache(IdentityCache::no_cache())
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .http_client(create_mock_http_client())
+        .retry_config(retry_config())
+        .sleep_impl(SharedAsyncSleep::new(backoffs.clone()))
+        .build()
+}
+
+fn interceptor(rules: &[&Rule]) -> MockResponseInterceptor {
+    rules.iter().fold(
+        MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny),
+        |i, r| i.with_rule(r),
+    )
+}
+
+fn sns_client(base: &SdkConfig, rules: &[&Rule]) -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::config::Builder::from(base)
+            .interceptor(interceptor(rules))
+            .build(),
+    )
+}
+
+fn iot_client(base: &SdkConfig, rules: &[&Rule]) -> aws_sdk_iot::Client {
+    aws_sdk_iot::Client::from_conf(
+        aws_sdk_iot::config::Builder::from(base)
+            .interceptor(interceptor(rules))
+            .build(),
+    )
+}
+
+fn secrets_client(base: &SdkConfig, rules: &[&Rule]) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(base)
+            .interceptor(interceptor(rules))
+            .build(),
+    )
+}
+
+fn ctx(clients: Clients, state_dir: &Path) -> Ctx {
+    Ctx {
+        clients,
+        calls: Default::default(),
+        prefix: "mk".into(),
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+        state_dir: state_dir.to_path_buf(),
+    }
+}
+
+fn desired(id: &str, props: Value) -> Desired {
+    let props: BTreeMap<String, Value> = props
+        .as_object()
+        .expect("props object")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Desired {
+        id: id.into(),
+        props,
+        ..Default::default()
+    }
+}
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::try_from(code).expect("valid status")
+}
+
+/// An error as the awsQuery protocol (SNS) sends it.
+fn query_error(code: &str, message: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">\
+         <Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+         <RequestId>9f0c6a0e-0000-4000-8000-000000000000</RequestId></ErrorResponse>"
+    )
+}
+
+/// An error as the JSON protocols (IoT, Secrets Manager) send it: the code in
+/// `x-amzn-ErrorType` and in the body.
+fn json_error(code_status: u16, code: &str, message: &str) -> HttpResponse {
+    let body = json!({ "__type": code, "message": message }).to_string();
+    let mut r = HttpResponse::new(status(code_status), SdkBody::from(body));
+    r.headers_mut().insert(
+        "x-amzn-ErrorType",
+        format!("{code}:http://internal.amazon.com/coral/"),
+    );
+    r
+}
+
+fn pending_subscriptions() -> ListSubscriptionsByTopicOutput {
+    use aws_sdk_sns::types::Subscription;
+    ListSubscriptionsByTopicOutput::builder()
+        .subscriptions(
+            Subscription::builder()
+                .subscription_arn(format!("{TOPIC}:0a0a0a0a-1111-2222-3333-444444444444"))
+                .protocol("https")
+                .endpoint("https://hooks.example.com/alerts")
+                .topic_arn(TOPIC)
+                .owner("123456789012")
+                .build(),
+        )
+        .subscriptions(
+            Subscription::builder()
+                .subscription_arn(PENDING)
+                .protocol("email")
+                .endpoint(EMAIL)
+                .topic_arn(TOPIC)
+                .owner("123456789012")
+                .build(),
+        )
+        .build()
+}
+
+async fn list_subscriptions_call(
+    sns: &aws_sdk_sns::Client,
+) -> Result<ListSubscriptionsByTopicOutput, AwsError> {
+    sns.list_subscriptions_by_topic()
+        .topic_arn(TOPIC)
+        .send()
+        .await
+        .map_err(|e| aws_err("ListSubscriptionsByTopic", e))
+}
+
+/// Each delay is at most the configured initial backoff doubled per retry, and never above the
+/// configured maximum.
+fn assert_backoffs_within_config(backoffs: &[Duration]) {
+    let cfg = retry_config();
+    for (i, d) in backoffs.iter().enumerate() {
+        let cap = (cfg.initial_backoff() * 2u32.pow(i as u32)).min(cfg.max_backoff());
+        assert!(
+            *d <= cap,
+            "retry {} waited {d:?}, more than the configured {cap:?}",
+            i + 1
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Retries
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_loaded_config_carries_the_project_retry_and_timeout_settings() {
+    let cfg = retry_config();
+    assert_eq!(cfg.mode(), aws_config::retry::RetryMode::Standard);
+    assert_eq!(cfg.max_attempts(), 6, "README documents 6 attempts");
+    let loaded = load_config(&AwsOptions {
+        region: Some("us-east-1".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(loaded.retry_config(), Some(&retry_config()));
+    assert_eq!(loaded.timeout_config(), Some(&timeout_config()));
+}
+
+#[tokio::test]
+async fn throttling_is_retried_until_it_succeeds() {
+    let backoffs = Backoffs::default();
+    let rule = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic)
+        .sequence()
+        .http_status(400, Some(query_error("Throttling", "Rate exceeded")))
+        .times(2)
+        .output(pending_subscriptions)
+        .build();
+    let sns = sns_client(&base_config(&backoffs), &[&rule]);
+
+    let out = list_subscriptions_call(&sns)
+        .await
+        .expect("succeeds after two throttles");
+    let endpoints: Vec<_> = out
+        .subscriptions()
+        .iter()
+        .filter_map(|s| s.endpoint())
+        .collect();
+    assert_eq!(endpoints, ["https://hooks.example.com/alerts", EMAIL]);
+    assert_eq!(
+        rule.num_calls(),
+        3,
+        "two throttled attempts and one success"
+    );
+    let taken = backoffs.taken();
+    assert_eq!(taken.len(), 2, "one backoff before each retry: {taken:?}");
+    assert_backoffs_within_config(&taken);
+}
+
+#[tokio::test]
+async fn service_unavailable_is_retried_until_it_succeeds() {
+    let backoffs = Backoffs::default();
+    let rule = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic)
+        .sequence()
+        .http_status(503, None)
+        .times(2)
+        .output(pending_subscriptions)
+        .build();
+    let sns = sns_client(&base_config(&backoffs), &[&rule]);
+
+    let out = list_subscriptions_call(&sns)
+        .await
+        .expect("succeeds after two 503s");
+    assert_eq!(out.subscriptions().len(), 2);
+    assert_eq!(rule.num_calls(), 3, "two 503 attempts and one success");
+    let taken = backoffs.taken();
+    assert_eq!(taken.len(), 2, "{taken:?}");
+    assert_backoffs_within_config(&taken);
+}
+
+#[tokio::test]
+async fn throttling_gives_up_after_the_configured_max_attempts() {
+    let max = retry_config().max_attempts() as usize;
+    assert!(max > 3, "the project retries more than the SDK default");
+    let backoffs = Backoffs::default();
+    let rule = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic)
+        .sequence()
+        .http_status(400, Some(query_error("Throttling", "Rate exceeded")))
+        .times(max + 4)
+        .build();
+    let sns = sns_client(&base_config(&backoffs), &[&rule]);
+
+    let err = list_subscriptions_call(&sns)
+        .await
+        .expect_err("every attempt is throttled");
+    assert_eq!(err.operation, "ListSubscriptionsByTopic");
+    assert_eq!(err.code.as_deref(), Some("Throttling"));
+    assert_eq!(err.message, "Rate exceeded");
+    assert_eq!(rule.num_calls(), max, "exactly the configured attempts");
+    let taken = backoffs.taken();
+    assert_eq!(taken.len(), max - 1, "{taken:?}");
+    assert_backoffs_within_config(&taken);
+}
+
+#[tokio::test]
+async fn a_non_retryable_error_is_attempted_once() {
+    for (http, code) in [(403, "AuthorizationError"), (400, "InvalidParameter")] {
+        let backoffs = Backoffs::default();
+        let rule = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic)
+            .sequence()
+            .http_status(http, Some(query_error(code, "not allowed")))
+            .times(6)
+            .output(pending_subscriptions)
+            .build();
+        let sns = sns_client(&base_config(&backoffs), &[&rule]);
+
+        let err = list_subscriptions_call(&sns)
+            .await
+            .expect_err("not retried into the success");
+        assert_eq!(err.code.as_deref(), Some(code));
+        assert_eq!(err.message, "not allowed");
+        assert_eq!(rule.num_calls(), 1, "{code} is not retried");
+        assert!(backoffs.taken().is_empty(), "{code}: no backoff");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. An email subscription pending confirmation
+// ---------------------------------------------------------------------------------------------
+
+struct SnsMocks {
+    list: Rule,
+    unsubscribe: Rule,
+    unsubscribed: Arc<Mutex<Vec<String>>>,
+}
+
+/// ListSubscriptionsByTopic lists the email subscription as pending; Unsubscribe records the ARN
+/// it is given and answers `unsubscribe_error` (as SNS would), or succeeds.
+fn sns_mocks(unsubscribe_error: Option<&'static str>) -> SnsMocks {
+    let list = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic)
+        .match_requests(|r| r.topic_arn() == Some(TOPIC))
+        .then_output(pending_subscriptions);
+    let unsubscribed = Arc::new(Mutex::new(Vec::new()));
+    let seen = unsubscribed.clone();
+    let unsubscribe = mock!(aws_sdk_sns::Client::unsubscribe).then_compute_response(move |r| {
+        seen.lock()
+            .unwrap()
+            .push(r.subscription_arn().unwrap_or_default().to_string());
+        match unsubscribe_error {
+            Some(code) => MockResponse::Http(HttpResponse::new(
+                status(400),
+                SdkBody::from(query_error(code, "Invalid parameter: SubscriptionArn")),
+            )),
+            None => MockResponse::Output(
+                aws_sdk_sns::operation::unsubscribe::UnsubscribeOutput::builder().build(),
+            ),
+        }
+    });
+    SnsMocks {
+        list,
+        unsubscribe,
+        unsubscribed,
+    }
+}
+
+fn subscription_ctx(m: &SnsMocks, state_dir: &Path) -> Ctx {
+    let base = base_config(&Backoffs::default());
+    let mut clients = Clients::from_config(base.clone());
+    clients.sns = sns_client(&base, &[&m.list, &m.unsubscribe]);
+    ctx(clients, state_dir)
+}
+
+fn subscription_want() -> Desired {
+    desired("alert-email", json!({ "topic_arn": TOPIC, "email": EMAIL }))
+}
+
+const SAVED_ARN_FILE: &str = "alert-email.subscription-arn";
+
+async fn read_pending(c: &Ctx) -> Observed {
+    SnsEmailSubscription
+        .read(c, &subscription_want())
+        .await
+        .expect("read")
+        .expect("the pending subscription is found")
+}
+
+#[tokio::test]
+async fn a_pending_subscription_without_a_saved_arn_is_left_to_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = sns_mocks(None);
+    let c = subscription_ctx(&m, dir.path());
+
+    let have = read_pending(&c).await;
+    assert_eq!(have.attr("arn"), PENDING);
+    assert_eq!(have.attr("email"), EMAIL);
+    assert_eq!(have.props["email"], json!(EMAIL));
+    assert!(
+        have.notes
+            .iter()
+            .any(|n| n.contains("pending") && n.contains("confirm")),
+        "notes: {:?}",
+        have.notes
+    );
+    assert_eq!(m.list.num_calls(), 1);
+
+    let notes = SnsEmailSubscription
+        .delete(&c, &have)
+        .await
+        .expect("delete succeeds");
+    assert_eq!(
+        m.unsubscribe.num_calls(),
+        0,
+        "Unsubscribe called with {:?}",
+        m.unsubscribed.lock().unwrap()
+    );
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let note = &notes[0];
+    assert!(note.contains(EMAIL), "{note}");
+    assert!(note.contains("cannot be removed"), "{note}");
+    assert!(note.contains("3 days"), "{note}");
+}
+
+#[tokio::test]
+async fn a_pending_subscription_with_a_saved_arn_that_aws_refuses_is_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(SAVED_ARN_FILE), format!("{SUB_ARN}\n")).unwrap();
+    let m = sns_mocks(Some("InvalidParameter"));
+    let c = subscription_ctx(&m, dir.path());
+
+    let have = read_pending(&c).await;
+    let notes = SnsEmailSubscription
+        .delete(&c, &have)
+        .await
+        .expect("InvalidParameter is not a failure");
+    assert_eq!(*m.unsubscribed.lock().unwrap(), [SUB_ARN]);
+    assert_eq!(
+        m.unsubscribe.num_calls(),
+        1,
+        "InvalidParameter is not retried"
+    );
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let note = &notes[0];
+    assert!(note.contains("did not allow"), "{note}");
+    assert!(note.contains(EMAIL), "{note}");
+    assert!(
+        note.contains("Invalid parameter: SubscriptionArn"),
+        "{note}"
+    );
+    assert!(note.contains("3 days"), "{note}");
+    assert!(!dir.path().join(SAVED_ARN_FILE).exists());
+}
+
+#[tokio::test]
+async fn a_pending_subscription_with_a_saved_arn_is_unsubscribed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(SAVED_ARN_FILE), SUB_ARN).unwrap();
+    let m = sns_mocks(None);
+    let c = subscription_ctx(&m, dir.path());
+
+    let have = read_pending(&c).await;
+    let notes = SnsEmailSubscription
+        .delete(&c, &have)
+        .await
+        .expect("delete");
+    assert_eq!(*m.unsubscribed.lock().unwrap(), [SUB_ARN]);
+    assert!(notes.is_empty(), "{notes:?}");
+    assert!(
+        !dir.path().join(SAVED_ARN_FILE).exists(),
+        "the saved ARN is forgotten once unsubscribed"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. A secret name scheduled for deletion
+// ---------------------------------------------------------------------------------------------
+
+const SECRET_NAME: &str = "us-east-1_AbCdEf123_mk-app-user";
+const SECRET_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:us-east-1_AbCdEf123_mk-app-user-Ab12Cd";
+const SCHEDULED: &str =
+    "You can't create this secret because a secret with this name is already scheduled for deletion.";
+
+type Calls = Arc<Mutex<Vec<(String, String)>>>;
+
+struct SecretMocks {
+    list: Rule,
+    create: Rule,
+    restore: Rule,
+    update: Rule,
+    tag: Rule,
+    put_policy: Rule,
+    restored: Calls,
+    updated: Calls,
+    tagged: Calls,
+    policies: Calls,
+}
+
+fn secret_mocks(listed_as_deleted: bool) -> SecretMocks {
+    use aws_sdk_secretsmanager::operation::{
+        put_resource_policy::PutResourcePolicyOutput, restore_secret::RestoreSecretOutput,
+        tag_resource::TagResourceOutput, update_secret::UpdateSecretOutput,
+    };
+    use aws_sdk_secretsmanager::Client;
+
+    let list = mock!(Client::list_secrets)
+        .match_requests(|r| r.include_planned_deletion() == Some(true))
+        .then_output(move || {
+            let out = aws_sdk_secretsmanager::operation::list_secrets::ListSecretsOutput::builder();
+            if listed_as_deleted {
+                out.secret_list(
+                    aws_sdk_secretsmanager::types::SecretListEntry::builder()
+                        .name(SECRET_NAME)
+                        .arn(SECRET_ARN)
+                        .deleted_date(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+                        .build(),
+                )
+                .build()
+            } else {
+                out.build()
+            }
+        });
+    let create = mock!(Client::create_secret)
+        .match_requests(|r| r.name() == Some(SECRET_NAME))
+        .then_http_response(|| json_error(400, "InvalidRequestException", SCHEDULED));
+    let restored = Calls::default();
+    let seen = restored.clone();
+    let restore = mock!(Client::restore_secret).then_compute_output(move |r| {
+        seen.lock()
+            .unwrap()
+            .push((r.secret_id().unwrap_or_default().into(), String::new()));
+        RestoreSecretOutput::builder()
+            .arn(SECRET_ARN)
+            .name(SECRET_NAME)
+            .build()
+    });
+    let updated = Calls::default();
+    let seen = updated.clone();
+    let update = mock!(Client::update_secret).then_compute_output(move |r| {
+        seen.lock().unwrap().push((
+            r.secret_id().unwrap_or_default().into(),
+            r.description().unwrap_or_default().into(),
+        ));
+        UpdateSecretOutput::builder().arn(SECRET_ARN).build()
+    });
+    let tagged = Calls::default();
+    let seen = tagged.clone();
+    let tag = mock!(Client::tag_resource).then_compute_output(move |r| {
+        let tags = r
+            .tags()
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}={}",
+                    t.key().unwrap_or_default(),
+                    t.value().unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        seen.lock()
+            .unwrap()
+            .push((r.secret_id().unwrap_or_default().into(), tags));
+        TagResourceOutput::builder().build()
+    });
+    let policies = Calls::default();
+    let seen = policies.clone();
+    let put_policy = mock!(Client::put_resource_policy).then_compute_output(move |r| {
+        seen.lock().unwrap().push((
+            r.secret_id().unwrap_or_default().into(),
+            r.resource_policy().unwrap_or_default().into(),
+        ));
+        PutResourcePolicyOutput::builder().arn(SECRET_ARN).build()
+    });
+    SecretMocks {
+        list,
+        create,
+        restore,
+        update,
+        tag,
+        put_policy,
+        restored,
+        updated,
+        tagged,
+        policies,
+    }
+}
+
+fn secret_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": "*",
+            "Condition": { "NotIpAddress": { "aws:SourceIp": ["203.0.113.7/32"] } }
+        }]
+    })
+}
+
+async fn create_secret(m: &SecretMocks) {
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_config(&Backoffs::default());
+    let mut clients = Clients::from_config(base.clone());
+    clients.secrets = secrets_client(
+        &base,
+        &[
+            &m.list,
+            &m.create,
+            &m.restore,
+            &m.update,
+            &m.tag,
+            &m.put_policy,
+        ],
+    );
+    let c = ctx(clients, dir.path());
+    let want = desired(
+        "app-secret",
+        json!({
+            "name": SECRET_NAME,
+            "description": "mk app user",
+            "tags": { "iotstack:stack": "mk" },
+            "resource_policy": secret_policy(),
+        }),
+    );
+    SecretsManagerSecret
+        .create(&c, &want)
+        .await
+        .expect("the scheduled secret is restored and reused");
+}
+
+fn assert_restored_and_brought_up_to_date(m: &SecretMocks) {
+    assert_eq!(m.restore.num_calls(), 1);
+    assert_eq!(
+        *m.restored.lock().unwrap(),
+        [(SECRET_NAME.to_string(), String::new())]
+    );
+    assert_eq!(
+        *m.updated.lock().unwrap(),
+        [(SECRET_ARN.to_string(), "mk app user".to_string())]
+    );
+    assert_eq!(
+        *m.tagged.lock().unwrap(),
+        [(SECRET_ARN.to_string(), "iotstack:stack=mk".to_string())]
+    );
+    assert_eq!(m.put_policy.num_calls(), 1);
+    let policies = m.policies.lock().unwrap();
+    assert_eq!(policies[0].0, SECRET_ARN);
+    let sent: Value = serde_json::from_str(&policies[0].1).expect("policy JSON");
+    assert_eq!(sent, secret_policy());
+}
+
+#[tokio::test]
+async fn create_restores_a_secret_aws_says_is_scheduled_for_deletion() {
+    let m = secret_mocks(false);
+    create_secret(&m).await;
+    assert_eq!(m.list.num_calls(), 1);
+    assert_eq!(
+        m.create.num_calls(),
+        1,
+        "CreateSecret is tried once, not retried"
+    );
+    assert_restored_and_brought_up_to_date(&m);
+}
+
+#[tokio::test]
+async fn create_restores_a_listed_secret_scheduled_for_deletion_without_creating() {
+    let m = secret_mocks(true);
+    create_secret(&m).await;
+    assert_eq!(m.list.num_calls(), 1);
+    assert_eq!(m.create.num_calls(), 0, "CreateSecret is never called");
+    assert_restored_and_brought_up_to_date(&m);
+}
+
+#[tokio::test]
+async fn read_treats_a_secret_scheduled_for_deletion_as_missing() {
+    let m = secret_mocks(true);
+    let base = base_config(&Backoffs::default());
+    let mut clients = Clients::from_config(base.clone());
+    clients.secrets = secrets_client(&base, &[&m.list]);
+    let dir = tempfile::tempdir().unwrap();
+    let c = ctx(clients, dir.path());
+    let want = desired("app-secret", json!({ "name": SECRET_NAME }));
+    let have = SecretsManagerSecret.read(&c, &want).await.expect("read");
+    assert_eq!(have, None);
+    assert_eq!(m.list.num_calls(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Topic rule read: AWS's answer for a missing rule
+// ---------------------------------------------------------------------------------------------
+
+async fn read_rule(rule: &Rule, backoffs: &Backoffs) -> Result<Option<Observed>, AwsError> {
+    let base = base_config(backoffs);
+    let mut clients = Clients::from_config(base.clone());
+    clients.iot = iot_client(&base, &[rule]);
+    let dir = tempfile::tempdir().unwrap();
+    let c = ctx(clients, dir.path());
+    let want = desired(
+        "alert-rule",
+        json!({ "name": "mk_alerts", "sql": "SELECT * FROM 'mk/alerts'" }),
+    );
+    IotTopicRule.read(&c, &want).await
+}
+
+#[tokio::test]
+async fn a_missing_topic_rule_reads_as_none() {
+    for (http, code) in [
+        (401, "UnauthorizedException"),
+        (404, "ResourceNotFoundException"),
+    ] {
+        let backoffs = Backoffs::default();
+        let rule = mock!(aws_sdk_iot::Client::get_topic_rule)
+            .match_requests(|r| r.rule_name() == Some("mk_alerts"))
+            .then_http_response(move || {
+                json_error(http, code, "Access to topic rule 'mk_alerts' was denied")
+            });
+        let have = read_rule(&rule, &backoffs).await;
+        assert!(matches!(have, Ok(None)), "{code}: {have:?}");
+        assert_eq!(rule.num_calls(), 1, "{code}");
+        assert!(backoffs.taken().is_empty(), "{code}");
+    }
+}
+
+#[tokio::test]
+async fn other_topic_rule_read_errors_are_errors() {
+    let backoffs = Backoffs::default();
+    let rule = mock!(aws_sdk_iot::Client::get_topic_rule)
+        .then_http_response(|| json_error(400, "InvalidRequestException", "bad rule name"));
+    let err = read_rule(&rule, &backoffs)
+        .await
+        .expect_err("InvalidRequestException is an error");
+    assert_eq!(err.operation, "GetTopicRule");
+    assert_eq!(err.code.as_deref(), Some("InvalidRequestException"));
+    assert_eq!(err.message, "bad rule name");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn an_internal_failure_is_retried_then_reported() {
+    let max = retry_config().max_attempts() as usize;
+    let backoffs = Backoffs::default();
+    let rule = mock!(aws_sdk_iot::Client::get_topic_rule)
+        .sequence()
+        .http_response(|| json_error(500, "InternalFailureException", "internal failure"))
+        .times(max + 2)
+        .build();
+    let err = read_rule(&rule, &backoffs)
+        .await
+        .expect_err("InternalFailureException is an error");
+    assert_eq!(err.operation, "GetTopicRule");
+    assert_eq!(err.code.as_deref(), Some("InternalFailureException"));
+    assert_eq!(
+        rule.num_calls(),
+        max,
+        "retried up to the configured attempts"
+    );
+    assert_eq!(backoffs.taken().len(), max - 1);
+}
