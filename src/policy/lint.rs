@@ -111,7 +111,40 @@ pub fn lint_iot_policy(doc: &Value) -> Vec<Finding> {
 /// Lints an IAM policy attached to a Cognito identity pool role: every rule
 /// of [`lint_common`], plus `identity-attach-policy`.
 pub fn lint_identity_policy(doc: &Value) -> Vec<Finding> {
-    lint_with(doc, true)
+    lint_with(doc, Flavor::Identity)
+}
+
+/// Lints a role's trust policy: the rules of [`lint_common`], except that
+/// each statement names a `Principal` (who may assume the role) and has no
+/// `Resource` (the role is the resource).
+pub fn lint_trust_policy(doc: &Value) -> Vec<Finding> {
+    lint_with(doc, Flavor::Trust)
+}
+
+/// Lints a resource-based policy (a secret's resource policy, say): the
+/// rules of [`lint_common`], except that each statement names a `Principal`.
+pub fn lint_resource_policy(doc: &Value) -> Vec<Finding> {
+    lint_with(doc, Flavor::Resource)
+}
+
+/// What a policy is attached to, which decides the elements its statements
+/// need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    /// An AWS IoT policy, or an IAM policy attached to a role or user.
+    Iot,
+    /// An IAM policy attached to a Cognito identity pool role.
+    Identity,
+    /// A role's trust policy: Principal, no Resource.
+    Trust,
+    /// A resource-based policy: Principal and Resource.
+    Resource,
+}
+
+impl Flavor {
+    fn has_principal(self) -> bool {
+        matches!(self, Flavor::Trust | Flavor::Resource)
+    }
 }
 
 /// The rules shared by IoT and identity policies: `policy-structure`,
@@ -122,10 +155,10 @@ pub fn lint_identity_policy(doc: &Value) -> Vec<Finding> {
 ///
 /// `doc` is the parsed document or a JSON string holding it.
 pub fn lint_common(doc: &Value) -> Vec<Finding> {
-    lint_with(doc, false)
+    lint_with(doc, Flavor::Iot)
 }
 
-fn lint_with(doc: &Value, identity: bool) -> Vec<Finding> {
+fn lint_with(doc: &Value, flavor: Flavor) -> Vec<Finding> {
     let mut findings = Vec::new();
     let parsed_text;
     let doc = match doc {
@@ -145,11 +178,11 @@ fn lint_with(doc: &Value, identity: bool) -> Vec<Finding> {
         },
         other => other,
     };
-    if let Some(policy) = parse(doc, &mut findings) {
+    if let Some(policy) = parse(doc, flavor, &mut findings) {
         check_version(&policy, &mut findings);
         check_wildcard_action(&policy, &mut findings);
         check_wildcard_resource(&policy, &mut findings);
-        if identity {
+        if flavor == Flavor::Identity {
             check_attach_policy(&policy, &mut findings);
         }
         check_client_id_variable(&policy, &mut findings);
@@ -248,7 +281,7 @@ fn structure(statement: Option<usize>, pointer: String, message: String) -> Find
     }
 }
 
-fn parse(doc: &Value, findings: &mut Vec<Finding>) -> Option<Policy> {
+fn parse(doc: &Value, flavor: Flavor, findings: &mut Vec<Finding>) -> Option<Policy> {
     let Some(obj) = doc.as_object() else {
         findings.push(structure(
             None,
@@ -322,7 +355,7 @@ fn parse(doc: &Value, findings: &mut Vec<Finding>) -> Option<Policy> {
             ));
             continue;
         };
-        let s = parse_statement(index, stmt, &pointer, findings);
+        let s = parse_statement(index, stmt, &pointer, flavor, findings);
         uses_variables |= s.resources.iter().any(|r| r.value.contains("${"));
         statements.push(s);
         if let Some(condition) = stmt.get("Condition") {
@@ -340,6 +373,7 @@ fn parse_statement(
     index: usize,
     obj: &Map<String, Value>,
     pointer: &str,
+    flavor: Flavor,
     findings: &mut Vec<Finding>,
 ) -> Stmt {
     let at = |name: &str| format!("{pointer}/{}", escape(name));
@@ -352,8 +386,21 @@ fn parse_statement(
             ));
         }
     }
+    if flavor.has_principal() && !obj.contains_key("Principal") && !obj.contains_key("NotPrincipal")
+    {
+        let example = if flavor == Flavor::Trust {
+            "{\"Service\": \"lambda.amazonaws.com\"} or {\"Federated\": \"cognito-identity.amazonaws.com\"}"
+        } else {
+            "{\"AWS\": \"arn:aws:iam::ACCOUNT:root\"} or \"*\""
+        };
+        findings.push(structure(
+            Some(index),
+            at("Principal"),
+            format!("Principal is missing: name who the statement applies to, e.g. \"Principal\": {example}"),
+        ));
+    }
     for key in ["Principal", "NotPrincipal"] {
-        if obj.contains_key(key) {
+        if obj.contains_key(key) && !flavor.has_principal() {
             findings.push(structure(
                 Some(index),
                 at(key),
@@ -385,8 +432,20 @@ fn parse_statement(
     };
     let (actions, not_action, action_pointer) =
         parse_list(index, obj, pointer, "Action", "NotAction", findings);
-    let (resources, not_resource, resource_pointer) =
-        parse_list(index, obj, pointer, "Resource", "NotResource", findings);
+    let (resources, not_resource, resource_pointer) = if flavor == Flavor::Trust {
+        for key in ["Resource", "NotResource"] {
+            if obj.contains_key(key) {
+                findings.push(structure(
+                    Some(index),
+                    at(key),
+                    format!("a trust policy has no {key} (the role is the resource, and IAM rejects the policy): remove it"),
+                ));
+            }
+        }
+        (Vec::new(), false, at("Resource"))
+    } else {
+        parse_list(index, obj, pointer, "Resource", "NotResource", findings)
+    };
     let has_condition = obj.contains_key("Condition");
     if let Some(condition) = obj.get("Condition") {
         check_condition(index, condition, &at("Condition"), findings);
@@ -662,6 +721,15 @@ fn resource_suggestions(stmt: &Stmt) -> String {
 
 fn check_wildcard_resource(policy: &Policy, findings: &mut Vec<Finding>) {
     for stmt in policy.statements.iter().filter(|s| s.allows()) {
+        // The rule is about the client ids, topics and topic filters of the data plane: `*` is
+        // the only resource some control-plane actions accept (iot:DescribeEndpoint), and says
+        // nothing about AWS IoT in a statement for another service.
+        if !IotAction::ALL
+            .iter()
+            .any(|a| stmt.covers(a.as_str()).is_some())
+        {
+            continue;
+        }
         if stmt.not_resource {
             findings.push(Finding {
                 rule: RULE_WILDCARD_RESOURCE,
@@ -1249,6 +1317,84 @@ mod tests {
         assert!(lint_iot_policy(&policy)
             .iter()
             .all(|f| f.rule != RULE_WILDCARD_RESOURCE));
+    }
+
+    #[test]
+    fn wildcard_resource_only_concerns_the_data_plane() {
+        // Control-plane actions and other services: `*` is not an IoT data-plane grant.
+        let policy = doc(json!([
+            {"Effect": "Allow", "Action": "iot:AttachPolicy", "Resource": "*"},
+            {"Effect": "Allow", "Action": "iot:DescribeEndpoint", "Resource": "*"},
+            {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "NotResource": "arn:aws:logs:*:*:log-group:x"}
+        ]));
+        assert_eq!(lint_common(&policy), vec![]);
+        // Data-plane actions, directly or by wildcard, still count.
+        for action in [
+            json!("iot:Subscribe"),
+            json!("iot:Re*"),
+            json!(["iot:AttachPolicy", "iot:Connect"]),
+        ] {
+            let policy = doc(json!([{"Effect": "Allow", "Action": action, "Resource": "*"}]));
+            assert_eq!(
+                find(&lint_common(&policy), RULE_WILDCARD_RESOURCE).pointer,
+                "/Statement/0/Resource"
+            );
+        }
+        // The identity rule still reports the attach grant itself.
+        let policy =
+            doc(json!([{"Effect": "Allow", "Action": "iot:AttachPolicy", "Resource": "*"}]));
+        assert_eq!(
+            rules(&lint_identity_policy(&policy)),
+            vec![RULE_ATTACH_POLICY]
+        );
+    }
+
+    #[test]
+    fn trust_and_resource_policies_name_a_principal() {
+        let trust = doc(json!([{
+            "Effect": "Allow",
+            "Principal": {"Federated": "cognito-identity.amazonaws.com"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {"cognito-identity.amazonaws.com:aud": POOL}}
+        }]));
+        assert_eq!(lint_trust_policy(&trust), vec![]);
+        // As an identity policy, the same document is malformed.
+        assert_eq!(
+            find(&lint_common(&trust), RULE_STRUCTURE).pointer,
+            "/Statement/0/Principal"
+        );
+        let bad = doc(json!([{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]));
+        let findings = lint_trust_policy(&bad);
+        let pointers: Vec<&str> = findings.iter().map(|f| f.pointer.as_str()).collect();
+        assert_eq!(
+            pointers,
+            vec!["/Statement/0/Principal", "/Statement/0/Resource"],
+            "{findings:#?}"
+        );
+        assert!(findings.iter().all(|f| f.severity == Severity::Error));
+
+        let secret = doc(json!([{
+            "Effect": "Deny", "Principal": "*",
+            "Action": ["secretsmanager:GetSecretValue"], "Resource": "*",
+            "Condition": {"NotIpAddress": {"aws:SourceIp": "203.0.113.7/32"}}
+        }]));
+        assert_eq!(lint_resource_policy(&secret), vec![]);
+        let mut no_principal = secret.clone();
+        if let Some(o) = no_principal["Statement"][0].as_object_mut() {
+            o.remove("Principal");
+        }
+        assert_eq!(
+            find(&lint_resource_policy(&no_principal), RULE_STRUCTURE).pointer,
+            "/Statement/0/Principal"
+        );
+        let mut no_resource = secret;
+        if let Some(o) = no_resource["Statement"][0].as_object_mut() {
+            o.remove("Resource");
+        }
+        assert_eq!(
+            find(&lint_resource_policy(&no_resource), RULE_STRUCTURE).pointer,
+            "/Statement/0/Resource"
+        );
     }
 
     #[test]

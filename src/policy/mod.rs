@@ -2,6 +2,7 @@
 
 pub mod eval;
 pub mod lint;
+pub mod locate;
 pub mod normalize;
 
 pub use normalize::normalize;
