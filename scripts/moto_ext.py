@@ -53,6 +53,9 @@ F. lambda AddPermission raises ResourceConflictException for a StatementId
    with the same Sid), and stores FunctionUrlAuthType as AWS does, as
    Condition {"StringEquals": {"lambda:FunctionUrlAuthType": ...}} (moto: a
    top-level "FunctionUrlAuthType" key in the statement).
+H. iot AttachPolicy / DetachPolicy accept any ``region:uuid`` target as a
+   Cognito identity, as AWS does (moto accepted only identity ids it issued),
+   so an identity pool id attached by mistake can be reproduced.
 G. IAM: AWS managed policies (arn:aws:iam::aws:policy/...) exist, so
    AttachRolePolicy with e.g. service-role/AWSIoTLogging works; moto only
    loads them with MOTO_IAM_LOAD_MANAGED_POLICIES=true, which this module sets
@@ -651,6 +654,27 @@ def lambda_add_statement(
             auth_type
         )
     return statement, revision
+
+
+# --- H. iot AttachPolicy targets -------------------------------------------
+
+_IDENTITY_ID = __import__("re").compile(
+    r"^[a-z]{2}(-[a-z]+)+-\d:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+
+
+@_wrap(IoTBackend, "_get_principal")
+def iot_get_principal(original: Callable[..., Any], self: IoTBackend, principal_arn: str) -> Any:
+    """AttachPolicy / DetachPolicy targets: AWS accepts any id of the form
+    ``region:uuid`` as a Cognito identity target (which is how an identity pool
+    id ends up attached by mistake); moto 5.2.5 accepted only identity ids it
+    had issued itself."""
+    try:
+        return original(self, principal_arn)
+    except IotNotFound:
+        if _IDENTITY_ID.match(principal_arn or ""):
+            return {"IdentityId": principal_arn}
+        raise
 
 
 # --- server ------------------------------------------------------------------

@@ -50,17 +50,73 @@ pub struct Clients {
 
 impl Clients {
     pub fn from_config(config: SdkConfig) -> Self {
+        Self::with_log(config, CallLog::default())
+    }
+
+    /// Clients whose every operation goes through `log` (counted, and named on stderr with
+    /// `--verbose`).
+    pub fn with_log(config: SdkConfig, log: CallLog) -> Self {
+        macro_rules! client {
+            ($krate:ident) => {
+                $krate::Client::from_conf(
+                    $krate::config::Builder::from(&config)
+                        .interceptor(log.clone())
+                        .build(),
+                )
+            };
+        }
         Clients {
-            iot: aws_sdk_iot::Client::new(&config),
-            iam: aws_sdk_iam::Client::new(&config),
-            sns: aws_sdk_sns::Client::new(&config),
-            sts: aws_sdk_sts::Client::new(&config),
-            cognito_idp: aws_sdk_cognitoidentityprovider::Client::new(&config),
-            cognito_identity: aws_sdk_cognitoidentity::Client::new(&config),
-            secrets: aws_sdk_secretsmanager::Client::new(&config),
-            lambda: aws_sdk_lambda::Client::new(&config),
+            iot: client!(aws_sdk_iot),
+            iam: client!(aws_sdk_iam),
+            sns: client!(aws_sdk_sns),
+            sts: client!(aws_sdk_sts),
+            cognito_idp: client!(aws_sdk_cognitoidentityprovider),
+            cognito_identity: client!(aws_sdk_cognitoidentity),
+            secrets: client!(aws_sdk_secretsmanager),
+            lambda: client!(aws_sdk_lambda),
             config,
         }
+    }
+}
+
+/// Counts AWS operations and, when verbose, names each one on stderr as it starts.
+#[derive(Debug, Clone, Default)]
+pub struct CallLog {
+    pub verbose: bool,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CallLog {
+    pub fn new(verbose: bool) -> Self {
+        CallLog {
+            verbose,
+            count: Default::default(),
+        }
+    }
+    /// AWS operations started so far (retries of one operation count once).
+    pub fn count(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "iotstack-call-log"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        self.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if self.verbose {
+            if let Some(m) = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>() {
+                eprintln!("aws: {} {}", m.service(), m.name());
+            }
+        }
+        Ok(())
     }
 }
 

@@ -106,10 +106,53 @@ pub enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Explain why a user or device cannot connect, publish or subscribe, and fix what is safe
+    Doctor {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// The Cognito identity id (region:uuid, from GetId) to diagnose
+        #[arg(long, conflicts_with = "username", value_name = "ID")]
+        identity_id: Option<String>,
+        /// A user pool username to diagnose (its identity id cannot be derived from it)
+        #[arg(long, value_name = "U")]
+        username: Option<String>,
+        /// The MQTT client id the client connects with (default: the identity id)
+        #[arg(long, value_name = "C")]
+        client_id: Option<String>,
+        /// The MQTT topic the client publishes to / subscribes to
+        #[arg(long, value_name = "T")]
+        topic: Option<String>,
+        /// The address (or CIDR) the app secret must be readable from (also IOTSTACK_IP)
+        #[arg(long, value_name = "IP|CIDR")]
+        ip: Option<String>,
+        /// Apply the safe repairs, then check again
+        #[arg(long)]
+        fix: bool,
+    },
     /// Print the live stack's identifiers (ARNs, ids, names, local key and certificate files)
     Output {
         #[command(flatten)]
         stack: StackArgs,
+        /// Print an aws-exports.json for Amplify PubSub (or an aws-iot style client) instead
+        #[arg(long)]
+        aws_exports: bool,
+    },
+    /// Check the stack file, its parameters and names, and lint every policy, offline (no AWS call)
+    Validate {
+        /// The stack file
+        #[arg(long, default_value = crate::stack::DEFAULT_STACK, value_name = "FILE")]
+        stack: PathBuf,
+        /// Name prefix to check the derived names with (also IOTSTACK_PREFIX; optional here)
+        #[arg(long)]
+        prefix: Option<String>,
+        #[command(flatten)]
+        params: ParamArgs,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        output: OutputFormat,
+        /// Fail (exit 1) on warnings too
+        #[arg(long)]
+        strict: bool,
     },
     /// Print shell completions
     Completions {

@@ -6,6 +6,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod discover;
+pub mod doctor;
 pub mod error;
 pub mod graph;
 pub mod plan;

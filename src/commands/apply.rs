@@ -83,7 +83,7 @@ pub async fn run(
         &values,
         &plan,
         &live,
-        ctx,
+        ctx.clone(),
         reporter,
         sa.parallelism as usize,
     )
@@ -93,5 +93,6 @@ pub async fn run(
     } else {
         print!("{}", render::human::outcome(&outcome, false));
     }
+    super::report_calls(g, &ctx);
     Ok(0)
 }

@@ -53,11 +53,19 @@ pub async fn run(g: &Global, sa: &StackArgs, yes: bool) -> Result<i32> {
             render::stderr_is_tty(),
         ))
     };
-    let outcome = apply::destroy(&p.stack, &live, ctx, reporter, sa.parallelism as usize).await?;
+    let outcome = apply::destroy(
+        &p.stack,
+        &live,
+        ctx.clone(),
+        reporter,
+        sa.parallelism as usize,
+    )
+    .await?;
     if json {
         jr.emit(render::json::summary(&outcome, true));
     } else {
         print!("{}", render::human::outcome(&outcome, true));
     }
+    super::report_calls(g, &ctx);
     Ok(0)
 }

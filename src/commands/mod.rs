@@ -3,8 +3,10 @@
 
 pub mod apply;
 pub mod destroy;
+pub mod doctor;
 pub mod output;
 pub mod plan;
+pub mod validate;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -26,7 +28,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Plan { stack, .. }
             | Command::Apply { stack, .. }
             | Command::Destroy { stack, .. }
-            | Command::Output { stack }
+            | Command::Output { stack, .. }
+            | Command::Doctor { stack, .. }
             if stack.output == OutputFormat::Json
     );
     let err_style = Style {
@@ -62,7 +65,39 @@ pub fn run(cli: Cli) -> i32 {
                 allow_data_loss,
             } => apply::run(&g, &stack, &params, yes, allow_data_loss).await,
             Command::Destroy { stack, yes } => destroy::run(&g, &stack, yes).await,
-            Command::Output { stack } => output::run(&g, &stack).await,
+            Command::Output { stack, aws_exports } => output::run(&g, &stack, aws_exports).await,
+            Command::Doctor {
+                stack,
+                identity_id,
+                username,
+                client_id,
+                topic,
+                ip,
+                fix,
+            } => {
+                let subject = crate::doctor::Subject {
+                    identity_id,
+                    username,
+                    client_id,
+                    topic,
+                    ip,
+                };
+                doctor::run(&g, &stack, subject, fix).await
+            }
+            Command::Validate {
+                stack,
+                prefix,
+                params,
+                output,
+                strict,
+            } => Ok(validate::run(
+                &g,
+                &stack,
+                prefix.as_deref(),
+                &params,
+                output,
+                strict,
+            )),
             Command::Completions { .. } => Ok(0),
         }
     });
@@ -164,11 +199,13 @@ pub async fn connect(g: &Global, p: &Prepared) -> Result<(Arc<Ctx>, BTreeMap<Str
             "pass --region, set AWS_REGION, or give `parameters.region` in the stack file",
         )]));
     };
-    let clients = Clients::from_config(config);
+    let calls = crate::aws::CallLog::new(g.verbose);
+    let clients = Clients::with_log(config, calls.clone());
     let account = aws::account_id(&clients).await?;
     let values = p.params.values(&region, &account);
     let ctx = Ctx {
         clients,
+        calls,
         prefix: p.params.prefix.value.clone(),
         region,
         account,
@@ -222,5 +259,12 @@ pub fn confirm(question: &str, yes: bool, what: &str) -> Result<()> {
         Err(Error::Refused(format!(
             "{what} cancelled; nothing was changed."
         )))
+    }
+}
+
+/// With `--verbose`, how many AWS operations the command made (on stderr).
+pub fn report_calls(g: &Global, ctx: &Ctx) {
+    if g.verbose {
+        eprintln!("{} AWS operations", ctx.calls.count());
     }
 }

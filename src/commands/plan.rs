@@ -34,6 +34,7 @@ pub async fn run(
             render::human::plan(&plan, &super::stdout_style(g), g.verbose)
         ),
     }
+    super::report_calls(g, &ctx);
     Ok(if detailed_exitcode && plan.has_changes() {
         2
     } else {

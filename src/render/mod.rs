@@ -1,5 +1,6 @@
 //! Rendering: human text, JSON and progress. These only read results; they never decide.
 
+pub mod doctor;
 pub mod human;
 pub mod json;
 pub mod outputs;

@@ -81,3 +81,47 @@ pub fn human(o: &Outputs, st: &Style) -> String {
     }
     out
 }
+
+/// An `aws-exports.json` for Amplify PubSub (or an aws-iot style client): the pools, the client,
+/// the IoT endpoint over WebSockets, and the attach function's URL. Values of resources that do
+/// not exist are empty strings.
+pub fn aws_exports(stack: &crate::stack::Stack, live: &[Live], region: &str) -> Value {
+    let attr = |type_name: &str, attr: &str| -> String {
+        stack
+            .resources
+            .iter()
+            .filter(|r| r.kind.type_name() == type_name)
+            .find_map(|r| {
+                live.iter()
+                    .find(|l| l.desired.id == r.id)
+                    .and_then(|l| l.observed.as_ref())
+                    .map(|o| o.attr(attr).to_string())
+            })
+            .unwrap_or_default()
+    };
+    let endpoint = attr("iot_endpoint", "address");
+    let wss = if endpoint.is_empty() {
+        String::new()
+    } else {
+        format!("wss://{endpoint}/mqtt")
+    };
+    let policy = stack
+        .resources
+        .iter()
+        .filter(|r| r.kind.type_name() == "iot_identity_attachments")
+        .find_map(|r| live.iter().find(|l| l.desired.id == r.id))
+        .map(|l| l.desired.str("policy").to_string())
+        .unwrap_or_default();
+    serde_json::json!({
+        "aws_project_region": region,
+        "aws_cognito_region": region,
+        "aws_user_pools_id": attr("cognito_user_pool", "id"),
+        "aws_user_pools_web_client_id": attr("cognito_user_pool_client", "id"),
+        "aws_cognito_identity_pool_id": attr("cognito_identity_pool", "id"),
+        "aws_pubsub_region": region,
+        "aws_pubsub_endpoint": wss,
+        "aws_iot_endpoint": endpoint,
+        "aws_iot_policy_name": policy,
+        "aws_iot_attach_policy_url": attr("lambda_function_url", "url"),
+    })
+}

@@ -228,6 +228,8 @@ impl Observed {
 /// Everything a kind needs to talk to AWS for one stack.
 pub struct Ctx {
     pub clients: Clients,
+    /// Counts the AWS operations made through `clients`.
+    pub calls: crate::aws::CallLog,
     pub prefix: String,
     pub region: String,
     pub account: String,

@@ -43,13 +43,13 @@ fn actions(doc: &Value) -> Vec<String> {
     a
 }
 
-struct Pool {
-    id: String,
-    client_id: String,
-    identity_pool_id: String,
+pub struct Pool {
+    pub id: String,
+    pub client_id: String,
+    pub identity_pool_id: String,
 }
 
-async fn pool_ids(w: &World) -> Pool {
+pub async fn pool_ids(w: &World) -> Pool {
     let c = w.clients().await;
     let pools = c
         .cognito_idp
@@ -100,7 +100,7 @@ async fn pool_ids(w: &World) -> Pool {
 }
 
 /// Signs the app user in with the password from the secret; returns (password, identity id).
-async fn sign_in(w: &World, pool: &Pool) -> (String, String) {
+pub async fn sign_in(w: &World, pool: &Pool) -> (String, String) {
     let c = w.clients().await;
     let secret = c
         .secrets
@@ -581,6 +581,32 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
     assert_eq!(targets.targets().to_vec(), vec![identity.clone()]);
     let clean = w.iotstack("plan", &["--detailed-exitcode"]).code(0);
     let output = w.iotstack("output", &["--output", "json"]).ok();
+    let exports: Value =
+        serde_json::from_str(&w.iotstack("output", &["--aws-exports"]).ok().stdout).unwrap();
+    assert_eq!(exports["aws_user_pools_id"], json!(pool.id));
+    assert_eq!(
+        exports["aws_user_pools_web_client_id"],
+        json!(pool.client_id)
+    );
+    assert_eq!(
+        exports["aws_cognito_identity_pool_id"],
+        json!(pool.identity_pool_id)
+    );
+    assert_eq!(
+        exports["aws_pubsub_endpoint"],
+        json!(format!(
+            "wss://{}/mqtt",
+            endpoint.endpoint_address().unwrap()
+        ))
+    );
+    assert_eq!(
+        exports["aws_iot_attach_policy_url"],
+        json!(url.function_url())
+    );
+    assert_eq!(
+        exports["aws_iot_policy_name"],
+        json!(format!("{p}-cognito-iot-policy"))
+    );
     assert_no_secret(&[&applied, &plan, &second, &clean, &output], &password);
 
     let destroyed = w.iotstack("destroy", &["--yes"]).ok();

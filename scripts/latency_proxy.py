@@ -1,0 +1,426 @@
+#!/usr/bin/env python3
+"""An HTTP reverse proxy for the local AWS emulator that adds a fixed latency to every request
+and counts requests per AWS operation.
+
+    python scripts/latency_proxy.py --upstream http://127.0.0.1:5000 [--latency-ms 50] [--port 0]
+
+It listens on 127.0.0.1 (``--port 0``, the default, picks a free port) and prints its URL on
+stdout once it accepts connections. Every request is held for ``--latency-ms`` and then
+forwarded to the upstream with its method, path, query, headers (``Host`` as the client sent
+it) and body; the upstream's status, headers and body are sent back. The delay is per request,
+not per connection, so a keep-alive client pays it on every call, as it pays the round trip to
+a real AWS region. Requests are served concurrently (one thread per connection).
+
+Two paths are answered by the proxy itself:
+
+    GET  /__stats   {"total", "errors", "max_in_flight", "operations": {"service:Operation": n},
+                     "errors_by_operation": {...}}  (errors: HTTP status >= 400)
+    POST /__reset   zeroes the counters
+
+The operation is ``X-Amz-Target`` for the JSON protocols (Cognito, Secrets Manager),
+``Action=`` of the query or form body for the query protocols (IAM, SNS, STS), and for the REST
+protocols (IoT, Lambda) the operation whose HTTP method and URI template match, taken from the
+botocore service models when they are installed next to this interpreter (the emulator's venv
+has them), else ``METHOD /path`` with the variable segments replaced by ``{}``. The service is
+the signing name in the request's ``Authorization`` credential scope.
+
+Standard library only.
+"""
+
+import argparse
+import gzip
+import http.client
+import http.server
+import importlib.util
+import json
+import os
+import re
+import sys
+import threading
+import time
+import urllib.parse
+
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "expect",
+}
+
+# --- operation names ----------------------------------------------------------------------------
+
+
+class RestRoutes:
+    """Maps (service, method, path) to an operation name using botocore's REST service models."""
+
+    SERVICES = ("iot", "lambda")
+
+    def __init__(self):
+        self.routes = {}  # service -> [(method, regex, n_literal_chars, name)]
+        data = self._botocore_data()
+        if data is None:
+            return
+        for service in self.SERVICES:
+            model = self._load(os.path.join(data, service))
+            if model is None:
+                continue
+            routes = []
+            for name, op in model.get("operations", {}).items():
+                http_ = op.get("http", {})
+                method, uri = http_.get("method"), http_.get("requestUri")
+                if not method or not uri:
+                    continue
+                path = uri.split("?", 1)[0]
+                pattern, literal = self._compile(path)
+                routes.append((method.upper(), pattern, literal, name))
+            # The most literal template wins (/things/{thingName}/principals beats
+            # /things/{thingName}; /policies/{name}/version beats /policies/{name}).
+            routes.sort(key=lambda r: -r[2])
+            self.routes[service] = routes
+
+    @staticmethod
+    def _botocore_data():
+        try:
+            spec = importlib.util.find_spec("botocore")  # locates it without importing it
+        except (ImportError, ValueError):
+            return None
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        for loc in spec.submodule_search_locations:
+            data = os.path.join(loc, "data")
+            if os.path.isdir(data):
+                return data
+        return None
+
+    @staticmethod
+    def _load(service_dir):
+        try:
+            versions = sorted(os.listdir(service_dir))
+        except OSError:
+            return None
+        for version in reversed(versions):  # the newest API version
+            for fname, opener in (("service-2.json", open), ("service-2.json.gz", gzip.open)):
+                path = os.path.join(service_dir, version, fname)
+                if os.path.exists(path):
+                    try:
+                        with opener(path, "rt", encoding="utf-8") as f:
+                            return json.load(f)
+                    except (OSError, ValueError):
+                        return None
+        return None
+
+    @staticmethod
+    def _compile(path):
+        out, literal = [], 0
+        for part in re.split(r"(\{[^}]+\})", path):
+            if part.startswith("{") and part.endswith("}"):
+                out.append(".+" if part.endswith("+}") else "[^/]+")
+            else:
+                out.append(re.escape(part))
+                literal += len(part)
+        return re.compile("^" + "".join(out) + "/?$"), literal
+
+    def match(self, service, method, path):
+        for m, pattern, _, name in self.routes.get(service, ()):
+            if m == method and pattern.match(path):
+                return name
+        return None
+
+
+ROUTES = None
+CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request")
+VARIABLE_SEGMENT = re.compile(r"[0-9]|%|:|^.{25,}$")
+
+
+def service_of(headers):
+    m = CREDENTIAL_SCOPE.search(headers.get("Authorization", ""))
+    return m.group(1) if m else "unsigned"
+
+
+def operation_of(method, target, headers, body):
+    """Returns "service:Operation" for one request."""
+    service = service_of(headers)
+    amz_target = headers.get("X-Amz-Target")
+    if amz_target:
+        return f"{service}:{amz_target.rsplit('.', 1)[-1]}"
+    path, _, query = target.partition("?")
+    action = urllib.parse.parse_qs(query).get("Action")
+    if not action and body and "x-www-form-urlencoded" in headers.get("Content-Type", ""):
+        try:
+            action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
+        except ValueError:
+            action = None
+    if action:
+        return f"{service}:{action[0]}"
+    name = ROUTES.match(service, method, path) if ROUTES else None
+    if name:
+        return f"{service}:{name}"
+    # Unknown REST call: the method and the path with its variable-looking segments elided.
+    segments = [
+        "{}" if (i > 0 and VARIABLE_SEGMENT.search(s)) else s
+        for i, s in enumerate(path.split("/"))
+    ]
+    return f"{service}:{method} {'/'.join(segments)}"
+
+
+# --- counters -----------------------------------------------------------------------------------
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.ops = {}
+            self.errors = {}
+            self.total = 0
+            self.in_flight = 0
+            self.max_in_flight = 0
+
+    def begin(self, op):
+        with self.lock:
+            self.total += 1
+            self.ops[op] = self.ops.get(op, 0) + 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def end(self, op, status):
+        with self.lock:
+            self.in_flight = max(0, self.in_flight - 1)
+            if status >= 400:
+                self.errors[op] = self.errors.get(op, 0) + 1
+
+    def snapshot(self):
+        with self.lock:
+            return {
+                "total": self.total,
+                "errors": sum(self.errors.values()),
+                "max_in_flight": self.max_in_flight,
+                "operations": dict(sorted(self.ops.items(), key=lambda kv: (-kv[1], kv[0]))),
+                "errors_by_operation": dict(
+                    sorted(self.errors.items(), key=lambda kv: (-kv[1], kv[0]))
+                ),
+            }
+
+
+# --- the proxy ----------------------------------------------------------------------------------
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; every response carries Content-Length
+    disable_nagle_algorithm = True
+    server_version = "latency-proxy"
+    sys_version = ""
+
+    # set on the class by main()
+    upstream_host = "127.0.0.1"
+    upstream_port = 80
+    latency = 0.0
+    stats = None
+    verbose = False
+    timeout = 300  # an idle keep-alive connection is closed after this many seconds
+
+    def log_message(self, fmt, *args):
+        if self.verbose:
+            sys.stderr.write("latency_proxy: %s\n" % (fmt % args))
+
+    def _upstream(self):
+        conn = getattr(self, "_conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=300)
+            self._conn = conn
+        return conn
+
+    def _drop_upstream(self):
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+        self._conn = None
+
+    def finish(self):
+        self._drop_upstream()
+        super().finish()
+
+    def _read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                line = self.rfile.readline(65537)
+                if not line:
+                    raise ConnectionError("request body ended inside a chunk size line")
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while True:  # trailers, up to the blank line
+                        trailer = self.rfile.readline(65537)
+                        if trailer in (b"\r\n", b"\n", b""):
+                            break
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(3)  # CRLF after the chunk data
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _reply(self, status, body, content_type="application/json"):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _handle(self):
+        try:
+            body = self._read_body()
+        except (ValueError, ConnectionError) as e:
+            self.close_connection = True
+            self._reply(400, json.dumps({"proxy_error": str(e)}).encode())
+            return
+        path = self.path.split("?", 1)[0]
+        if path == "/__stats" and self.command == "GET":
+            self._reply(200, json.dumps(self.stats.snapshot(), indent=1).encode() + b"\n")
+            return
+        if path == "/__reset" and self.command == "POST":
+            self.stats.reset()
+            self._reply(200, b'{"reset": true}\n')
+            return
+
+        op = operation_of(self.command, self.path, self.headers, body)
+        self.stats.begin(op)
+        status = 502
+        try:
+            if self.latency > 0:
+                time.sleep(self.latency)
+            status, reason, headers, rbody = self._forward(body)
+        except Exception as e:  # noqa: BLE001 - report any upstream failure as a 502
+            self._drop_upstream()
+            self.close_connection = True
+            self._reply(502, json.dumps({"proxy_error": f"upstream: {e!r}"}).encode())
+            return
+        finally:
+            self.stats.end(op, status)
+
+        self.send_response(status, reason)
+        for k, v in headers:
+            if k.lower() in HOP_BY_HOP or k.lower() == "content-length":
+                continue
+            self.send_header(k, v)
+        if self.command == "HEAD" or status in (204, 304):
+            # No body follows; a HEAD answer keeps the length the upstream announced.
+            for k, v in headers:
+                if self.command == "HEAD" and k.lower() == "content-length":
+                    self.send_header(k, v)
+            self.end_headers()
+            return
+        self.send_header("Content-Length", str(len(rbody)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(rbody)
+
+    def _forward(self, body):
+        # One retry on a fresh connection if the kept-alive one went stale.
+        for attempt in (0, 1):
+            conn = self._upstream()
+            try:
+                conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                if "Host" not in self.headers:
+                    conn.putheader("Host", f"{self.upstream_host}:{self.upstream_port}")
+                for k, v in self.headers.items():
+                    if k.lower() in HOP_BY_HOP or k.lower() == "content-length":
+                        continue
+                    conn.putheader(k, v)
+                if body or self.command in ("POST", "PUT", "PATCH"):
+                    conn.putheader("Content-Length", str(len(body)))
+                conn.endheaders(body if body else None)
+                resp = conn.getresponse()
+                rbody = resp.read()
+                if resp.will_close:
+                    self._drop_upstream()
+                return resp.status, resp.reason, resp.getheaders(), rbody
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self._drop_upstream()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    allow_reuse_address = True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--upstream", required=True, help="emulator URL, e.g. http://127.0.0.1:5000")
+    ap.add_argument("--latency-ms", type=float, default=0.0, help="delay added to each request")
+    ap.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
+    ap.add_argument(
+        "--exit-with-pid",
+        type=int,
+        default=0,
+        help="exit when this process is gone (so the proxy never outlives its caller)",
+    )
+    ap.add_argument("--verbose", action="store_true", help="log every request on stderr")
+    args = ap.parse_args()
+
+    up = urllib.parse.urlsplit(args.upstream)
+    if up.scheme != "http" or not up.hostname:
+        ap.error("--upstream must be an http:// URL")
+    if args.latency_ms < 0:
+        ap.error("--latency-ms must be >= 0")
+
+    global ROUTES
+    ROUTES = RestRoutes()
+
+    Handler.upstream_host = up.hostname
+    Handler.upstream_port = up.port or 80
+    Handler.latency = args.latency_ms / 1000.0
+    Handler.stats = Stats()
+    Handler.verbose = args.verbose
+
+    try:
+        server = Server(("127.0.0.1", args.port), Handler)
+    except OSError as e:
+        print(f"latency_proxy: cannot listen on 127.0.0.1:{args.port}: {e}", file=sys.stderr)
+        return 1
+    if args.exit_with_pid:
+        def watch():
+            while True:
+                try:
+                    os.kill(args.exit_with_pid, 0)
+                except ProcessLookupError:
+                    os._exit(0)
+                except PermissionError:
+                    pass
+                time.sleep(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+
+    if not ROUTES.routes:
+        print(
+            "latency_proxy: botocore models not found; REST calls are named by method and path",
+            file=sys.stderr,
+        )
+    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

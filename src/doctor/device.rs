@@ -1,0 +1,149 @@
+//! The certificate device: the certificate is active and attached to its thing and its policy,
+//! and the device policy lets the thing connect and use its topics.
+
+use serde_json::Value;
+
+use super::{Check, Facts};
+use crate::error::AwsError;
+use crate::policy::eval::{self, Context, Request, KEY_IOT_CLIENT_ID, KEY_THING_NAME};
+
+pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
+    let mut out = Vec::new();
+    let (region, account) = (facts.ctx.region.as_str(), facts.ctx.account.as_str());
+    let Some(cert) = facts.of_type("iot_certificate") else {
+        return Ok(out);
+    };
+    let c = Check::new("device-certificate", "The device certificate is active");
+    let Some(co) = &cert.observed else {
+        out.push(
+            c.fail(
+                "the device certificate does not exist",
+                "run `iotstack apply`",
+            )
+            .restore(&cert.desired.id),
+        );
+        return Ok(out);
+    };
+    let (cert_id, cert_arn) = (co.attr("id").to_string(), co.attr("arn").to_string());
+    out.push(if co.props.get("active") == Some(&Value::Bool(true)) {
+        c.pass(format!("certificate {cert_id} is ACTIVE"))
+    } else {
+        // Not repaired automatically: a certificate is often deactivated on purpose.
+        c.fail(
+            format!("certificate {cert_id} is INACTIVE: AWS IoT refuses the TLS connection"),
+            format!("if it was not deactivated on purpose: aws iot update-certificate --certificate-id {cert_id} --new-status ACTIVE (or `iotstack apply`)"),
+        )
+    });
+
+    // Attached to its thing and its policy.
+    let mut thing = None;
+    for l in facts.all_of_type("iot_thing_principal") {
+        if l.desired.str("principal") != cert_arn && l.observed.is_some() {
+            continue;
+        }
+        thing = Some(l.desired.str("thing").to_string());
+        let c = Check::new(
+            "device-thing",
+            format!(
+                "The certificate is attached to thing {}",
+                l.desired.str("thing")
+            ),
+        );
+        out.push(match &l.observed {
+            Some(_) => c.pass(format!(
+                "{} has principal {cert_arn}",
+                l.desired.str("thing")
+            )),
+            None => c
+                .fail(
+                    format!(
+                        "thing {} has no principal {cert_arn}",
+                        l.desired.str("thing")
+                    ),
+                    format!(
+                        "aws iot attach-thing-principal --thing-name {} --principal {cert_arn}",
+                        l.desired.str("thing")
+                    ),
+                )
+                .restore(&l.desired.id),
+        });
+    }
+    let mut device_policy = None;
+    for l in facts.all_of_type("iot_policy_attachment") {
+        if l.desired.str("target") != cert_arn && l.observed.is_some() {
+            continue;
+        }
+        let policy = l.desired.str("policy").to_string();
+        let c = Check::new(
+            "device-policy-attached",
+            format!("The certificate has policy {policy}"),
+        );
+        out.push(match &l.observed {
+            Some(_) => c.pass(format!("{policy} is attached to {cert_arn}")),
+            None => c
+                .fail(
+                    format!(
+                        "{policy} is not attached to the certificate: every MQTT action is denied"
+                    ),
+                    format!("aws iot attach-policy --policy-name {policy} --target {cert_arn}"),
+                )
+                .restore(&l.desired.id),
+        });
+        device_policy = Some(policy);
+    }
+
+    // The device policy lets the thing do its job.
+    let (Some(thing), Some(policy)) = (thing, device_policy) else {
+        return Ok(out);
+    };
+    let Some(pl) = facts.find("iot_policy", "name", &policy) else {
+        return Ok(out);
+    };
+    let c = Check::new(
+        "device-policy-access",
+        format!("{policy} lets thing {thing} connect and use its topics"),
+    );
+    let Some(po) = &pl.observed else {
+        out.push(
+            c.fail(
+                format!("IoT policy {policy} does not exist"),
+                "run `iotstack apply`",
+            )
+            .restore(&pl.desired.id),
+        );
+        return Ok(out);
+    };
+    let doc = po.props.get("document").cloned().unwrap_or(Value::Null);
+    let ctx = Context::new()
+        .with(KEY_THING_NAME, thing.as_str())
+        .with(KEY_IOT_CLIENT_ID, thing.as_str());
+    let prefix = &facts.ctx.prefix;
+    let own = format!("{prefix}/devices/{thing}/telemetry");
+    let requests = [
+        Request::connect(region, account, &thing),
+        Request::publish(region, account, &own),
+        Request::subscribe(region, account, &own),
+        Request::receive(region, account, &own),
+        Request::publish(region, account, &format!("{prefix}/alerts")),
+    ];
+    let refused: Vec<String> = requests
+        .iter()
+        .map(|r| r.clone().with_context(&ctx))
+        .filter_map(|r| {
+            let e = eval::evaluate(&doc, &r);
+            (!e.is_allowed()).then(|| format!("{}: {}", r.action, e.explain(&r)))
+        })
+        .collect();
+    out.push(if refused.is_empty() {
+        c.pass(format!("{policy} allows Connect as {thing}, its own topics {prefix}/devices/{thing}/* and {prefix}/alerts"))
+    } else {
+        let mut c = c
+            .fail(refused[0].clone(), format!("restore {policy} (`iotstack doctor --fix` or `iotstack apply`)"))
+            .restore(&pl.desired.id);
+        for r in &refused[1..] {
+            c = c.note(r.clone());
+        }
+        c
+    });
+    Ok(out)
+}

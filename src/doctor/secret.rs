@@ -1,0 +1,112 @@
+//! The app secret is readable only from the address (or CIDR) given as `--ip`.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde_json::Value;
+
+use super::{Check, Facts};
+use crate::error::AwsError;
+use crate::policy::eval::{self, Decision, Request, KEY_SOURCE_IP};
+
+/// An address inside the network and one just outside it.
+fn inside_outside(net: &IpNet) -> (IpAddr, Option<IpAddr>) {
+    let inside = net.network();
+    let outside = match net {
+        IpNet::V4(n) => {
+            let after = u32::from(n.broadcast()).checked_add(1);
+            let before = u32::from(n.network()).checked_sub(1);
+            after.or(before).map(|a| IpAddr::V4(a.into()))
+        }
+        IpNet::V6(n) => {
+            let after = u128::from(n.broadcast()).checked_add(1);
+            let before = u128::from(n.network()).checked_sub(1);
+            after.or(before).map(|a| IpAddr::V6(a.into()))
+        }
+    };
+    (inside, outside)
+}
+
+pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
+    let mut out = Vec::new();
+    let Some(secret) = facts.of_type("secretsmanager_secret") else {
+        return Ok(out);
+    };
+    let c = Check::new(
+        "secret-address",
+        "The app secret is readable only from --ip",
+    );
+    let Some(o) = &secret.observed else {
+        out.push(c.fail("the app secret does not exist", "run `iotstack apply`"));
+        return Ok(out);
+    };
+    let Some(ip) = &facts.subject.ip else {
+        out.push(
+            c.skip("pass --ip (or set IOTSTACK_IP) to check the secret's address restriction"),
+        );
+        return Ok(out);
+    };
+    let Ok(net) = ip.parse::<IpNet>() else {
+        out.push(c.skip(format!("`{ip}` is not a CIDR")));
+        return Ok(out);
+    };
+    let restore = secret.desired.is_known("resource_policy");
+    let doc = o
+        .props
+        .get("resource_policy")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let arn = o.attr("arn");
+    let (inside, outside) = inside_outside(&net);
+    let mut problems = Vec::new();
+    for action in [
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+    ] {
+        let from_inside = Request::new(action, arn).with(KEY_SOURCE_IP, inside.to_string());
+        if eval::evaluate(&doc, &from_inside).decision == Decision::ExplicitDeny {
+            problems.push(format!(
+                "{action} from {inside} (inside {ip}) is denied by the secret's resource policy"
+            ));
+        }
+        if let Some(outside) = outside {
+            let from_outside = Request::new(action, arn).with(KEY_SOURCE_IP, outside.to_string());
+            if eval::evaluate(&doc, &from_outside).decision != Decision::ExplicitDeny {
+                problems.push(format!("{action} from {outside} (outside {ip}) is not denied by the secret's resource policy"));
+            }
+        }
+    }
+    out.push(if doc.is_null() {
+        let c = c.fail(
+            format!("secret {} has no resource policy: it is readable from any address", o.attr("name")),
+            "restore the deny-outside-address policy (`iotstack doctor --fix --ip IP` or `iotstack apply`)",
+        );
+        if restore { c.restore(&secret.desired.id) } else { c }
+    } else if problems.is_empty() {
+        c.pass(format!("{}: GetSecretValue and DescribeSecret are denied outside {ip}", o.attr("name")))
+    } else {
+        let mut c = c.fail(problems[0].clone(), format!("set the policy's `NotIpAddress aws:SourceIp` to {ip} (`iotstack doctor --fix --ip {ip}` restores the stack's policy)"));
+        for p in &problems[1..] {
+            c = c.note(p.clone());
+        }
+        if restore { c.restore(&secret.desired.id) } else { c }
+    });
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inside_and_outside_addresses() {
+        let (i, o) = inside_outside(&"203.0.113.7/32".parse().unwrap());
+        assert_eq!(i.to_string(), "203.0.113.7");
+        assert_eq!(o.unwrap().to_string(), "203.0.113.8");
+        let (_, o) = inside_outside(&"203.0.113.0/24".parse().unwrap());
+        assert_eq!(o.unwrap().to_string(), "203.0.114.0");
+        let (_, o) = inside_outside(&"255.255.255.255/32".parse().unwrap());
+        assert_eq!(o.unwrap().to_string(), "255.255.255.254");
+        assert!(inside_outside(&"0.0.0.0/0".parse().unwrap()).1.is_none());
+    }
+}
