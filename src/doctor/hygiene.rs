@@ -94,6 +94,11 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
         };
         for (name, doc) in m {
             for f in lint::lint_identity_policy(doc) {
+                let f = if facts.stack.settings.allow_identity_self_attach {
+                    lint::self_attach_opted_in(f)
+                } else {
+                    f
+                };
                 let line = format!("role {} policy {name}: {f}", o.attr("name"));
                 if f.severity == Severity::Error {
                     errors.push(line);

@@ -759,6 +759,27 @@ fn check_wildcard_resource(policy: &Policy, findings: &mut Vec<Finding>) {
 
 const ATTACH_ACTIONS: [&str; 2] = ["iot:AttachPolicy", "iot:AttachPrincipalPolicy"];
 
+/// What an `identity-attach-policy` grant allows; follows the grant in the finding's message.
+const ATTACH_RISK: &str =
+    ": any identity can attach any policy to any target, e.g. an iot:* policy to its own identity id";
+
+/// The stack opts in to identities attaching AWS IoT policies themselves
+/// (`settings.allow_identity_self_attach: true`): an `identity-attach-policy`
+/// finding becomes a warning that says so and what the risk is. Other
+/// findings are returned unchanged.
+pub fn self_attach_opted_in(mut f: Finding) -> Finding {
+    if f.rule != RULE_ATTACH_POLICY {
+        return f;
+    }
+    let grant = f
+        .message
+        .split_once(ATTACH_RISK)
+        .map_or(f.message.as_str(), |(grant, _)| grant);
+    f.message = format!("{grant}, and the stack opts in to this (`settings.allow_identity_self_attach: true`): any signed-in identity can attach any AWS IoT policy to any target, e.g. an iot:* policy to its own identity id, and so gain every IoT permission; remove the setting and the grant once a trusted backend attaches the policies");
+    f.severity = Severity::Warning;
+    f
+}
+
 fn check_attach_policy(policy: &Policy, findings: &mut Vec<Finding>) {
     let denied = |action: &str| {
         policy.statements.iter().any(|s| {
@@ -790,7 +811,7 @@ fn check_attach_policy(policy: &Policy, findings: &mut Vec<Finding>) {
         findings.push(Finding {
             rule: RULE_ATTACH_POLICY,
             severity: Severity::Error,
-            message: format!("the identity pool role is granted {action} ({how}): any identity can attach any policy to any target, e.g. an iot:* policy to its own identity id; remove it and list only the data-plane actions, e.g. \"Action\": {EXPLICIT_ACTIONS}, then attach AWS IoT policies to identities from a trusted backend"),
+            message: format!("the identity pool role is granted {action} ({how}){ATTACH_RISK}; remove it and list only the data-plane actions, e.g. \"Action\": {EXPLICIT_ACTIONS}, then attach AWS IoT policies to identities from a trusted backend"),
             statement: Some(stmt.index),
             pointer,
         });
@@ -1413,6 +1434,25 @@ mod tests {
             assert!(lint_iot_policy(&policy)
                 .iter()
                 .all(|f| f.rule != RULE_ATTACH_POLICY));
+        }
+        // The stack's opt-in turns the error into a warning that says so; other rules stay.
+        let policy =
+            doc(json!([{"Effect": "Allow", "Action": "iot:AttachPolicy", "Resource": "*"}]));
+        let findings = lint_identity_policy(&policy);
+        let opted: Vec<Finding> = findings.iter().cloned().map(self_attach_opted_in).collect();
+        let f = find(&opted, RULE_ATTACH_POLICY);
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(f.message.starts_with("the identity pool role is granted iot:AttachPolicy (Action \"iot:AttachPolicy\" covers it), and the stack opts in"), "{}", f.message);
+        assert!(
+            f.message
+                .contains("any signed-in identity can attach any AWS IoT policy to any target"),
+            "{}",
+            f.message
+        );
+        for (before, after) in findings.iter().zip(&opted) {
+            if before.rule != RULE_ATTACH_POLICY {
+                assert_eq!(before, after);
+            }
         }
         let policy = doc(json!([{"Effect": "Allow", "NotAction": "iot:Publish", "Resource": "*"}]));
         assert_eq!(

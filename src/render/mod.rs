@@ -5,6 +5,7 @@ pub mod human;
 pub mod json;
 pub mod outputs;
 pub mod progress;
+pub mod validate;
 
 use std::io::IsTerminal;
 

@@ -3,6 +3,7 @@
 
 pub mod params;
 pub mod template;
+pub mod validate;
 pub mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,6 +36,12 @@ pub struct Stack {
 pub struct Settings {
     /// Where local files (device keys, certificate ids) go: `<output_dir>/<prefix>/`.
     pub output_dir: PathBuf,
+    /// `allow_identity_self_attach: true`: the stack opts in to letting signed-in identities
+    /// attach IoT policies themselves (`iot:AttachPolicy` in the authenticated role), as the
+    /// seeds do. `validate` and `doctor` then warn about such grants instead of failing.
+    pub allow_identity_self_attach: bool,
+    /// Where `allow_identity_self_attach` is set (`Origin::None` when it is not).
+    pub allow_identity_self_attach_at: Origin,
 }
 
 pub struct ResourceDecl {
@@ -637,16 +644,40 @@ impl Stack {
 
         let mut settings = Settings {
             output_dir: PathBuf::from(".iotstack"),
+            allow_identity_self_attach: false,
+            allow_identity_self_attach_at: Origin::None,
         };
         if let Some(s) = get("settings") {
             match s.as_map() {
                 Some(m) => {
-                    l.check_keys(m, &["output_dir"], "`settings`");
+                    l.check_keys(
+                        m,
+                        &["output_dir", "allow_identity_self_attach"],
+                        "`settings`",
+                    );
                     for (k, v) in m {
-                        if k.name == "output_dir" {
-                            if let Some(d) = l.string(v, "`settings.output_dir`") {
-                                settings.output_dir = PathBuf::from(d);
+                        match k.name.as_str() {
+                            "output_dir" => {
+                                if let Some(d) = l.string(v, "`settings.output_dir`") {
+                                    settings.output_dir = PathBuf::from(d);
+                                }
                             }
+                            "allow_identity_self_attach" => match v.value {
+                                yaml::Value::Bool(b) => {
+                                    settings.allow_identity_self_attach = b;
+                                    settings.allow_identity_self_attach_at = l.at(v.pos);
+                                }
+                                _ => {
+                                    let m = format!(
+                                        "`settings.allow_identity_self_attach` must be true or false, found {}",
+                                        v.type_name()
+                                    );
+                                    l.err(v.pos, m).hint = Some(
+                                        "write `allow_identity_self_attach: true` to opt in to identities attaching IoT policies themselves".into(),
+                                    );
+                                }
+                            },
+                            _ => {}
                         }
                     }
                 }
@@ -832,5 +863,77 @@ impl Stack {
                 })
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(settings: &str) -> Result<Stack, Vec<Diagnostic>> {
+        let text = format!(
+            "version: 1\nsettings:\n{settings}resources:\n  thing:\n    type: iot_thing\n    properties:\n      name: ${{prefix}}-thing\n"
+        );
+        Stack::parse(Path::new("s.yaml"), &text)
+    }
+
+    fn at(line: usize, col: usize) -> Origin {
+        Origin::File {
+            path: PathBuf::from("s.yaml"),
+            line,
+            col,
+        }
+    }
+
+    #[test]
+    fn allow_identity_self_attach_setting() {
+        let s = parse("  output_dir: out\n").unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(!s.settings.allow_identity_self_attach);
+        assert_eq!(s.settings.allow_identity_self_attach_at, Origin::None);
+
+        let s = parse("  allow_identity_self_attach: true\n").unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(s.settings.allow_identity_self_attach);
+        assert_eq!(s.settings.allow_identity_self_attach_at, at(3, 31));
+        let s = parse("  allow_identity_self_attach: false\n").unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(!s.settings.allow_identity_self_attach);
+
+        // Not a boolean: an error at the value, with file, line and column.
+        for (value, found) in [
+            ("\"yes\"", "a string"),
+            ("1", "a number"),
+            ("[true]", "a list"),
+        ] {
+            let diags = parse(&format!(
+                "  output_dir: out\n  allow_identity_self_attach: {value}\n"
+            ))
+            .err()
+            .expect("invalid");
+            assert_eq!(diags.len(), 1, "{diags:?}");
+            assert_eq!(diags[0].origin, at(4, 31), "{value}");
+            assert_eq!(
+                diags[0].message,
+                format!(
+                    "`settings.allow_identity_self_attach` must be true or false, found {found}"
+                )
+            );
+            assert!(diags[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("allow_identity_self_attach: true"));
+        }
+
+        // A misspelt key is unknown, and the valid keys are listed.
+        let diags = parse("  allow_self_attach: true\n").err().expect("invalid");
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].origin, at(3, 3));
+        assert_eq!(
+            diags[0].message,
+            "unknown key `allow_self_attach` in `settings`"
+        );
+        assert_eq!(
+            diags[0].hint.as_deref(),
+            Some("valid keys: output_dir, allow_identity_self_attach")
+        );
     }
 }

@@ -392,3 +392,84 @@ fn the_seed_self_attach_opt_in_is_reported() {
     let default = std::fs::read_to_string(repo().join("stacks/default.yaml")).unwrap();
     assert!(!default.contains("seed-self-attach"));
 }
+
+#[test]
+fn the_seed_self_attach_as_an_explicit_opt_in_is_a_warning() {
+    // `settings.allow_identity_self_attach: true` plus the seed's policy in the authenticated
+    // role: warnings (the opt-in itself, and the grant), which fail only with --strict.
+    let stack = "tests/fixtures/seeds/self-attach-opt-in.yaml";
+    let r = validate(&["--stack", stack]).ok();
+    assert!(
+        r.stdout.contains(
+            "tests/fixtures/seeds/self-attach-opt-in.yaml:6:31: warning[self-attach-opt-in]: the stack opts in"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(
+            "policies/seed-self-attach.json:7:17: warning[identity-attach-policy]: the identity pool role is granted iot:AttachPolicy"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("0 errors, 2 warnings"), "{}", r.stdout);
+    let r = validate(&["--stack", stack, "--strict"]).code(1);
+    assert!(r.stdout.contains("--strict: warnings fail"), "{}", r.stdout);
+    let r = validate(&["--stack", stack, "--strict", "--output", "json"]).code(1);
+    let doc = r.json();
+    assert_eq!(doc["valid"], false);
+    assert_eq!(
+        findings(&doc),
+        vec![
+            (
+                "self-attach-opt-in".to_string(),
+                stack.to_string(),
+                6,
+                31,
+                "warning".to_string()
+            ),
+            (
+                "identity-attach-policy".to_string(),
+                "policies/seed-self-attach.json".to_string(),
+                7,
+                17,
+                "warning".to_string()
+            ),
+        ]
+    );
+    let grant = &doc["findings"][1];
+    assert_eq!(grant["resource"], "auth-role");
+    assert_eq!(grant["property"], "inline_policies.seed-self-attach");
+    let message = grant["message"].as_str().unwrap();
+    assert!(
+        message.contains("the stack opts in")
+            && message
+                .contains("any signed-in identity can attach any AWS IoT policy to any target"),
+        "{message}"
+    );
+
+    // The setting is reported even when no policy grants iot:AttachPolicy.
+    let (w, _) = offline();
+    let policies = repo().join("policies").display().to_string();
+    let text = std::fs::read_to_string(repo().join("stacks/default.yaml"))
+        .expect("the default stack")
+        .replace("../policies/", &format!("{policies}/"))
+        .replace(
+            "settings:\n",
+            "settings:\n  allow_identity_self_attach: true\n",
+        );
+    let stack = write(w.dir.path(), "opt-in-only.yaml", &text);
+    let r = validate(&["--stack", &stack.display().to_string(), "--output", "json"]).ok();
+    let doc = r.json();
+    let all = doc["findings"].as_array().unwrap();
+    assert_eq!(all.len(), 1, "{doc}");
+    assert_eq!(all[0]["rule"], "self-attach-opt-in");
+    assert_eq!(all[0]["severity"], "warning");
+    assert_eq!(all[0]["file"], stack.display().to_string().as_str());
+    assert_eq!(
+        (all[0]["line"].as_u64(), all[0]["column"].as_u64()),
+        (Some(20), Some(31))
+    );
+    validate(&["--stack", &stack.display().to_string(), "--strict"]).code(1);
+}
