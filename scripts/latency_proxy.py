@@ -308,7 +308,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             self.stats.end(op, status)
 
-        self.send_response(status, reason)
+        # The upstream's own Server and Date headers go back, not the proxy's.
+        self.log_request(status)
+        self.send_response_only(status, reason)
         for k, v in headers:
             if k.lower() in HOP_BY_HOP or k.lower() == "content-length":
                 continue

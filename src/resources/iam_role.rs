@@ -50,6 +50,24 @@ fn decode_policy(text: &str) -> Value {
 }
 
 async fn inline_policies(ctx: &Ctx, role: &str) -> Result<BTreeMap<String, Value>, AwsError> {
+    let names = inline_policy_names(ctx, role).await?;
+    let mut out = BTreeMap::new();
+    for n in names {
+        let p = ctx
+            .clients
+            .iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(&n)
+            .send()
+            .await
+            .op("GetRolePolicy")?;
+        out.insert(n, decode_policy(p.policy_document()));
+    }
+    Ok(out)
+}
+
+async fn inline_policy_names(ctx: &Ctx, role: &str) -> Result<Vec<String>, AwsError> {
     let mut names = Vec::new();
     let mut marker = None;
     loop {
@@ -68,20 +86,7 @@ async fn inline_policies(ctx: &Ctx, role: &str) -> Result<BTreeMap<String, Value
             break;
         }
     }
-    let mut out = BTreeMap::new();
-    for n in names {
-        let p = ctx
-            .clients
-            .iam
-            .get_role_policy()
-            .role_name(role)
-            .policy_name(&n)
-            .send()
-            .await
-            .op("GetRolePolicy")?;
-        out.insert(n, decode_policy(p.policy_document()));
-    }
-    Ok(out)
+    Ok(names)
 }
 
 async fn managed_policies(ctx: &Ctx, role: &str) -> Result<Vec<String>, AwsError> {
@@ -348,23 +353,14 @@ impl Kind for IamRole {
 
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
         let name = have.attr("name");
-        for pname in inline_policies(ctx, name)
-            .await
-            .or_else(|e| {
-                if crate::aws::is_not_found(&e) {
-                    Ok(BTreeMap::new())
-                } else {
-                    Err(e)
-                }
-            })?
-            .keys()
-        {
+        // Names only: a role cannot be deleted while it has inline policies.
+        for pname in found(inline_policy_names(ctx, name).await)?.unwrap_or_default() {
             gone(
                 ctx.clients
                     .iam
                     .delete_role_policy()
                     .role_name(name)
-                    .policy_name(pname)
+                    .policy_name(&pname)
                     .send()
                     .await
                     .op("DeleteRolePolicy")

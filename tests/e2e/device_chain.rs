@@ -511,22 +511,32 @@ async fn a_run_killed_after_the_certificate_was_created_converges() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_killed_at_any_point_is_completed_by_the_next() {
-    let w = World::new();
-    // Kill apply at growing delays; each next apply must converge without duplicates.
-    for delay_ms in [150u64, 400, 800] {
-        let args = w.stack_args("apply", &["--yes"]);
+    // Every call takes 25 ms more, so apply and destroy last a couple of seconds and a kill lands
+    // in the middle of them: after a few creates, between a create and its read-back, ...
+    let w = World::with_latency(25);
+    let kill_after = |verb: &str, extra: &[&str], ms: u64| {
+        let args = w.stack_args(verb, extra);
         let mut child = w
             .cmd(&args.iter().map(String::as_str).collect::<Vec<_>>())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        let finished = matches!(child.try_wait(), Ok(Some(_)));
         let _ = child.kill();
         let _ = child.wait();
+        finished
+    };
+    let mut interrupted = 0;
+    for ms in [400u64, 900, 1500, 2200] {
+        if !kill_after("apply", &["--yes"], ms) {
+            interrupted += 1;
+        }
         w.iotstack("apply", &["--yes"]).ok();
         w.iotstack("plan", &["--detailed-exitcode"]).code(0);
         let c = w.clients().await;
+        // No duplicates: one of each, whatever the kill interrupted.
         assert_eq!(
             c.iot
                 .list_certificates()
@@ -549,9 +559,42 @@ async fn a_run_killed_at_any_point_is_completed_by_the_next() {
             .await
             .unwrap();
         assert_eq!(subs.subscriptions().len(), 1);
+        let pools = c
+            .cognito_idp
+            .list_user_pools()
+            .max_results(60)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pools.user_pools().len(), 1, "one user pool");
+        let ipools = c
+            .cognito_identity
+            .list_identity_pools()
+            .max_results(60)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ipools.identity_pools().len(), 1, "one identity pool");
+        let secrets = c
+            .secrets
+            .list_secrets()
+            .include_planned_deletion(true)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(secrets.secret_list().len(), 1, "one secret");
+
+        // A destroy killed half-way is completed by the next one.
+        if !kill_after("destroy", &["--yes"], ms) {
+            interrupted += 1;
+        }
         w.iotstack("destroy", &["--yes"]).ok();
         assert_eq!(leftovers(&w).await, Vec::<String>::new());
     }
+    assert!(
+        interrupted >= 4,
+        "most runs were interrupted mid-way ({interrupted} of 8)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -102,6 +102,44 @@ impl Drop for Emulator {
     }
 }
 
+/// The project's latency proxy in front of an emulator: every request waits `latency_ms`, as a
+/// round trip to a real region would; stopped on drop.
+pub struct LatencyProxy {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl LatencyProxy {
+    pub fn start(upstream: &str, latency_ms: u32) -> LatencyProxy {
+        let mut child = Command::new(emulator_python())
+            .arg(repo().join("scripts/latency_proxy.py"))
+            .args([
+                "--upstream",
+                upstream,
+                "--latency-ms",
+                &latency_ms.to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the latency proxy starts");
+        let mut line = String::new();
+        let out = child.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).expect("its URL");
+        LatencyProxy {
+            child,
+            endpoint: line.trim().to_string(),
+        }
+    }
+}
+
+impl Drop for LatencyProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// What one run of the binary did.
 pub struct Run {
     pub code: i32,
@@ -160,6 +198,7 @@ impl Run {
 
 /// One test's world: its own emulator, working folder and prefix.
 pub struct World {
+    pub _proxy: Option<LatencyProxy>,
     pub _emu: Option<Emulator>,
     pub endpoint: String,
     pub dir: tempfile::TempDir,
@@ -176,6 +215,17 @@ impl World {
         World::with_endpoint(Some(emu), endpoint)
     }
 
+    /// A world whose emulator is reached through the latency proxy: every AWS call takes at
+    /// least `latency_ms`, so a run lasts long enough to be interrupted at chosen points.
+    pub fn with_latency(latency_ms: u32) -> World {
+        let emu = Emulator::start();
+        let proxy = LatencyProxy::start(&emu.endpoint, latency_ms);
+        let endpoint = proxy.endpoint.clone();
+        let mut w = World::with_endpoint(Some(emu), endpoint);
+        w._proxy = Some(proxy);
+        w
+    }
+
     /// A world whose AWS endpoint is `endpoint` (a counting listener, say) and no emulator.
     pub fn offline(endpoint: &str) -> World {
         World::with_endpoint(None, endpoint.to_string())
@@ -184,6 +234,7 @@ impl World {
     fn with_endpoint(emu: Option<Emulator>, endpoint: String) -> World {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         World {
+            _proxy: None,
             _emu: emu,
             endpoint,
             dir: tempfile::tempdir().expect("temp dir"),
