@@ -60,6 +60,9 @@ pub struct ResourceChange {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What replacing or deleting the resource destroys beyond configuration (users, say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_loss: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -185,10 +188,11 @@ fn diff(p: &Planned<'_>) -> ResourceChange {
             }
         }
     };
-    if action == Action::Replace {
-        if let Some(loss) = p.observed.and_then(|o| p.kind.data_loss(o)) {
-            notes.push(format!("replacing it loses data: {loss}"));
-        }
+    let data_loss = (action == Action::Replace)
+        .then(|| p.observed.and_then(|o| p.kind.data_loss(o)))
+        .flatten();
+    if let Some(loss) = &data_loss {
+        notes.push(format!("replacing it loses data: {loss}"));
     }
     let reason = (action == Action::Replace).then(|| {
         let props: Vec<&str> = changes
@@ -206,6 +210,7 @@ fn diff(p: &Planned<'_>) -> ResourceChange {
         changes,
         reason,
         notes,
+        data_loss,
     }
 }
 
@@ -233,6 +238,10 @@ pub fn destroy(prefix: &str, items: &[Planned<'_>]) -> Plan {
                 .filter(|_| !p.kind.is_data_source())
                 .map(|o| o.notes.iter().cloned().chain(p.kind.data_loss(o)).collect())
                 .unwrap_or_default(),
+            data_loss: p
+                .observed
+                .filter(|_| !p.kind.is_data_source())
+                .and_then(|o| p.kind.data_loss(o)),
         })
         .collect();
     Plan {

@@ -10,14 +10,13 @@ pub async fn run(g: &Global, sa: &StackArgs, mut subject: Subject, fix: bool) ->
         email: None,
         ip: subject.ip.clone(),
     };
-    let p = super::prepare(sa, Some(&pa), false)?;
+    let s = super::Session::open(g, sa, Some(&pa), false).await?;
+    let (p, ctx, values) = (&s.prepared, &s.ctx, &s.values);
     subject.ip = p.params.ip.as_ref().map(|i| i.value.clone());
-    let (ctx, values) = super::connect(g, &p).await?;
-    let live = super::read_live(&p, &ctx, &values, sa).await?;
     let facts = Facts {
         stack: &p.stack,
-        live: &live,
-        ctx: &ctx,
+        live: &s.live,
+        ctx,
         subject: &subject,
     };
     let mut report = doctor::run(&facts).await?;
@@ -25,11 +24,11 @@ pub async fn run(g: &Global, sa: &StackArgs, mut subject: Subject, fix: bool) ->
         let repaired = doctor::repair(&facts, &report).await?;
         if !repaired.is_empty() {
             let before = report;
-            let live = super::read_live(&p, &ctx, &values, sa).await?;
+            let live = super::read_live(p, ctx, values, sa).await?;
             let facts = Facts {
                 stack: &p.stack,
                 live: &live,
-                ctx: &ctx,
+                ctx,
                 subject: &subject,
             };
             report = doctor::run(&facts).await?;
@@ -56,6 +55,6 @@ pub async fn run(g: &Global, sa: &StackArgs, mut subject: Subject, fix: bool) ->
             render::doctor::human(&report, &super::stdout_style(g), g.verbose)
         ),
     }
-    super::report_calls(g, &ctx);
+    super::report_calls(g, ctx);
     Ok(if report.failed() { 2 } else { 0 })
 }

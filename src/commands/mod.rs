@@ -214,6 +214,102 @@ pub async fn connect(g: &Global, p: &Prepared) -> Result<(Arc<Ctx>, BTreeMap<Str
     Ok((Arc::new(ctx), values))
 }
 
+/// A command's view of one stack: validated offline, connected, its live state read.
+pub struct Session {
+    pub prepared: Prepared,
+    pub ctx: Arc<Ctx>,
+    pub values: BTreeMap<String, String>,
+    pub live: Vec<Live>,
+}
+
+impl Session {
+    /// Validates offline first (no AWS call on bad input), then connects and reads what is live.
+    pub async fn open(
+        g: &Global,
+        sa: &StackArgs,
+        pa: Option<&ParamArgs>,
+        need_all: bool,
+    ) -> Result<Session> {
+        let prepared = prepare(sa, pa, need_all)?;
+        let (ctx, values) = connect(g, &prepared).await?;
+        let live = read_live(&prepared, &ctx, &values, sa).await?;
+        Ok(Session {
+            prepared,
+            ctx,
+            values,
+            live,
+        })
+    }
+
+    /// Each resource with its kind, what the stack wants and what is live: the plan's input.
+    pub fn planned(&self) -> Vec<crate::plan::Planned<'_>> {
+        self.live
+            .iter()
+            .map(|l| crate::plan::Planned {
+                kind: self
+                    .prepared
+                    .stack
+                    .get(&l.desired.id)
+                    .expect("live comes from the stack")
+                    .kind,
+                desired: &l.desired,
+                observed: l.observed.as_ref(),
+            })
+            .collect()
+    }
+}
+
+/// Shows the plan that apply or destroy is about to carry out: human text, or the first JSON line.
+pub fn show_plan(
+    g: &Global,
+    sa: &StackArgs,
+    plan: &crate::plan::Plan,
+    jr: &render::progress::JsonReporter,
+) {
+    if sa.output == OutputFormat::Json {
+        let mut v = render::json::plan(plan);
+        v["type"] = serde_json::json!("plan");
+        jr.emit(v);
+    } else if !g.quiet || plan.has_changes() {
+        print!("{}", render::human::plan(plan, &stdout_style(g), g.verbose));
+    }
+}
+
+/// The progress reporter of apply and destroy: JSON lines, or spinners / plain lines on stderr.
+pub fn reporter(
+    g: &Global,
+    sa: &StackArgs,
+    jr: &Arc<render::progress::JsonReporter>,
+) -> Arc<dyn crate::apply::Reporter> {
+    if sa.output == OutputFormat::Json {
+        jr.clone()
+    } else {
+        Arc::new(render::progress::HumanReporter::new(
+            stderr_style(g),
+            g.quiet,
+            render::stderr_is_tty(),
+        ))
+    }
+}
+
+/// The last word of apply and destroy: the JSON summary line, or the human outcome.
+pub fn show_outcome(
+    sa: &StackArgs,
+    outcome: &crate::apply::Outcome,
+    destroy: bool,
+    jr: &render::progress::JsonReporter,
+) {
+    if sa.output == OutputFormat::Json {
+        jr.emit(render::json::summary(outcome, destroy));
+    } else if outcome
+        .done
+        .values()
+        .any(|a| *a != crate::plan::Action::NoOp)
+    {
+        print!("{}", render::human::outcome(outcome, destroy));
+    }
+}
+
 pub async fn read_live(
     p: &Prepared,
     ctx: &Arc<Ctx>,

@@ -7,32 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
 use serde_json::{json, Value};
 
-use crate::harness::{leftovers, repo, Run, World};
-
-fn decode(doc: &str) -> Value {
-    let d = percent_encoding::percent_decode_str(doc)
-        .decode_utf8_lossy()
-        .to_string();
-    serde_json::from_str(&d).expect("policy JSON")
-}
-
-fn statements(doc: &Value) -> Vec<Value> {
-    match &doc["Statement"] {
-        Value::Array(a) => a.clone(),
-        other => vec![other.clone()],
-    }
-}
-
-fn list(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
-        Value::String(s) => vec![s.clone()],
-        _ => vec![],
-    }
-}
+use crate::harness::{decode, leftovers, list, repo, statements, Run, World};
 
 fn actions(doc: &Value) -> Vec<String> {
     let mut a: Vec<String> = statements(doc)

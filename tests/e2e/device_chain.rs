@@ -5,32 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde_json::{json, Value};
 
-use crate::harness::{leftovers, World};
-
-fn decode(doc: &str) -> Value {
-    let d = percent_encoding::percent_decode_str(doc)
-        .decode_utf8_lossy()
-        .to_string();
-    serde_json::from_str(&d).expect("policy JSON")
-}
-
-fn statements(doc: &Value) -> Vec<Value> {
-    match &doc["Statement"] {
-        Value::Array(a) => a.clone(),
-        other => vec![other.clone()],
-    }
-}
-
-fn as_list(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
-        Value::String(s) => vec![s.clone()],
-        _ => vec![],
-    }
-}
+use crate::harness::{decode, leftovers, list as as_list, statements, World};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_creates_the_device_chain_plan_is_clean_destroy_leaves_nothing() {

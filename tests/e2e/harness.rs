@@ -1,6 +1,8 @@
 //! Test harness: a fresh emulator per test, the real binary, and AWS clients to check live state.
 
 use std::io::{Read, Write};
+
+use serde_json::Value;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -488,4 +490,32 @@ pub async fn leftovers(w: &World) -> Vec<String> {
             .map(|n| format!("certificate {n}")),
     );
     left
+}
+
+/// A policy document as IAM returns it (percent-encoded).
+pub fn decode(doc: &str) -> Value {
+    let d = percent_encoding::percent_decode_str(doc)
+        .decode_utf8_lossy()
+        .to_string();
+    serde_json::from_str(&d).expect("policy JSON")
+}
+
+/// The statements of a policy, whether one or a list.
+pub fn statements(doc: &Value) -> Vec<Value> {
+    match &doc["Statement"] {
+        Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+/// A string or a list of strings, as a list.
+pub fn list(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        Value::String(s) => vec![s.clone()],
+        _ => vec![],
+    }
 }
