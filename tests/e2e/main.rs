@@ -4,6 +4,7 @@
 //! scheduled for deletion).
 
 mod bad_input;
+mod cli;
 mod cognito;
 mod device_chain;
 mod doctor;
