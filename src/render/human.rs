@@ -92,12 +92,13 @@ fn line_diff(a: &[String], b: &[String]) -> Vec<String> {
             out.push(format!("  {}", a[i]));
             i += 1;
             j += 1;
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push(format!("+ {}", b[j]));
-            j += 1;
-        } else {
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            // Removed lines before the lines that replace them, as diffs read.
             out.push(format!("- {}", a[i]));
             i += 1;
+        } else {
+            out.push(format!("+ {}", b[j]));
+            j += 1;
         }
     }
     out
@@ -116,7 +117,12 @@ pub fn plan(p: &Plan, st: &Style, verbose: bool) -> String {
         if r.action == Action::NoOp && !verbose {
             continue;
         }
-        let head = format!("{:>3} {:<8}", r.action.symbol(), r.action.verb());
+        // Every id starts in one column: "no change", one character longer than the other
+        // verbs, takes the room of its blank symbol.
+        let head = match r.action {
+            Action::NoOp => format!("{:>12}", r.action.verb()),
+            a => format!("{:>3} {:<8}", a.symbol(), a.verb()),
+        };
         out.push_str(&format!(
             "  {} {} {} {}\n",
             action_style(st, r.action, &head),
@@ -127,7 +133,14 @@ pub fn plan(p: &Plan, st: &Style, verbose: bool) -> String {
         if let Some(reason) = &r.reason {
             out.push_str(&format!(
                 "      {}\n",
-                st.red(&format!("replaced because {reason}"))
+                st.red(&format!(
+                    "{} because {reason}",
+                    if r.action == Action::Delete {
+                        "deleted"
+                    } else {
+                        "replaced"
+                    }
+                ))
             ));
         }
         if r.action != Action::Create || verbose {
@@ -152,8 +165,13 @@ pub fn plan(p: &Plan, st: &Style, verbose: bool) -> String {
     } else if p.destroy {
         out.push_str(&format!("\nPlan: {} to delete.\n", s.delete));
     } else {
+        // Resources the stack file no longer declares are deleted by apply too.
+        let delete = match s.delete {
+            0 => String::new(),
+            n => format!(", {n} to delete"),
+        };
         out.push_str(&format!(
-            "\nPlan: {} to create, {} to update, {} to replace, {} unchanged.\n",
+            "\nPlan: {} to create, {} to update, {} to replace{delete}, {} unchanged.\n",
             s.create, s.update, s.replace, s.no_op
         ));
     }
@@ -171,8 +189,12 @@ pub fn outcome(o: &Outcome, destroy: bool) -> String {
             o.count(Action::Delete)
         ));
     } else {
+        let deleted = match o.count(Action::Delete) {
+            0 => String::new(),
+            n => format!(", {n} deleted"),
+        };
         out.push_str(&format!(
-            "Apply complete: {} created, {} updated, {} replaced.\n",
+            "Apply complete: {} created, {} updated, {} replaced{deleted}.\n",
             o.count(Action::Create),
             o.count(Action::Update),
             o.count(Action::Replace)
@@ -185,5 +207,398 @@ pub fn error(e: &Error, st: &Style) -> String {
     match e {
         Error::Invalid(_) => e.to_string(),
         _ => format!("{} {e}", st.red("error:")),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::error::{AwsError, Diagnostic, Origin};
+    use crate::plan::ResourceChange;
+    use crate::resources::Observed;
+
+    const PLAIN: Style = Style { color: false };
+
+    fn change(property: &str, before: Option<Value>, after: Option<Value>) -> PropChange {
+        PropChange {
+            property: property.into(),
+            before,
+            after,
+            after_unknown: false,
+            forces_replacement: false,
+        }
+    }
+
+    fn resource(
+        id: &str,
+        type_name: &str,
+        name: &str,
+        action: Action,
+        changes: Vec<PropChange>,
+    ) -> ResourceChange {
+        ResourceChange {
+            id: id.into(),
+            type_name: type_name.into(),
+            name: name.into(),
+            action,
+            changes,
+            reason: None,
+            notes: Vec::new(),
+            data_loss: None,
+        }
+    }
+
+    /// A plan with one resource of each action, as `plan::plan` would build it.
+    pub(crate) fn sample_plan() -> Plan {
+        let loss = "the user pool has 3 user(s); deleting it deletes them";
+        let thing = resource(
+            "device-thing",
+            "iot_thing",
+            "demo-thing",
+            Action::Create,
+            vec![
+                change("attributes", None, Some(json!({"model": "sensor-v2"}))),
+                change("name", None, Some(json!("demo-thing"))),
+                change("tags", None, Some(json!({"iotstack:stack": "demo"}))),
+            ],
+        );
+        let thing_cert = resource(
+            "device-cert-thing",
+            "iot_thing_principal",
+            "device-cert-thing",
+            Action::Create,
+            vec![
+                PropChange {
+                    after_unknown: true,
+                    ..change(
+                        "principal",
+                        None,
+                        Some(json!("(known after apply: device-cert.arn)")),
+                    )
+                },
+                change("thing", None, Some(json!("demo-thing"))),
+            ],
+        );
+        let rule = resource(
+            "alert-rule",
+            "iot_topic_rule",
+            "demo_alerts",
+            Action::Update,
+            vec![change("enabled", Some(json!(false)), Some(json!(true)))],
+        );
+        let statement = |actions: Value| {
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Action": actions,
+                    "Resource": "arn:aws:iot:eu-west-1:123456789012:topic/demo/*"
+                }]
+            })
+        };
+        let policy = resource(
+            "identity-iot-policy",
+            "iot_policy",
+            "demo-cognito-iot-policy",
+            Action::Update,
+            vec![change(
+                "document",
+                Some(statement(json!("iot:Publish"))),
+                Some(statement(json!(["iot:Publish", "iot:Receive"]))),
+            )],
+        );
+        let mut pool = resource(
+            "user-pool",
+            "cognito_user_pool",
+            "demo-user-pool",
+            Action::Replace,
+            vec![
+                PropChange {
+                    forces_replacement: true,
+                    ..change(
+                        "case_sensitive_usernames",
+                        Some(json!(true)),
+                        Some(json!(false)),
+                    )
+                },
+                change("password_min_length", Some(json!(6)), Some(json!(8))),
+            ],
+        );
+        pool.reason = Some("case_sensitive_usernames cannot change in place".into());
+        pool.notes = vec![format!("replacing it loses data: {loss}")];
+        pool.data_loss = Some(loss.into());
+        let identity_pool = resource(
+            "identity-pool",
+            "cognito_identity_pool",
+            "demo-edge-identity-pool",
+            Action::Update,
+            vec![PropChange {
+                after_unknown: true,
+                ..change(
+                    "provider_name",
+                    Some(json!(
+                        "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_EXAMPLE01"
+                    )),
+                    Some(json!("(known after apply: user-pool.provider_name)")),
+                )
+            }],
+        );
+        let topic = resource(
+            "alert-topic",
+            "sns_topic",
+            "demo-iot-notification",
+            Action::NoOp,
+            Vec::new(),
+        );
+        // Live, made by an earlier apply, no longer in the stack file.
+        let mut orphan = resource(
+            "old-rule",
+            "iot_topic_rule",
+            "demo_old_alerts",
+            Action::Delete,
+            Vec::new(),
+        );
+        orphan.reason = Some("it is no longer in the stack file".into());
+        Plan {
+            prefix: "demo".into(),
+            destroy: false,
+            resources: vec![
+                orphan,
+                thing,
+                thing_cert,
+                topic,
+                rule,
+                pool,
+                identity_pool,
+                policy,
+            ],
+        }
+    }
+
+    pub(crate) fn destroy_plan() -> Plan {
+        let loss = "the user pool has 3 user(s); deleting it deletes them";
+        let mut pool = resource(
+            "user-pool",
+            "cognito_user_pool",
+            "demo-user-pool",
+            Action::Delete,
+            Vec::new(),
+        );
+        pool.notes = vec![loss.into()];
+        pool.data_loss = Some(loss.into());
+        let mut cert = resource(
+            "device-cert",
+            "iot_certificate",
+            "device-cert",
+            Action::Delete,
+            Vec::new(),
+        );
+        cert.notes = vec![
+            "the private key of this certificate is not on this machine (expected at out/demo/device-cert.key)".into(),
+        ];
+        Plan {
+            prefix: "demo".into(),
+            destroy: true,
+            resources: vec![
+                resource(
+                    "identity-attachments",
+                    "iot_identity_attachments",
+                    "identity-attachments",
+                    Action::NoOp,
+                    Vec::new(),
+                ),
+                pool,
+                resource(
+                    "alert-rule",
+                    "iot_topic_rule",
+                    "demo_alerts",
+                    Action::Delete,
+                    Vec::new(),
+                ),
+                cert,
+            ],
+        }
+    }
+
+    /// Everything live already matches the stack.
+    fn unchanged_plan(destroy: bool) -> Plan {
+        Plan {
+            prefix: "demo".into(),
+            destroy,
+            resources: vec![
+                resource(
+                    "alert-topic",
+                    "sns_topic",
+                    "demo-iot-notification",
+                    Action::NoOp,
+                    Vec::new(),
+                ),
+                resource(
+                    "alert-rule",
+                    "iot_topic_rule",
+                    "demo_alerts",
+                    Action::NoOp,
+                    Vec::new(),
+                ),
+            ],
+        }
+    }
+
+    fn live(id: &str, name: &str, arn: &str) -> Option<Observed> {
+        let mut o = Observed::default();
+        o.attrs.insert("id".into(), id.into());
+        o.attrs.insert("name".into(), name.into());
+        o.attrs.insert("arn".into(), arn.into());
+        // Not part of the summary.
+        o.attrs.insert("users".into(), "3".into());
+        Some(o)
+    }
+
+    pub(crate) fn apply_outcome() -> Outcome {
+        let mut live_state = BTreeMap::new();
+        live_state.insert(
+            "alert-rule".to_string(),
+            live(
+                "demo_alerts",
+                "demo_alerts",
+                "arn:aws:iot:eu-west-1:123456789012:rule/demo_alerts",
+            ),
+        );
+        live_state.insert(
+            "device-thing".to_string(),
+            live(
+                "demo-thing",
+                "demo-thing",
+                "arn:aws:iot:eu-west-1:123456789012:thing/demo-thing",
+            ),
+        );
+        live_state.insert(
+            "user-pool".to_string(),
+            live(
+                "eu-west-1_EXAMPLE02",
+                "demo-user-pool",
+                "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_EXAMPLE02",
+            ),
+        );
+        let mut done = BTreeMap::new();
+        done.insert("device-thing".to_string(), Action::Create);
+        done.insert("alert-rule".to_string(), Action::Update);
+        done.insert("identity-iot-policy".to_string(), Action::Update);
+        done.insert("user-pool".to_string(), Action::Replace);
+        Outcome {
+            live: live_state,
+            done,
+            notes: vec![
+                (
+                    "identity-iot-policy".into(),
+                    "detached from 2 target(s)".into(),
+                ),
+                (
+                    "alert-subscription".into(),
+                    "the subscription of ops@example.com is pending confirmation".into(),
+                ),
+            ],
+            ..Default::default()
+        }
+    }
+
+    pub(crate) fn destroy_outcome() -> Outcome {
+        let mut live_state = BTreeMap::new();
+        live_state.insert("alert-rule".to_string(), None);
+        live_state.insert("user-pool".to_string(), None);
+        let mut done = BTreeMap::new();
+        done.insert("alert-rule".to_string(), Action::Delete);
+        done.insert("user-pool".to_string(), Action::Delete);
+        done.insert("device-cert".to_string(), Action::Delete);
+        Outcome {
+            live: live_state,
+            done,
+            notes: vec![(
+                "alert-subscription".into(),
+                "the subscription of ops@example.com is pending confirmation and AWS lists it without an ARN, so it cannot be removed".into(),
+            )],
+            ..Default::default()
+        }
+    }
+
+    pub(crate) fn invalid_error() -> Error {
+        Error::Invalid(vec![
+            Diagnostic::error(
+                Origin::File {
+                    path: "stacks/default.yaml".into(),
+                    line: 84,
+                    col: 7,
+                },
+                "unknown key `enable` in resource `alert-rule` properties",
+            )
+            .hint("valid keys: name, sql, enabled, sns_target_arn, role_arn"),
+            Diagnostic::error(
+                Origin::Flag("--email".into()),
+                "`ops@` is not a valid email address (no domain); use name@example.com",
+            ),
+        ])
+    }
+
+    pub(crate) fn resource_error() -> Error {
+        Error::Resource {
+            action: "creating",
+            resource: "iot_policy `identity-iot-policy`".into(),
+            source: AwsError {
+                operation: "CreatePolicy",
+                code: Some("MalformedPolicyException".into()),
+                message: "Policy document is malformed".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn plan_with_every_action() {
+        insta::assert_snapshot!("plan", plan(&sample_plan(), &PLAIN, false));
+    }
+
+    #[test]
+    fn plan_with_every_action_verbose() {
+        insta::assert_snapshot!("plan_verbose", plan(&sample_plan(), &PLAIN, true));
+    }
+
+    #[test]
+    fn destroy_plan_lists_deletes_and_their_notes() {
+        insta::assert_snapshot!("plan_destroy", plan(&destroy_plan(), &PLAIN, false));
+    }
+
+    #[test]
+    fn plan_without_changes() {
+        insta::assert_snapshot!(
+            "plan_no_changes",
+            plan(&unchanged_plan(false), &PLAIN, false)
+        );
+    }
+
+    #[test]
+    fn destroy_plan_with_nothing_live() {
+        insta::assert_snapshot!(
+            "plan_destroy_nothing",
+            plan(&unchanged_plan(true), &PLAIN, false)
+        );
+    }
+
+    #[test]
+    fn outcome_of_apply_and_destroy() {
+        insta::assert_snapshot!("outcome_apply", outcome(&apply_outcome(), false));
+        insta::assert_snapshot!("outcome_destroy", outcome(&destroy_outcome(), true));
+    }
+
+    #[test]
+    fn invalid_input_lists_every_diagnostic() {
+        insta::assert_snapshot!("error_invalid", error(&invalid_error(), &PLAIN));
+    }
+
+    #[test]
+    fn aws_error_names_operation_code_and_message() {
+        insta::assert_snapshot!("error_resource", error(&resource_error(), &PLAIN));
     }
 }

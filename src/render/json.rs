@@ -77,3 +77,33 @@ pub fn error(e: &Error) -> Value {
         other => json!({"type": "error", "kind": "other", "message": other.to_string()}),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::human::tests::{
+        apply_outcome, destroy_outcome, destroy_plan, invalid_error, resource_error, sample_plan,
+    };
+
+    #[test]
+    fn plan_document() {
+        insta::assert_json_snapshot!("plan", plan(&sample_plan()));
+    }
+
+    #[test]
+    fn destroy_plan_document() {
+        insta::assert_json_snapshot!("plan_destroy", plan(&destroy_plan()));
+    }
+
+    #[test]
+    fn summary_of_apply_and_destroy() {
+        insta::assert_json_snapshot!("summary_apply", summary(&apply_outcome(), false));
+        insta::assert_json_snapshot!("summary_destroy", summary(&destroy_outcome(), true));
+    }
+
+    #[test]
+    fn errors() {
+        insta::assert_json_snapshot!("error_invalid", error(&invalid_error()));
+        insta::assert_json_snapshot!("error_resource", error(&resource_error()));
+    }
+}
