@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 
-use crate::discover::{deps_of, lookup, order_of, Live};
+use crate::discover::{deps_of, lookup, order_of, Live, Orphan};
 use crate::error::{AwsError, Error, Result};
 use crate::graph;
 use crate::plan::{self, Action, Plan, Planned};
@@ -31,6 +31,8 @@ pub trait Reporter: Send + Sync {
 /// What a run did.
 #[derive(Debug, Default, Clone)]
 pub struct Outcome {
+    /// Resources deleted because the stack no longer declares them.
+    pub deleted_orphans: usize,
     /// Final live state per resource id (`None`: does not exist).
     pub live: BTreeMap<String, Option<Observed>>,
     pub done: BTreeMap<String, Action>,
@@ -39,7 +41,12 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn count(&self, a: Action) -> usize {
-        self.done.values().filter(|x| **x == a).count()
+        let orphans = if a == Action::Delete {
+            self.deleted_orphans
+        } else {
+            0
+        };
+        self.done.values().filter(|x| **x == a).count() + orphans
     }
 }
 
@@ -59,15 +66,69 @@ struct Step {
 
 /// Applies `plan`. `live` is what discovery saw; references are resolved again as resources
 /// are created, so values that were "known after apply" are real when they are written.
+/// What apply and destroy work on: the stack, its parameter values, and what is live for it
+/// (including resources the last apply made that the stack no longer declares).
+pub struct Work<'a> {
+    pub stack: &'a Stack,
+    pub values: &'a BTreeMap<String, String>,
+    pub live: &'a [Live],
+    pub orphans: &'a [Orphan],
+    pub ctx: Arc<Ctx>,
+}
+
+/// Deletes the resources the stack no longer declares, newest first, one at a time.
+async fn delete_orphans(
+    w: &Work<'_>,
+    reporter: &Arc<dyn Reporter>,
+    out: &mut Outcome,
+) -> Result<()> {
+    for o in w.orphans.iter().rev() {
+        let t0 = Instant::now();
+        let (id, tn) = (o.desired.id.as_str(), o.kind.type_name());
+        reporter.started(id, tn, Action::Delete);
+        match o.kind.delete(&w.ctx, &o.observed).await {
+            Ok(notes) => {
+                reporter.finished(id, tn, Action::Delete, t0.elapsed(), &notes);
+                out.notes
+                    .extend(notes.into_iter().map(|n| (id.to_string(), n)));
+                out.deleted_orphans += 1;
+            }
+            Err(e) => {
+                let e = resource_err("deleting", o.kind, id, e);
+                reporter.failed(id, tn, Action::Delete, &e);
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Records what the stack now is, so the next plan can find what gets removed from it.
+fn record(w: &Work<'_>, live: &BTreeMap<String, Option<Observed>>) {
+    let resources: Vec<crate::state::AppliedResource> = w
+        .stack
+        .resources
+        .iter()
+        .filter(|d| !d.kind.is_data_source())
+        .filter(|d| live.get(&d.id).is_some_and(|o| o.is_some()))
+        .map(|d| crate::state::AppliedResource {
+            id: d.id.clone(),
+            type_name: d.kind.type_name().to_string(),
+            props: d.resolve(w.values, &lookup(live)).props,
+        })
+        .collect();
+    crate::state::save_applied(&w.ctx.state_dir, &resources);
+}
+
 pub async fn apply(
-    stack: &Stack,
-    values: &BTreeMap<String, String>,
+    w: &Work<'_>,
     plan: &Plan,
-    live: &[Live],
-    ctx: Arc<Ctx>,
     reporter: Arc<dyn Reporter>,
     bound: usize,
 ) -> Result<Outcome> {
+    let (stack, values, live, ctx) = (w.stack, w.values, w.live, w.ctx.clone());
+    let mut first = Outcome::default();
+    delete_orphans(w, &reporter, &mut first).await?;
     let order = order_of(stack);
     let deps = deps_of(stack);
     let seen: BTreeMap<String, Option<Observed>> = live
@@ -138,7 +199,11 @@ pub async fn apply(
         },
     )
     .await;
-    finish(done, failed)
+    let mut out = finish(done, failed)?;
+    out.deleted_orphans = first.deleted_orphans;
+    out.notes.splice(0..0, first.notes);
+    record(w, &out.live);
+    Ok(out)
 }
 
 fn finish(done: BTreeMap<String, Step>, failed: Vec<(String, Error)>) -> Result<Outcome> {
@@ -261,13 +326,10 @@ async fn step(
 }
 
 /// Deletes every live resource of the stack, dependents before what they depend on.
-pub async fn destroy(
-    stack: &Stack,
-    live: &[Live],
-    ctx: Arc<Ctx>,
-    reporter: Arc<dyn Reporter>,
-    bound: usize,
-) -> Result<Outcome> {
+pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) -> Result<Outcome> {
+    let (stack, live, ctx) = (w.stack, w.live, w.ctx.clone());
+    let mut first = Outcome::default();
+    delete_orphans(w, &reporter, &mut first).await?;
     let order = order_of(stack);
     let nodes: Vec<(String, Vec<String>)> = stack
         .resources
@@ -325,7 +387,10 @@ pub async fn destroy(
         .boxed()
     })
     .await;
-    let out = finish(done, failed)?;
+    let mut out = finish(done, failed)?;
+    out.deleted_orphans = first.deleted_orphans;
+    out.notes.splice(0..0, first.notes);
+    crate::state::clear_applied(&ctx_dir);
     // The stack's local folder goes with the stack once it is empty.
     let _ = std::fs::remove_dir(&ctx_dir);
     Ok(out)

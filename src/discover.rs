@@ -96,3 +96,60 @@ pub async fn discover(
     let mut done = done;
     Ok(order.iter().filter_map(|id| done.remove(id)).collect())
 }
+
+/// A resource the last apply made that the stack no longer declares (or declares under another
+/// name), still live: plan deletes it.
+#[derive(Clone)]
+pub struct Orphan {
+    pub kind: &'static dyn crate::resources::Kind,
+    pub desired: Desired,
+    pub observed: Observed,
+}
+
+/// Reads what the last apply recorded but the stack no longer has.
+pub async fn orphans(stack: &Stack, live: &[Live], ctx: &Ctx) -> Result<Vec<Orphan>> {
+    let mut out = Vec::new();
+    for rec in crate::state::load_applied(&ctx.state_dir) {
+        let Some(kind) = crate::resources::kind(&rec.type_name) else {
+            continue;
+        };
+        if kind.is_data_source() {
+            continue;
+        }
+        if let Some(decl) = stack.get(&rec.id) {
+            // Still declared: an orphan only if it was renamed (both names known, different).
+            let now = live.iter().find(|l| l.desired.id == rec.id);
+            let renamed = decl.kind.type_name() == rec.type_name
+                && now.is_some_and(|l| {
+                    l.desired.is_known("name")
+                        && l.desired.opt_str("name").is_some()
+                        && rec.props.get("name").and_then(|v| v.as_str())
+                            != l.desired.opt_str("name")
+                });
+            if !renamed {
+                continue;
+            }
+        }
+        let desired = Desired {
+            id: rec.id.clone(),
+            props: rec.props.clone(),
+            ..Default::default()
+        };
+        let observed = kind
+            .read(ctx, &desired)
+            .await
+            .map_err(|e| Error::Resource {
+                action: "reading",
+                resource: format!("{} `{}` (no longer in the stack)", kind.type_name(), rec.id),
+                source: e,
+            })?;
+        if let Some(observed) = observed {
+            out.push(Orphan {
+                kind,
+                desired,
+                observed,
+            });
+        }
+    }
+    Ok(out)
+}

@@ -66,3 +66,34 @@ mod tests {
         assert_eq!(fs::read(&p).unwrap(), b"secret");
     }
 }
+
+/// What the last successful apply left, resource by resource: its type and its resolved
+/// properties (never secrets). Live state stays the truth; this record only lets plan find
+/// resources that were removed from the stack file (or renamed) so that they are deleted, not
+/// orphaned.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AppliedResource {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub props: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+pub const APPLIED: &str = "applied.json";
+
+pub fn load_applied(dir: &Path) -> Vec<AppliedResource> {
+    fs::read_to_string(dir.join(APPLIED))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+pub fn save_applied(dir: &Path, resources: &[AppliedResource]) {
+    if let Ok(text) = serde_json::to_string_pretty(resources) {
+        let _ = write(dir, APPLIED, text.as_bytes(), 0o644);
+    }
+}
+
+pub fn clear_applied(dir: &Path) {
+    remove(dir, APPLIED);
+}

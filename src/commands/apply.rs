@@ -16,7 +16,10 @@ pub async fn run(
     allow_data_loss: bool,
 ) -> Result<i32> {
     let s = super::Session::open(g, sa, Some(pa), true).await?;
-    let plan = plan::plan(&s.ctx.prefix, &s.planned());
+    let plan = plan::with_orphans(
+        plan::plan(&s.ctx.prefix, &s.planned()),
+        &s.orphans_planned(),
+    );
     let jr = Arc::new(JsonReporter::new());
     super::show_plan(g, sa, &plan, &jr);
     if plan.has_changes() {
@@ -39,19 +42,9 @@ pub async fn run(
         super::confirm("Apply these changes?", yes, "apply")?;
     }
     let outcome = if plan.has_changes() {
-        let p = &s.prepared;
         let reporter = super::reporter(g, sa, &jr);
         let bound = sa.parallelism as usize;
-        apply::apply(
-            &p.stack,
-            &s.values,
-            &plan,
-            &s.live,
-            s.ctx.clone(),
-            reporter,
-            bound,
-        )
-        .await?
+        apply::apply(&s.work(), &plan, reporter, bound).await?
     } else {
         apply::Outcome::default()
     };

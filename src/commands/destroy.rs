@@ -10,14 +10,17 @@ use crate::render::progress::JsonReporter;
 
 pub async fn run(g: &Global, sa: &StackArgs, yes: bool) -> Result<i32> {
     let s = super::Session::open(g, sa, None, false).await?;
-    let plan = plan::destroy(&s.ctx.prefix, &s.planned());
+    let plan = plan::with_orphans(
+        plan::destroy(&s.ctx.prefix, &s.planned()),
+        &s.orphans_planned(),
+    );
     let jr = Arc::new(JsonReporter::new());
     super::show_plan(g, sa, &plan, &jr);
     let outcome = if plan.has_changes() {
         super::confirm("Destroy these resources?", yes, "destroy")?;
         let reporter = super::reporter(g, sa, &jr);
         let bound = sa.parallelism as usize;
-        apply::destroy(&s.prepared.stack, &s.live, s.ctx.clone(), reporter, bound).await?
+        apply::destroy(&s.work(), reporter, bound).await?
     } else {
         apply::Outcome::default()
     };

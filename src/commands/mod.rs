@@ -220,6 +220,8 @@ pub struct Session {
     pub ctx: Arc<Ctx>,
     pub values: BTreeMap<String, String>,
     pub live: Vec<Live>,
+    /// Resources the last apply made that the stack no longer declares, still live.
+    pub orphans: Vec<discover::Orphan>,
 }
 
 impl Session {
@@ -233,12 +235,37 @@ impl Session {
         let prepared = prepare(sa, pa, need_all)?;
         let (ctx, values) = connect(g, &prepared).await?;
         let live = read_live(&prepared, &ctx, &values, sa).await?;
+        let orphans = discover::orphans(&prepared.stack, &live, &ctx).await?;
         Ok(Session {
             prepared,
             ctx,
             values,
             live,
+            orphans,
         })
+    }
+
+    /// The plan's input for the resources to delete because the stack no longer has them.
+    pub fn orphans_planned(&self) -> Vec<crate::plan::Planned<'_>> {
+        self.orphans
+            .iter()
+            .map(|o| crate::plan::Planned {
+                kind: o.kind,
+                desired: &o.desired,
+                observed: Some(&o.observed),
+            })
+            .collect()
+    }
+
+    /// What apply and destroy work on.
+    pub fn work(&self) -> crate::apply::Work<'_> {
+        crate::apply::Work {
+            stack: &self.prepared.stack,
+            values: &self.values,
+            live: &self.live,
+            orphans: &self.orphans,
+            ctx: self.ctx.clone(),
+        }
     }
 
     /// Each resource with its kind, what the stack wants and what is live: the plan's input.

@@ -12,7 +12,10 @@ pub async fn run(
     detailed_exitcode: bool,
 ) -> Result<i32> {
     let s = super::Session::open(g, sa, Some(pa), true).await?;
-    let plan = plan::plan(&s.ctx.prefix, &s.planned());
+    let plan = plan::with_orphans(
+        plan::plan(&s.ctx.prefix, &s.planned()),
+        &s.orphans_planned(),
+    );
     match sa.output {
         OutputFormat::Json => println!("{}", render::json::plan(&plan)),
         OutputFormat::Human => print!(

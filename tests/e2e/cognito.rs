@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
 use serde_json::{json, Value};
 
-use crate::harness::{decode, leftovers, list, repo, statements, Run, World};
+use crate::harness::{decode, edited_stack, leftovers, list, statements, Run, World};
 
 fn actions(doc: &Value) -> Vec<String> {
     let mut a: Vec<String> = statements(doc)
@@ -745,21 +745,6 @@ async fn cognito_drift_is_shown_and_repaired() {
 
     w.iotstack("destroy", &["--yes"]).ok();
     assert_eq!(leftovers(&w).await, Vec::<String>::new());
-}
-
-/// A copy of the default stack (and its policies) with `edit` applied, in the world's folder.
-fn edited_stack(w: &World, edit: impl Fn(String) -> String) -> std::path::PathBuf {
-    let dir = w.dir.path();
-    std::fs::create_dir_all(dir.join("policies")).unwrap();
-    std::fs::create_dir_all(dir.join("stacks")).unwrap();
-    for e in std::fs::read_dir(repo().join("policies")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dir.join("policies").join(e.file_name())).unwrap();
-    }
-    let text = std::fs::read_to_string(repo().join("stacks/default.yaml")).unwrap();
-    let path = dir.join("stacks/edited.yaml");
-    std::fs::write(&path, edit(text)).unwrap();
-    path
 }
 
 #[tokio::test(flavor = "multi_thread")]

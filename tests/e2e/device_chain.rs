@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde_json::{json, Value};
 
-use crate::harness::{decode, leftovers, list as as_list, statements, World};
+use crate::harness::{decode, edited_stack, leftovers, list as as_list, statements, World};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_creates_the_device_chain_plan_is_clean_destroy_leaves_nothing() {
@@ -612,4 +612,69 @@ async fn json_output_of_apply_and_destroy_is_one_object_per_line() {
     let d = w.iotstack("destroy", &["--yes", "--output", "json"]).ok();
     let last = d.json_lines().pop().unwrap();
     assert_eq!(last["deleted"], 25);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resources_removed_from_the_stack_or_renamed_are_deleted() {
+    let mut w = World::new();
+    let p = w.prefix.clone();
+    w.iotstack("apply", &["--yes"]).ok();
+    // The alert rule and its role leave the stack; the thing gets another name.
+    w.stack = edited_stack(&w, |t| {
+        let start = t.find("  rule-role:\n").unwrap();
+        let end = t.find("  # --- Users").unwrap();
+        let t = format!("{}{}", &t[..start], &t[end..]);
+        t.replace("name: ${prefix}-thing", "name: ${prefix}-device")
+    });
+    let plan = w.iotstack("plan", &["--detailed-exitcode"]).code(2);
+    let out = &plan.stdout;
+    assert!(out.contains("- delete   alert-rule"), "{out}");
+    assert!(out.contains("- delete   rule-role"), "{out}");
+    assert!(
+        out.contains("deleted because it is no longer in the stack file"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("- delete   device-thing (iot_thing) {p}-thing")),
+        "{out}"
+    );
+    assert!(out.contains("+ create   device-thing"), "{out}");
+    let json = w.iotstack("plan", &["--output", "json"]).ok().json();
+    assert_eq!(json["summary"]["delete"], 3);
+
+    let applied = w.iotstack("apply", &["--yes"]).ok();
+    assert!(applied.stdout.contains("3 deleted"), "{}", applied.stdout);
+    w.iotstack("plan", &["--detailed-exitcode"]).code(0);
+    let c = w.clients().await;
+    let rules = c.iot.list_topic_rules().send().await.unwrap();
+    assert!(rules.rules().is_empty(), "the rule is gone");
+    assert!(c
+        .iam
+        .get_role()
+        .role_name(format!("{p}-iot-rule-sns-role"))
+        .send()
+        .await
+        .is_err());
+    assert!(c
+        .iot
+        .describe_thing()
+        .thing_name(format!("{p}-thing"))
+        .send()
+        .await
+        .is_err());
+    let principals = c
+        .iot
+        .list_thing_principals()
+        .thing_name(format!("{p}-device"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        principals.principals().len(),
+        1,
+        "the certificate follows the renamed thing"
+    );
+
+    w.iotstack("destroy", &["--yes"]).ok();
+    assert_eq!(leftovers(&w).await, Vec::<String>::new());
 }

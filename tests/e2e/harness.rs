@@ -519,3 +519,18 @@ pub fn list(v: &Value) -> Vec<String> {
         _ => vec![],
     }
 }
+
+/// A copy of the default stack (and its policies) with `edit` applied, in the world's folder.
+pub fn edited_stack(w: &World, edit: impl Fn(String) -> String) -> std::path::PathBuf {
+    let dir = w.dir.path();
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    std::fs::create_dir_all(dir.join("stacks")).unwrap();
+    for e in std::fs::read_dir(repo().join("policies")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join("policies").join(e.file_name())).unwrap();
+    }
+    let text = std::fs::read_to_string(repo().join("stacks/default.yaml")).unwrap();
+    let path = dir.join("stacks/edited.yaml");
+    std::fs::write(&path, edit(text)).unwrap();
+    path
+}
