@@ -212,6 +212,35 @@ pub fn gone(r: Result<(), AwsError>) -> Result<(), AwsError> {
     }
 }
 
+/// Retries `op` while AWS answers one of `codes` (a detach that has not propagated yet makes
+/// the delete that follows it fail with a conflict for a few seconds), then gives up with the
+/// last error. `pause` is the wait between attempts.
+pub async fn retry_on<T, F, Fut>(
+    codes: &[&str],
+    attempts: usize,
+    pause: Duration,
+    mut op: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AwsError>>,
+{
+    let mut left = attempts.max(1);
+    loop {
+        match op().await {
+            Err(e) if left > 1 && e.code.as_deref().is_some_and(|c| codes.contains(&c)) => {
+                left -= 1;
+                tokio::time::sleep(pause).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Deletes that follow detaches are retried this often, this far apart.
+pub const CONFLICT_ATTEMPTS: usize = 10;
+pub const CONFLICT_PAUSE: Duration = Duration::from_secs(2);
+
 /// The account id of the caller.
 pub async fn account_id(clients: &Clients) -> Result<String, AwsError> {
     let out = clients
@@ -225,4 +254,59 @@ pub async fn account_id(clients: &Clients) -> Result<String, AwsError> {
 
 pub fn region_of(config: &SdkConfig) -> Option<String> {
     config.region().map(|r| r.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn conflict() -> AwsError {
+        AwsError {
+            operation: "DeleteCertificate",
+            code: Some("DeleteConflictException".into()),
+            message: "Things must be detached before deletion".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn conflicts_are_retried_until_they_clear() {
+        let calls = AtomicUsize::new(0);
+        let r = retry_on(&["DeleteConflictException"], 5, Duration::ZERO, || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(conflict())
+            } else {
+                Ok(7)
+            }
+        })
+        .await;
+        assert_eq!(r.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn other_errors_and_exhaustion_give_up() {
+        let calls = AtomicUsize::new(0);
+        let r: Result<(), _> =
+            retry_on(&["DeleteConflictException"], 3, Duration::ZERO, || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(conflict())
+            })
+            .await;
+        assert!(r.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        let calls = AtomicUsize::new(0);
+        let r: Result<(), _> =
+            retry_on(&["DeleteConflictException"], 3, Duration::ZERO, || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(AwsError {
+                    operation: "X",
+                    code: Some("AccessDenied".into()),
+                    message: String::new(),
+                })
+            })
+            .await;
+        assert!(r.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
 }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
+use crate::aws::{found, gone, retry_on, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
 use crate::error::AwsError;
 use crate::policy;
 
@@ -381,14 +381,22 @@ impl Kind for IamRole {
             )?;
         }
         gone(
-            ctx.clients
-                .iam
-                .delete_role()
-                .role_name(name)
-                .send()
-                .await
-                .op("DeleteRole")
-                .map(|_| ()),
+            retry_on(
+                &["DeleteConflict"],
+                CONFLICT_ATTEMPTS,
+                CONFLICT_PAUSE,
+                || async {
+                    ctx.clients
+                        .iam
+                        .delete_role()
+                        .role_name(name)
+                        .send()
+                        .await
+                        .op("DeleteRole")
+                        .map(|_| ())
+                },
+            )
+            .await,
         )?;
         Ok(Vec::new())
     }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
+use crate::aws::{found, gone, retry_on, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
 use crate::error::AwsError;
 use crate::state;
 
@@ -340,13 +340,22 @@ impl Kind for IotCertificate {
                 .op("UpdateCertificate")
                 .map(|_| ()),
         )?;
+        // Detaching is asynchronous in AWS IoT: the delete may see a conflict for a while.
         gone(
-            iot.delete_certificate()
-                .certificate_id(cid)
-                .send()
-                .await
-                .op("DeleteCertificate")
-                .map(|_| ()),
+            retry_on(
+                &["DeleteConflictException", "CertificateStateException"],
+                CONFLICT_ATTEMPTS,
+                CONFLICT_PAUSE,
+                || async {
+                    iot.delete_certificate()
+                        .certificate_id(cid)
+                        .send()
+                        .await
+                        .op("DeleteCertificate")
+                        .map(|_| ())
+                },
+            )
+            .await,
         )?;
         for f in files(have.attr("resource_id")) {
             state::remove(&ctx.state_dir, &f);

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
+use crate::aws::{found, gone, retry_on, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
 use crate::error::AwsError;
 use crate::policy;
 
@@ -263,15 +263,24 @@ impl Kind for IotPolicy {
                 )?;
             }
         }
+        // Detaching is asynchronous in AWS IoT: the delete may see a conflict for a while.
         gone(
-            ctx.clients
-                .iot
-                .delete_policy()
-                .policy_name(name)
-                .send()
-                .await
-                .op("DeletePolicy")
-                .map(|_| ()),
+            retry_on(
+                &["DeleteConflictException"],
+                CONFLICT_ATTEMPTS,
+                CONFLICT_PAUSE,
+                || async {
+                    ctx.clients
+                        .iot
+                        .delete_policy()
+                        .policy_name(name)
+                        .send()
+                        .await
+                        .op("DeletePolicy")
+                        .map(|_| ())
+                },
+            )
+            .await,
         )?;
         Ok(notes)
     }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{check_chars, map_value, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
+use crate::aws::{found, gone, retry_on, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
 use crate::error::AwsError;
 
 pub struct IotThing;
@@ -149,15 +149,24 @@ impl Kind for IotThing {
                     .map(|_| ()),
             )?;
         }
+        // Detaching principals is asynchronous: the delete may be refused for a while.
         gone(
-            ctx.clients
-                .iot
-                .delete_thing()
-                .thing_name(name)
-                .send()
-                .await
-                .op("DeleteThing")
-                .map(|_| ()),
+            retry_on(
+                &["InvalidRequestException", "DeleteConflictException"],
+                CONFLICT_ATTEMPTS,
+                CONFLICT_PAUSE,
+                || async {
+                    ctx.clients
+                        .iot
+                        .delete_thing()
+                        .thing_name(name)
+                        .send()
+                        .await
+                        .op("DeleteThing")
+                        .map(|_| ())
+                },
+            )
+            .await,
         )?;
         Ok(Vec::new())
     }
