@@ -125,8 +125,32 @@ fn shown(kind: &dyn Kind, prop: &str, v: Option<&Value>) -> Option<Value> {
     })
 }
 
+/// What a person recognises a resource by: its name, or what it joins, or its id.
 fn display_name(d: &Desired) -> String {
-    d.opt_str("name").unwrap_or(&d.id).to_string()
+    let known = |k: &str| d.opt_str(k).filter(|_| d.is_known(k));
+    if let Some(n) = ["name", "username", "function_name"]
+        .iter()
+        .find_map(|k| known(k))
+    {
+        return n.to_string();
+    }
+    for (a, b) in [
+        ("policy", "target"),
+        ("policy", "identity_pool_id"),
+        ("thing", "principal"),
+        ("topic_arn", "email"),
+    ] {
+        if let (Some(x), Some(y)) = (known(a), known(b)) {
+            return format!("{x} → {y}");
+        }
+    }
+    if let Some(n) = known("identity_pool_id") {
+        return n.to_string();
+    }
+    match d.opt_str("name") {
+        Some(_) => "(name known after apply)".to_string(),
+        None => d.id.clone(),
+    }
 }
 
 /// The changes that bring what is live to what the stack wants.

@@ -113,6 +113,22 @@ pub fn plan(p: &Plan, st: &Style, verbose: bool) -> String {
         st.bold(&format!("iotstack {verb}")),
         st.bold(&p.prefix)
     ));
+    // Ids, types and names in columns, over the resources shown.
+    let shown: Vec<_> = p
+        .resources
+        .iter()
+        .filter(|r| verbose || r.action != Action::NoOp)
+        .collect();
+    let id_w = shown
+        .iter()
+        .map(|r| r.id.chars().count())
+        .max()
+        .unwrap_or(0);
+    let type_w = shown
+        .iter()
+        .map(|r| r.type_name.chars().count() + 2)
+        .max()
+        .unwrap_or(0);
     for r in &p.resources {
         if r.action == Action::NoOp && !verbose {
             continue;
@@ -126,8 +142,8 @@ pub fn plan(p: &Plan, st: &Style, verbose: bool) -> String {
         out.push_str(&format!(
             "  {} {} {} {}\n",
             action_style(st, r.action, &head),
-            st.bold(&r.id),
-            st.dim(&format!("({})", r.type_name)),
+            st.bold(&format!("{:<id_w$}", r.id)),
+            st.dim(&format!("{:<type_w$}", format!("({})", r.type_name))),
             r.name
         ));
         if let Some(reason) = &r.reason {

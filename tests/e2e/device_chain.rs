@@ -635,7 +635,9 @@ async fn resources_removed_from_the_stack_or_renamed_are_deleted() {
         "{out}"
     );
     assert!(
-        out.contains(&format!("- delete   device-thing (iot_thing) {p}-thing")),
+        out.lines().any(|l| l.contains("- delete   device-thing ")
+            && l.contains("(iot_thing)")
+            && l.ends_with(&format!(" {p}-thing"))),
         "{out}"
     );
     assert!(out.contains("+ create   device-thing"), "{out}");
