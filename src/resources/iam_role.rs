@@ -51,20 +51,20 @@ fn decode_policy(text: &str) -> Value {
 
 async fn inline_policies(ctx: &Ctx, role: &str) -> Result<BTreeMap<String, Value>, AwsError> {
     let names = inline_policy_names(ctx, role).await?;
-    let mut out = BTreeMap::new();
-    for n in names {
+    let docs = futures::future::try_join_all(names.iter().map(|n| async move {
         let p = ctx
             .clients
             .iam
             .get_role_policy()
             .role_name(role)
-            .policy_name(&n)
+            .policy_name(n)
             .send()
             .await
             .op("GetRolePolicy")?;
-        out.insert(n, decode_policy(p.policy_document()));
-    }
-    Ok(out)
+        Ok::<_, AwsError>((n.clone(), decode_policy(p.policy_document())))
+    }))
+    .await?;
+    Ok(docs.into_iter().collect())
 }
 
 async fn inline_policy_names(ctx: &Ctx, role: &str) -> Result<Vec<String>, AwsError> {
@@ -194,20 +194,16 @@ impl Kind for IamRole {
                 Value::String(role.description().unwrap_or_default().to_string()),
             );
         }
-        let inline = inline_policies(ctx, name).await?;
+        // Inline and managed policies are independent reads: one round trip instead of two.
+        let (inline, managed) =
+            futures::try_join!(inline_policies(ctx, name), managed_policies(ctx, name))?;
         o.props.insert(
             "inline_policies".into(),
             Value::Object(inline.into_iter().collect()),
         );
         o.props.insert(
             "managed_policy_arns".into(),
-            Value::Array(
-                managed_policies(ctx, name)
-                    .await?
-                    .into_iter()
-                    .map(Value::String)
-                    .collect(),
-            ),
+            Value::Array(managed.into_iter().map(Value::String).collect()),
         );
         o.props.insert(
             "tags".into(),

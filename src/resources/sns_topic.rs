@@ -63,27 +63,24 @@ impl Kind for SnsTopic {
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
         let name = want.str("name");
         let arn = topic_arn(ctx, name);
-        let Some(a) = found(
+        // The ARN is known up front: attributes and tags in one round trip.
+        let (a, t) = futures::join!(
             ctx.clients
                 .sns
                 .get_topic_attributes()
                 .topic_arn(&arn)
-                .send()
-                .await
-                .op("GetTopicAttributes"),
-        )?
-        else {
+                .send(),
+            ctx.clients
+                .sns
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send(),
+        );
+        let Some(a) = found(a.op("GetTopicAttributes"))? else {
             return Ok(None);
         };
         let attrs = a.attributes().cloned().unwrap_or_default();
-        let t = ctx
-            .clients
-            .sns
-            .list_tags_for_resource()
-            .resource_arn(&arn)
-            .send()
-            .await
-            .op("ListTagsForResource")?;
+        let t = t.op("ListTagsForResource")?;
         let mut o = Observed::default();
         o.props
             .insert("name".into(), Value::String(name.to_string()));
