@@ -1,7 +1,7 @@
 //! Behaviour the local emulator cannot show, checked against the AWS SDK's own mocked HTTP layer
 //! (no emulator): retries on throttling and 5xx with the project's retry settings, an email
-//! subscription still pending confirmation on destroy, a secret name scheduled for deletion, and
-//! how a topic rule read maps AWS's errors.
+//! subscription still pending confirmation on destroy, a secret name scheduled for deletion,
+//! how a topic rule read maps AWS's errors, and the waits for a role IAM has not propagated yet.
 //!
 //! Errors are answered as raw HTTP responses in each service's wire protocol, so the SDK parses
 //! the error code exactly as it would from AWS.
@@ -753,4 +753,108 @@ async fn an_internal_failure_is_retried_then_reported() {
         "retried up to the configured attempts"
     );
     assert_eq!(backoffs.taken().len(), max - 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. IAM propagation: a role created a moment ago is not usable yet
+// ---------------------------------------------------------------------------------------------
+
+fn lambda_client(base: &SdkConfig, rules: &[&Rule]) -> aws_sdk_lambda::Client {
+    aws_sdk_lambda::Client::from_conf(
+        aws_sdk_lambda::config::Builder::from(base)
+            .interceptor(interceptor(rules))
+            .build(),
+    )
+}
+
+async fn create_function(rule: &Rule) -> Result<(), AwsError> {
+    let base = base_config(&Backoffs::default());
+    let mut clients = Clients::from_config(base.clone());
+    clients.lambda = lambda_client(&base, &[rule]);
+    let dir = tempfile::tempdir().unwrap();
+    let c = ctx(clients, dir.path());
+    let want = desired(
+        "presignup-function",
+        json!({
+            "name": "mk-cognito-presignup-lambda",
+            "role_arn": "arn:aws:iam::123456789012:role/mk-presignup",
+            "code": "builtin:presignup",
+            "handler": "presignup.handler",
+        }),
+    );
+    iotstack::resources::lambda_function::LambdaFunction
+        .create(&c, &want)
+        .await
+}
+
+#[tokio::test]
+async fn a_function_whose_new_role_is_not_assumable_yet_is_created_on_a_later_attempt() {
+    let rule = mock!(aws_sdk_lambda::Client::create_function)
+        .match_requests(|r| r.role() == Some("arn:aws:iam::123456789012:role/mk-presignup"))
+        .sequence()
+        .http_response(|| {
+            json_error(
+                400,
+                "InvalidParameterValueException",
+                "The role defined for the function cannot be assumed by Lambda.",
+            )
+        })
+        .output(|| {
+            aws_sdk_lambda::operation::create_function::CreateFunctionOutput::builder().build()
+        })
+        .build();
+    create_function(&rule)
+        .await
+        .expect("created once IAM has propagated");
+    assert_eq!(rule.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn other_invalid_parameters_fail_at_once() {
+    let rule = mock!(aws_sdk_lambda::Client::create_function).then_http_response(|| {
+        json_error(
+            400,
+            "InvalidParameterValueException",
+            "Unzipped size must be smaller than 262144000 bytes",
+        )
+    });
+    let err = create_function(&rule)
+        .await
+        .expect_err("not a propagation delay");
+    assert_eq!(err.code.as_deref(), Some("InvalidParameterValueException"));
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_topic_rule_whose_new_role_is_not_assumable_yet_is_created_on_a_later_attempt() {
+    let rule = mock!(aws_sdk_iot::Client::create_topic_rule)
+        .sequence()
+        .http_response(|| {
+            json_error(
+                400,
+                "InvalidRequestException",
+                "iot.amazonaws.com is unable to assume role (sts:AssumeRole) on resource: arn:aws:iam::123456789012:role/mk-iot-rule-sns-role",
+            )
+        })
+        .output(|| aws_sdk_iot::operation::create_topic_rule::CreateTopicRuleOutput::builder().build())
+        .build();
+    let base = base_config(&Backoffs::default());
+    let mut clients = Clients::from_config(base.clone());
+    clients.iot = iot_client(&base, &[&rule]);
+    let dir = tempfile::tempdir().unwrap();
+    let c = ctx(clients, dir.path());
+    let want = desired(
+        "alert-rule",
+        json!({
+            "name": "mk_alerts",
+            "sql": "SELECT * FROM 'mk/alerts'",
+            "sns_target_arn": TOPIC,
+            "role_arn": "arn:aws:iam::123456789012:role/mk-iot-rule-sns-role",
+        }),
+    );
+    IotTopicRule
+        .create(&c, &want)
+        .await
+        .expect("created once IAM has propagated");
+    assert_eq!(rule.num_calls(), 2);
 }
