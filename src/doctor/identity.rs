@@ -567,10 +567,11 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
         for (a, req) in requests.all(region, account, &pool_id) {
             let r = eval::evaluate_layers(&refs(&role_docs), &refs(&attached_docs), &req, true);
             let name = a.as_str().trim_start_matches("iot:").to_lowercase();
+            // `client/...`, `topic/...`: the ARN without its partition, region and account.
+            let short = req.resource.splitn(6, ':').nth(5).unwrap_or(&req.resource);
             let title = format!(
-                "{} {} is allowed by both the role and the IoT policy",
-                a.as_str(),
-                req.resource
+                "{} on {short} passes both the role and the IoT policy",
+                a.as_str()
             );
             let c = Check::new(access_id(a), title);
             let c = if r.is_allowed() {
