@@ -212,11 +212,11 @@ pub fn gone(r: Result<(), AwsError>) -> Result<(), AwsError> {
     }
 }
 
-/// Retries `op` while AWS answers one of `codes` (a detach that has not propagated yet makes
-/// the delete that follows it fail with a conflict for a few seconds), then gives up with the
-/// last error. `pause` is the wait between attempts.
-pub async fn retry_on<T, F, Fut>(
-    codes: &[&str],
+/// Retries `op` while `retry` says its error will pass (IAM still propagating a new role, a
+/// detach that has not reached the delete that follows it), at most `attempts` times in all,
+/// `pause` apart; then gives up with the last error.
+pub async fn retry_while<T, F, Fut>(
+    retry: impl Fn(&AwsError) -> bool,
     attempts: usize,
     pause: Duration,
     mut op: F,
@@ -228,13 +228,28 @@ where
     let mut left = attempts.max(1);
     loop {
         match op().await {
-            Err(e) if left > 1 && e.code.as_deref().is_some_and(|c| codes.contains(&c)) => {
+            Err(e) if left > 1 && retry(&e) => {
                 left -= 1;
                 tokio::time::sleep(pause).await;
             }
             other => return other,
         }
     }
+}
+
+/// [`retry_while`] for as long as AWS answers one of `codes`.
+pub async fn retry_on<T, F, Fut>(
+    codes: &[&str],
+    attempts: usize,
+    pause: Duration,
+    op: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AwsError>>,
+{
+    let retry = |e: &AwsError| e.code.as_deref().is_some_and(|c| codes.contains(&c));
+    retry_while(retry, attempts, pause, op).await
 }
 
 /// Deletes that follow detaches are retried this often, this far apart.

@@ -70,21 +70,11 @@ pub async fn tags_of(ctx: &Ctx, arn: &str, want: &Desired) -> Result<Value, AwsE
 }
 
 pub async fn tag(ctx: &Ctx, arn: &str, want: &Desired) -> Result<(), AwsError> {
-    let tags: Vec<_> = want
-        .tags()
-        .into_iter()
-        .map(|(k, v)| aws_sdk_iot::types::Tag::builder().key(k).value(v).build())
-        .collect::<Result<_, _>>()
-        .map_err(|e| AwsError {
-            operation: "TagResource",
-            code: None,
-            message: e.to_string(),
-        })?;
     ctx.clients
         .iot
         .tag_resource()
         .resource_arn(arn)
-        .set_tags(Some(tags))
+        .set_tags(Some(iot_tags(want)))
         .send()
         .await
         .op("TagResource")?;

@@ -7,7 +7,7 @@ use aws_sdk_iot::types::{Action, MessageFormat, SnsAction, TopicRulePayload};
 use serde_json::Value;
 
 use super::{check_chars, iot_policy, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
+use crate::aws::{found, gone, retry_while, OpExt};
 use crate::error::AwsError;
 
 pub struct IotTopicRule;
@@ -160,26 +160,20 @@ impl Kind for IotTopicRule {
             })
             .collect::<Vec<_>>()
             .join("&");
-        let mut attempt = 0;
-        loop {
-            let r = ctx
-                .clients
+        let tags = &tags;
+        retry_while(role_not_ready, 11, Duration::from_secs(2), || async move {
+            ctx.clients
                 .iot
                 .create_topic_rule()
                 .rule_name(want.str("name"))
                 .topic_rule_payload(payload(want)?)
-                .tags(&tags)
+                .tags(tags)
                 .send()
                 .await
-                .op("CreateTopicRule");
-            match r {
-                Err(e) if role_not_ready(&e) && attempt < 10 => {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                }
-                other => return other.map(|_| ()),
-            }
-        }
+                .op("CreateTopicRule")
+                .map(|_| ())
+        })
+        .await
     }
 
     async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use super::{
     check_chars, map_value, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType,
 };
-use crate::aws::{found, gone, OpExt};
+use crate::aws::{found, gone, retry_while, OpExt};
 use crate::error::AwsError;
 
 pub struct LambdaFunction;
@@ -131,21 +131,13 @@ fn retryable(e: &AwsError) -> bool {
     }
 }
 
-async fn retrying<T, F, Fut>(mut f: F) -> Result<T, AwsError>
+/// Retries a call Lambda refuses for one of the passing reasons above.
+async fn retrying<T, F, Fut>(f: F) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, AwsError>>,
 {
-    let mut attempt = 0;
-    loop {
-        match f().await {
-            Err(e) if retryable(&e) && attempt < 15 => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-            other => return other,
-        }
-    }
+    retry_while(retryable, 16, Duration::from_secs(2), f).await
 }
 
 #[async_trait]
