@@ -120,7 +120,42 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
     }
 }
 
-pub async fn load_config(opts: &AwsOptions) -> SdkConfig {
+/// The region, resolved as the AWS CLI resolves it: `--region`, then `AWS_REGION` /
+/// `AWS_DEFAULT_REGION`, then the profile's `region` (`--profile`, else `AWS_PROFILE`, else
+/// `default`), then `fallback` (the stack file's default), and only then the instance metadata
+/// service the SDK's default chain would ask. The AWS CLI documents this order in "Configuration
+/// and credential file settings" / "Environment variables to configure the AWS CLI"
+/// (command line options take precedence over environment variables, which take precedence over
+/// the config file).
+pub async fn resolve_region(opts: &AwsOptions, fallback: Option<&str>) -> Option<String> {
+    use aws_config::environment::region::EnvironmentVariableRegionProvider;
+    use aws_config::meta::region::RegionProviderChain;
+    use aws_config::profile::ProfileFileRegionProvider;
+    if let Some(r) = &opts.region {
+        return Some(r.clone());
+    }
+    let mut profile = ProfileFileRegionProvider::builder();
+    if let Some(p) = &opts.profile {
+        profile = profile.profile_name(p);
+    }
+    let configured = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else(profile.build());
+    if let Some(r) = configured.region().await {
+        return Some(r.to_string());
+    }
+    if let Some(f) = fallback {
+        return Some(f.to_string());
+    }
+    RegionProviderChain::default_provider()
+        .region()
+        .await
+        .map(|r| r.to_string())
+}
+
+/// The shared configuration: credentials from the SDK's default chain (environment, profiles
+/// with SSO and `credential_process`, web identity, containers, instance metadata) and the
+/// region given, which [`resolve_region`] chose.
+pub async fn load_config(opts: &AwsOptions, region: &str) -> SdkConfig {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
@@ -129,10 +164,8 @@ pub async fn load_config(opts: &AwsOptions) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)
         .retry_config(retry_config())
-        .timeout_config(timeout_config());
-    if let Some(r) = &opts.region {
-        loader = loader.region(Region::new(r.clone()));
-    }
+        .timeout_config(timeout_config())
+        .region(Region::new(region.to_string()));
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }
@@ -265,10 +298,6 @@ pub async fn account_id(clients: &Clients) -> Result<String, AwsError> {
         .await
         .op("GetCallerIdentity")?;
     Ok(out.account().unwrap_or_default().to_string())
-}
-
-pub fn region_of(config: &SdkConfig) -> Option<String> {
-    config.region().map(|r| r.to_string())
 }
 
 #[cfg(test)]

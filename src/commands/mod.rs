@@ -170,35 +170,22 @@ pub fn prepare(sa: &StackArgs, pa: Option<&ParamArgs>, need_all: bool) -> Result
 
 /// Connects to AWS: one shared configuration, the account id, the stack's local folder.
 pub async fn connect(g: &Global, p: &Prepared) -> Result<(Arc<Ctx>, BTreeMap<String, String>)> {
-    let env_region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
-    let mut opts = AwsOptions {
+    let opts = AwsOptions {
         region: g.region.clone(),
         profile: g.profile.clone(),
         endpoint_url: g.endpoint_url.clone(),
     };
-    let mut config = aws::load_config(&opts).await;
-    if config.region().is_none()
-        || (opts.region.is_none()
-            && !env_region
-            && p.stack.defaults.contains_key("region")
-            && g.profile.is_none())
-    {
-        if let Some(r) = p.stack.defaults.get("region") {
-            opts.region = Some(r.value.clone());
-            config = aws::load_config(&opts).await;
-        }
-    }
-    let Some(region) = aws::region_of(&config) else {
+    let fallback = p.stack.defaults.get("region").map(|r| r.value.as_str());
+    let Some(region) = aws::resolve_region(&opts, fallback).await else {
         return Err(Error::Invalid(vec![crate::error::Diagnostic::error(
             Origin::Flag("--region".into()),
             "no AWS region is set",
         )
         .hint(
-            "pass --region, set AWS_REGION, or give `parameters.region` in the stack file",
+            "pass --region, set AWS_REGION, set `region` in your AWS profile, or give `parameters.region` in the stack file",
         )]));
     };
+    let config = aws::load_config(&opts, &region).await;
     let calls = crate::aws::CallLog::new(g.verbose);
     let clients = Clients::with_log(config, calls.clone());
     let account = aws::account_id(&clients).await?;

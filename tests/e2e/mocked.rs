@@ -215,11 +215,7 @@ async fn the_loaded_config_carries_the_project_retry_and_timeout_settings() {
     let cfg = retry_config();
     assert_eq!(cfg.mode(), aws_config::retry::RetryMode::Standard);
     assert_eq!(cfg.max_attempts(), 6, "README documents 6 attempts");
-    let loaded = load_config(&AwsOptions {
-        region: Some("us-east-1".into()),
-        ..Default::default()
-    })
-    .await;
+    let loaded = load_config(&AwsOptions::default(), "us-east-1").await;
     assert_eq!(loaded.retry_config(), Some(&retry_config()));
     assert_eq!(loaded.timeout_config(), Some(&timeout_config()));
 }
