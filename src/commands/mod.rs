@@ -164,6 +164,9 @@ pub fn prepare(sa: &StackArgs, pa: Option<&ParamArgs>, need_all: bool) -> Result
             .collect()
     };
     let params = params::validate(&input, &defaults, &required).map_err(Error::Invalid)?;
+    for w in &params.warnings {
+        eprintln!("{w}");
+    }
     stack.check_names(&params).map_err(Error::Invalid)?;
     Ok(Prepared { stack, params })
 }

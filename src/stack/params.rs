@@ -30,6 +30,8 @@ pub struct Params {
     pub email: Option<Sourced>,
     /// Normalised to a CIDR (`203.0.113.7` becomes `203.0.113.7/32`).
     pub ip: Option<Sourced>,
+    /// Problems worth telling that do not stop the run (an address AWS never sees).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Params {
@@ -125,6 +127,10 @@ pub fn check_ip(ip: &str) -> Result<String, String> {
         return Ok(IpNet::from(a).to_string());
     }
     match ip.parse::<IpNet>() {
+        Ok(n) if n.prefix_len() == 0 => Err(format!(
+            "`{ip}` is every address: the app secret's policy would restrict nothing; give the \
+             public address (or network) the secret is read from, e.g. `203.0.113.7`"
+        )),
         Ok(n) if n.trunc() == n => Ok(n.to_string()),
         Ok(n) => Err(format!(
             "`{ip}` has host bits set; the network is `{}`",
@@ -136,6 +142,38 @@ pub fn check_ip(ip: &str) -> Result<String, String> {
     }
 }
 
+/// Why an address AWS never sees as a request's source deserves a warning: private, loopback,
+/// link-local, shared (CGNAT) or unspecified networks are behind a NAT or never leave the host,
+/// so `aws:SourceIp` (the public address AWS receives the request from) cannot match them.
+pub fn ip_warning(cidr: &str) -> Option<String> {
+    let net: IpNet = cidr.parse().ok()?;
+    let inside = |outer: &str| {
+        outer
+            .parse::<IpNet>()
+            .is_ok_and(|o: IpNet| o.contains(&net))
+    };
+    let what = [
+        ("10.0.0.0/8", "a private network"),
+        ("172.16.0.0/12", "a private network"),
+        ("192.168.0.0/16", "a private network"),
+        ("100.64.0.0/10", "a carrier-grade NAT network"),
+        ("127.0.0.0/8", "the loopback network"),
+        ("169.254.0.0/16", "a link-local network"),
+        ("0.0.0.0/8", "the unspecified network"),
+        ("fc00::/7", "a private (unique local) network"),
+        ("fe80::/10", "a link-local network"),
+        ("::1/128", "the loopback address"),
+        ("::/128", "the unspecified address"),
+    ]
+    .into_iter()
+    .find(|(range, _)| inside(range))?
+    .1;
+    Some(format!(
+        "`{cidr}` is in {what}: AWS sees requests come from a public address, never from it, so \
+         reads of the app secret would be denied from everywhere"
+    ))
+}
+
 /// Validates every given parameter, collecting every problem.
 pub fn validate(
     input: &ParamInput,
@@ -143,6 +181,7 @@ pub fn validate(
     required: &[&str],
 ) -> Result<Params, Vec<Diagnostic>> {
     let mut diags = Vec::new();
+    let mut warnings = Vec::new();
     let pick = |given: &Option<Sourced>, name: &str| -> Option<Sourced> {
         given.clone().or_else(|| defaults.get(name).cloned())
     };
@@ -175,7 +214,16 @@ pub fn validate(
     }
     if let Some(i) = &mut ip {
         match check_ip(&i.value) {
-            Ok(cidr) => i.value = cidr,
+            Ok(cidr) => {
+                if let Some(w) = ip_warning(&cidr) {
+                    warnings.push(Diagnostic {
+                        warning: true,
+                        ..Diagnostic::error(i.origin.clone(), w)
+                            .hint("pass the public address your requests leave from")
+                    });
+                }
+                i.value = cidr;
+            }
             Err(m) => diags.push(Diagnostic::error(i.origin.clone(), m)),
         }
     }
@@ -189,6 +237,7 @@ pub fn validate(
         prefix: prefix.take().expect("prefix is always required"),
         email,
         ip,
+        warnings,
     })
 }
 
@@ -237,6 +286,38 @@ mod tests {
         assert!(check_ip("203.0.113.7/24").is_err());
         assert!(check_ip("300.1.1.1").is_err());
         assert!(check_ip("example.com").is_err());
+        for every in ["0.0.0.0/0", "::/0"] {
+            let e = check_ip(every).unwrap_err();
+            assert!(e.contains("restrict nothing"), "{e}");
+        }
+        assert!(
+            check_ip("0.0.0.0/1").is_ok(),
+            "half the internet still restricts something"
+        );
+    }
+
+    #[test]
+    fn addresses_aws_never_sees_are_warned_about() {
+        for private in [
+            "10.1.2.3/32",
+            "172.20.0.0/16",
+            "192.168.1.7/32",
+            "127.0.0.1/32",
+            "100.64.1.1/32",
+            "169.254.169.254/32",
+            "fd00::1/128",
+            "::1/128",
+        ] {
+            assert!(ip_warning(private).is_some(), "{private}");
+        }
+        for public in [
+            "203.0.113.7/32",
+            "198.51.100.0/24",
+            "2001:db8::1/128",
+            "8.0.0.0/7",
+        ] {
+            assert!(ip_warning(public).is_none(), "{public}");
+        }
     }
 
     #[test]

@@ -137,7 +137,15 @@ pub fn check(path: &Path, input: &ParamInput, region: Option<&str>) -> Report {
         }
     }
     let mut values = match validated {
-        Ok(p) => p.values(&region, PLACEHOLDER_ACCOUNT),
+        Ok(p) => {
+            report.findings.extend(
+                p.warnings
+                    .iter()
+                    .cloned()
+                    .map(|d| Finding::from_diagnostic(d, "parameter")),
+            );
+            p.values(&region, PLACEHOLDER_ACCOUNT)
+        }
         Err(diags) => {
             report.findings.splice(
                 0..0,

@@ -248,3 +248,46 @@ fn the_default_stack_validates_and_names_derive_from_the_prefix() {
     assert_eq!(r.code, 1);
     assert!(ep.hits() > 0, "a valid plan talks to AWS");
 }
+
+#[test]
+fn an_ip_that_restricts_nothing_is_refused_before_any_aws_call() {
+    let (w, ep) = offline();
+    let stack = w.stack.display().to_string();
+    for every in ["0.0.0.0/0", "::/0"] {
+        fails_offline(
+            &w,
+            &ep,
+            &[
+                "apply",
+                "--stack",
+                &stack,
+                "--prefix",
+                "ok",
+                "--email",
+                "ops@example.com",
+                "--ip",
+                every,
+                "--yes",
+            ],
+            &["--ip: error", "restrict nothing"],
+        );
+    }
+    // An address AWS never sees as a source is a warning, offline too.
+    let r = w
+        .run(&[
+            "validate",
+            "--stack",
+            &stack,
+            "--prefix",
+            "ok",
+            "--ip",
+            "192.168.1.7",
+        ])
+        .ok();
+    assert!(
+        r.all().contains("--ip: warning") && r.all().contains("private network"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(ep.hits(), 0);
+}
