@@ -10,6 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+/// The address `--ip` restricts the app user's secret to in every test world.
+pub const IP: &str = "203.0.113.7";
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -149,7 +152,7 @@ pub struct Run {
     pub stderr: String,
 }
 
-impl Run {
+impl From<Output> for Run {
     fn from(o: Output) -> Run {
         Run {
             code: o.status.code().unwrap_or(-1),
@@ -157,7 +160,9 @@ impl Run {
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
         }
     }
+}
 
+impl Run {
     #[track_caller]
     pub fn ok(self) -> Run {
         assert_eq!(
@@ -228,9 +233,11 @@ impl World {
         w
     }
 
-    /// A world whose AWS endpoint is `endpoint` (a counting listener, say) and no emulator.
-    pub fn offline(endpoint: &str) -> World {
-        World::with_endpoint(None, endpoint.to_string())
+    /// A world with no emulator whose AWS endpoint counts the calls made to it.
+    pub fn offline() -> (World, CountingEndpoint) {
+        let ep = CountingEndpoint::start();
+        let w = World::with_endpoint(None, ep.endpoint.clone());
+        (w, ep)
     }
 
     fn with_endpoint(emu: Option<Emulator>, endpoint: String) -> World {
@@ -277,12 +284,7 @@ impl World {
             self.prefix.clone(),
         ];
         if verb == "plan" || verb == "apply" {
-            v.extend([
-                "--email".into(),
-                self.email(),
-                "--ip".into(),
-                "203.0.113.7".into(),
-            ]);
+            v.extend(["--email".into(), self.email(), "--ip".into(), IP.into()]);
         }
         v.extend(extra.iter().map(|s| s.to_string()));
         v
@@ -350,6 +352,12 @@ impl CountingEndpoint {
 
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Asserts that no AWS call reached the endpoint (`why` says why none may).
+    #[track_caller]
+    pub fn assert_no_calls(&self, why: &str) {
+        assert_eq!(self.hits(), 0, "{why}");
     }
 }
 
