@@ -9,5 +9,6 @@ mod cognito;
 mod device_chain;
 mod doctor;
 mod harness;
+mod live;
 mod mocked;
 mod validate;
