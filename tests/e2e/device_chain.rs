@@ -416,22 +416,9 @@ async fn resources_removed_from_the_stack_or_renamed_are_deleted() {
     assert!(applied.stdout.contains("3 deleted"), "{}", applied.stdout);
     w.plan_is_clean();
     let aws = w.live().await;
-    let rules = aws.iot.list_topic_rules().send().await.unwrap();
-    assert!(rules.rules().is_empty(), "the rule is gone");
-    assert!(aws
-        .iam
-        .get_role()
-        .role_name(format!("{p}-iot-rule-sns-role"))
-        .send()
-        .await
-        .is_err());
-    assert!(aws
-        .iot
-        .describe_thing()
-        .thing_name(format!("{p}-thing"))
-        .send()
-        .await
-        .is_err());
+    assert!(aws.topic_rules().await.is_empty(), "the rule is gone");
+    assert!(!aws.role_exists(&format!("{p}-iot-rule-sns-role")).await);
+    assert!(!aws.thing_exists(&format!("{p}-thing")).await);
     assert_eq!(
         aws.thing_principals(&format!("{p}-device")).await.len(),
         1,

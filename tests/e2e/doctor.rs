@@ -27,6 +27,16 @@ fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
 }
 
+/// The evidence of the check `id` in a JSON report mentions `text`.
+#[track_caller]
+fn assert_evidence(report: &Value, id: &str, text: &str) {
+    let c = check(report, id);
+    assert!(
+        c["evidence"].to_string().contains(text),
+        "{id} evidence should mention {text:?}: {c:#}"
+    );
+}
+
 /// Breaks something, then: doctor fails naming `id` (with `evidence` in its evidence), `--fix`
 /// repairs it, and doctor passes again.
 #[track_caller]
@@ -34,11 +44,7 @@ fn named_and_fixed(w: &World, identity: &str, id: &str, evidence: &str) {
     let report = failing_report(w, identity);
     let c = check(&report, id);
     assert_eq!(c["status"], "fail", "{id}: {c:#}");
-    let text = c["evidence"].to_string();
-    assert!(
-        text.contains(evidence),
-        "{id} evidence should mention {evidence:?}: {text}"
-    );
+    assert_evidence(&report, id, evidence);
     assert!(
         c["fix"].as_str().is_some_and(|f| !f.is_empty()),
         "{id} has a fix: {c:#}"
@@ -78,13 +84,7 @@ async fn identity_breakages_are_named_and_fixed() {
         "fail",
         "Connect needs the IoT policy layer too"
     );
-    assert!(
-        check(&report, "access-connect")["evidence"]
-            .to_string()
-            .contains("AWS IoT policies"),
-        "{:#}",
-        check(&report, "access-connect")
-    );
+    assert_evidence(&report, "access-connect", "AWS IoT policies");
     named_and_fixed(&w, &identity, "identity-attached", "no IoT policy named");
     assert_eq!(aws.policy_targets(&policy).await, [identity.as_str()]);
 
@@ -101,13 +101,7 @@ async fn identity_breakages_are_named_and_fixed() {
     // The trust's aud pointing at another pool.
     let other = "us-east-1:11111111-2222-3333-4444-555555555555";
     let trust = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"cognito-identity.amazonaws.com:aud":other},"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}}]});
-    aws.iam
-        .update_assume_role_policy()
-        .role_name(&role)
-        .policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
+    aws.put_trust(&role, &trust).await;
     named_and_fixed(&w, &identity, "auth-role-trust", other);
 
     // The identity pool id attached instead of the identity id.
@@ -150,13 +144,7 @@ async fn identity_breakages_are_named_and_fixed() {
         {"Effect":"Allow","Action":["iot:Publish","iot:Receive","iot:Subscribe"],"Resource":arn("topic")}]});
     aws.put_policy_version(&policy, &wrong_kind).await;
     let report = failing_report(&w, &identity);
-    assert!(
-        check(&report, "iot-policy")["evidence"]
-            .to_string()
-            .contains("resource-type-mismatch"),
-        "{:#}",
-        check(&report, "iot-policy")
-    );
+    assert_evidence(&report, "iot-policy", "resource-type-mismatch");
     assert_eq!(check(&report, "access-subscribe")["status"], "fail");
     named_and_fixed(&w, &identity, "iot-policy", "iot:Subscribe");
 
@@ -178,13 +166,7 @@ async fn device_alert_and_secret_breakages_are_named_and_fixed_where_safe() {
     // The secret's address restriction not matching --ip.
     let secret = format!("{}_{p}-app-user", pool.id);
     let loose = json!({"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":["secretsmanager:GetSecretValue","secretsmanager:DescribeSecret"],"Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"198.51.100.0/24"}}}]});
-    aws.secrets
-        .put_resource_policy()
-        .secret_id(&secret)
-        .resource_policy(loose.to_string())
-        .send()
-        .await
-        .unwrap();
+    aws.put_secret_policy(&secret, &loose).await;
     named_and_fixed(&w, &identity, "secret-address", "203.0.113.7");
 
     // The device certificate inactive: named with the exact command, not reactivated by --fix

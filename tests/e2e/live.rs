@@ -72,6 +72,11 @@ impl Live {
         out.role().cloned().expect("a role")
     }
 
+    /// Whether IAM answers for the role at all.
+    pub async fn role_exists(&self, name: &str) -> bool {
+        self.iam.get_role().role_name(name).send().await.is_ok()
+    }
+
     /// A role's trust policy, decoded.
     pub async fn trust(&self, role: &str) -> Value {
         let role = self.role(role).await;
@@ -85,6 +90,16 @@ impl Live {
             self.iam.get_role_policy().role_name(role).policy_name(name)
         );
         decode(out.policy_document())
+    }
+
+    pub async fn put_trust(&self, role: &str, doc: impl Display) {
+        send!(
+            role,
+            self.iam
+                .update_assume_role_policy()
+                .role_name(role)
+                .policy_document(doc.to_string())
+        );
     }
 
     pub async fn put_inline_policy(&self, role: &str, name: &str, doc: impl Display) {
@@ -203,6 +218,18 @@ impl Live {
             .collect()
     }
 
+    /// Whether AWS IoT answers for the thing at all.
+    pub async fn thing_exists(&self, name: &str) -> bool {
+        let thing = self.iot.describe_thing().thing_name(name).send().await;
+        thing.is_ok()
+    }
+
+    /// The names of every topic rule in the account.
+    pub async fn topic_rules(&self) -> Vec<String> {
+        let out = send!(self.iot.list_topic_rules());
+        names(out.rules(), |r| r.rule_name())
+    }
+
     pub async fn topic_rule(&self, name: &str) -> TopicRule {
         let out = send!(name, self.iot.get_topic_rule().rule_name(name));
         out.rule().cloned().expect("a rule")
@@ -248,13 +275,9 @@ impl Live {
     /// The stack's user pool, app client and identity pool, found by their names.
     pub async fn pool(&self) -> Pool {
         let p = &self.prefix;
-        let id = self
-            .user_pools()
-            .await
-            .into_iter()
-            .find(|u| u.name() == Some(format!("{p}-user-pool").as_str()))
-            .and_then(|u| u.id().map(str::to_string))
-            .expect("the user pool");
+        let id = id_named(&self.user_pools().await, &format!("{p}-user-pool"), |u| {
+            (u.name(), u.id())
+        });
         let clients = send!(
             &id,
             self.cognito_idp.list_user_pool_clients().user_pool_id(&id)
@@ -263,13 +286,11 @@ impl Live {
             .client_id()
             .unwrap()
             .to_string();
-        let identity_pool_id = self
-            .identity_pools()
-            .await
-            .into_iter()
-            .find(|i| i.identity_pool_name() == Some(format!("{p}-edge-identity-pool").as_str()))
-            .and_then(|i| i.identity_pool_id().map(str::to_string))
-            .expect("the identity pool");
+        let identity_pool_id = id_named(
+            &self.identity_pools().await,
+            &format!("{p}-edge-identity-pool"),
+            |i| (i.identity_pool_name(), i.identity_pool_id()),
+        );
         Pool {
             id,
             client_id,
@@ -381,6 +402,16 @@ impl Live {
             .collect()
     }
 
+    pub async fn put_secret_policy(&self, id: &str, doc: impl Display) {
+        send!(
+            id,
+            self.secrets
+                .put_resource_policy()
+                .secret_id(id)
+                .resource_policy(doc.to_string())
+        );
+    }
+
     /// A secret's resource policy, if it has one.
     pub async fn secret_policy(&self, id: &str) -> Option<Value> {
         let out = send!(id, self.secrets.get_resource_policy().secret_id(id));
@@ -404,8 +435,7 @@ impl Live {
         add("thing", names(things.things(), |t| t.thing_name()));
         let pols = send!(self.iot.list_policies());
         add("iot policy", names(pols.policies(), |x| x.policy_name()));
-        let rules = send!(self.iot.list_topic_rules());
-        add("rule", names(rules.rules(), |x| x.rule_name()));
+        add("rule", self.topic_rules().await);
         let topics = send!(self.sns.list_topics());
         add("topic", names(topics.topics(), |x| x.topic_arn()));
         let subs = send!(self.sns.list_subscriptions());
@@ -440,6 +470,20 @@ fn names<T>(items: &[T], name: impl Fn(&T) -> Option<&str>) -> Vec<String> {
         .iter()
         .filter_map(|i| name(i).map(str::to_string))
         .collect()
+}
+
+/// The id of the item named `name`, given each item's (name, id).
+fn id_named<T>(
+    items: &[T],
+    name: &str,
+    name_and_id: impl Fn(&T) -> (Option<&str>, Option<&str>),
+) -> String {
+    items
+        .iter()
+        .map(name_and_id)
+        .find(|(n, _)| *n == Some(name))
+        .and_then(|(_, id)| id.map(str::to_string))
+        .unwrap_or_else(|| panic!("no {name}"))
 }
 
 /// The id at the end of a certificate's ARN.
