@@ -1,10 +1,12 @@
 //! Bad input is reported with file, line and column (or the flag), exit code 1, and no AWS call.
 
-use crate::harness::{write, CountingEndpoint, World};
+use crate::harness::{write, CountingEndpoint, World, IP};
 
-fn offline() -> (World, CountingEndpoint) {
-    let ep = CountingEndpoint::start();
-    (World::offline(&ep.endpoint), ep)
+/// `plan` of `stack` with the given parameters.
+fn plan<'a>(stack: &'a str, prefix: &'a str, email: &'a str, ip: &'a str) -> [&'a str; 9] {
+    [
+        "plan", "--stack", stack, "--prefix", prefix, "--email", email, "--ip", ip,
+    ]
 }
 
 #[track_caller]
@@ -13,7 +15,7 @@ fn fails_offline(w: &World, ep: &CountingEndpoint, args: &[&str], expect: &[&str
     for e in expect {
         assert!(r.stderr.contains(e), "expected {e:?} in:\n{}", r.stderr);
     }
-    assert_eq!(ep.hits(), 0, "no AWS call may be made on bad input");
+    ep.assert_no_calls("no AWS call may be made on bad input");
     r.stderr
 }
 
@@ -21,54 +23,24 @@ const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","
 
 #[test]
 fn bad_parameters_name_the_flag() {
-    let (w, ep) = offline();
+    let (w, ep) = World::offline();
     let stack = w.stack.display().to_string();
     fails_offline(
         &w,
         &ep,
-        &[
-            "plan",
-            "--stack",
-            &stack,
-            "--prefix",
-            "Bad_Prefix",
-            "--email",
-            "ops@example.com",
-            "--ip",
-            "203.0.113.7",
-        ],
+        &plan(&stack, "Bad_Prefix", "ops@example.com", IP),
         &["--prefix: error", "contains `_`"],
     );
     fails_offline(
         &w,
         &ep,
-        &[
-            "plan",
-            "--stack",
-            &stack,
-            "--prefix",
-            "ok",
-            "--email",
-            "ops@example.com",
-            "--ip",
-            "300.1.2.3",
-        ],
+        &plan(&stack, "ok", "ops@example.com", "300.1.2.3"),
         &["--ip: error", "not an IP address or CIDR"],
     );
     fails_offline(
         &w,
         &ep,
-        &[
-            "plan",
-            "--stack",
-            &stack,
-            "--prefix",
-            "ok",
-            "--email",
-            "ops@@example.com",
-            "--ip",
-            "203.0.113.7",
-        ],
+        &plan(&stack, "ok", "ops@@example.com", IP),
         &["--email: error", "exactly one `@`"],
     );
     fails_offline(
@@ -86,17 +58,7 @@ fn bad_parameters_name_the_flag() {
     fails_offline(
         &w,
         &ep,
-        &[
-            "plan",
-            "--stack",
-            &stack,
-            "--prefix",
-            &long,
-            "--email",
-            "ops@example.com",
-            "--ip",
-            "203.0.113.7",
-        ],
+        &plan(&stack, &long, "ops@example.com", IP),
         &[
             "--prefix: error: the name of `presignup-role` (iam_role) is invalid",
             "at most 64",
@@ -105,9 +67,7 @@ fn bad_parameters_name_the_flag() {
     let all = fails_offline(
         &w,
         &ep,
-        &[
-            "plan", "--stack", &stack, "--prefix", "9x", "--email", "x", "--ip", "nope",
-        ],
+        &plan(&stack, "9x", "x", "nope"),
         &["3 errors found"],
     );
     assert!(all.contains("--prefix") && all.contains("--email") && all.contains("--ip"));
@@ -115,7 +75,7 @@ fn bad_parameters_name_the_flag() {
 
 #[test]
 fn environment_parameters_are_named_when_wrong() {
-    let (w, ep) = offline();
+    let (w, ep) = World::offline();
     let stack = w.stack.display().to_string();
     let r = w
         .cmd(&[
@@ -125,7 +85,7 @@ fn environment_parameters_are_named_when_wrong() {
             "--email",
             "ops@example.com",
             "--ip",
-            "203.0.113.7",
+            IP,
         ])
         .env("IOTSTACK_PREFIX", "no spaces")
         .output()
@@ -133,40 +93,22 @@ fn environment_parameters_are_named_when_wrong() {
     assert_eq!(r.status.code(), Some(1));
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("IOTSTACK_PREFIX: error"), "{err}");
-    assert_eq!(ep.hits(), 0);
+    ep.assert_no_calls("no AWS call may be made on bad input");
 }
 
 #[test]
 fn stack_file_problems_have_file_line_and_column() {
-    let (w, ep) = offline();
+    let (w, ep) = World::offline();
     let d = w.dir.path();
     write(d, "policies/p.json", POLICY);
-    let args = |f: &str| -> Vec<String> {
-        [
-            "plan",
-            "--stack",
-            f,
-            "--prefix",
-            "ok",
-            "--email",
-            "ops@example.com",
-            "--ip",
-            "203.0.113.7",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
     // Runs plan on a stack file; `{f}` in an expectation stands for the stack file's path.
     let run = |name: &str, text: &str, expect: &[&str]| {
         let f = write(d, &format!("stacks/{name}.yaml"), text)
             .display()
             .to_string();
-        let a = args(&f);
-        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
         let e: Vec<String> = expect.iter().map(|s| s.replace("{f}", &f)).collect();
         let er: Vec<&str> = e.iter().map(String::as_str).collect();
-        fails_offline(&w, &ep, &refs, &er)
+        fails_offline(&w, &ep, &plan(&f, "ok", "ops@example.com", IP), &er)
     };
 
     // Malformed YAML.
@@ -231,20 +173,10 @@ fn stack_file_problems_have_file_line_and_column() {
 
 #[test]
 fn the_default_stack_validates_and_names_derive_from_the_prefix() {
-    let (w, ep) = offline();
+    let (w, ep) = World::offline();
     // Valid input reaches AWS (the counting endpoint), proving the checks above stop earlier.
     let stack = w.stack.display().to_string();
-    let r = w.run(&[
-        "plan",
-        "--stack",
-        &stack,
-        "--prefix",
-        "acme",
-        "--email",
-        "ops@example.com",
-        "--ip",
-        "203.0.113.0/24",
-    ]);
+    let r = w.run(&plan(&stack, "acme", "ops@example.com", "203.0.113.0/24"));
     assert_eq!(r.code, 1);
     assert!(ep.hits() > 0, "a valid plan talks to AWS");
 }

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::harness::{leftovers, repo, write, World};
+use crate::harness::{repo, write, World};
 
 /// Runs `iotstack <args>` on a pseudo-terminal (util-linux `script`), typing `answer`.
 fn on_terminal(w: &World, args: &[String], answer: &str) -> (i32, String) {
@@ -54,17 +54,17 @@ async fn apply_asks_on_a_terminal_and_only_yes_goes_ahead() {
         out.contains("apply cancelled; nothing was changed"),
         "{out}"
     );
-    assert_eq!(leftovers(&w).await, Vec::<String>::new());
+    w.assert_nothing_left().await;
 
     let (code, out) = on_terminal(&w, &args, "yes\n");
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Apply complete: 25 created"), "{out}");
-    w.iotstack("plan", &["--detailed-exitcode"]).code(0);
+    w.plan_is_clean();
 
     let (code, out) = on_terminal(&w, &w.stack_args("destroy", &[]), "yes\n");
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Destroy these resources?"), "{out}");
-    assert_eq!(leftovers(&w).await, Vec::<String>::new());
+    w.assert_nothing_left().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -108,10 +108,11 @@ async fn a_failure_half_way_names_resource_operation_and_aws_message_and_the_nex
 
     // Fixed, the next apply completes what the failed one started, without duplicates.
     w.stack = write(&d, "stacks/half.yaml", &stack(""));
-    w.iotstack("apply", &["--yes"]).ok();
-    w.iotstack("plan", &["--detailed-exitcode"]).code(0);
-    let c = w.clients().await;
-    let attached = c
+    w.apply();
+    w.plan_is_clean();
+    let attached = w
+        .live()
+        .await
         .iam
         .list_attached_role_policies()
         .role_name(format!("{}-half-role", w.prefix))
@@ -119,6 +120,5 @@ async fn a_failure_half_way_names_resource_operation_and_aws_message_and_the_nex
         .await
         .unwrap();
     assert!(attached.attached_policies().is_empty());
-    w.iotstack("destroy", &["--yes"]).ok();
-    assert_eq!(leftovers(&w).await, Vec::<String>::new());
+    w.destroy_leaves_nothing().await;
 }

@@ -2,159 +2,21 @@
 //! pool and its roles, the identity IoT policy, the app user and its IP-restricted secret, and the
 //! per-identity attachment.
 
-use std::collections::HashMap;
-
-use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
 use serde_json::{json, Value};
 
-use crate::harness::{decode, edited_stack, leftovers, list, statements, Run, World};
-
-fn actions(doc: &Value) -> Vec<String> {
-    let mut a: Vec<String> = statements(doc)
-        .iter()
-        .flat_map(|s| list(&s["Action"]))
-        .collect();
-    a.sort();
-    a
-}
-
-pub struct Pool {
-    pub id: String,
-    pub client_id: String,
-    pub identity_pool_id: String,
-}
-
-pub async fn pool_ids(w: &World) -> Pool {
-    let c = w.clients().await;
-    let pools = c
-        .cognito_idp
-        .list_user_pools()
-        .max_results(60)
-        .send()
-        .await
-        .unwrap();
-    let id = pools
-        .user_pools()
-        .iter()
-        .find(|p| p.name() == Some(format!("{}-user-pool", w.prefix).as_str()))
-        .and_then(|p| p.id())
-        .expect("the user pool")
-        .to_string();
-    let clients = c
-        .cognito_idp
-        .list_user_pool_clients()
-        .user_pool_id(&id)
-        .send()
-        .await
-        .unwrap();
-    let client_id = clients.user_pool_clients()[0]
-        .client_id()
-        .unwrap()
-        .to_string();
-    let ipools = c
-        .cognito_identity
-        .list_identity_pools()
-        .max_results(60)
-        .send()
-        .await
-        .unwrap();
-    let identity_pool_id = ipools
-        .identity_pools()
-        .iter()
-        .find(|p| {
-            p.identity_pool_name() == Some(format!("{}-edge-identity-pool", w.prefix).as_str())
-        })
-        .and_then(|p| p.identity_pool_id())
-        .expect("the identity pool")
-        .to_string();
-    Pool {
-        id,
-        client_id,
-        identity_pool_id,
-    }
-}
-
-/// Signs the app user in with the password from the secret; returns (password, identity id).
-pub async fn sign_in(w: &World, pool: &Pool) -> (String, String) {
-    let c = w.clients().await;
-    let secret = c
-        .secrets
-        .get_secret_value()
-        .secret_id(format!("{}_{}-app-user", pool.id, w.prefix))
-        .send()
-        .await
-        .unwrap();
-    let password = secret.secret_string().unwrap().to_string();
-    let auth = c
-        .cognito_idp
-        .initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(&pool.client_id)
-        .auth_parameters("USERNAME", format!("{}-app-user", w.prefix))
-        .auth_parameters("PASSWORD", &password)
-        .send()
-        .await
-        .expect("USER_PASSWORD_AUTH with the password from the secret");
-    let token = auth
-        .authentication_result()
-        .unwrap()
-        .id_token()
-        .unwrap()
-        .to_string();
-    let provider = format!("cognito-idp.us-east-1.amazonaws.com/{}", pool.id);
-    let id = c
-        .cognito_identity
-        .get_id()
-        .identity_pool_id(&pool.identity_pool_id)
-        .logins(&provider, &token)
-        .send()
-        .await
-        .unwrap()
-        .identity_id()
-        .unwrap()
-        .to_string();
-    let creds = c
-        .cognito_identity
-        .get_credentials_for_identity()
-        .identity_id(&id)
-        .logins(&provider, &token)
-        .send()
-        .await
-        .unwrap();
-    assert!(creds
-        .credentials()
-        .and_then(|c| c.access_key_id())
-        .is_some());
-    (password, id)
-}
-
-fn assert_no_secret(runs: &[&Run], password: &str) {
-    for r in runs {
-        assert!(
-            !r.all().contains(password),
-            "the password must never be printed:\n{}",
-            r.all()
-        );
-    }
-}
+use crate::harness::{edited_stack, World};
+use crate::live::{actions, list, statement_for, statement_granting, statements};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
     let w = World::new();
     let p = w.prefix.clone();
-    let applied = w.iotstack("apply", &["--yes"]).ok();
-    let c = w.clients().await;
-    let pool = pool_ids(&w).await;
+    let applied = w.apply();
+    let aws = w.live().await;
+    let pool = aws.pool().await;
 
     // User pool: every setting of the spec.
-    let up = c
-        .cognito_idp
-        .describe_user_pool()
-        .user_pool_id(&pool.id)
-        .send()
-        .await
-        .unwrap();
-    let up = up.user_pool().unwrap();
+    let up = aws.user_pool(&pool.id).await;
     let pw = up.policies().unwrap().password_policy().unwrap();
     assert_eq!(pw.minimum_length(), Some(8));
     assert!(
@@ -181,26 +43,16 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
         .unwrap()
         .allow_admin_create_user_only());
     assert!(!up.username_configuration().unwrap().case_sensitive());
-    let presignup_arn = c
-        .lambda
-        .get_function()
-        .function_name(format!("{p}-cognito-presignup-lambda"))
-        .send()
-        .await
-        .unwrap()
-        .configuration()
-        .unwrap()
-        .function_arn()
-        .unwrap()
-        .to_string();
+    let presignup = format!("{p}-cognito-presignup-lambda");
+    let presignup_fn = aws.function(&presignup).await;
     assert_eq!(
         up.lambda_config().unwrap().pre_sign_up(),
-        Some(presignup_arn.as_str())
+        Some(presignup_fn.function_arn().unwrap())
     );
     assert_eq!(up.user_pool_tags().unwrap().get("iotstack:stack"), Some(&p));
 
     // App client: no secret, the two auth flows, refresh tokens for 200 days.
-    let client = c
+    let client = aws
         .cognito_idp
         .describe_user_pool_client()
         .user_pool_id(&pool.id)
@@ -227,28 +79,22 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
     assert_eq!(client.refresh_token_validity(), 200);
 
     // Pre-sign-up function: allow-list from --email's domain; invocable by Cognito for this pool only.
-    let f = c
-        .lambda
-        .get_function()
-        .function_name(format!("{p}-cognito-presignup-lambda"))
-        .send()
-        .await
-        .unwrap();
-    let cfg = f.configuration().unwrap();
     assert_eq!(
-        cfg.environment()
-            .unwrap()
-            .variables()
-            .unwrap()
+        aws.function_env(&presignup)
+            .await
             .get("ALLOWED_DOMAINS")
             .map(String::as_str),
         Some("example.com")
     );
-    assert!(cfg.runtime().unwrap().as_str().starts_with("python3."));
-    let perm = c
+    assert!(presignup_fn
+        .runtime()
+        .unwrap()
+        .as_str()
+        .starts_with("python3."));
+    let perm = aws
         .lambda
         .get_policy()
-        .function_name(format!("{p}-cognito-presignup-lambda"))
+        .function_name(&presignup)
         .send()
         .await
         .unwrap();
@@ -262,27 +108,12 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
         st["Condition"]["ArnLike"]["AWS:SourceArn"],
         json!(up.arn().unwrap())
     );
-    let role = c
-        .iam
-        .get_role()
-        .role_name(format!("{p}-LambdaCognitoPresignupExecutionRole"))
-        .send()
-        .await
-        .unwrap();
-    let trust = decode(role.role().unwrap().assume_role_policy_document().unwrap());
+    let presignup_role = format!("{p}-LambdaCognitoPresignupExecutionRole");
     assert_eq!(
-        trust["Statement"][0]["Principal"]["Service"],
+        aws.trust(&presignup_role).await["Statement"][0]["Principal"]["Service"],
         json!("lambda.amazonaws.com")
     );
-    let logs = c
-        .iam
-        .get_role_policy()
-        .role_name(format!("{p}-LambdaCognitoPresignupExecutionRole"))
-        .policy_name("own-logs")
-        .send()
-        .await
-        .unwrap();
-    for s in statements(&decode(logs.policy_document())) {
+    for s in statements(&aws.inline_policy(&presignup_role, "own-logs").await) {
         for r in list(&s["Resource"]) {
             assert!(
                 r.contains(&format!("/aws/lambda/{p}-cognito-presignup-lambda")),
@@ -292,13 +123,7 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
     }
 
     // Identity pool: the user pool as provider, guests allowed, both roles set.
-    let ip = c
-        .cognito_identity
-        .describe_identity_pool()
-        .identity_pool_id(&pool.identity_pool_id)
-        .send()
-        .await
-        .unwrap();
+    let ip = aws.identity_pool(&pool.identity_pool_id).await;
     assert!(ip.allow_unauthenticated_identities());
     let prov = &ip.cognito_identity_providers()[0];
     assert_eq!(
@@ -306,7 +131,7 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
         Some(format!("cognito-idp.us-east-1.amazonaws.com/{}", pool.id).as_str())
     );
     assert_eq!(prov.client_id(), Some(pool.client_id.as_str()));
-    let roles = c
+    let roles = aws
         .cognito_identity
         .get_identity_pool_roles()
         .identity_pool_id(&pool.identity_pool_id)
@@ -329,14 +154,7 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
         ("IdentityPoolAuthRole", "authenticated"),
         ("IdentityPoolUnAuthRole", "unauthenticated"),
     ] {
-        let r = c
-            .iam
-            .get_role()
-            .role_name(format!("{p}-{role}"))
-            .send()
-            .await
-            .unwrap();
-        let trust = decode(r.role().unwrap().assume_role_policy_document().unwrap());
+        let trust = aws.trust(&format!("{p}-{role}")).await;
         let st = &trust["Statement"][0];
         assert_eq!(
             st["Principal"]["Federated"],
@@ -352,15 +170,9 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
             [amr.to_string()]
         );
     }
-    let auth = c
-        .iam
-        .get_role_policy()
-        .role_name(format!("{p}-IdentityPoolAuthRole"))
-        .policy_name("iot-and-secret")
-        .send()
-        .await
-        .unwrap();
-    let auth = decode(auth.policy_document());
+    let auth = aws
+        .inline_policy(&format!("{p}-IdentityPoolAuthRole"), "iot-and-secret")
+        .await;
     assert_eq!(
         actions(&auth),
         [
@@ -373,85 +185,43 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
             "secretsmanager:GetSecretValue"
         ]
     );
-    let connect = statements(&auth)
-        .into_iter()
-        .find(|s| list(&s["Action"]) == ["iot:Connect"])
-        .unwrap();
     assert_eq!(
-        list(&connect["Resource"]),
+        list(&statement_for(&auth, &["iot:Connect"])["Resource"]),
         [
             "arn:aws:iot:us-east-1:123456789012:client/${cognito-identity.amazonaws.com:sub}"
                 .to_string()
         ]
     );
-    let unauth = c
-        .iam
-        .get_role_policy()
-        .role_name(format!("{p}-IdentityPoolUnAuthRole"))
-        .policy_name("secret")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        actions(&decode(unauth.policy_document())),
-        ["secretsmanager:GetSecretValue"]
-    );
+    let unauth = aws
+        .inline_policy(&format!("{p}-IdentityPoolUnAuthRole"), "secret")
+        .await;
+    assert_eq!(actions(&unauth), ["secretsmanager:GetSecretValue"]);
 
     // The IoT policy for identities.
-    let pol = c
-        .iot
-        .get_policy()
-        .policy_name(format!("{p}-cognito-iot-policy"))
-        .send()
-        .await
-        .unwrap();
-    let doc: Value = serde_json::from_str(pol.policy_document().unwrap()).unwrap();
-    let sub = statements(&doc)
-        .into_iter()
-        .find(|s| list(&s["Action"]) == ["iot:Subscribe"])
-        .unwrap();
+    let iot_policy = format!("{p}-cognito-iot-policy");
+    let doc = aws.iot_policy(&iot_policy).await;
     assert_eq!(
-        list(&sub["Resource"]),
+        list(&statement_for(&doc, &["iot:Subscribe"])["Resource"]),
         [format!("arn:aws:iot:us-east-1:123456789012:topicfilter/{}/${{cognito-identity.amazonaws.com:sub}}/*", pool.identity_pool_id)]
     );
 
     // The attach function behind an AWS_IAM function URL; only the auth role may invoke it.
-    let url = c
+    let attach = format!("{p}-attach-iot-policy");
+    let url = aws
         .lambda
         .get_function_url_config()
-        .function_name(format!("{p}-attach-iot-policy"))
+        .function_name(&attach)
         .send()
         .await
         .unwrap();
     assert_eq!(url.auth_type().as_str(), "AWS_IAM");
-    let af = c
-        .lambda
-        .get_function()
-        .function_name(format!("{p}-attach-iot-policy"))
-        .send()
-        .await
-        .unwrap();
-    let vars = af
-        .configuration()
-        .unwrap()
-        .environment()
-        .unwrap()
-        .variables()
-        .unwrap()
-        .clone();
+    let vars = aws.function_env(&attach).await;
     assert_eq!(vars.get("IDENTITY_POOL_ID"), Some(&pool.identity_pool_id));
+    assert_eq!(vars.get("IOT_POLICY_NAME"), Some(&iot_policy));
     assert_eq!(
-        vars.get("IOT_POLICY_NAME"),
-        Some(&format!("{p}-cognito-iot-policy"))
-    );
-    let invoke = statements(&auth)
-        .into_iter()
-        .find(|s| list(&s["Action"]).contains(&"lambda:InvokeFunctionUrl".to_string()))
-        .unwrap();
-    assert_eq!(
-        list(&invoke["Resource"]),
-        [af.configuration()
-            .unwrap()
+        list(&statement_granting(&auth, "lambda:InvokeFunctionUrl")["Resource"]),
+        [aws.function(&attach)
+            .await
             .function_arn()
             .unwrap()
             .to_string()]
@@ -459,23 +229,13 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
 
     // The secret: named after the pool, tagged, readable only from --ip.
     let secret_name = format!("{}_{p}-app-user", pool.id);
-    let listed = c.secrets.list_secrets().send().await.unwrap();
-    let entry = listed
-        .secret_list()
-        .iter()
-        .find(|s| s.name() == Some(secret_name.as_str()))
-        .expect("the secret");
-    let tags: HashMap<&str, &str> = entry
-        .tags()
-        .iter()
-        .map(|t| (t.key().unwrap(), t.value().unwrap()))
-        .collect();
+    let tags = aws.secret_tags(&secret_name).await;
     assert_eq!(tags["ClientId"], pool.client_id);
     assert_eq!(tags["IdentityPoolId"], pool.identity_pool_id);
     assert_eq!(tags["UserPoolId"], pool.id);
     assert_eq!(tags["Email"], w.email());
-    assert_eq!(tags["IotPolicyName"], format!("{p}-cognito-iot-policy"));
-    let endpoint = c
+    assert_eq!(tags["IotPolicyName"], iot_policy);
+    let endpoint = aws
         .iot
         .describe_endpoint()
         .endpoint_type("iot:Data-ATS")
@@ -484,14 +244,10 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
         .unwrap();
     assert_eq!(tags["IotEndpoint"], endpoint.endpoint_address().unwrap());
     assert_eq!(tags["iotstack:stack"], p);
-    let rp = c
-        .secrets
-        .get_resource_policy()
-        .secret_id(entry.arn().unwrap())
-        .send()
+    let rp = aws
+        .secret_policy(aws.secret(&secret_name).await.arn().unwrap())
         .await
-        .unwrap();
-    let rp: Value = serde_json::from_str(rp.resource_policy().unwrap()).unwrap();
+        .expect("a resource policy");
     let deny = &statements(&rp)[0];
     assert_eq!(deny["Effect"], json!("Deny"));
     assert_eq!(
@@ -507,7 +263,7 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
     );
 
     // The app user signs in with the password from the secret; GetId and credentials work.
-    let user = c
+    let user = aws
         .cognito_idp
         .admin_get_user()
         .user_pool_id(&pool.id)
@@ -522,7 +278,7 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
         .find(|a| a.name() == "email")
         .and_then(|a| a.value());
     assert_eq!(email, Some(w.email().as_str()));
-    let (password, identity) = sign_in(&w, &pool).await;
+    let (password, identity) = aws.sign_in(&pool).await;
     assert!(password.len() >= 12);
     assert!(
         password.chars().any(|c| c.is_ascii_uppercase())
@@ -534,7 +290,7 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
     );
 
     // The new identity lacks the IoT policy until the next apply attaches it.
-    let plan = w.iotstack("plan", &["--detailed-exitcode"]).code(2);
+    let plan = w.plan_has_changes();
     assert!(
         plan.stdout.contains("~ update   identity-attachments"),
         "{}",
@@ -545,16 +301,9 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
         "the plan names the identity: {}",
         plan.stdout
     );
-    let second = w.iotstack("apply", &["--yes"]).ok();
-    let targets = c
-        .iot
-        .list_targets_for_policy()
-        .policy_name(format!("{p}-cognito-iot-policy"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(targets.targets().to_vec(), vec![identity.clone()]);
-    let clean = w.iotstack("plan", &["--detailed-exitcode"]).code(0);
+    let second = w.apply();
+    assert_eq!(aws.policy_targets(&iot_policy).await, [identity.as_str()]);
+    let clean = w.plan_is_clean();
     let output = w.iotstack("output", &["--output", "json"]).ok();
     let exports: Value =
         serde_json::from_str(&w.iotstack("output", &["--aws-exports"]).ok().stdout).unwrap();
@@ -578,45 +327,36 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
         exports["aws_iot_attach_policy_url"],
         json!(url.function_url())
     );
-    assert_eq!(
-        exports["aws_iot_policy_name"],
-        json!(format!("{p}-cognito-iot-policy"))
-    );
-    assert_no_secret(&[&applied, &plan, &second, &clean, &output], &password);
+    assert_eq!(exports["aws_iot_policy_name"], json!(iot_policy));
+    for run in [&applied, &plan, &second, &clean, &output] {
+        run.hides(&password, "the password");
+    }
 
-    let destroyed = w.iotstack("destroy", &["--yes"]).ok();
+    let destroyed = w.destroy_leaves_nothing().await;
     assert!(
         destroyed.stdout.contains("1 user(s)"),
         "destroy says users go with the pool: {}",
         destroyed.stdout
     );
-    assert_no_secret(&[&destroyed], &password);
-    assert_eq!(leftovers(&w).await, Vec::<String>::new());
+    destroyed.hides(&password, "the password");
     // The secret was deleted without a recovery window: its name is free at once.
-    let listed = c
-        .secrets
-        .list_secrets()
-        .include_planned_deletion(true)
-        .send()
-        .await
-        .unwrap();
-    assert!(listed.secret_list().is_empty());
+    assert!(aws.secrets().await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cognito_drift_is_shown_and_repaired() {
-    let w = World::new();
+    let (w, aws) = World::applied().await;
     let p = w.prefix.clone();
-    w.iotstack("apply", &["--yes"]).ok();
-    let c = w.clients().await;
-    let pool = pool_ids(&w).await;
-    let (_, identity) = sign_in(&w, &pool).await;
-    w.iotstack("apply", &["--yes"]).ok();
+    let (pool, identity) = aws.signed_in().await;
+    w.apply();
+    let auth_role = format!("{p}-IdentityPoolAuthRole");
+    let iot_policy = format!("{p}-cognito-iot-policy");
+    let secret_name = format!("{}_{p}-app-user", pool.id);
 
     // Behind iotstack's back: guests disabled, Receive dropped from the auth role, the identity
     // detached from the IoT policy, the refresh token validity changed, the secret's address
     // restriction loosened.
-    c.cognito_identity
+    aws.cognito_identity
         .update_identity_pool()
         .identity_pool_id(&pool.identity_pool_id)
         .identity_pool_name(format!("{p}-edge-identity-pool"))
@@ -631,36 +371,16 @@ async fn cognito_drift_is_shown_and_repaired() {
         .send()
         .await
         .unwrap();
-    let auth = c
-        .iam
-        .get_role_policy()
-        .role_name(format!("{p}-IdentityPoolAuthRole"))
-        .policy_name("iot-and-secret")
-        .send()
-        .await
-        .unwrap();
-    let mut doc = decode(auth.policy_document());
+    let mut doc = aws.inline_policy(&auth_role, "iot-and-secret").await;
     for s in doc["Statement"].as_array_mut().unwrap() {
         if list(&s["Action"]).contains(&"iot:Receive".to_string()) {
             s["Action"] = json!("iot:Publish");
         }
     }
-    c.iam
-        .put_role_policy()
-        .role_name(format!("{p}-IdentityPoolAuthRole"))
-        .policy_name("iot-and-secret")
-        .policy_document(doc.to_string())
-        .send()
-        .await
-        .unwrap();
-    c.iot
-        .detach_policy()
-        .policy_name(format!("{p}-cognito-iot-policy"))
-        .target(&identity)
-        .send()
-        .await
-        .unwrap();
-    c.cognito_idp
+    aws.put_inline_policy(&auth_role, "iot-and-secret", &doc)
+        .await;
+    aws.detach_policy(&iot_policy, &identity).await;
+    aws.cognito_idp
         .update_user_pool_client()
         .user_pool_id(&pool.id)
         .client_id(&pool.client_id)
@@ -680,15 +400,14 @@ async fn cognito_drift_is_shown_and_repaired() {
         .send()
         .await
         .unwrap();
-    let secret_name = format!("{}_{p}-app-user", pool.id);
-    c.secrets
+    aws.secrets
         .delete_resource_policy()
         .secret_id(&secret_name)
         .send()
         .await
         .unwrap();
 
-    let plan = w.iotstack("plan", &["--detailed-exitcode"]).code(2);
+    let plan = w.plan_has_changes();
     let out = &plan.stdout;
     for (id, prop) in [
         ("identity-pool", "allow_unauthenticated: false → true"),
@@ -706,52 +425,27 @@ async fn cognito_drift_is_shown_and_repaired() {
         );
         assert!(out.contains(prop), "{prop} is shown: {out}");
     }
-    w.iotstack("apply", &["--yes"]).ok();
-    w.iotstack("plan", &["--detailed-exitcode"]).code(0);
+    w.apply();
+    w.plan_is_clean();
 
-    let ip = c
-        .cognito_identity
-        .describe_identity_pool()
-        .identity_pool_id(&pool.identity_pool_id)
-        .send()
+    assert!(aws
+        .identity_pool(&pool.identity_pool_id)
         .await
-        .unwrap();
-    assert!(ip.allow_unauthenticated_identities());
-    let auth = c
-        .iam
-        .get_role_policy()
-        .role_name(format!("{p}-IdentityPoolAuthRole"))
-        .policy_name("iot-and-secret")
-        .send()
-        .await
-        .unwrap();
-    assert!(actions(&decode(auth.policy_document())).contains(&"iot:Receive".to_string()));
-    let targets = c
-        .iot
-        .list_targets_for_policy()
-        .policy_name(format!("{p}-cognito-iot-policy"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(targets.targets(), [identity]);
-    c.secrets
-        .get_resource_policy()
-        .secret_id(&secret_name)
-        .send()
-        .await
-        .unwrap()
-        .resource_policy()
-        .expect("restored");
+        .allow_unauthenticated_identities());
+    assert!(
+        actions(&aws.inline_policy(&auth_role, "iot-and-secret").await)
+            .contains(&"iot:Receive".to_string())
+    );
+    assert_eq!(aws.policy_targets(&iot_policy).await, [identity]);
+    aws.secret_policy(&secret_name).await.expect("restored");
 
-    w.iotstack("destroy", &["--yes"]).ok();
-    assert_eq!(leftovers(&w).await, Vec::<String>::new());
+    w.destroy_leaves_nothing().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn replacing_a_user_pool_that_has_users_needs_explicit_consent() {
-    let mut w = World::new();
-    w.iotstack("apply", &["--yes"]).ok();
-    let before = pool_ids(&w).await;
+    let (mut w, aws) = World::applied().await;
+    let before = aws.pool().await;
     w.stack = edited_stack(&w, |t| {
         t.replace(
             "case_sensitive_usernames: false",
@@ -782,74 +476,56 @@ async fn replacing_a_user_pool_that_has_users_needs_explicit_consent() {
         refused.stderr
     );
     assert!(refused.stderr.contains("--allow-data-loss"));
-    assert_eq!(pool_ids(&w).await.id, before.id, "nothing was changed");
+    assert_eq!(aws.pool().await.id, before.id, "nothing was changed");
 
     w.iotstack("apply", &["--yes", "--allow-data-loss"]).ok();
-    let after = pool_ids(&w).await;
+    let after = aws.pool().await;
     assert_ne!(after.id, before.id);
-    let c = w.clients().await;
-    let up = c
-        .cognito_idp
-        .describe_user_pool()
-        .user_pool_id(&after.id)
-        .send()
+    assert!(aws
+        .user_pool(&after.id)
         .await
-        .unwrap();
-    assert!(up
-        .user_pool()
-        .unwrap()
         .username_configuration()
         .unwrap()
         .case_sensitive());
     // Everything that hung off the old pool follows the new one, and the app user signs in.
-    sign_in(&w, &after).await;
-    w.iotstack("apply", &["--yes"]).ok();
-    w.iotstack("plan", &["--detailed-exitcode"]).code(0);
-    w.iotstack("destroy", &["--yes"]).ok();
-    assert_eq!(leftovers(&w).await, Vec::<String>::new());
+    aws.sign_in(&after).await;
+    w.apply();
+    w.plan_is_clean();
+    w.destroy_leaves_nothing().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_secret_name_scheduled_for_deletion_is_restored_and_reused() {
-    let w = World::new();
+    let (w, aws) = World::applied().await;
     let p = w.prefix.clone();
-    w.iotstack("apply", &["--yes"]).ok();
-    let pool = pool_ids(&w).await;
-    let c = w.clients().await;
+    let pool = aws.pool().await;
     let name = format!("{}_{p}-app-user", pool.id);
     // Deleted with a recovery window, as the console does by default.
-    c.secrets
+    aws.secrets
         .delete_secret()
         .secret_id(&name)
         .recovery_window_in_days(7)
         .send()
         .await
         .unwrap();
-    let plan = w.iotstack("plan", &["--detailed-exitcode"]).code(2);
+    let plan = w.plan_has_changes();
     assert!(
         plan.stdout.contains("+ create   app-secret"),
         "{}",
         plan.stdout
     );
-    w.iotstack("apply", &["--yes"]).ok();
-    let listed = c
-        .secrets
-        .list_secrets()
-        .include_planned_deletion(true)
-        .send()
+    w.apply();
+    let restored = aws
+        .secrets()
         .await
-        .unwrap();
-    let e = listed
-        .secret_list()
-        .iter()
+        .into_iter()
         .find(|s| s.name() == Some(name.as_str()))
         .unwrap();
     assert!(
-        e.deleted_date().is_none(),
+        restored.deleted_date().is_none(),
         "restored, not scheduled for deletion any more"
     );
-    w.iotstack("plan", &["--detailed-exitcode"]).code(0);
-    sign_in(&w, &pool).await;
-    w.iotstack("destroy", &["--yes"]).ok();
-    assert_eq!(leftovers(&w).await, Vec::<String>::new());
+    w.plan_is_clean();
+    aws.sign_in(&pool).await;
+    w.destroy_leaves_nothing().await;
 }

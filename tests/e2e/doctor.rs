@@ -3,22 +3,18 @@
 
 use serde_json::{json, Value};
 
-use crate::cognito::{pool_ids, sign_in};
 use crate::harness::{Run, World};
+use crate::live::certificate_id;
 
 fn doctor(w: &World, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "doctor".to_string(),
-        "--stack".into(),
-        w.stack.display().to_string(),
-        "--prefix".into(),
-        w.prefix.clone(),
-        "--ip".into(),
-        "203.0.113.7".into(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    w.run(&refs)
+    w.iotstack("doctor", extra)
+}
+
+/// The JSON report of a doctor run for `identity` that finds something broken (exit 2).
+fn failing_report(w: &World, identity: &str) -> Value {
+    doctor(w, &["--identity-id", identity, "--output", "json"])
+        .code(2)
+        .json()
 }
 
 /// The check with `id` in a JSON report.
@@ -31,19 +27,24 @@ fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
 }
 
+/// The evidence of the check `id` in a JSON report mentions `text`.
+#[track_caller]
+fn assert_evidence(report: &Value, id: &str, text: &str) {
+    let c = check(report, id);
+    assert!(
+        c["evidence"].to_string().contains(text),
+        "{id} evidence should mention {text:?}: {c:#}"
+    );
+}
+
 /// Breaks something, then: doctor fails naming `id` (with `evidence` in its evidence), `--fix`
 /// repairs it, and doctor passes again.
 #[track_caller]
 fn named_and_fixed(w: &World, identity: &str, id: &str, evidence: &str) {
-    let r = doctor(w, &["--identity-id", identity, "--output", "json"]).code(2);
-    let report = r.json();
+    let report = failing_report(w, identity);
     let c = check(&report, id);
     assert_eq!(c["status"], "fail", "{id}: {c:#}");
-    let text = c["evidence"].to_string();
-    assert!(
-        text.contains(evidence),
-        "{id} evidence should mention {evidence:?}: {text}"
-    );
+    assert_evidence(&report, id, evidence);
     assert!(
         c["fix"].as_str().is_some_and(|f| !f.is_empty()),
         "{id} has a fix: {c:#}"
@@ -70,99 +71,59 @@ fn named_and_fixed(w: &World, identity: &str, id: &str, evidence: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn identity_breakages_are_named_and_fixed() {
-    let w = World::new();
+    let (w, aws) = World::applied().await;
     let p = w.prefix.clone();
-    w.iotstack("apply", &["--yes"]).ok();
-    let pool = pool_ids(&w).await;
-    let (_, identity) = sign_in(&w, &pool).await;
-    let c = w.clients().await;
+    let (pool, identity) = aws.signed_in().await;
+    let policy = format!("{p}-cognito-iot-policy");
 
     // Not attached yet: named, and --fix attaches the policy to this identity.
-    let r = doctor(&w, &["--identity-id", &identity, "--output", "json"]).code(2);
-    let report = r.json();
+    let report = failing_report(&w, &identity);
     assert_eq!(check(&report, "identity-attached")["status"], "fail");
     assert_eq!(
         check(&report, "access-connect")["status"],
         "fail",
         "Connect needs the IoT policy layer too"
     );
-    assert!(
-        check(&report, "access-connect")["evidence"]
-            .to_string()
-            .contains("AWS IoT policies"),
-        "{:#}",
-        check(&report, "access-connect")
-    );
+    assert_evidence(&report, "access-connect", "AWS IoT policies");
     named_and_fixed(&w, &identity, "identity-attached", "no IoT policy named");
-    let targets = c
-        .iot
-        .list_targets_for_policy()
-        .policy_name(format!("{p}-cognito-iot-policy"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(targets.targets().to_vec(), vec![identity.clone()]);
+    assert_eq!(aws.policy_targets(&policy).await, [identity.as_str()]);
 
     // The authenticated role's IoT grant removed.
     let role = format!("{p}-IdentityPoolAuthRole");
-    c.iam
-        .put_role_policy()
-        .role_name(&role)
-        .policy_name("iot-and-secret")
-        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#)
-        .send()
-        .await
-        .unwrap();
+    aws.put_inline_policy(
+        &role,
+        "iot-and-secret",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#,
+    )
+    .await;
     named_and_fixed(&w, &identity, "auth-role-iot", "no statement");
 
     // The trust's aud pointing at another pool.
     let other = "us-east-1:11111111-2222-3333-4444-555555555555";
     let trust = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"cognito-identity.amazonaws.com:aud":other},"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}}]});
-    c.iam
-        .update_assume_role_policy()
-        .role_name(&role)
-        .policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
+    aws.put_trust(&role, &trust).await;
     named_and_fixed(&w, &identity, "auth-role-trust", other);
 
     // The identity pool id attached instead of the identity id.
-    let policy = format!("{p}-cognito-iot-policy");
-    c.iot
-        .detach_policy()
-        .policy_name(&policy)
-        .target(&identity)
-        .send()
-        .await
-        .unwrap();
-    c.iot
+    aws.detach_policy(&policy, &identity).await;
+    aws.iot
         .attach_policy()
         .policy_name(&policy)
         .target(&pool.identity_pool_id)
         .send()
         .await
         .unwrap();
-    let r = doctor(&w, &["--identity-id", &identity, "--output", "json"])
-        .code(2)
-        .json();
-    assert_eq!(check(&r, "identity-attached")["status"], "fail");
+    let report = failing_report(&w, &identity);
+    assert_eq!(check(&report, "identity-attached")["status"], "fail");
     named_and_fixed(
         &w,
         &identity,
         "iot-policy-targets",
         "is the identity pool id, not an identity id",
     );
-    let targets = c
-        .iot
-        .list_targets_for_policy()
-        .policy_name(&policy)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        targets.targets().to_vec(),
-        vec![identity.clone()],
+        aws.policy_targets(&policy).await,
+        [identity.as_str()],
         "the pool id detached, the identity attached"
     );
 
@@ -174,91 +135,44 @@ async fn identity_breakages_are_named_and_fixed() {
         {"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:us-east-1:123456789012:client/${cognito-identity.amazonaws.com:sub}"},
         {"Effect":"Allow","Action":"iot:Publish","Resource":arn("topic")},
         {"Effect":"Allow","Action":"iot:Subscribe","Resource":arn("topicfilter")}]});
-    c.iot
-        .create_policy_version()
-        .policy_name(&policy)
-        .policy_document(no_receive.to_string())
-        .set_as_default(true)
-        .send()
-        .await
-        .unwrap();
+    aws.put_policy_version(&policy, &no_receive).await;
     named_and_fixed(&w, &identity, "iot-policy", "iot:Receive");
 
     // Subscribe granted on topic/ instead of topicfilter/.
     let wrong_kind = json!({"Version":"2012-10-17","Statement":[
         {"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:us-east-1:123456789012:client/${cognito-identity.amazonaws.com:sub}"},
         {"Effect":"Allow","Action":["iot:Publish","iot:Receive","iot:Subscribe"],"Resource":arn("topic")}]});
-    c.iot
-        .create_policy_version()
-        .policy_name(&policy)
-        .policy_document(wrong_kind.to_string())
-        .set_as_default(true)
-        .send()
-        .await
-        .unwrap();
-    let r = doctor(&w, &["--identity-id", &identity, "--output", "json"])
-        .code(2)
-        .json();
-    assert!(
-        check(&r, "iot-policy")["evidence"]
-            .to_string()
-            .contains("resource-type-mismatch"),
-        "{:#}",
-        check(&r, "iot-policy")
-    );
-    assert_eq!(check(&r, "access-subscribe")["status"], "fail");
+    aws.put_policy_version(&policy, &wrong_kind).await;
+    let report = failing_report(&w, &identity);
+    assert_evidence(&report, "iot-policy", "resource-type-mismatch");
+    assert_eq!(check(&report, "access-subscribe")["status"], "fail");
     named_and_fixed(&w, &identity, "iot-policy", "iot:Subscribe");
 
-    w.iotstack("destroy", &["--yes"]).ok();
+    w.destroy();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn device_alert_and_secret_breakages_are_named_and_fixed_where_safe() {
-    let w = World::new();
+    let (w, aws) = World::applied().await;
     let p = w.prefix.clone();
-    w.iotstack("apply", &["--yes"]).ok();
-    let pool = pool_ids(&w).await;
-    let (_, identity) = sign_in(&w, &pool).await;
-    w.iotstack("apply", &["--yes"]).ok();
+    let (pool, identity) = aws.signed_in().await;
+    w.apply();
     doctor(&w, &["--identity-id", &identity]).code(0);
-    let c = w.clients().await;
 
     // The topic rule disabled.
-    c.iot
-        .disable_topic_rule()
-        .rule_name(format!("{}_alerts", p.replace('-', "_")))
-        .send()
-        .await
-        .unwrap();
+    aws.disable_topic_rule(&w.alert_rule()).await;
     named_and_fixed(&w, &identity, "topic-rule", "disabled");
 
     // The secret's address restriction not matching --ip.
     let secret = format!("{}_{p}-app-user", pool.id);
     let loose = json!({"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":["secretsmanager:GetSecretValue","secretsmanager:DescribeSecret"],"Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"198.51.100.0/24"}}}]});
-    c.secrets
-        .put_resource_policy()
-        .secret_id(&secret)
-        .resource_policy(loose.to_string())
-        .send()
-        .await
-        .unwrap();
+    aws.put_secret_policy(&secret, &loose).await;
     named_and_fixed(&w, &identity, "secret-address", "203.0.113.7");
 
     // The device certificate inactive: named with the exact command, not reactivated by --fix
     // (a certificate is often deactivated on purpose).
-    let principals = c
-        .iot
-        .list_thing_principals()
-        .thing_name(format!("{p}-thing"))
-        .send()
-        .await
-        .unwrap();
-    let cert_id = principals.principals()[0]
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
-    c.iot
+    let cert_id = certificate_id(&aws.thing_principals(&format!("{p}-thing")).await[0]);
+    aws.iot
         .update_certificate()
         .certificate_id(&cert_id)
         .new_status("INACTIVE".into())
@@ -276,33 +190,18 @@ async fn device_alert_and_secret_breakages_are_named_and_fixed_where_safe() {
     assert!(cert["fix"].as_str().unwrap().contains(&format!(
         "aws iot update-certificate --certificate-id {cert_id} --new-status ACTIVE"
     )));
-    let status = c
-        .iot
-        .describe_certificate()
-        .certificate_id(&cert_id)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        status
-            .certificate_description()
-            .unwrap()
-            .status()
-            .unwrap()
-            .as_str(),
-        "INACTIVE"
-    );
-    w.iotstack("apply", &["--yes"]).ok();
+    assert_eq!(aws.certificate_status(&cert_id).await, "INACTIVE");
+    w.apply();
     doctor(&w, &["--identity-id", &identity]).code(0);
 
-    w.iotstack("destroy", &["--yes"]).ok();
+    w.destroy();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_username_is_explained_and_mistaken_targets_are_named() {
     let w = World::new();
     let p = w.prefix.clone();
-    w.iotstack("apply", &["--yes"]).ok();
+    w.apply();
     let user = format!("{p}-app-user");
     let r = doctor(&w, &["--username", &user, "--output", "json"])
         .code(0)
@@ -328,5 +227,5 @@ async fn a_username_is_explained_and_mistaken_targets_are_named() {
         .code(2)
         .json();
     assert_eq!(check(&r, "username")["status"], "fail");
-    w.iotstack("destroy", &["--yes"]).ok();
+    w.destroy();
 }

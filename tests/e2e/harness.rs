@@ -1,14 +1,18 @@
-//! Test harness: a fresh emulator per test, the real binary, and AWS clients to check live state.
+//! Test harness: a fresh emulator per test, the real binary and the verbs a story uses (apply,
+//! plan, destroy), and AWS clients to check live state (`live`).
 
 use std::io::{Read, Write};
-
-use serde_json::Value;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+use crate::live::Live;
+
+/// The address `--ip` restricts the app user's secret to in every test world.
+pub const IP: &str = "203.0.113.7";
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -149,7 +153,7 @@ pub struct Run {
     pub stderr: String,
 }
 
-impl Run {
+impl From<Output> for Run {
     fn from(o: Output) -> Run {
         Run {
             code: o.status.code().unwrap_or(-1),
@@ -157,7 +161,9 @@ impl Run {
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
         }
     }
+}
 
+impl Run {
     #[track_caller]
     pub fn ok(self) -> Run {
         assert_eq!(
@@ -185,6 +191,17 @@ impl Run {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// Asserts that `secret` (what it is: `what`) appears in neither stdout nor stderr.
+    #[track_caller]
+    pub fn hides(&self, secret: &str, what: &str) -> &Run {
+        assert!(
+            !self.all().contains(secret),
+            "{what} must never be printed:\n{}",
+            self.all()
+        );
+        self
     }
 
     pub fn json_lines(&self) -> Vec<serde_json::Value> {
@@ -217,6 +234,14 @@ impl World {
         World::with_endpoint(Some(emu), endpoint)
     }
 
+    /// A fresh world with the default stack applied, and its live state.
+    pub async fn applied() -> (World, Live) {
+        let w = World::new();
+        w.apply();
+        let aws = w.live().await;
+        (w, aws)
+    }
+
     /// A world whose emulator is reached through the latency proxy: every AWS call takes at
     /// least `latency_ms`, so a run lasts long enough to be interrupted at chosen points.
     pub fn with_latency(latency_ms: u32) -> World {
@@ -228,9 +253,11 @@ impl World {
         w
     }
 
-    /// A world whose AWS endpoint is `endpoint` (a counting listener, say) and no emulator.
-    pub fn offline(endpoint: &str) -> World {
-        World::with_endpoint(None, endpoint.to_string())
+    /// A world with no emulator whose AWS endpoint counts the calls made to it.
+    pub fn offline() -> (World, CountingEndpoint) {
+        let ep = CountingEndpoint::start();
+        let w = World::with_endpoint(None, ep.endpoint.clone());
+        (w, ep)
     }
 
     fn with_endpoint(emu: Option<Emulator>, endpoint: String) -> World {
@@ -267,7 +294,8 @@ impl World {
         Run::from(self.cmd(args).output().expect("the binary runs"))
     }
 
-    /// `args` plus `--stack <stack> --prefix <prefix>` and, for plan/apply, the email and ip.
+    /// `args` plus `--stack <stack> --prefix <prefix>` and, for plan/apply, the email and, for
+    /// plan/apply/doctor, the ip.
     pub fn stack_args(&self, verb: &str, extra: &[&str]) -> Vec<String> {
         let mut v = vec![
             verb.to_string(),
@@ -276,13 +304,11 @@ impl World {
             "--prefix".into(),
             self.prefix.clone(),
         ];
-        if verb == "plan" || verb == "apply" {
-            v.extend([
-                "--email".into(),
-                self.email(),
-                "--ip".into(),
-                "203.0.113.7".into(),
-            ]);
+        if matches!(verb, "plan" | "apply") {
+            v.extend(["--email".into(), self.email()]);
+        }
+        if matches!(verb, "plan" | "apply" | "doctor") {
+            v.extend(["--ip".into(), IP.into()]);
         }
         v.extend(extra.iter().map(|s| s.to_string()));
         v
@@ -298,12 +324,66 @@ impl World {
         self.run(&refs)
     }
 
+    /// `apply --yes`, which succeeds.
+    #[track_caller]
+    pub fn apply(&self) -> Run {
+        self.iotstack("apply", &["--yes"]).ok()
+    }
+
+    /// `destroy --yes`, which succeeds.
+    #[track_caller]
+    pub fn destroy(&self) -> Run {
+        self.iotstack("destroy", &["--yes"]).ok()
+    }
+
+    /// `plan --detailed-exitcode` exits 0: live state is what the stack says.
+    #[track_caller]
+    pub fn plan_is_clean(&self) -> Run {
+        self.iotstack("plan", &["--detailed-exitcode"]).code(0)
+    }
+
+    /// `plan --detailed-exitcode` exits 2: there are changes to make.
+    #[track_caller]
+    pub fn plan_has_changes(&self) -> Run {
+        self.iotstack("plan", &["--detailed-exitcode"]).code(2)
+    }
+
+    /// Nothing of the world's prefix is live, as the AWS API shows it.
+    pub async fn assert_nothing_left(&self) {
+        assert_eq!(self.live().await.leftovers().await, Vec::<String>::new());
+    }
+
+    /// `destroy --yes` succeeds and leaves nothing of the prefix.
+    pub async fn destroy_leaves_nothing(&self) -> Run {
+        let run = self.destroy();
+        self.assert_nothing_left().await;
+        run
+    }
+
+    /// The ARN of the default stack's alert topic.
+    pub fn alert_topic_arn(&self) -> String {
+        format!(
+            "arn:aws:sns:us-east-1:123456789012:{}-iot-notification",
+            self.prefix
+        )
+    }
+
+    /// The name of the default stack's alert rule (topic rule names take no `-`).
+    pub fn alert_rule(&self) -> String {
+        format!("{}_alerts", self.prefix.replace('-', "_"))
+    }
+
     pub fn state_dir(&self) -> PathBuf {
         self.dir.path().join(".iotstack").join(&self.prefix)
     }
 
+    /// The world's live state, read through the AWS API.
+    pub async fn live(&self) -> Live {
+        Live::new(self.clients().await, &self.prefix)
+    }
+
     /// SDK clients pointed at the emulator, to check live state through the AWS API.
-    pub async fn clients(&self) -> iotstack::aws::Clients {
+    async fn clients(&self) -> iotstack::aws::Clients {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(&self.endpoint)
@@ -351,6 +431,12 @@ impl CountingEndpoint {
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
+
+    /// Asserts that no AWS call reached the endpoint (`why` says why none may).
+    #[track_caller]
+    pub fn assert_no_calls(&self, why: &str) {
+        assert_eq!(self.hits(), 0, "{why}");
+    }
 }
 
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -360,164 +446,6 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     }
     std::fs::write(&p, text).expect("write");
     p
-}
-
-/// Every resource of the world's prefix still live, found through the AWS API.
-pub async fn leftovers(w: &World) -> Vec<String> {
-    let c = w.clients().await;
-    let p = w.prefix.as_str();
-    let mut left = Vec::new();
-    let mut add = |kind: &str, names: Vec<String>| {
-        left.extend(
-            names
-                .into_iter()
-                .filter(|n| n.contains(p))
-                .map(|n| format!("{kind} {n}")),
-        );
-    };
-    let things = c.iot.list_things().send().await.unwrap();
-    add(
-        "thing",
-        things
-            .things()
-            .iter()
-            .filter_map(|t| t.thing_name().map(str::to_string))
-            .collect(),
-    );
-    let pols = c.iot.list_policies().send().await.unwrap();
-    add(
-        "iot policy",
-        pols.policies()
-            .iter()
-            .filter_map(|x| x.policy_name().map(str::to_string))
-            .collect(),
-    );
-    let rules = c.iot.list_topic_rules().send().await.unwrap();
-    add(
-        "rule",
-        rules
-            .rules()
-            .iter()
-            .filter_map(|x| x.rule_name().map(str::to_string))
-            .collect(),
-    );
-    let topics = c.sns.list_topics().send().await.unwrap();
-    add(
-        "topic",
-        topics
-            .topics()
-            .iter()
-            .filter_map(|x| x.topic_arn().map(str::to_string))
-            .collect(),
-    );
-    let subs = c.sns.list_subscriptions().send().await.unwrap();
-    add(
-        "subscription",
-        subs.subscriptions()
-            .iter()
-            .filter_map(|s| s.topic_arn().map(str::to_string))
-            .collect(),
-    );
-    let roles = c.iam.list_roles().send().await.unwrap();
-    add(
-        "role",
-        roles
-            .roles()
-            .iter()
-            .map(|r| r.role_name().to_string())
-            .collect(),
-    );
-    let pools = c
-        .cognito_idp
-        .list_user_pools()
-        .max_results(60)
-        .send()
-        .await
-        .unwrap();
-    add(
-        "user pool",
-        pools
-            .user_pools()
-            .iter()
-            .filter_map(|x| x.name().map(str::to_string))
-            .collect(),
-    );
-    let ipools = c
-        .cognito_identity
-        .list_identity_pools()
-        .max_results(60)
-        .send()
-        .await
-        .unwrap();
-    add(
-        "identity pool",
-        ipools
-            .identity_pools()
-            .iter()
-            .filter_map(|x| x.identity_pool_name().map(str::to_string))
-            .collect(),
-    );
-    let fns = c.lambda.list_functions().send().await.unwrap();
-    add(
-        "function",
-        fns.functions()
-            .iter()
-            .filter_map(|x| x.function_name().map(str::to_string))
-            .collect(),
-    );
-    let secrets = c
-        .secrets
-        .list_secrets()
-        .include_planned_deletion(true)
-        .send()
-        .await
-        .unwrap();
-    add(
-        "secret",
-        secrets
-            .secret_list()
-            .iter()
-            .filter_map(|x| x.name().map(str::to_string))
-            .collect(),
-    );
-    // Certificates carry no name: every test world has an emulator of its own, so any is a leftover.
-    let certs = c.iot.list_certificates().send().await.unwrap();
-    left.extend(
-        certs
-            .certificates()
-            .iter()
-            .filter_map(|x| x.certificate_id())
-            .map(|n| format!("certificate {n}")),
-    );
-    left
-}
-
-/// A policy document as IAM returns it (percent-encoded).
-pub fn decode(doc: &str) -> Value {
-    let d = percent_encoding::percent_decode_str(doc)
-        .decode_utf8_lossy()
-        .to_string();
-    serde_json::from_str(&d).expect("policy JSON")
-}
-
-/// The statements of a policy, whether one or a list.
-pub fn statements(doc: &Value) -> Vec<Value> {
-    match &doc["Statement"] {
-        Value::Array(a) => a.clone(),
-        other => vec![other.clone()],
-    }
-}
-
-/// A string or a list of strings, as a list.
-pub fn list(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
-        Value::String(s) => vec![s.clone()],
-        _ => vec![],
-    }
 }
 
 /// A copy of the default stack (and its policies) with `edit` applied, in the world's folder.

@@ -10,5 +10,6 @@ mod credentials;
 mod device_chain;
 mod doctor;
 mod harness;
+mod live;
 mod mocked;
 mod validate;

@@ -3,17 +3,12 @@
 
 use serde_json::Value;
 
-use crate::harness::{repo, write, CountingEndpoint, Run, World};
-
-fn offline() -> (World, CountingEndpoint) {
-    let ep = CountingEndpoint::start();
-    (World::offline(&ep.endpoint), ep)
-}
+use crate::harness::{repo, write, Run, World};
 
 /// `iotstack validate <args>` from the repository root (so files print as relative paths), with
 /// no AWS credentials, region or configuration at all; asserts that no AWS call was made.
 fn validate(args: &[&str]) -> Run {
-    let (w, ep) = offline();
+    let (w, ep) = World::offline();
     let run = w
         .cmd(&[&["validate"], args].concat())
         .current_dir(repo())
@@ -27,12 +22,22 @@ fn validate(args: &[&str]) -> Run {
         )
         .output()
         .expect("the binary runs");
-    assert_eq!(ep.hits(), 0, "validate may make no AWS call");
-    Run {
-        code: run.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&run.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&run.stderr).into_owned(),
-    }
+    ep.assert_no_calls("validate may make no AWS call");
+    Run::from(run)
+}
+
+/// The repository's policy folder, as findings name its files.
+fn policies() -> String {
+    repo().join("policies").display().to_string()
+}
+
+/// The default stack with `edit` applied, written as `name` in the world's folder, its policies
+/// named by their paths in the repository; returns the stack's path.
+fn default_stack_edited(w: &World, name: &str, edit: impl Fn(String) -> String) -> String {
+    let text = std::fs::read_to_string(repo().join("stacks/default.yaml"))
+        .expect("the default stack")
+        .replace("../policies/", &format!("{}/", policies()));
+    write(w.dir.path(), name, &edit(text)).display().to_string()
 }
 
 /// `(rule, file, line, column, severity)` of every finding of a JSON report.
@@ -342,7 +347,7 @@ fn prefix_making_a_name_too_long_is_reported_with_the_flag() {
         r.stdout
     );
     assert!(r.stdout.contains("--ip: error[parameter]"), "{}", r.stdout);
-    let (w, _) = offline();
+    let (w, _) = World::offline();
     let stack = write(
         w.dir.path(),
         "bad.yaml",
@@ -362,17 +367,15 @@ fn prefix_making_a_name_too_long_is_reported_with_the_flag() {
 #[test]
 fn the_seed_self_attach_opt_in_is_reported() {
     // The README's opt-in: the seed's policy as an extra inline policy of the authenticated role.
-    let (w, _) = offline();
-    let policies = repo().join("policies").display().to_string();
-    let text = std::fs::read_to_string(repo().join("stacks/default.yaml"))
-        .expect("the default stack")
-        .replace("../policies/", &format!("{policies}/"))
-        .replace(
+    let (w, _) = World::offline();
+    let policies = policies();
+    let stack = default_stack_edited(&w, "opt-in.yaml", |t| {
+        t.replace(
             "        iot-and-secret: ",
             &format!("        seed-self-attach: {policies}/seed-self-attach.json\n        iot-and-secret: "),
-        );
-    let stack = write(w.dir.path(), "opt-in.yaml", &text);
-    let r = validate(&["--stack", &stack.display().to_string(), "--output", "json"]).code(1);
+        )
+    });
+    let r = validate(&["--stack", &stack, "--output", "json"]).code(1);
     let doc = r.json();
     let all = doc["findings"].as_array().unwrap();
     assert_eq!(all.len(), 1, "{doc}");
@@ -450,26 +453,23 @@ fn the_seed_self_attach_as_an_explicit_opt_in_is_a_warning() {
     );
 
     // The setting is reported even when no policy grants iot:AttachPolicy.
-    let (w, _) = offline();
-    let policies = repo().join("policies").display().to_string();
-    let text = std::fs::read_to_string(repo().join("stacks/default.yaml"))
-        .expect("the default stack")
-        .replace("../policies/", &format!("{policies}/"))
-        .replace(
+    let (w, _) = World::offline();
+    let stack = default_stack_edited(&w, "opt-in-only.yaml", |t| {
+        t.replace(
             "settings:\n",
             "settings:\n  allow_identity_self_attach: true\n",
-        );
-    let stack = write(w.dir.path(), "opt-in-only.yaml", &text);
-    let r = validate(&["--stack", &stack.display().to_string(), "--output", "json"]).ok();
+        )
+    });
+    let r = validate(&["--stack", &stack, "--output", "json"]).ok();
     let doc = r.json();
     let all = doc["findings"].as_array().unwrap();
     assert_eq!(all.len(), 1, "{doc}");
     assert_eq!(all[0]["rule"], "self-attach-opt-in");
     assert_eq!(all[0]["severity"], "warning");
-    assert_eq!(all[0]["file"], stack.display().to_string().as_str());
+    assert_eq!(all[0]["file"], stack.as_str());
     assert_eq!(
         (all[0]["line"].as_u64(), all[0]["column"].as_u64()),
         (Some(20), Some(31))
     );
-    validate(&["--stack", &stack.display().to_string(), "--strict"]).code(1);
+    validate(&["--stack", &stack, "--strict"]).code(1);
 }

@@ -1,0 +1,548 @@
+//! Live state read through the AWS API, as a person would check it (never through iotstack's own
+//! view), and the changes tests make behind iotstack's back. One method per check the tests make;
+//! each fails the test with the request and the name when AWS answers with an error.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::ops::Deref;
+
+use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
+use aws_sdk_cognitoidentity::types::IdentityPoolShortDescription;
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, UserPoolDescriptionType, UserPoolType};
+use aws_sdk_iam::types::Role;
+use aws_sdk_iot::types::{CertificateDescription, TopicRule};
+use aws_sdk_lambda::types::FunctionConfiguration;
+use aws_sdk_secretsmanager::types::SecretListEntry;
+use aws_sdk_sns::types::Subscription;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use serde_json::Value;
+
+use iotstack::aws::Clients;
+
+/// A world's AWS clients and prefix. Derefs to the clients for the calls only one test makes.
+pub struct Live {
+    aws: Clients,
+    prefix: String,
+}
+
+impl Deref for Live {
+    type Target = Clients;
+    fn deref(&self) -> &Clients {
+        &self.aws
+    }
+}
+
+/// Sends an AWS request a check depends on and returns its answer; an error fails the test with
+/// the request (and, given first, the name it is about).
+macro_rules! send {
+    ($about:expr, $request:expr) => {
+        $request.send().await.unwrap_or_else(|e| {
+            panic!(
+                "{} {}: {}",
+                stringify!($request),
+                $about,
+                DisplayErrorContext(e)
+            )
+        })
+    };
+    ($request:expr) => {
+        send!("", $request)
+    };
+}
+
+/// The ids of the stack's user pool, its app client and its identity pool.
+pub struct Pool {
+    pub id: String,
+    pub client_id: String,
+    pub identity_pool_id: String,
+}
+
+impl Live {
+    pub fn new(aws: Clients, prefix: &str) -> Live {
+        Live {
+            aws,
+            prefix: prefix.to_string(),
+        }
+    }
+
+    // --- IAM
+
+    pub async fn role(&self, name: &str) -> Role {
+        let out = send!(name, self.iam.get_role().role_name(name));
+        out.role().cloned().expect("a role")
+    }
+
+    /// Whether IAM answers for the role at all.
+    pub async fn role_exists(&self, name: &str) -> bool {
+        self.iam.get_role().role_name(name).send().await.is_ok()
+    }
+
+    /// A role's trust policy, decoded.
+    pub async fn trust(&self, role: &str) -> Value {
+        let role = self.role(role).await;
+        decode(role.assume_role_policy_document().expect("a trust policy"))
+    }
+
+    /// A role's inline policy `name`, decoded.
+    pub async fn inline_policy(&self, role: &str, name: &str) -> Value {
+        let out = send!(
+            format!("{role}/{name}"),
+            self.iam.get_role_policy().role_name(role).policy_name(name)
+        );
+        decode(out.policy_document())
+    }
+
+    pub async fn put_trust(&self, role: &str, doc: impl Display) {
+        send!(
+            role,
+            self.iam
+                .update_assume_role_policy()
+                .role_name(role)
+                .policy_document(doc.to_string())
+        );
+    }
+
+    pub async fn put_inline_policy(&self, role: &str, name: &str, doc: impl Display) {
+        send!(
+            format!("{role}/{name}"),
+            self.iam
+                .put_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .policy_document(doc.to_string())
+        );
+    }
+
+    pub async fn role_tags(&self, role: &str) -> HashMap<String, String> {
+        let role = self.role(role).await;
+        role.tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect()
+    }
+
+    // --- AWS IoT
+
+    /// The default version of an IoT policy's document.
+    pub async fn iot_policy(&self, name: &str) -> Value {
+        let out = send!(name, self.iot.get_policy().policy_name(name));
+        serde_json::from_str(out.policy_document().expect("a document")).expect("policy JSON")
+    }
+
+    pub async fn iot_policy_tags(&self, name: &str) -> HashMap<String, String> {
+        let out = send!(name, self.iot.get_policy().policy_name(name));
+        let arn = out.policy_arn().expect("a policy ARN");
+        let tags = send!(arn, self.iot.list_tags_for_resource().resource_arn(arn));
+        tags.tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The version ids of an IoT policy.
+    pub async fn policy_versions(&self, name: &str) -> Vec<String> {
+        let out = send!(name, self.iot.list_policy_versions().policy_name(name));
+        out.policy_versions()
+            .iter()
+            .filter_map(|v| v.version_id().map(str::to_string))
+            .collect()
+    }
+
+    /// Makes `doc` the IoT policy's default document, as the console does.
+    pub async fn put_policy_version(&self, name: &str, doc: impl Display) {
+        send!(
+            name,
+            self.iot
+                .create_policy_version()
+                .policy_name(name)
+                .policy_document(doc.to_string())
+                .set_as_default(true)
+        );
+    }
+
+    /// What an IoT policy is attached to (certificate ARNs, identity ids).
+    pub async fn policy_targets(&self, policy: &str) -> Vec<String> {
+        let out = send!(
+            policy,
+            self.iot.list_targets_for_policy().policy_name(policy)
+        );
+        out.targets().to_vec()
+    }
+
+    /// The names of the IoT policies attached to `target`.
+    pub async fn attached_policies(&self, target: &str) -> Vec<String> {
+        let out = send!(target, self.iot.list_attached_policies().target(target));
+        out.policies()
+            .iter()
+            .filter_map(|p| p.policy_name().map(str::to_string))
+            .collect()
+    }
+
+    pub async fn detach_policy(&self, policy: &str, target: &str) {
+        send!(
+            format!("{policy} from {target}"),
+            self.iot.detach_policy().policy_name(policy).target(target)
+        );
+    }
+
+    /// The principals (certificate ARNs) attached to a thing.
+    pub async fn thing_principals(&self, thing: &str) -> Vec<String> {
+        let out = send!(thing, self.iot.list_thing_principals().thing_name(thing));
+        out.principals().to_vec()
+    }
+
+    pub async fn certificate(&self, id: &str) -> CertificateDescription {
+        let out = send!(id, self.iot.describe_certificate().certificate_id(id));
+        out.certificate_description()
+            .cloned()
+            .expect("a description")
+    }
+
+    /// `ACTIVE`, `INACTIVE`, ...
+    pub async fn certificate_status(&self, id: &str) -> String {
+        let cert = self.certificate(id).await;
+        cert.status().expect("a status").as_str().to_string()
+    }
+
+    /// The ids of every certificate in the account.
+    pub async fn certificates(&self) -> Vec<String> {
+        let out = send!(self.iot.list_certificates());
+        out.certificates()
+            .iter()
+            .filter_map(|c| c.certificate_id().map(str::to_string))
+            .collect()
+    }
+
+    /// Whether AWS IoT answers for the thing at all.
+    pub async fn thing_exists(&self, name: &str) -> bool {
+        let thing = self.iot.describe_thing().thing_name(name).send().await;
+        thing.is_ok()
+    }
+
+    /// The names of every topic rule in the account.
+    pub async fn topic_rules(&self) -> Vec<String> {
+        let out = send!(self.iot.list_topic_rules());
+        names(out.rules(), |r| r.rule_name())
+    }
+
+    pub async fn topic_rule(&self, name: &str) -> TopicRule {
+        let out = send!(name, self.iot.get_topic_rule().rule_name(name));
+        out.rule().cloned().expect("a rule")
+    }
+
+    pub async fn disable_topic_rule(&self, name: &str) {
+        send!(name, self.iot.disable_topic_rule().rule_name(name));
+    }
+
+    // --- SNS
+
+    pub async fn subscriptions(&self, topic_arn: &str) -> Vec<Subscription> {
+        let out = send!(
+            topic_arn,
+            self.sns.list_subscriptions_by_topic().topic_arn(topic_arn)
+        );
+        out.subscriptions().to_vec()
+    }
+
+    pub async fn topic_tags(&self, topic_arn: &str) -> HashMap<String, String> {
+        let out = send!(
+            topic_arn,
+            self.sns.list_tags_for_resource().resource_arn(topic_arn)
+        );
+        out.tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect()
+    }
+
+    // --- Cognito
+
+    pub async fn user_pools(&self) -> Vec<UserPoolDescriptionType> {
+        let out = send!(self.cognito_idp.list_user_pools().max_results(60));
+        out.user_pools().to_vec()
+    }
+
+    pub async fn identity_pools(&self) -> Vec<IdentityPoolShortDescription> {
+        let out = send!(self.cognito_identity.list_identity_pools().max_results(60));
+        out.identity_pools().to_vec()
+    }
+
+    /// The stack's user pool, app client and identity pool, found by their names.
+    pub async fn pool(&self) -> Pool {
+        let p = &self.prefix;
+        let id = id_named(&self.user_pools().await, &format!("{p}-user-pool"), |u| {
+            (u.name(), u.id())
+        });
+        let clients = send!(
+            &id,
+            self.cognito_idp.list_user_pool_clients().user_pool_id(&id)
+        );
+        let client_id = clients.user_pool_clients()[0]
+            .client_id()
+            .unwrap()
+            .to_string();
+        let identity_pool_id = id_named(
+            &self.identity_pools().await,
+            &format!("{p}-edge-identity-pool"),
+            |i| (i.identity_pool_name(), i.identity_pool_id()),
+        );
+        Pool {
+            id,
+            client_id,
+            identity_pool_id,
+        }
+    }
+
+    pub async fn user_pool(&self, id: &str) -> UserPoolType {
+        let out = send!(id, self.cognito_idp.describe_user_pool().user_pool_id(id));
+        out.user_pool().cloned().expect("a user pool")
+    }
+
+    pub async fn identity_pool(&self, id: &str) -> DescribeIdentityPoolOutput {
+        send!(
+            id,
+            self.cognito_identity
+                .describe_identity_pool()
+                .identity_pool_id(id)
+        )
+    }
+
+    /// The stack's pools, and the identity id the app user gets by signing in.
+    pub async fn signed_in(&self) -> (Pool, String) {
+        let pool = self.pool().await;
+        let (_, identity) = self.sign_in(&pool).await;
+        (pool, identity)
+    }
+
+    /// Signs the app user in with the password from the secret; returns (password, identity id).
+    pub async fn sign_in(&self, pool: &Pool) -> (String, String) {
+        let p = &self.prefix;
+        let secret_id = format!("{}_{p}-app-user", pool.id);
+        let secret = send!(self.secrets.get_secret_value().secret_id(&secret_id));
+        let password = secret.secret_string().unwrap().to_string();
+        let auth = self
+            .cognito_idp
+            .initiate_auth()
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .client_id(&pool.client_id)
+            .auth_parameters("USERNAME", format!("{p}-app-user"))
+            .auth_parameters("PASSWORD", &password)
+            .send()
+            .await
+            .expect("USER_PASSWORD_AUTH with the password from the secret");
+        let token = auth
+            .authentication_result()
+            .unwrap()
+            .id_token()
+            .unwrap()
+            .to_string();
+        let provider = format!("cognito-idp.us-east-1.amazonaws.com/{}", pool.id);
+        let ids = &self.cognito_identity;
+        let got = send!(ids
+            .get_id()
+            .identity_pool_id(&pool.identity_pool_id)
+            .logins(&provider, &token));
+        let id = got.identity_id().unwrap().to_string();
+        let creds = send!(ids
+            .get_credentials_for_identity()
+            .identity_id(&id)
+            .logins(&provider, &token));
+        assert!(creds
+            .credentials()
+            .and_then(|c| c.access_key_id())
+            .is_some());
+        (password, id)
+    }
+
+    // --- Lambda
+
+    pub async fn function(&self, name: &str) -> FunctionConfiguration {
+        let out = send!(name, self.lambda.get_function().function_name(name));
+        out.configuration().cloned().expect("a configuration")
+    }
+
+    /// A function's environment variables.
+    pub async fn function_env(&self, name: &str) -> HashMap<String, String> {
+        let f = self.function(name).await;
+        f.environment()
+            .and_then(|e| e.variables())
+            .cloned()
+            .expect("environment variables")
+    }
+
+    // --- Secrets Manager
+
+    /// Every secret, those scheduled for deletion included.
+    pub async fn secrets(&self) -> Vec<SecretListEntry> {
+        let out = send!(self.secrets.list_secrets().include_planned_deletion(true));
+        out.secret_list().to_vec()
+    }
+
+    /// The secret named `name`, not scheduled for deletion.
+    pub async fn secret(&self, name: &str) -> SecretListEntry {
+        let out = send!(self.secrets.list_secrets());
+        out.secret_list()
+            .iter()
+            .find(|s| s.name() == Some(name))
+            .cloned()
+            .unwrap_or_else(|| panic!("the secret {name}"))
+    }
+
+    pub async fn secret_tags(&self, name: &str) -> HashMap<String, String> {
+        let secret = self.secret(name).await;
+        secret
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+            .collect()
+    }
+
+    pub async fn put_secret_policy(&self, id: &str, doc: impl Display) {
+        send!(
+            id,
+            self.secrets
+                .put_resource_policy()
+                .secret_id(id)
+                .resource_policy(doc.to_string())
+        );
+    }
+
+    /// A secret's resource policy, if it has one.
+    pub async fn secret_policy(&self, id: &str) -> Option<Value> {
+        let out = send!(id, self.secrets.get_resource_policy().secret_id(id));
+        out.resource_policy()
+            .map(|p| serde_json::from_str(p).expect("policy JSON"))
+    }
+
+    /// Every resource of the prefix still live.
+    pub async fn leftovers(&self) -> Vec<String> {
+        let p = self.prefix.as_str();
+        let mut left = Vec::new();
+        let mut add = |kind: &str, names: Vec<String>| {
+            left.extend(
+                names
+                    .into_iter()
+                    .filter(|n| n.contains(p))
+                    .map(|n| format!("{kind} {n}")),
+            );
+        };
+        let things = send!(self.iot.list_things());
+        add("thing", names(things.things(), |t| t.thing_name()));
+        let pols = send!(self.iot.list_policies());
+        add("iot policy", names(pols.policies(), |x| x.policy_name()));
+        add("rule", self.topic_rules().await);
+        let topics = send!(self.sns.list_topics());
+        add("topic", names(topics.topics(), |x| x.topic_arn()));
+        let subs = send!(self.sns.list_subscriptions());
+        add(
+            "subscription",
+            names(subs.subscriptions(), |s| s.topic_arn()),
+        );
+        let roles = send!(self.iam.list_roles());
+        add("role", names(roles.roles(), |r| Some(r.role_name())));
+        add("user pool", names(&self.user_pools().await, |x| x.name()));
+        add(
+            "identity pool",
+            names(&self.identity_pools().await, |x| x.identity_pool_name()),
+        );
+        let fns = send!(self.lambda.list_functions());
+        add("function", names(fns.functions(), |x| x.function_name()));
+        add("secret", names(&self.secrets().await, |x| x.name()));
+        // Certificates carry no name: every test world has an emulator of its own, so any is a
+        // leftover.
+        left.extend(
+            self.certificates()
+                .await
+                .into_iter()
+                .map(|n| format!("certificate {n}")),
+        );
+        left
+    }
+}
+
+fn names<T>(items: &[T], name: impl Fn(&T) -> Option<&str>) -> Vec<String> {
+    items
+        .iter()
+        .filter_map(|i| name(i).map(str::to_string))
+        .collect()
+}
+
+/// The id of the item named `name`, given each item's (name, id).
+fn id_named<T>(
+    items: &[T],
+    name: &str,
+    name_and_id: impl Fn(&T) -> (Option<&str>, Option<&str>),
+) -> String {
+    items
+        .iter()
+        .map(name_and_id)
+        .find(|(n, _)| *n == Some(name))
+        .and_then(|(_, id)| id.map(str::to_string))
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+/// The id at the end of a certificate's ARN.
+pub fn certificate_id(arn: &str) -> String {
+    arn.rsplit('/').next().unwrap().to_string()
+}
+
+// --- Policy documents
+
+/// A policy document as IAM returns it (percent-encoded).
+fn decode(doc: &str) -> Value {
+    let d = percent_encoding::percent_decode_str(doc)
+        .decode_utf8_lossy()
+        .to_string();
+    serde_json::from_str(&d).expect("policy JSON")
+}
+
+/// The statements of a policy, whether one or a list.
+pub fn statements(doc: &Value) -> Vec<Value> {
+    match &doc["Statement"] {
+        Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+/// A string or a list of strings, as a list.
+pub fn list(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        Value::String(s) => vec![s.clone()],
+        _ => vec![],
+    }
+}
+
+/// Every action a policy names, sorted.
+pub fn actions(doc: &Value) -> Vec<String> {
+    let mut a: Vec<String> = statements(doc)
+        .iter()
+        .flat_map(|s| list(&s["Action"]))
+        .collect();
+    a.sort();
+    a
+}
+
+/// The statement whose actions are exactly `actions`.
+pub fn statement_for(doc: &Value, actions: &[&str]) -> Value {
+    statements(doc)
+        .into_iter()
+        .find(|s| list(&s["Action"]) == actions)
+        .unwrap_or_else(|| panic!("a statement for {actions:?} in {doc}"))
+}
+
+/// The first statement whose actions include `action`.
+pub fn statement_granting(doc: &Value, action: &str) -> Value {
+    statements(doc)
+        .into_iter()
+        .find(|s| list(&s["Action"]).iter().any(|a| a == action))
+        .unwrap_or_else(|| panic!("a statement granting {action} in {doc}"))
+}
