@@ -35,12 +35,7 @@ fn output_with_home(w: &World, home: &Path, env: &[(&str, &str)], args: &[&str])
     for (k, v) in env {
         c.env(k, v);
     }
-    let o = c.output().expect("the binary runs");
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+    Run::from(c.output().expect("the binary runs"))
 }
 
 fn region_of(r: Run) -> String {
