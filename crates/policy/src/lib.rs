@@ -4,17 +4,27 @@
 //! No AWS call is made here: the documents come from the caller (a stack's templates, or what
 //! AWS returned).
 
-mod eval;
+mod condition;
+mod decision;
 pub mod lint;
 pub mod locate;
 mod normalize;
+mod pattern;
+mod request;
+mod statement;
 
-pub use eval::{
-    action_matches, client_arn, evaluate, evaluate_layers, evaluate_policies, has_wildcards,
-    iot_arn, is_known_condition_operator, is_supported_condition_operator, partition_for_region,
-    pattern_covers_prefix, policy_variables, resource_matches, topic_arn, topic_filter_arn,
-    Context, Decision, Effect, Evaluation, IotAction, Layer, LayerEvaluation, LayeredResult,
-    MatchedStatement, PolicyEvaluation, Refusal, Request, KEY_COGNITO_AMR, KEY_COGNITO_AUD,
-    KEY_COGNITO_SUB, KEY_IOT_CLIENT_ID, KEY_SOURCE_IP, KEY_THING_NAME, POLICY_VERSION,
+pub use condition::{is_known_condition_operator, is_supported_condition_operator};
+pub use decision::{
+    evaluate, evaluate_layers, evaluate_policies, Decision, Evaluation, Layer, LayerEvaluation,
+    LayeredResult, MatchedStatement, PolicyEvaluation, Refusal,
 };
 pub use normalize::normalize;
+pub use pattern::{
+    action_matches, has_wildcards, pattern_covers_prefix, policy_variables, resource_matches,
+};
+pub use request::{
+    client_arn, iot_arn, partition_for_region, topic_arn, topic_filter_arn, Context, IotAction,
+    Request, KEY_COGNITO_AMR, KEY_COGNITO_AUD, KEY_COGNITO_SUB, KEY_IOT_CLIENT_ID, KEY_SOURCE_IP,
+    KEY_THING_NAME,
+};
+pub use statement::{Effect, POLICY_VERSION};
