@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde_json::Value;
 
+use crate::document::Condition;
 use crate::pattern::{compile, glob_match, tokens_to_string, Tok};
 use crate::request::Context;
 
@@ -132,12 +133,17 @@ fn condition_values(raw: &Value) -> Option<Vec<String>> {
     }
 }
 
-pub(crate) fn evaluate_condition(condition: &Value, context: &Context, vars: bool) -> CondOutcome {
-    let Some(blocks) = condition.as_object() else {
+pub(crate) fn evaluate_condition(
+    condition: &Condition,
+    context: &Context,
+    vars: bool,
+) -> CondOutcome {
+    let Some(blocks) = &condition.blocks else {
         return CondOutcome::Invalid("Condition must be a JSON object".to_string());
     };
     let mut parsed = Vec::with_capacity(blocks.len());
-    for (name, block) in blocks {
+    for block in blocks {
+        let name = block.operator;
         let op = match parse_operator(name) {
             OperatorKind::Supported(op) => op,
             OperatorKind::Unsupported => {
@@ -149,7 +155,7 @@ pub(crate) fn evaluate_condition(condition: &Value, context: &Context, vars: boo
                 return CondOutcome::Invalid(format!("unknown condition operator {name:?}"))
             }
         };
-        let Some(keys) = block.as_object() else {
+        let Some(keys) = block.keys else {
             return CondOutcome::Invalid(format!("{name} must map condition keys to values"));
         };
         parsed.push((name, op, keys));

@@ -26,8 +26,11 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::document::{
+    self, mentions_variables, Document, Effect, NotAnObject, StatementsProblem, POLICY_VERSION,
+};
 use crate::request::Request;
-use crate::statement::{any_string, evaluate_statement, statement_label, Effect, POLICY_VERSION};
+use crate::statement::{evaluate_statement, statement_label};
 
 /// The outcome of evaluating policies for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -154,47 +157,45 @@ impl Evaluation {
 /// with a note.
 pub fn evaluate(policy: &Value, request: &Request) -> Evaluation {
     let mut notes = Vec::new();
-    let parsed;
-    let doc = match policy {
-        Value::String(text) => match serde_json::from_str::<Value>(text) {
-            Ok(value) => {
-                parsed = value;
-                &parsed
-            }
-            Err(err) => {
-                notes.push(format!("policy document is not valid JSON: {err}"));
-                return Evaluation::refused(notes);
-            }
-        },
-        other => other,
+    let value = match document::json(policy) {
+        Ok(value) => value,
+        Err(err) => {
+            notes.push(format!("policy document is not valid JSON: {err}"));
+            return Evaluation::refused(notes);
+        }
     };
-    let Some(obj) = doc.as_object() else {
+    let Some(doc) = Document::parse(&value) else {
         notes.push("policy document is not a JSON object".to_string());
         return Evaluation::refused(notes);
     };
-    let statements: Vec<&Value> = match obj.get("Statement") {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(one @ Value::Object(_)) => vec![one],
-        Some(_) => {
+    let statements = match &doc.statements {
+        Ok(statements) => statements,
+        Err(StatementsProblem::NotAList) => {
             notes.push("Statement must be an object or an array of objects".to_string());
             return Evaluation::refused(notes);
         }
-        None => {
+        Err(StatementsProblem::Missing) => {
             notes.push("policy document has no Statement".to_string());
             return Evaluation::refused(notes);
         }
     };
-    let vars = obj.get("Version").and_then(Value::as_str) == Some(POLICY_VERSION);
-    if !vars && any_string(doc, &|s| s.contains("${")) {
+    let vars = doc.substitutes_variables();
+    if !vars && mentions_variables(doc.value) {
         notes.push(format!(
             "policy Version is not {POLICY_VERSION}, so ${{...}} policy variables are matched as literal text"
         ));
     }
 
     let mut matched = Vec::new();
-    for (index, statement) in statements.into_iter().enumerate() {
-        if let Some(m) = evaluate_statement(index, statement, request, vars, &mut notes) {
-            matched.push(m);
+    for statement in statements {
+        match statement {
+            Ok(statement) => {
+                matched.extend(evaluate_statement(statement, request, vars, &mut notes))
+            }
+            Err(NotAnObject { index, .. }) => notes.push(format!(
+                "{} is not a JSON object; ignored",
+                statement_label(*index, None)
+            )),
         }
     }
     let decision = if matched.iter().any(|m| m.effect == Effect::Deny) {

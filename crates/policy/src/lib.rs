@@ -6,6 +6,7 @@
 
 mod condition;
 mod decision;
+mod document;
 pub mod lint;
 pub mod locate;
 mod normalize;
@@ -18,6 +19,7 @@ pub use decision::{
     evaluate, evaluate_layers, evaluate_policies, Decision, Evaluation, Layer, LayerEvaluation,
     LayeredResult, MatchedStatement, PolicyEvaluation, Refusal,
 };
+pub use document::{Effect, POLICY_VERSION};
 pub use normalize::normalize;
 pub use pattern::{
     action_matches, has_wildcards, pattern_covers_prefix, policy_variables, resource_matches,
@@ -27,4 +29,3 @@ pub use request::{
     Request, KEY_COGNITO_AMR, KEY_COGNITO_AUD, KEY_COGNITO_SUB, KEY_IOT_CLIENT_ID, KEY_SOURCE_IP,
     KEY_THING_NAME,
 };
-pub use statement::{Effect, POLICY_VERSION};

@@ -1,51 +1,13 @@
 //! One statement of a policy applied to one request: does its action, resource and condition
-//! match?
-
-use std::fmt;
-
-use serde::Serialize;
-use serde_json::{Map, Value};
+//! match? A statement that does not fit the grammar is ignored, with a note saying why.
 
 use crate::condition::{evaluate_condition, CondOutcome};
 use crate::decision::MatchedStatement;
+use crate::document::{Cover, Effect, List, ListProblem, Statement};
 use crate::pattern::{action_matches, compile, glob_match};
 use crate::request::Request;
 
-/// The policy language version that enables policy variables.
-pub const POLICY_VERSION: &str = "2012-10-17";
-
-/// The `Effect` of a statement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Effect {
-    /// `"Effect": "Allow"`.
-    Allow,
-    /// `"Effect": "Deny"`.
-    Deny,
-}
-
-impl Effect {
-    /// `Allow` or `Deny`, as written in policies.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Effect::Allow => "Allow",
-            Effect::Deny => "Deny",
-        }
-    }
-
-    pub(crate) fn verb(self) -> &'static str {
-        match self {
-            Effect::Allow => "allows",
-            Effect::Deny => "explicitly denies",
-        }
-    }
-}
-
-impl fmt::Display for Effect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
+/// `statement <index>` or `statement <index> (Sid <sid>)`.
 pub(crate) fn statement_label(index: usize, sid: Option<&str>) -> String {
     match sid {
         Some(sid) => format!("statement {index} (Sid {sid})"),
@@ -53,137 +15,55 @@ pub(crate) fn statement_label(index: usize, sid: Option<&str>) -> String {
     }
 }
 
-pub(crate) fn any_string(value: &Value, pred: &dyn Fn(&str) -> bool) -> bool {
-    match value {
-        Value::String(s) => pred(s),
-        Value::Array(items) => items.iter().any(|v| any_string(v, pred)),
-        Value::Object(map) => map.iter().any(|(k, v)| pred(k) || any_string(v, pred)),
-        _ => false,
-    }
+/// Why the evaluator cannot use `list`, if it cannot.
+fn list_error(list: &List) -> Option<String> {
+    let (positive, negative, name) = (list.positive, list.negative, list.name());
+    Some(match list.error()? {
+        ListProblem::Both => format!("has both {positive} and {negative}"),
+        ListProblem::Missing => format!("has neither {positive} nor {negative}"),
+        ListProblem::NotAString { .. } => format!("{name} has an entry that is not a string"),
+        ListProblem::WrongType(_) => format!("{name} must be a string or an array of strings"),
+        ListProblem::Empty => return None,
+    })
 }
 
-/// Reads `positive` or `negative` (e.g. `Action` / `NotAction`) as a list of
-/// strings; `Ok((negated, entries))`.
-fn string_list<'v>(
-    obj: &'v Map<String, Value>,
-    positive: &str,
-    negative: &str,
-) -> Result<(bool, Vec<&'v str>), String> {
-    let (negated, value) = match (obj.get(positive), obj.get(negative)) {
-        (Some(_), Some(_)) => return Err(format!("has both {positive} and {negative}")),
-        (None, None) => return Err(format!("has neither {positive} nor {negative}")),
-        (Some(v), None) => (false, v),
-        (None, Some(v)) => (true, v),
-    };
-    let name = if negated { negative } else { positive };
-    match value {
-        Value::String(s) => Ok((negated, vec![s.as_str()])),
-        Value::Array(items) => items
-            .iter()
-            .map(|item| {
-                item.as_str()
-                    .ok_or_else(|| format!("{name} has an entry that is not a string"))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(|entries| (negated, entries)),
-        _ => Err(format!("{name} must be a string or an array of strings")),
-    }
-}
-
+/// The statement, if it applies to `request`; `vars`: whether policy variables are substituted.
 pub(crate) fn evaluate_statement(
-    index: usize,
-    statement: &Value,
+    statement: &Statement,
     request: &Request,
     vars: bool,
     notes: &mut Vec<String>,
 ) -> Option<MatchedStatement> {
-    let Some(obj) = statement.as_object() else {
-        notes.push(format!(
-            "{} is not a JSON object; ignored",
-            statement_label(index, None)
-        ));
-        return None;
-    };
-    let sid = obj.get("Sid").and_then(Value::as_str).map(str::to_string);
-    let label = statement_label(index, sid.as_deref());
-    let effect = match obj.get("Effect").and_then(Value::as_str) {
-        Some("Allow") => Effect::Allow,
-        Some("Deny") => Effect::Deny,
-        Some(other) => {
+    let label = statement_label(statement.index, statement.sid);
+    let effect = match statement.effect {
+        Ok(effect) => effect,
+        Err(Some(serde_json::Value::String(other))) => {
             notes.push(format!(
                 "{label}: Effect {other:?} is neither \"Allow\" nor \"Deny\"; ignored"
             ));
             return None;
         }
-        None => {
+        Err(_) => {
             notes.push(format!("{label}: Effect is missing; ignored"));
             return None;
         }
     };
 
-    let action = match string_list(obj, "Action", "NotAction") {
-        Err(msg) => {
-            notes.push(format!("{label}: {msg}; ignored"));
-            return None;
-        }
-        Ok((false, entries)) => entries
-            .iter()
-            .find(|p| action_matches(p, &request.action))
-            .map(|p| (*p).to_string())?,
-        Ok((true, entries)) => {
-            if entries.iter().any(|p| action_matches(p, &request.action)) {
-                return None;
-            }
-            format!("NotAction {entries:?}")
-        }
+    if let Some(msg) = list_error(&statement.action) {
+        notes.push(format!("{label}: {msg}; ignored"));
+        return None;
+    }
+    let action = match statement
+        .action
+        .covers(|p| action_matches(p, &request.action))?
+    {
+        Cover::Entry(entry) => entry.value.to_string(),
+        Cover::Negated => format!("NotAction {:?}", statement.action.values()),
     };
 
-    let text: Vec<char> = request.resource.chars().collect();
-    let resource = match string_list(obj, "Resource", "NotResource") {
-        Err(msg) => {
-            notes.push(format!("{label}: {msg}; ignored"));
-            return None;
-        }
-        Ok((negated, entries)) => {
-            let mut unresolved = Vec::new();
-            let mut hit = None;
-            for entry in &entries {
-                match compile(entry, &request.context, vars, true) {
-                    Ok(tokens) => {
-                        if glob_match(&tokens, &text) {
-                            hit = Some(*entry);
-                            break;
-                        }
-                    }
-                    Err(err) => unresolved.push(err.describe(entry)),
-                }
-            }
-            match (negated, hit) {
-                (false, Some(entry)) => entry.to_string(),
-                (false, None) => {
-                    for u in unresolved {
-                        notes.push(format!(
-                            "{label} would apply to {} but Resource {u}",
-                            request.action
-                        ));
-                    }
-                    return None;
-                }
-                (true, Some(_)) => return None,
-                (true, None) => {
-                    for u in unresolved {
-                        notes.push(format!(
-                            "{label}: NotResource {u}, so it does not exclude {}",
-                            request.resource
-                        ));
-                    }
-                    format!("NotResource {entries:?}")
-                }
-            }
-        }
-    };
+    let resource = match_resource(&label, &statement.resource, request, vars, notes)?;
 
-    if let Some(condition) = obj.get("Condition") {
+    if let Some(condition) = &statement.condition {
         match evaluate_condition(condition, &request.context, vars) {
             CondOutcome::Met => {}
             CondOutcome::NotMet(reason) => {
@@ -206,10 +86,61 @@ pub(crate) fn evaluate_statement(
     }
 
     Some(MatchedStatement {
-        index,
-        sid,
+        index: statement.index,
+        sid: statement.sid.map(str::to_string),
         effect,
         action,
         resource,
     })
+}
+
+/// The `Resource` entry that matches the request's resource (or `NotResource [...]` when none of
+/// a negated list does), with notes on the entries whose variables could not be resolved.
+fn match_resource(
+    label: &str,
+    list: &List,
+    request: &Request,
+    vars: bool,
+    notes: &mut Vec<String>,
+) -> Option<String> {
+    if let Some(msg) = list_error(list) {
+        notes.push(format!("{label}: {msg}; ignored"));
+        return None;
+    }
+    let text: Vec<char> = request.resource.chars().collect();
+    let mut unresolved = Vec::new();
+    let mut hit = None;
+    for entry in &list.entries {
+        match compile(entry.value, &request.context, vars, true) {
+            Ok(tokens) => {
+                if glob_match(&tokens, &text) {
+                    hit = Some(entry.value);
+                    break;
+                }
+            }
+            Err(err) => unresolved.push(err.describe(entry.value)),
+        }
+    }
+    match (list.negated, hit) {
+        (false, Some(entry)) => Some(entry.to_string()),
+        (false, None) => {
+            for u in unresolved {
+                notes.push(format!(
+                    "{label} would apply to {} but Resource {u}",
+                    request.action
+                ));
+            }
+            None
+        }
+        (true, Some(_)) => None,
+        (true, None) => {
+            for u in unresolved {
+                notes.push(format!(
+                    "{label}: NotResource {u}, so it does not exclude {}",
+                    request.resource
+                ));
+            }
+            Some(format!("NotResource {:?}", list.values()))
+        }
+    }
 }

@@ -15,6 +15,8 @@ use serde_json::Value;
 mod parse;
 mod rules;
 
+use crate::document;
+
 use parse::{parse, structure};
 pub use rules::self_attach_opted_in;
 use rules::{
@@ -168,25 +170,18 @@ pub fn lint_common(doc: &Value) -> Vec<Finding> {
 
 fn lint_with(doc: &Value, flavor: Flavor) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let parsed_text;
-    let doc = match doc {
-        Value::String(text) => match serde_json::from_str::<Value>(text) {
-            Ok(value) => {
-                parsed_text = value;
-                &parsed_text
-            }
-            Err(err) => {
-                findings.push(structure(
-                    None,
-                    String::new(),
-                    format!("the policy document is not valid JSON ({err}); write a JSON object with \"Version\": \"2012-10-17\" and a \"Statement\" array"),
-                ));
-                return findings;
-            }
-        },
-        other => other,
+    let doc = match document::json(doc) {
+        Ok(doc) => doc,
+        Err(err) => {
+            findings.push(structure(
+                None,
+                String::new(),
+                format!("the policy document is not valid JSON ({err}); write a JSON object with \"Version\": \"2012-10-17\" and a \"Statement\" array"),
+            ));
+            return findings;
+        }
     };
-    if let Some(policy) = parse(doc, flavor, &mut findings) {
+    if let Some(policy) = parse(&doc, flavor, &mut findings) {
         check_version(&policy, &mut findings);
         check_wildcard_action(&policy, &mut findings);
         check_wildcard_resource(&policy, &mut findings);

@@ -1,85 +1,47 @@
-//! The document as lint reads it: statements with their `Action` and `Resource` entries and the
-//! JSON pointer of each, and a `policy-structure` finding for whatever does not fit the grammar.
+//! The document as lint reads it: the parsed document of [`crate::document`], and a
+//! `policy-structure` finding (or `unknown-condition-operator`) for whatever in it does not fit
+//! the grammar or the kind of policy.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{Finding, Flavor, Severity, RULE_CONDITION_OPERATOR, RULE_STRUCTURE};
-use crate::{
-    action_matches, is_known_condition_operator, pattern_covers_prefix, Effect, POLICY_VERSION,
+use crate::document::{
+    escape, mentions_variables, Condition, Cover, Document, List, ListProblem, NotAnObject,
+    Statement, StatementsProblem, Version,
 };
+use crate::{action_matches, is_known_condition_operator, pattern_covers_prefix, POLICY_VERSION};
 
-pub(super) struct Entry {
-    pub(super) value: String,
-    pub(super) pointer: String,
-}
-
-pub(super) struct Stmt {
-    pub(super) index: usize,
-    pub(super) effect: Option<Effect>,
-    pub(super) has_condition: bool,
-    pub(super) actions: Vec<Entry>,
-    pub(super) not_action: bool,
-    pub(super) action_pointer: String,
-    pub(super) resources: Vec<Entry>,
-    pub(super) not_resource: bool,
-    pub(super) resource_pointer: String,
-}
-
-impl Stmt {
-    pub(super) fn allows(&self) -> bool {
-        self.effect == Some(Effect::Allow)
-    }
-
-    /// Pointer to the element through which the statement covers `action`
-    /// (the matching `Action` entry, or `NotAction` when it does not list
-    /// it), if it does.
-    pub(super) fn covers(&self, action: &str) -> Option<&str> {
-        if self.not_action {
-            if self.actions.is_empty()
-                || self
-                    .actions
-                    .iter()
-                    .any(|a| action_matches(&a.value, action))
-            {
-                return None;
-            }
-            return Some(&self.action_pointer);
-        }
-        self.actions
-            .iter()
-            .find(|a| action_matches(&a.value, action))
-            .map(|a| a.pointer.as_str())
-    }
-
-    pub(super) fn covers_every_iot_action(&self) -> bool {
-        self.not_action
-            || self
-                .actions
-                .iter()
-                .any(|a| pattern_covers_prefix(&a.value, "iot:", true))
-    }
-}
-
-pub(super) struct Policy {
-    pub(super) version: Option<String>,
+/// What the rules read: the statements that are JSON objects.
+pub(super) struct Policy<'a> {
+    /// `Version`, when it is a valid one.
+    pub(super) version: Option<&'a str>,
+    /// Whether a `Resource` entry or a `Condition` uses a `${...}` policy variable.
     pub(super) uses_variables: bool,
-    pub(super) statements: Vec<Stmt>,
+    pub(super) statements: Vec<Statement<'a>>,
 }
 
-pub(super) const STATEMENT_ELEMENTS: [&str; 9] = [
-    "Sid",
-    "Effect",
-    "Principal",
-    "NotPrincipal",
-    "Action",
-    "NotAction",
-    "Resource",
-    "NotResource",
-    "Condition",
-];
+/// Pointer to the element through which the statement covers `action` (the matching `Action`
+/// entry, or `NotAction` when it does not list it), if it does. An empty `NotAction` covers
+/// nothing here: it is reported as a structure error.
+pub(super) fn covers<'s>(stmt: &'s Statement, action: &str) -> Option<&'s str> {
+    let list = &stmt.action;
+    if list.negated && list.entries.is_empty() {
+        return None;
+    }
+    match list.covers(|p| action_matches(p, action))? {
+        Cover::Entry(entry) => Some(&entry.pointer),
+        Cover::Negated => Some(&list.pointer),
+    }
+}
 
-pub(super) fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+/// Whether the statement covers every AWS IoT action (`iot:*`, `*`, `NotAction`, ...).
+pub(super) fn covers_every_iot_action(stmt: &Statement) -> bool {
+    stmt.action.negated
+        || stmt
+            .action
+            .entries
+            .iter()
+            .any(|a| pattern_covers_prefix(a.value, "iot:", true))
 }
 
 pub(super) fn structure(statement: Option<usize>, pointer: String, message: String) -> Finding {
@@ -92,8 +54,12 @@ pub(super) fn structure(statement: Option<usize>, pointer: String, message: Stri
     }
 }
 
-pub(super) fn parse(doc: &Value, flavor: Flavor, findings: &mut Vec<Finding>) -> Option<Policy> {
-    let Some(obj) = doc.as_object() else {
+pub(super) fn parse<'a>(
+    value: &'a Value,
+    flavor: Flavor,
+    findings: &mut Vec<Finding>,
+) -> Option<Policy<'a>> {
+    let Some(doc) = Document::parse(value) else {
         findings.push(structure(
             None,
             String::new(),
@@ -101,19 +67,17 @@ pub(super) fn parse(doc: &Value, flavor: Flavor, findings: &mut Vec<Finding>) ->
         ));
         return None;
     };
-    for key in obj.keys() {
-        if !matches!(key.as_str(), "Version" | "Id" | "Statement") {
-            findings.push(structure(
-                None,
-                format!("/{}", escape(key)),
-                format!("unknown top-level element {key:?}: a policy has only Version, Id and Statement (names are case-sensitive)"),
-            ));
-        }
+    for key in &doc.unknown {
+        findings.push(structure(
+            None,
+            format!("/{}", escape(key)),
+            format!("unknown top-level element {key:?}: a policy has only Version, Id and Statement (names are case-sensitive)"),
+        ));
     }
-    let version = match obj.get("Version") {
-        None => None,
-        Some(Value::String(v)) if v == POLICY_VERSION || v == "2008-10-17" => Some(v.clone()),
-        Some(other) => {
+    let version = match doc.version {
+        Version::Missing => None,
+        Version::Valid(v) => Some(v),
+        Version::Invalid(other) => {
             findings.push(structure(
                 None,
                 "/Version".to_string(),
@@ -122,8 +86,9 @@ pub(super) fn parse(doc: &Value, flavor: Flavor, findings: &mut Vec<Finding>) ->
             None
         }
     };
-    let items: Vec<(&Value, String)> = match obj.get("Statement") {
-        None => {
+    let items = match doc.statements {
+        Ok(items) => items,
+        Err(StatementsProblem::Missing) => {
             findings.push(structure(
                 None,
                 "/Statement".to_string(),
@@ -131,13 +96,7 @@ pub(super) fn parse(doc: &Value, flavor: Flavor, findings: &mut Vec<Finding>) ->
             ));
             return None;
         }
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (v, format!("/Statement/{i}")))
-            .collect(),
-        Some(one @ Value::Object(_)) => vec![(one, "/Statement".to_string())],
-        Some(_) => {
+        Err(StatementsProblem::NotAList) => {
             findings.push(structure(
                 None,
                 "/Statement".to_string(),
@@ -157,21 +116,30 @@ pub(super) fn parse(doc: &Value, flavor: Flavor, findings: &mut Vec<Finding>) ->
     }
     let mut uses_variables = false;
     let mut statements = Vec::with_capacity(items.len());
-    for (index, (value, pointer)) in items.into_iter().enumerate() {
-        let Some(stmt) = value.as_object() else {
-            findings.push(structure(
-                Some(index),
-                pointer,
-                "a statement must be a JSON object with Effect, Action and Resource".to_string(),
-            ));
-            continue;
+    for item in items {
+        let mut stmt = match item {
+            Ok(stmt) => stmt,
+            Err(NotAnObject { index, pointer }) => {
+                findings.push(structure(
+                    Some(index),
+                    pointer,
+                    "a statement must be a JSON object with Effect, Action and Resource"
+                        .to_string(),
+                ));
+                continue;
+            }
         };
-        let s = parse_statement(index, stmt, &pointer, flavor, findings);
-        uses_variables |= s.resources.iter().any(|r| r.value.contains("${"));
-        statements.push(s);
-        if let Some(condition) = stmt.get("Condition") {
-            uses_variables |= condition.to_string().contains("${");
+        check_statement(&stmt, flavor, findings);
+        if flavor == Flavor::Trust {
+            // The role is the resource: whatever the statement says is reported above.
+            stmt.resource = stmt.resource.absent(stmt.at("Resource"));
         }
+        uses_variables |= stmt.resource.entries.iter().any(|r| r.value.contains("${"));
+        uses_variables |= stmt
+            .condition
+            .as_ref()
+            .is_some_and(|c| mentions_variables(c.value));
+        statements.push(stmt);
     }
     Some(Policy {
         version,
@@ -180,201 +148,130 @@ pub(super) fn parse(doc: &Value, flavor: Flavor, findings: &mut Vec<Finding>) ->
     })
 }
 
-pub(super) fn parse_statement(
-    index: usize,
-    obj: &Map<String, Value>,
-    pointer: &str,
-    flavor: Flavor,
-    findings: &mut Vec<Finding>,
-) -> Stmt {
-    let at = |name: &str| format!("{pointer}/{}", escape(name));
-    for key in obj.keys() {
-        if !STATEMENT_ELEMENTS.contains(&key.as_str()) {
-            findings.push(structure(
-                Some(index),
-                at(key),
-                format!("unknown statement element {key:?}: use Sid, Effect, Action or NotAction, Resource or NotResource, and Condition (names are case-sensitive)"),
-            ));
-        }
+/// The structure findings of one statement, in the order of its elements.
+fn check_statement(stmt: &Statement, flavor: Flavor, findings: &mut Vec<Finding>) {
+    let index = Some(stmt.index);
+    for key in stmt.unknown_elements() {
+        findings.push(structure(
+            index,
+            stmt.at(key),
+            format!("unknown statement element {key:?}: use Sid, Effect, Action or NotAction, Resource or NotResource, and Condition (names are case-sensitive)"),
+        ));
     }
-    if flavor.has_principal() && !obj.contains_key("Principal") && !obj.contains_key("NotPrincipal")
-    {
+    if flavor.has_principal() && !stmt.has("Principal") && !stmt.has("NotPrincipal") {
         let example = if flavor == Flavor::Trust {
             "{\"Service\": \"lambda.amazonaws.com\"} or {\"Federated\": \"cognito-identity.amazonaws.com\"}"
         } else {
             "{\"AWS\": \"arn:aws:iam::ACCOUNT:root\"} or \"*\""
         };
         findings.push(structure(
-            Some(index),
-            at("Principal"),
+            index,
+            stmt.at("Principal"),
             format!("Principal is missing: name who the statement applies to, e.g. \"Principal\": {example}"),
         ));
     }
     for key in ["Principal", "NotPrincipal"] {
-        if obj.contains_key(key) && !flavor.has_principal() {
+        if stmt.has(key) && !flavor.has_principal() {
             findings.push(structure(
-                Some(index),
-                at(key),
+                index,
+                stmt.at(key),
                 format!("{key} is not allowed in AWS IoT policies or in policies attached to a role; remove it (the policy applies to whatever it is attached to)"),
             ));
         }
     }
-    let effect = match obj.get("Effect") {
-        Some(Value::String(e)) if e == "Allow" => Some(Effect::Allow),
-        Some(Value::String(e)) if e == "Deny" => Some(Effect::Deny),
-        Some(other) => {
-            findings.push(structure(
-                Some(index),
-                at("Effect"),
-                format!(
-                    "Effect {other} is not valid: write \"Allow\" or \"Deny\" (case-sensitive)"
-                ),
-            ));
-            None
-        }
-        None => {
-            findings.push(structure(
-                Some(index),
-                at("Effect"),
-                "Effect is missing: add \"Effect\": \"Allow\" or \"Effect\": \"Deny\"".to_string(),
-            ));
-            None
-        }
-    };
-    let (actions, not_action, action_pointer) =
-        parse_list(index, obj, pointer, "Action", "NotAction", findings);
-    let (resources, not_resource, resource_pointer) = if flavor == Flavor::Trust {
+    match stmt.effect {
+        Ok(_) => {}
+        Err(Some(other)) => findings.push(structure(
+            index,
+            stmt.at("Effect"),
+            format!("Effect {other} is not valid: write \"Allow\" or \"Deny\" (case-sensitive)"),
+        )),
+        Err(None) => findings.push(structure(
+            index,
+            stmt.at("Effect"),
+            "Effect is missing: add \"Effect\": \"Allow\" or \"Effect\": \"Deny\"".to_string(),
+        )),
+    }
+    check_list(stmt, &stmt.action, findings);
+    if flavor == Flavor::Trust {
         for key in ["Resource", "NotResource"] {
-            if obj.contains_key(key) {
+            if stmt.has(key) {
                 findings.push(structure(
-                    Some(index),
-                    at(key),
+                    index,
+                    stmt.at(key),
                     format!("a trust policy has no {key} (the role is the resource, and IAM rejects the policy): remove it"),
                 ));
             }
         }
-        (Vec::new(), false, at("Resource"))
     } else {
-        parse_list(index, obj, pointer, "Resource", "NotResource", findings)
-    };
-    let has_condition = obj.contains_key("Condition");
-    if let Some(condition) = obj.get("Condition") {
-        check_condition(index, condition, &at("Condition"), findings);
+        check_list(stmt, &stmt.resource, findings);
     }
-    Stmt {
-        index,
-        effect,
-        has_condition,
-        actions,
-        not_action,
-        action_pointer,
-        resources,
-        not_resource,
-        resource_pointer,
+    if let Some(condition) = &stmt.condition {
+        check_condition(stmt.index, condition, findings);
     }
 }
 
-pub(super) fn parse_list(
-    index: usize,
-    obj: &Map<String, Value>,
-    pointer: &str,
-    positive: &str,
-    negative: &str,
-    findings: &mut Vec<Finding>,
-) -> (Vec<Entry>, bool, String) {
-    let example = if positive == "Action" {
+fn check_list(stmt: &Statement, list: &List, findings: &mut Vec<Finding>) {
+    let example = if list.positive == "Action" {
         "\"Action\": [\"iot:Connect\"]"
     } else {
         "\"Resource\": [\"arn:aws:iot:REGION:ACCOUNT:client/...\"]"
     };
-    let (negated, name, value) = match (obj.get(positive), obj.get(negative)) {
-        (Some(v), Some(_)) => {
-            findings.push(structure(
-                Some(index),
-                format!("{pointer}/{negative}"),
+    let (positive, negative, name) = (list.positive, list.negative, list.name());
+    for problem in &list.problems {
+        let (pointer, message) = match problem {
+            ListProblem::Both => (
+                stmt.at(negative),
                 format!("a statement cannot have both {positive} and {negative}: keep one"),
-            ));
-            (false, positive, v)
-        }
-        (Some(v), None) => (false, positive, v),
-        (None, Some(v)) => (true, negative, v),
-        (None, None) => {
-            findings.push(structure(
-                Some(index),
-                format!("{pointer}/{positive}"),
+            ),
+            ListProblem::Missing => (
+                list.pointer.clone(),
                 format!("{positive} is missing: add {example}"),
-            ));
-            return (Vec::new(), false, format!("{pointer}/{positive}"));
-        }
-    };
-    let list_pointer = format!("{pointer}/{name}");
-    let mut entries = Vec::new();
-    match value {
-        Value::String(s) => entries.push(Entry {
-            value: s.clone(),
-            pointer: list_pointer.clone(),
-        }),
-        Value::Array(items) => {
-            if items.is_empty() {
-                findings.push(structure(
-                    Some(index),
-                    list_pointer.clone(),
-                    format!("{name} is empty, so the statement never applies: add {example}"),
-                ));
-            }
-            for (i, item) in items.iter().enumerate() {
-                match item {
-                    Value::String(s) => entries.push(Entry {
-                        value: s.clone(),
-                        pointer: format!("{list_pointer}/{i}"),
-                    }),
-                    other => findings.push(structure(
-                        Some(index),
-                        format!("{list_pointer}/{i}"),
-                        format!("{name} entries must be strings, not {other}"),
-                    )),
-                }
-            }
-        }
-        other => findings.push(structure(
-            Some(index),
-            list_pointer.clone(),
-            format!("{name} must be a string or an array of strings, not {other}: write {example}"),
-        )),
+            ),
+            ListProblem::Empty => (
+                list.pointer.clone(),
+                format!("{name} is empty, so the statement never applies: add {example}"),
+            ),
+            ListProblem::NotAString { pointer, value } => (
+                pointer.clone(),
+                format!("{name} entries must be strings, not {value}"),
+            ),
+            ListProblem::WrongType(value) => (
+                list.pointer.clone(),
+                format!(
+                    "{name} must be a string or an array of strings, not {value}: write {example}"
+                ),
+            ),
+        };
+        findings.push(structure(Some(stmt.index), pointer, message));
     }
-    (entries, negated, list_pointer)
 }
 
-pub(super) fn check_condition(
-    index: usize,
-    condition: &Value,
-    pointer: &str,
-    findings: &mut Vec<Finding>,
-) {
-    let Some(blocks) = condition.as_object() else {
+fn check_condition(index: usize, condition: &Condition, findings: &mut Vec<Finding>) {
+    let Some(blocks) = &condition.blocks else {
         findings.push(structure(
             Some(index),
-            pointer.to_string(),
+            condition.pointer.clone(),
             "Condition must be an object such as {\"StringEquals\": {\"iot:ClientId\": \"...\"}}"
                 .to_string(),
         ));
         return;
     };
-    for (operator, block) in blocks {
-        let at = format!("{pointer}/{}", escape(operator));
+    for block in blocks {
+        let operator = block.operator;
         if !is_known_condition_operator(operator) {
             findings.push(Finding {
                 rule: RULE_CONDITION_OPERATOR,
                 severity: Severity::Error,
                 message: format!("unknown condition operator {operator:?}: the statement never applies; use an IAM operator such as StringEquals, StringLike, ForAnyValue:StringLike, IpAddress or Bool (names are case-sensitive)"),
                 statement: Some(index),
-                pointer: at.clone(),
+                pointer: block.pointer.clone(),
             });
         }
-        if !block.is_object() {
+        if block.keys.is_none() {
             findings.push(structure(
                 Some(index),
-                at,
+                block.pointer.clone(),
                 format!("{operator} must map condition keys to values, e.g. {{\"{operator}\": {{\"aws:SourceIp\": \"203.0.113.0/24\"}}}}"),
             ));
         }

@@ -1,11 +1,12 @@
 //! The lint rules, each a function of the parsed document that adds its findings.
 
-use super::parse::{Entry, Policy, Stmt};
+use super::parse::{covers, covers_every_iot_action, Policy};
 use super::{
     Finding, Severity, RULE_ATTACH_POLICY, RULE_CLIENT_ID_VARIABLE, RULE_MQTT_WILDCARD,
     RULE_RESOURCE_TYPE, RULE_SUBSCRIBE_WITHOUT_RECEIVE, RULE_VERSION, RULE_WILDCARD_ACTION,
     RULE_WILDCARD_RESOURCE,
 };
+use crate::document::{Entry, Statement};
 use crate::{
     action_matches, has_wildcards, pattern_covers_prefix, policy_variables, Effect, IotAction,
     KEY_IOT_CLIENT_ID, POLICY_VERSION,
@@ -88,7 +89,7 @@ fn action_resource_type(action: &str) -> Option<&'static str> {
 // Rules
 
 pub(super) fn check_version(policy: &Policy, findings: &mut Vec<Finding>) {
-    if !policy.uses_variables || policy.version.as_deref() == Some(POLICY_VERSION) {
+    if !policy.uses_variables || policy.version == Some(POLICY_VERSION) {
         return;
     }
     let found = match &policy.version {
@@ -109,20 +110,20 @@ const EXPLICIT_ACTIONS: &str =
 
 pub(super) fn check_wildcard_action(policy: &Policy, findings: &mut Vec<Finding>) {
     for stmt in policy.statements.iter().filter(|s| s.allows()) {
-        if stmt.not_action {
+        if stmt.action.negated {
             findings.push(Finding {
                 rule: RULE_WILDCARD_ACTION,
                 severity: Severity::Warning,
                 message: format!("Allow with NotAction grants every action that is not listed, including AWS IoT control-plane actions; list the actions needed in Action instead, e.g. \"Action\": {EXPLICIT_ACTIONS}"),
                 statement: Some(stmt.index),
-                pointer: stmt.action_pointer.clone(),
+                pointer: stmt.action.pointer.clone(),
             });
             continue;
         }
         let everywhere =
-            !stmt.not_resource && stmt.resources.iter().any(|r| is_everything(&r.value));
-        for action in &stmt.actions {
-            if !pattern_covers_prefix(&action.value, "iot:", true) {
+            !stmt.resource.negated && stmt.resource.entries.iter().any(|r| is_everything(r.value));
+        for action in &stmt.action.entries {
+            if !pattern_covers_prefix(action.value, "iot:", true) {
                 continue;
             }
             let (severity, scope) = if everywhere {
@@ -141,10 +142,10 @@ pub(super) fn check_wildcard_action(policy: &Policy, findings: &mut Vec<Finding>
     }
 }
 
-fn resource_suggestions(stmt: &Stmt) -> String {
+fn resource_suggestions(stmt: &Statement) -> String {
     let mut out: Vec<&str> = Vec::new();
     for action in IotAction::ALL {
-        if stmt.covers(action.as_str()).is_none() {
+        if covers(stmt, action.as_str()).is_none() {
             continue;
         }
         let example = match action {
@@ -172,26 +173,31 @@ pub(super) fn check_wildcard_resource(policy: &Policy, findings: &mut Vec<Findin
         // nothing about AWS IoT in a statement for another service.
         if !IotAction::ALL
             .iter()
-            .any(|a| stmt.covers(a.as_str()).is_some())
+            .any(|a| covers(stmt, a.as_str()).is_some())
         {
             continue;
         }
-        if stmt.not_resource {
+        if stmt.resource.negated {
             findings.push(Finding {
                 rule: RULE_WILDCARD_RESOURCE,
                 severity: Severity::Warning,
                 message: format!("Allow with NotResource applies to every resource that is not listed; list the resources in Resource instead, e.g. {}", resource_suggestions(stmt)),
                 statement: Some(stmt.index),
-                pointer: stmt.resource_pointer.clone(),
+                pointer: stmt.resource.pointer.clone(),
             });
             continue;
         }
-        let severity = if stmt.covers_every_iot_action() {
+        let severity = if covers_every_iot_action(stmt) {
             Severity::Error
         } else {
             Severity::Warning
         };
-        for resource in stmt.resources.iter().filter(|r| is_everything(&r.value)) {
+        for resource in stmt
+            .resource
+            .entries
+            .iter()
+            .filter(|r| is_everything(r.value))
+        {
             findings.push(Finding {
                 rule: RULE_WILDCARD_RESOURCE,
                 severity,
@@ -229,29 +235,30 @@ pub fn self_attach_opted_in(mut f: Finding) -> Finding {
 pub(super) fn check_attach_policy(policy: &Policy, findings: &mut Vec<Finding>) {
     let denied = |action: &str| {
         policy.statements.iter().any(|s| {
-            s.effect == Some(Effect::Deny)
-                && !s.has_condition
-                && !s.not_resource
-                && s.resources.iter().any(|r| is_everything(&r.value))
-                && s.covers(action).is_some()
+            s.effect == Ok(Effect::Deny)
+                && s.condition.is_none()
+                && !s.resource.negated
+                && s.resource.entries.iter().any(|r| is_everything(r.value))
+                && covers(s, action).is_some()
         })
     };
     for stmt in policy.statements.iter().filter(|s| s.allows()) {
         let Some((action, pointer)) = ATTACH_ACTIONS
             .iter()
             .filter(|a| !denied(a))
-            .find_map(|a| stmt.covers(a).map(|p| (*a, p.to_string())))
+            .find_map(|a| covers(stmt, a).map(|p| (*a, p.to_string())))
         else {
             continue;
         };
-        let how = if stmt.not_action {
+        let how = if stmt.action.negated {
             "NotAction does not exclude it".to_string()
         } else {
             let entry = stmt
-                .actions
+                .action
+                .entries
                 .iter()
                 .find(|a| a.pointer == pointer)
-                .map_or(action, |a| a.value.as_str());
+                .map_or(action, |a| a.value);
             format!("Action {entry:?} covers it")
         };
         findings.push(Finding {
@@ -279,29 +286,29 @@ fn is_specific_client(value: &str) -> bool {
 }
 
 pub(super) fn check_client_id_variable(policy: &Policy, findings: &mut Vec<Finding>) {
-    let connects: Vec<&Stmt> = policy
+    let connects: Vec<&Statement> = policy
         .statements
         .iter()
-        .filter(|s| s.allows() && s.covers(IotAction::Connect.as_str()).is_some())
+        .filter(|s| s.allows() && covers(s, IotAction::Connect.as_str()).is_some())
         .collect();
     let restricted = !connects.is_empty()
         && connects.iter().all(|s| {
-            !s.not_resource
-                && !s.resources.is_empty()
-                && s.resources.iter().all(|r| is_specific_client(&r.value))
+            !s.resource.negated
+                && !s.resource.entries.is_empty()
+                && s.resource
+                    .entries
+                    .iter()
+                    .all(|r| is_specific_client(r.value))
         });
     if restricted {
         return;
     }
     for stmt in policy.statements.iter().filter(|s| s.allows()) {
-        for resource in &stmt.resources {
-            if !matches!(
-                resource_type(&resource.value),
-                Some("topic" | "topicfilter")
-            ) {
+        for resource in &stmt.resource.entries {
+            if !matches!(resource_type(resource.value), Some("topic" | "topicfilter")) {
                 continue;
             }
-            let uses_client_id = policy_variables(&resource.value)
+            let uses_client_id = policy_variables(resource.value)
                 .iter()
                 .any(|v| v.eq_ignore_ascii_case(KEY_IOT_CLIENT_ID));
             if !uses_client_id {
@@ -320,8 +327,8 @@ pub(super) fn check_client_id_variable(policy: &Policy, findings: &mut Vec<Findi
 
 pub(super) fn check_mqtt_wildcards(policy: &Policy, findings: &mut Vec<Finding>) {
     for stmt in &policy.statements {
-        for resource in &stmt.resources {
-            let part = arn_parts(&resource.value).map_or(resource.value.as_str(), |(_, r)| r);
+        for resource in &stmt.resource.entries {
+            let part = arn_parts(resource.value).map_or(resource.value, |(_, r)| r);
             let found: Vec<&str> = [("+", '+'), ("#", '#')]
                 .iter()
                 .filter(|(_, c)| part.contains(*c))
@@ -353,18 +360,20 @@ fn type_hint(kind: &str) -> &'static str {
 
 pub(super) fn check_resource_types(policy: &Policy, findings: &mut Vec<Finding>) {
     for stmt in &policy.statements {
-        if stmt.not_action || stmt.not_resource || stmt.actions.is_empty() {
+        if stmt.action.negated || stmt.resource.negated || stmt.action.entries.is_empty() {
             continue;
         }
         let actions: Vec<(&Entry, Option<&str>)> = stmt
-            .actions
+            .action
+            .entries
             .iter()
-            .map(|a| (a, action_resource_type(&a.value)))
+            .map(|a| (a, action_resource_type(a.value)))
             .collect();
         let resources: Vec<(&Entry, Option<&str>)> = stmt
-            .resources
+            .resource
+            .entries
             .iter()
-            .map(|r| (r, resource_type(&r.value)))
+            .map(|r| (r, resource_type(r.value)))
             .collect();
         let any_action = actions.iter().any(|(_, t)| t.is_none());
         let action_types: Vec<&str> = actions.iter().filter_map(|(_, t)| *t).collect();
@@ -379,7 +388,7 @@ pub(super) fn check_resource_types(policy: &Policy, findings: &mut Vec<Finding>)
                 continue;
             }
             let wanted = action_types.first().copied().unwrap_or("topic");
-            let names: Vec<&str> = actions.iter().map(|(a, _)| a.value.as_str()).collect();
+            let names: Vec<&str> = actions.iter().map(|(a, _)| a.value).collect();
             findings.push(Finding {
                 rule: RULE_RESOURCE_TYPE,
                 severity: Severity::Error,
@@ -388,7 +397,7 @@ pub(super) fn check_resource_types(policy: &Policy, findings: &mut Vec<Finding>)
                     resource.value,
                     names.join(", "),
                     type_hint(wanted),
-                    with_type(&resource.value, kind, wanted)
+                    with_type(resource.value, kind, wanted)
                 ),
                 statement: Some(stmt.index),
                 pointer: resource.pointer.clone(),
@@ -411,7 +420,7 @@ pub(super) fn check_resource_types(policy: &Policy, findings: &mut Vec<Finding>)
             let (example, from) = live_resources[0];
             let suggested = from.map_or_else(
                 || format!("arn:aws:iot:REGION:ACCOUNT:{kind}/..."),
-                |from| with_type(&example.value, from, kind),
+                |from| with_type(example.value, from, kind),
             );
             findings.push(Finding {
                 rule: RULE_RESOURCE_TYPE,
@@ -429,7 +438,7 @@ pub(super) fn check_subscribe_without_receive(policy: &Policy, findings: &mut Ve
     if policy
         .statements
         .iter()
-        .any(|s| s.allows() && s.covers(receive).is_some())
+        .any(|s| s.allows() && covers(s, receive).is_some())
     {
         return;
     }
@@ -437,21 +446,22 @@ pub(super) fn check_subscribe_without_receive(policy: &Policy, findings: &mut Ve
     let mut first: Option<(usize, String)> = None;
     let mut topics: Vec<String> = Vec::new();
     for stmt in policy.statements.iter().filter(|s| s.allows()) {
-        let Some(pointer) = stmt.covers(subscribe) else {
+        let Some(pointer) = covers(stmt, subscribe) else {
             continue;
         };
         let filters: Vec<&Entry> = stmt
-            .resources
+            .resource
+            .entries
             .iter()
-            .filter(|r| matches!(resource_type(&r.value), Some("topicfilter") | None))
+            .filter(|r| matches!(resource_type(r.value), Some("topicfilter") | None))
             .collect();
-        if !stmt.not_resource && filters.is_empty() {
+        if !stmt.resource.negated && filters.is_empty() {
             continue;
         }
         first.get_or_insert((stmt.index, pointer.to_string()));
         for filter in filters {
-            let topic = if resource_type(&filter.value) == Some("topicfilter") {
-                with_type(&filter.value, "topicfilter", "topic")
+            let topic = if resource_type(filter.value) == Some("topicfilter") {
+                with_type(filter.value, "topicfilter", "topic")
             } else {
                 "arn:aws:iot:REGION:ACCOUNT:topic/PREFIX/*".to_string()
             };
