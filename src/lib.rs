@@ -10,7 +10,6 @@ pub mod doctor;
 pub mod error;
 pub mod graph;
 pub mod plan;
-pub mod policy;
 pub mod render;
 pub mod resources;
 pub mod stack;

@@ -1,12 +1,12 @@
 //! Alerts: the topic rule is enabled, its role may publish to the topic, and the email
 //! subscription is confirmed.
 
+use iotstack_policy::{evaluate, Decision, Evaluation, Request};
 use serde_json::Value;
 
 use super::{identity::role_policies, Check, Facts};
 use crate::aws::{found, OpExt};
 use crate::error::AwsError;
-use crate::policy::eval::{self, Request};
 use crate::resources::sns_subscription::PENDING;
 
 pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
@@ -56,13 +56,13 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
             Some(o) => {
                 let docs = role_policies(facts, role).await?;
                 let req = Request::new("sns:Publish", topic.as_str());
-                let evals: Vec<(String, eval::Evaluation)> = docs
+                let evals: Vec<(String, Evaluation)> = docs
                     .iter()
-                    .map(|(n, d)| (n.clone(), eval::evaluate(d, &req)))
+                    .map(|(n, d)| (n.clone(), evaluate(d, &req)))
                     .collect();
                 let denied = evals
                     .iter()
-                    .find(|(_, e)| e.decision == eval::Decision::ExplicitDeny);
+                    .find(|(_, e)| e.decision == Decision::ExplicitDeny);
                 let allowed = evals.iter().find(|(_, e)| e.is_allowed());
                 let verdict = match (denied, allowed) {
                     (Some((n, e)), _) => Err(format!("policy {n}: {}", e.explain(&req))),

@@ -1,11 +1,11 @@
 //! The certificate device: the certificate is active and attached to its thing and its policy,
 //! and the device policy lets the thing connect and use its topics.
 
+use iotstack_policy::{evaluate, Context, Request, KEY_IOT_CLIENT_ID, KEY_THING_NAME};
 use serde_json::Value;
 
 use super::{Check, Facts};
 use crate::error::AwsError;
-use crate::policy::eval::{self, Context, Request, KEY_IOT_CLIENT_ID, KEY_THING_NAME};
 
 pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
     let mut out = Vec::new();
@@ -130,7 +130,7 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
         .iter()
         .map(|r| r.clone().with_context(&ctx))
         .filter_map(|r| {
-            let e = eval::evaluate(&doc, &r);
+            let e = evaluate(&doc, &r);
             (!e.is_allowed()).then(|| format!("{}: {}", r.action, e.explain(&r)))
         })
         .collect();

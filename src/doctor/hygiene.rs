@@ -3,12 +3,12 @@
 
 use std::time::{Duration, SystemTime};
 
+use iotstack_policy::lint::{self, Severity};
 use serde_json::Value;
 
 use super::{Check, Facts};
 use crate::aws::{found, OpExt};
 use crate::error::AwsError;
-use crate::policy::lint::{self, Severity};
 
 const PROPAGATION: Duration = Duration::from_secs(8 * 60);
 

@@ -3,13 +3,16 @@
 //! identity and to nothing by mistake), the username/sub/identity-id distinction, and whether
 //! Connect, Publish, Subscribe and Receive pass **both** layers.
 
+use iotstack_policy::{
+    evaluate, evaluate_layers, evaluate_policies, lint, Context, IotAction, Layer, Request,
+    KEY_IOT_CLIENT_ID,
+};
 use serde_json::Value;
 
 use super::{Check, Facts, Repair};
 use crate::aws::{found, OpExt};
 use crate::discover::Live;
 use crate::error::AwsError;
-use crate::policy::eval::{self, Context, IotAction, Request, KEY_IOT_CLIENT_ID};
 
 /// `region:uuid`, the shape of a Cognito identity id (and, alas, of an identity pool id).
 pub fn looks_like_identity_id(s: &str) -> bool {
@@ -387,8 +390,7 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
                 .all(region, account, &pool_id)
                 .into_iter()
                 .filter_map(|(a, req)| {
-                    let e =
-                        eval::evaluate_policies(eval::Layer::IdentityRole, &refs(&role_docs), &req);
+                    let e = evaluate_policies(Layer::IdentityRole, &refs(&role_docs), &req);
                     (!e.is_allowed()).then(|| format!("{}: {}", a.as_str(), e.explain(&req)))
                 })
                 .collect();
@@ -438,15 +440,14 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
         .all(region, account, &pool_id)
         .into_iter()
         .filter_map(|(a, req)| {
-            let e = eval::evaluate(&doc, &req);
+            let e = evaluate(&doc, &req);
             (!e.is_allowed()).then(|| format!("{}: {}", a.as_str(), e.explain(&req)))
         })
         .collect();
-    let lint: Vec<String> = crate::policy::lint::lint_iot_policy(&doc)
+    let lint: Vec<String> = lint::lint_iot_policy(&doc)
         .into_iter()
         .filter(|f| {
-            f.rule == crate::policy::lint::RULE_RESOURCE_TYPE
-                || f.rule == crate::policy::lint::RULE_SUBSCRIBE_WITHOUT_RECEIVE
+            f.rule == lint::RULE_RESOURCE_TYPE || f.rule == lint::RULE_SUBSCRIBE_WITHOUT_RECEIVE
         })
         .map(|f| f.to_string())
         .collect();
@@ -565,7 +566,7 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
     // Both layers, action by action.
     if auth_role.and_then(|r| r.observed.as_ref()).is_some() {
         for (a, req) in requests.all(region, account, &pool_id) {
-            let r = eval::evaluate_layers(&refs(&role_docs), &refs(&attached_docs), &req, true);
+            let r = evaluate_layers(&refs(&role_docs), &refs(&attached_docs), &req, true);
             let name = a.as_str().trim_start_matches("iot:").to_lowercase();
             // `client/...`, `topic/...`: the ARN without its partition, region and account.
             let short = req.resource.splitn(6, ':').nth(5).unwrap_or(&req.resource);
@@ -584,7 +585,7 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
                 let mut c = c.fail(
                     r.refusals.iter().map(|x| x.reason.clone()).collect::<Vec<_>>().join("; "),
                     match r.refused_by() {
-                        Some(eval::Layer::IotPolicy) => format!("attach {policy_name} to the identity and let it allow {name} on this resource"),
+                        Some(Layer::IotPolicy) => format!("attach {policy_name} to the identity and let it allow {name} on this resource"),
                         _ => "let the authenticated role allow it (see auth-role-iot)".to_string(),
                     },
                 );

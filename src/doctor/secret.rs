@@ -2,12 +2,12 @@
 
 use std::net::IpAddr;
 
+use iotstack_policy::{evaluate, Decision, Request, KEY_SOURCE_IP};
 use ipnet::IpNet;
 use serde_json::Value;
 
 use super::{Check, Facts};
 use crate::error::AwsError;
-use crate::policy::eval::{self, Decision, Request, KEY_SOURCE_IP};
 
 /// An address inside the network and one just outside it.
 fn inside_outside(net: &IpNet) -> (IpAddr, Option<IpAddr>) {
@@ -64,14 +64,14 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
         "secretsmanager:DescribeSecret",
     ] {
         let from_inside = Request::new(action, arn).with(KEY_SOURCE_IP, inside.to_string());
-        if eval::evaluate(&doc, &from_inside).decision == Decision::ExplicitDeny {
+        if evaluate(&doc, &from_inside).decision == Decision::ExplicitDeny {
             problems.push(format!(
                 "{action} from {inside} (inside {ip}) is denied by the secret's resource policy"
             ));
         }
         if let Some(outside) = outside {
             let from_outside = Request::new(action, arn).with(KEY_SOURCE_IP, outside.to_string());
-            if eval::evaluate(&doc, &from_outside).decision != Decision::ExplicitDeny {
+            if evaluate(&doc, &from_outside).decision != Decision::ExplicitDeny {
                 problems.push(format!("{action} from {outside} (outside {ip}) is not denied by the secret's resource policy"));
             }
         }

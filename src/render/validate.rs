@@ -1,10 +1,10 @@
 //! validate's report as text or JSON.
 
+use iotstack_policy::lint::Severity;
 use serde_json::{json, Value};
 
 use super::Style;
 use crate::error::Origin;
-use crate::policy::lint::Severity;
 use crate::stack::validate::Report;
 
 pub fn json(report: &Report, passes: bool) -> Value {

@@ -8,7 +8,6 @@ use serde_json::Value;
 use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
 use crate::aws::{found, gone, retry_on, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
 use crate::error::AwsError;
-use crate::policy;
 
 pub struct IamRole;
 
@@ -45,7 +44,7 @@ static PROPS: &[PropSpec] = &[
 fn decode_policy(text: &str) -> Value {
     let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
     serde_json::from_str::<Value>(&decoded)
-        .map(|v| policy::normalize(&v))
+        .map(|v| iotstack_policy::normalize(&v))
         .unwrap_or(Value::Null)
 }
 

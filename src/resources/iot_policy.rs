@@ -7,7 +7,6 @@ use serde_json::Value;
 use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
 use crate::aws::{found, gone, retry_on, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
 use crate::error::AwsError;
-use crate::policy;
 
 pub struct IotPolicy;
 
@@ -134,7 +133,8 @@ impl Kind for IotPolicy {
         let mut o = Observed::default();
         o.props
             .insert("name".into(), Value::String(name.to_string()));
-        o.props.insert("document".into(), policy::normalize(&doc));
+        o.props
+            .insert("document".into(), iotstack_policy::normalize(&doc));
         o.props
             .insert("tags".into(), tags_of(ctx, &arn, want).await?);
         o.attrs.insert("name".into(), name.to_string());

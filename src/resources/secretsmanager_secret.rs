@@ -11,7 +11,6 @@ use serde_json::Value;
 use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
 use crate::aws::{found, gone, OpExt};
 use crate::error::AwsError;
-use crate::policy;
 
 pub struct SecretsManagerSecret;
 
@@ -169,7 +168,7 @@ impl Kind for SecretsManagerSecret {
             let doc = p
                 .and_then(|p| p.resource_policy().map(str::to_string))
                 .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                .map(|v| policy::normalize(&v))
+                .map(|v| iotstack_policy::normalize(&v))
                 .unwrap_or(Value::Null);
             o.props.insert("resource_policy".into(), doc);
         }

@@ -13,7 +13,6 @@ use serde_json::Value;
 
 use crate::error::{Diagnostic, Origin};
 use crate::graph;
-use crate::policy;
 use crate::resources::{self, Desired, Kind, PropSpec, PropType, STACK_TAG};
 use params::Sourced;
 use template::Template;
@@ -212,7 +211,7 @@ fn render_policy(
 ) -> (Value, Value, bool) {
     let (text, unknown) = t.render(values, lookup, true);
     match serde_json::from_str::<Value>(&text) {
-        Ok(v) => (policy::normalize(&v), v, unknown),
+        Ok(v) => (iotstack_policy::normalize(&v), v, unknown),
         // Validation parsed the template already; substituted values are JSON-escaped.
         Err(_) => (Value::String(text.clone()), Value::String(text), true),
     }

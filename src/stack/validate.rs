@@ -8,15 +8,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use iotstack_policy::lint::{self, Severity};
+use iotstack_policy::{iot_arn, locate, partition_for_region};
 use serde_json::Value;
 
 use super::params::{self, ParamInput, Sourced};
 use super::template::{Part, Template};
 use super::{PropValue, ResourceDecl, Stack};
 use crate::error::{Diagnostic, Origin};
-use crate::policy::eval;
-use crate::policy::lint::{self, Severity};
-use crate::policy::locate;
 
 /// The account id policies are rendered with.
 pub const PLACEHOLDER_ACCOUNT: &str = "123456789012";
@@ -290,7 +289,7 @@ fn placeholder(
     let account = values
         .get("account")
         .map_or(PLACEHOLDER_ACCOUNT, String::as_str);
-    let partition = eval::partition_for_region(region);
+    let partition = partition_for_region(region);
     let Some(r) = stack.get(id) else {
         return PLACEHOLDER_ID.to_string();
     };
@@ -301,7 +300,7 @@ fn placeholder(
         }
         _ => format!("{PLACEHOLDER_PREFIX}-{id}"),
     };
-    let iot = |kind: &str, n: &str| eval::iot_arn(region, account, kind, n);
+    let iot = |kind: &str, n: &str| iot_arn(region, account, kind, n);
     match (r.kind.type_name(), attr) {
         (_, "name" | "username") => name(),
         ("iam_role", "arn") => format!("arn:{partition}:iam::{account}:role/{}", name()),
