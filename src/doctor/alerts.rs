@@ -3,27 +3,22 @@
 
 use serde_json::Value;
 
-use super::{identity::role_policies, Check, Facts};
-use crate::aws::{found, OpExt};
-use crate::error::AwsError;
+use super::{Check, Facts};
 use crate::policy::eval::{self, Request};
 use crate::resources::sns_subscription::PENDING;
 
-pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
+pub fn checks(facts: &Facts) -> Vec<Check> {
     let mut out = Vec::new();
     let Some(rule) = facts.of_type("iot_topic_rule") else {
-        return Ok(out);
+        return out;
     };
     let name = rule.desired.str("name").to_string();
     let c = Check::new("topic-rule", format!("Topic rule {name} is enabled"));
     match &rule.observed {
-        None => out.push(
-            c.fail(
-                format!("topic rule {name} does not exist"),
-                "run `iotstack apply`",
-            )
-            .restore(&rule.desired.id),
-        ),
+        None => out.push(c.missing(
+            format!("topic rule {name} does not exist"),
+            &rule.desired.id,
+        )),
         Some(o) if o.props.get("enabled") == Some(&Value::Bool(false)) => out.push(
             c.fail(
                 format!("topic rule {name} is disabled: messages on its topic go nowhere"),
@@ -40,21 +35,17 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
     // The rule's role may publish to the topic.
     let topic = rule.desired.str("sns_target_arn").to_string();
     let role_arn = rule.desired.str("role_arn").to_string();
-    if let Some(role) = facts.find("iam_role", "arn", &role_arn) {
+    if let Some(role) = facts.rule_role() {
         let c = Check::new(
             "rule-role",
             format!("The rule's role may publish to {topic}"),
         );
         match &role.observed {
-            None => out.push(
-                c.fail(
-                    format!("role {role_arn} does not exist"),
-                    "run `iotstack apply`",
-                )
-                .restore(&role.desired.id),
-            ),
+            None => {
+                out.push(c.missing(format!("role {role_arn} does not exist"), &role.desired.id))
+            }
             Some(o) => {
-                let docs = role_policies(facts, role).await?;
+                let docs = facts.role_policies(role);
                 let req = Request::new("sns:Publish", topic.as_str());
                 let evals: Vec<(String, eval::Evaluation)> = docs
                     .iter()
@@ -108,26 +99,8 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
             continue;
         };
         let arn = o.attr("arn");
-        let pending = if arn == PENDING || arn.is_empty() {
-            true
-        } else {
-            let a = found(
-                facts
-                    .ctx
-                    .clients
-                    .sns
-                    .get_subscription_attributes()
-                    .subscription_arn(arn)
-                    .send()
-                    .await
-                    .op("GetSubscriptionAttributes"),
-            )?;
-            a.and_then(|a| {
-                a.attributes()
-                    .and_then(|m| m.get("PendingConfirmation").cloned())
-            })
-            .is_some_and(|v| v == "true")
-        };
+        let pending =
+            arn == PENDING || arn.is_empty() || facts.subscription_pending.get(arn) == Some(&true);
         out.push(if pending {
             c.warn(
                 format!("the subscription of {} is pending confirmation: no alert email is delivered until then", o.attr("email")),
@@ -137,5 +110,5 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
             c.pass(format!("{} is confirmed ({arn})", if email.is_empty() { o.attr("email") } else { &email }))
         });
     }
-    Ok(out)
+    out
 }

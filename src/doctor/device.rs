@@ -3,26 +3,20 @@
 
 use serde_json::Value;
 
+use super::access::{document_refuses, refused};
 use super::{Check, Facts};
-use crate::error::AwsError;
-use crate::policy::eval::{self, Context, Request, KEY_IOT_CLIENT_ID, KEY_THING_NAME};
+use crate::policy::eval::{Context, Request, KEY_IOT_CLIENT_ID, KEY_THING_NAME};
 
-pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
+pub fn checks(facts: &Facts) -> Vec<Check> {
     let mut out = Vec::new();
-    let (region, account) = (facts.ctx.region.as_str(), facts.ctx.account.as_str());
+    let (region, account) = (facts.region.as_str(), facts.account.as_str());
     let Some(cert) = facts.of_type("iot_certificate") else {
-        return Ok(out);
+        return out;
     };
     let c = Check::new("device-certificate", "The device certificate is active");
     let Some(co) = &cert.observed else {
-        out.push(
-            c.fail(
-                "the device certificate does not exist",
-                "run `iotstack apply`",
-            )
-            .restore(&cert.desired.id),
-        );
-        return Ok(out);
+        out.push(c.missing("the device certificate does not exist", &cert.desired.id));
+        return out;
     };
     let (cert_id, cert_arn) = (co.attr("id").to_string(), co.attr("arn").to_string());
     out.push(if co.props.get("active") == Some(&Value::Bool(true)) {
@@ -94,30 +88,27 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
 
     // The device policy lets the thing do its job.
     let (Some(thing), Some(policy)) = (thing, device_policy) else {
-        return Ok(out);
+        return out;
     };
     let Some(pl) = facts.find("iot_policy", "name", &policy) else {
-        return Ok(out);
+        return out;
     };
     let c = Check::new(
         "device-policy-access",
         format!("{policy} lets thing {thing} connect and use its topics"),
     );
     let Some(po) = &pl.observed else {
-        out.push(
-            c.fail(
-                format!("IoT policy {policy} does not exist"),
-                "run `iotstack apply`",
-            )
-            .restore(&pl.desired.id),
-        );
-        return Ok(out);
+        out.push(c.missing(
+            format!("IoT policy {policy} does not exist"),
+            &pl.desired.id,
+        ));
+        return out;
     };
     let doc = po.props.get("document").cloned().unwrap_or(Value::Null);
     let ctx = Context::new()
         .with(KEY_THING_NAME, thing.as_str())
         .with(KEY_IOT_CLIENT_ID, thing.as_str());
-    let prefix = &facts.ctx.prefix;
+    let prefix = &facts.prefix;
     let own = format!("{prefix}/devices/{thing}/telemetry");
     let requests = [
         Request::connect(region, account, &thing),
@@ -126,24 +117,16 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
         Request::receive(region, account, &own),
         Request::publish(region, account, &format!("{prefix}/alerts")),
     ];
-    let refused: Vec<String> = requests
-        .iter()
-        .map(|r| r.clone().with_context(&ctx))
-        .filter_map(|r| {
-            let e = eval::evaluate(&doc, &r);
-            (!e.is_allowed()).then(|| format!("{}: {}", r.action, e.explain(&r)))
-        })
-        .collect();
+    let requests = requests.map(|r| r.with_context(&ctx));
+    let refused = refused(&requests, |r| document_refuses(&doc, r));
     out.push(if refused.is_empty() {
         c.pass(format!("{policy} allows Connect as {thing}, its own topics {prefix}/devices/{thing}/* and {prefix}/alerts"))
     } else {
-        let mut c = c
-            .fail(refused[0].clone(), format!("restore {policy} (`iotstack doctor --fix` or `iotstack apply`)"))
-            .restore(&pl.desired.id);
-        for r in &refused[1..] {
-            c = c.note(r.clone());
-        }
-        c
+        c.fail_all(
+            refused,
+            format!("restore {policy} (`iotstack doctor --fix` or `iotstack apply`)"),
+        )
+        .restore(&pl.desired.id)
     });
-    Ok(out)
+    out
 }

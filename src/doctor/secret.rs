@@ -6,7 +6,6 @@ use ipnet::IpNet;
 use serde_json::Value;
 
 use super::{Check, Facts};
-use crate::error::AwsError;
 use crate::policy::eval::{self, Decision, Request, KEY_SOURCE_IP};
 
 /// An address inside the network and one just outside it.
@@ -27,30 +26,25 @@ fn inside_outside(net: &IpNet) -> (IpAddr, Option<IpAddr>) {
     (inside, outside)
 }
 
-pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
-    let mut out = Vec::new();
+pub fn checks(facts: &Facts) -> Vec<Check> {
     let Some(secret) = facts.of_type("secretsmanager_secret") else {
-        return Ok(out);
+        return Vec::new();
     };
     let c = Check::new(
         "secret-address",
         "The app secret is readable only from --ip",
     );
     let Some(o) = &secret.observed else {
-        out.push(c.fail("the app secret does not exist", "run `iotstack apply`"));
-        return Ok(out);
+        return vec![c.fail("the app secret does not exist", "run `iotstack apply`")];
     };
     let Some(ip) = &facts.subject.ip else {
-        out.push(
-            c.skip("pass --ip (or set IOTSTACK_IP) to check the secret's address restriction"),
-        );
-        return Ok(out);
+        return vec![
+            c.skip("pass --ip (or set IOTSTACK_IP) to check the secret's address restriction")
+        ];
     };
     let Ok(net) = ip.parse::<IpNet>() else {
-        out.push(c.skip(format!("`{ip}` is not a CIDR")));
-        return Ok(out);
+        return vec![c.skip(format!("`{ip}` is not a CIDR"))];
     };
-    let restore = secret.desired.is_known("resource_policy");
     let doc = o
         .props
         .get("resource_policy")
@@ -76,22 +70,26 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
             }
         }
     }
-    out.push(if doc.is_null() {
-        let c = c.fail(
+    let c = if doc.is_null() {
+        c.fail(
             format!("secret {} has no resource policy: it is readable from any address", o.attr("name")),
             "restore the deny-outside-address policy (`iotstack doctor --fix --ip IP` or `iotstack apply`)",
-        );
-        if restore { c.restore(&secret.desired.id) } else { c }
+        )
     } else if problems.is_empty() {
-        c.pass(format!("{}: GetSecretValue and DescribeSecret are denied outside {ip}", o.attr("name")))
+        return vec![c.pass(format!(
+            "{}: GetSecretValue and DescribeSecret are denied outside {ip}",
+            o.attr("name")
+        ))];
     } else {
-        let mut c = c.fail(problems[0].clone(), format!("set the policy's `NotIpAddress aws:SourceIp` to {ip} (`iotstack doctor --fix --ip {ip}` restores the stack's policy)"));
-        for p in &problems[1..] {
-            c = c.note(p.clone());
-        }
-        if restore { c.restore(&secret.desired.id) } else { c }
-    });
-    Ok(out)
+        c.fail_all(problems, format!("set the policy's `NotIpAddress aws:SourceIp` to {ip} (`iotstack doctor --fix --ip {ip}` restores the stack's policy)"))
+    };
+    // Restored only when the stack's policy is resolved (it refers to other resources).
+    let restore = secret.desired.is_known("resource_policy");
+    vec![if restore {
+        c.restore(&secret.desired.id)
+    } else {
+        c
+    }]
 }
 
 #[cfg(test)]

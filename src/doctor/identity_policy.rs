@@ -1,0 +1,150 @@
+//! The IoT policy for identities: it exists and allows what the client asks for, it is attached
+//! to identities and to nothing by mistake (a pool id, a username, a user's sub), and to the
+//! identity being diagnosed.
+
+use serde_json::Value;
+
+use super::access::{both_layers, document_refuses, refused, Requests};
+use super::facts::{looks_like_identity_id, Attached, User};
+use super::{Check, Facts, Repair};
+use crate::policy::lint::{self, RULE_RESOURCE_TYPE, RULE_SUBSCRIBE_WITHOUT_RECEIVE};
+
+/// The policy's checks, then both layers action by action when the role's documents are known.
+pub fn checks(f: &Facts, requests: &Requests, role_docs: Option<&[(String, Value)]>) -> Vec<Check> {
+    let name = f.identity_policy_name();
+    let Some(policy) = f.identity_policy() else {
+        return Vec::new();
+    };
+    let Some(po) = &policy.observed else {
+        return vec![allows_title(name).missing(
+            format!("IoT policy {name} does not exist"),
+            &policy.desired.id,
+        )];
+    };
+    let doc = po.props.get("document").cloned().unwrap_or(Value::Null);
+    let (attached, iot_docs) = attached(f, name, &doc);
+    let mut out = vec![
+        allows(name, &policy.desired.id, &doc, requests),
+        targets(f, name),
+        attached,
+    ];
+    if let Some(role_docs) = role_docs {
+        out.extend(both_layers(requests, role_docs, &iot_docs, name));
+    }
+    out
+}
+
+fn allows_title(name: &str) -> Check {
+    Check::new(
+        "iot-policy",
+        format!("The IoT policy {name} allows the identity"),
+    )
+}
+
+/// The live document allows every request of the client.
+fn allows(name: &str, id: &str, doc: &Value, requests: &Requests) -> Check {
+    let all = requests.all();
+    let refusals = refused(all.iter().map(|(_, r)| r), |r| document_refuses(doc, r));
+    if refusals.is_empty() {
+        return allows_title(name).pass(format!(
+            "{name} allows iot:Connect, iot:Publish, iot:Subscribe and iot:Receive for the identity"
+        ));
+    }
+    let lint = lint::lint_iot_policy(doc)
+        .into_iter()
+        .filter(|f| f.rule == RULE_RESOURCE_TYPE || f.rule == RULE_SUBSCRIBE_WITHOUT_RECEIVE)
+        .map(|f| f.to_string());
+    allows_title(name)
+        .fail_all(
+            refusals.into_iter().chain(lint),
+            format!("fix {name}: Publish/Receive on topic/..., Subscribe on topicfilter/..., Connect on client/${{cognito-identity.amazonaws.com:sub}} (`iotstack doctor --fix` restores the stack's document)"),
+        )
+        .restore(id)
+}
+
+/// Why a target of the policy is not an identity, if it is not.
+fn mistaken(f: &Facts, target: &str) -> Option<&'static str> {
+    let user_sub = match &f.user {
+        Some(User::Found { sub, .. }) => Some(sub.as_str()),
+        _ => None,
+    };
+    if Some(target) == f.identity_pool_id() {
+        Some("is the identity pool id, not an identity id")
+    } else if Some(target) == f.live_attr("cognito_user_pool", "id") {
+        Some("is the user pool id")
+    } else if Some(target) == f.subject.username.as_deref() {
+        Some("is the username, not an identity id")
+    } else if Some(target) == user_sub {
+        Some("is the user's user-pool `sub`, not an identity id")
+    } else if !target.starts_with("arn:") && !looks_like_identity_id(target) {
+        Some("is not an identity id (region:uuid)")
+    } else {
+        None
+    }
+}
+
+/// The policy is attached to nothing by mistake.
+fn targets(f: &Facts, name: &str) -> Check {
+    let targets = f
+        .policy_targets
+        .get(name)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mistakes: Vec<(&str, &str)> = targets
+        .iter()
+        .filter_map(|t| Some((t.as_str(), mistaken(f, t)?)))
+        .collect();
+    let c = Check::new(
+        "iot-policy-targets",
+        format!("{name} is attached to identities, not to ids of something else"),
+    );
+    let Some((first, why)) = mistakes.first() else {
+        return c.pass(format!("{} target(s), none mistaken", targets.len()));
+    };
+    let mut c = c.fail(
+        format!("{name} is attached to `{first}`, which {why}: it grants nothing"),
+        format!("aws iot detach-policy --policy-name {name} --target {first}, and attach the policy to the identity id (`iotstack doctor --fix --identity-id ID`)"),
+    );
+    for (t, w) in &mistakes {
+        if t != first {
+            c = c.note(format!("`{t}` {w}"));
+        }
+        c = c.repair(Repair::Detach {
+            policy: name.to_string(),
+            target: t.to_string(),
+        });
+    }
+    c
+}
+
+/// The policy is attached to the `--identity-id` identity. Also returns the IoT policies the
+/// identity has (without an identity to look up: the policy alone, as if attached).
+fn attached(f: &Facts, name: &str, doc: &Value) -> (Check, Vec<(String, Value)>) {
+    let c = Check::new(
+        "identity-attached",
+        format!("{name} is attached to the identity"),
+    );
+    let Some(id) = f.identity_to_look_up() else {
+        let c = c.skip("pass --identity-id (the IdentityId from GetId) to check the attachment");
+        return (c, vec![(name.to_string(), doc.clone())]);
+    };
+    let Attached { names, documents } = f.attached.clone().unwrap_or_default();
+    let c = if names.iter().any(|n| n == name) {
+        c.pass(format!("{id} has {}", names.join(", ")))
+    } else {
+        let has = if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(", ")
+        };
+        c.fail(
+            format!("no IoT policy named {name} is attached to identity {id} (attached: {has})"),
+            format!("aws iot attach-policy --policy-name {name} --target {id} (or have the client call the attach function's URL)"),
+        )
+        .repair(Repair::Attach {
+            policy: name.to_string(),
+            target: id.to_string(),
+        })
+    };
+    (c, documents)
+}
