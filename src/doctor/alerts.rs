@@ -112,3 +112,104 @@ pub fn checks(facts: &Facts) -> Vec<Check> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::doctor::fixture::*;
+    use crate::doctor::Status;
+    use crate::resources::sns_subscription::PENDING;
+
+    #[test]
+    fn a_disabled_or_missing_rule_is_restored() {
+        let mut f = healthy();
+        set_live(&mut f, "alert-rule", "enabled", json!(false));
+        let c = failing(&f, "topic-rule", "disabled");
+        assert!(c.fix.as_ref().unwrap().contains("enable-topic-rule"));
+        restores(&c, "alert-rule");
+        remove(&mut f, "alert-rule");
+        restored(&f, "topic-rule", "does not exist", "alert-rule");
+    }
+
+    #[test]
+    fn a_rule_role_that_cannot_publish_is_restored() {
+        let mut f = healthy();
+        let elsewhere = json!({"sns-publish": {"Statement": [{"Effect": "Allow", "Action": "sns:Publish",
+            "Resource": "arn:aws:sns:us-east-1:123456789012:other"}]}});
+        set_live(&mut f, "rule-role", "inline_policies", elsewhere);
+        let c = failing(
+            &f,
+            "rule-role",
+            "no policy of acme-iot-rule-sns-role allows sns:Publish",
+        );
+        restores(&c, "rule-role");
+    }
+
+    #[test]
+    fn an_explicit_deny_in_the_rule_role_wins() {
+        let mut f = healthy();
+        let deny = json!({"Statement": [{"Effect": "Deny", "Action": "sns:*", "Resource": "*"}]});
+        let role = live_mut(&mut f, "rule-role");
+        let mut inline = role.props["inline_policies"].clone();
+        inline["deny"] = deny;
+        role.props.insert("inline_policies".into(), inline);
+        restored(&f, "rule-role", "policy deny (inline)", "rule-role");
+    }
+
+    #[test]
+    fn a_rule_role_the_rule_cannot_assume_is_restored() {
+        let mut f = healthy();
+        let lambda = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+        set_live(&mut f, "rule-role", "assume_role_policy", lambda);
+        restored(
+            &f,
+            "rule-role",
+            "does not trust iot.amazonaws.com",
+            "rule-role",
+        );
+    }
+
+    #[test]
+    fn a_missing_rule_role_is_restored() {
+        let mut f = healthy();
+        remove(&mut f, "rule-role");
+        assert!(
+            all_checks(&f).iter().all(|c| c.id != "rule-role"),
+            "not found by its ARN"
+        );
+        let role = f.resources.iter_mut().find(|r| r.desired.id == "rule-role");
+        let desired = &mut role.unwrap().desired;
+        desired.props.insert("arn".into(), json!(RULE_ROLE_ARN));
+        restored(&f, "rule-role", "does not exist", "rule-role");
+    }
+
+    #[test]
+    fn a_pending_subscription_is_a_warning() {
+        let mut f = healthy();
+        f.subscription_pending.insert(SUBSCRIPTION_ARN.into(), true);
+        let c = check(&f, "email-subscription");
+        assert_eq!(c.status, Status::Warn);
+        assert!(c.evidence[0].contains("pending confirmation"));
+        assert!(c.fix.unwrap().contains("ops@example.com"));
+        assert!(c.repairs.is_empty(), "only the recipient can confirm");
+
+        let mut f = healthy();
+        live_mut(&mut f, "alert-subscription")
+            .attrs
+            .insert("arn".into(), PENDING.into());
+        assert_eq!(check(&f, "email-subscription").status, Status::Warn);
+    }
+
+    #[test]
+    fn a_missing_subscription_is_restored() {
+        let mut f = healthy();
+        remove(&mut f, "alert-subscription");
+        restored(
+            &f,
+            "email-subscription",
+            "no email subscription",
+            "alert-subscription",
+        );
+    }
+}

@@ -130,3 +130,82 @@ pub fn checks(facts: &Facts) -> Vec<Check> {
     });
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::doctor::fixture::*;
+    use crate::doctor::Status;
+
+    #[test]
+    fn a_missing_certificate_is_restored_and_ends_the_device_checks() {
+        let mut f = healthy();
+        remove(&mut f, "device-cert");
+        restored(&f, "device-certificate", "does not exist", "device-cert");
+        assert!(all_checks(&f)
+            .iter()
+            .all(|c| !c.id.starts_with("device-") || c.id == "device-certificate"));
+    }
+
+    #[test]
+    fn an_inactive_certificate_is_named_but_not_reactivated() {
+        let mut f = healthy();
+        set_live(&mut f, "device-cert", "active", json!(false));
+        let c = failing(&f, "device-certificate", "INACTIVE");
+        assert!(c.fix.unwrap().contains(&format!(
+            "aws iot update-certificate --certificate-id {CERT_ID} --new-status ACTIVE"
+        )));
+        assert!(c.repairs.is_empty(), "often deactivated on purpose");
+    }
+
+    #[test]
+    fn a_certificate_detached_from_its_thing_is_reattached() {
+        let mut f = healthy();
+        remove(&mut f, "device-cert-thing");
+        let c = failing(&f, "device-thing", "has no principal");
+        assert!(c.fix.as_ref().unwrap().contains("attach-thing-principal"));
+        restores(&c, "device-cert-thing");
+    }
+
+    #[test]
+    fn a_certificate_without_its_policy_gets_it_again() {
+        let mut f = healthy();
+        remove(&mut f, "device-cert-policy");
+        let c = failing(&f, "device-policy-attached", "every MQTT action is denied");
+        restores(&c, "device-cert-policy");
+    }
+
+    #[test]
+    fn a_device_policy_that_refuses_the_thing_is_restored() {
+        let mut f = healthy();
+        let connect_only = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iot:Connect",
+            "Resource": "arn:aws:iot:us-east-1:123456789012:client/${iot:Connection.Thing.ThingName}"}]});
+        set_live(&mut f, "device-policy", "document", connect_only);
+        let c = failing(&f, "device-policy-access", "iot:Publish: ");
+        assert_eq!(
+            c.evidence.len(),
+            4,
+            "publish, subscribe, receive, alerts: {c:#?}"
+        );
+        restores(&c, "device-policy");
+
+        remove(&mut f, "device-policy");
+        restored(
+            &f,
+            "device-policy-access",
+            "does not exist",
+            "device-policy",
+        );
+    }
+
+    #[test]
+    fn the_device_policy_is_evaluated_for_the_thing() {
+        let c = check(&healthy(), "device-policy-access");
+        assert_eq!(c.status, Status::Pass);
+        assert!(
+            c.evidence[0].contains("acme/devices/acme-thing/*"),
+            "{c:#?}"
+        );
+    }
+}

@@ -145,3 +145,65 @@ async fn do_repair(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::fixture::*;
+    use crate::doctor::Check;
+
+    fn report(checks: Vec<Check>) -> Report {
+        Report {
+            prefix: "acme".into(),
+            subject: Subject::default(),
+            checks,
+            repaired: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn repairs_of_failing_checks_go_once_each_in_the_stack_order() {
+        let f = healthy();
+        let detach = Repair::Detach {
+            policy: IDENTITY_POLICY.into(),
+            target: POOL_ID.into(),
+        };
+        let r = report(vec![
+            Check::new("a", "a")
+                .fail("x", "y")
+                .repair(detach.clone())
+                .restore("auth-role"),
+            Check::new("b", "b").warn("x", "y").restore("device-policy"),
+            Check::new("c", "c").fail("x", "y").restore("auth-role"),
+            Check::new("d", "d").pass("x").restore("alert-rule"),
+        ]);
+        let todo: Vec<String> = repairs(&f, &r).iter().map(|r| r.describe()).collect();
+        assert_eq!(
+            todo,
+            [
+                "restore `device-policy` to what the stack declares",
+                "restore `auth-role` to what the stack declares",
+                &detach.describe(),
+            ]
+        );
+    }
+
+    #[test]
+    fn checks_that_pass_after_the_repairs_are_marked_fixed() {
+        let before = report(vec![
+            Check::new("a", "a").fail("x", "y"),
+            Check::new("b", "b").pass("x"),
+            Check::new("c", "c").fail("x", "y"),
+        ]);
+        let after = report(vec![
+            Check::new("a", "a").pass("x"),
+            Check::new("b", "b").pass("x"),
+            Check::new("c", "c").fail("x", "y"),
+            Check::new("d", "new").pass("x"),
+        ]);
+        let r = fixed(&before, after, vec!["attach p to t".into()]);
+        let marks: Vec<bool> = r.checks.iter().map(|c| c.fixed).collect();
+        assert_eq!(marks, [true, false, false, false]);
+        assert_eq!(r.repaired, ["attach p to t"]);
+    }
+}

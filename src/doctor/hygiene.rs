@@ -100,3 +100,56 @@ fn broad_grants(facts: &Facts) -> Check {
         c.pass("the live IoT policies and identity role policies lint clean")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use crate::doctor::fixture::*;
+    use crate::doctor::Status;
+
+    #[test]
+    fn a_policy_changed_minutes_ago_is_a_warning() {
+        let mut f = healthy();
+        let two_minutes_ago = f.now - Duration::from_secs(120);
+        f.policy_changed
+            .insert(IDENTITY_POLICY.into(), two_minutes_ago);
+        let c = check(&f, "recent-changes");
+        assert_eq!(c.status, Status::Warn);
+        assert!(c.evidence[0].starts_with(&format!("{IDENTITY_POLICY} changed 120s ago")));
+        assert!(c.repairs.is_empty());
+    }
+
+    #[test]
+    fn a_broad_grant_is_narrowed_by_restoring_the_stack_policy() {
+        let mut f = healthy();
+        let broad = json!({"Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}]});
+        set_live(&mut f, "device-policy", "document", broad);
+        let c = failing(&f, "broad-grants", "IoT policy acme-device-policy: ");
+        restores(&c, "device-policy");
+    }
+
+    #[test]
+    fn self_attach_is_an_error_unless_the_stack_opts_in() {
+        let mut f = healthy();
+        let attach = json!({"Statement": [{"Effect": "Allow", "Action": "iot:AttachPolicy", "Resource": "*"}]});
+        set_live(
+            &mut f,
+            "auth-role",
+            "inline_policies",
+            json!({"attach": attach}),
+        );
+        let c = failing(
+            &f,
+            "broad-grants",
+            "role acme-IdentityPoolAuthRole policy attach: ",
+        );
+        restores(&c, "auth-role");
+        f.allow_identity_self_attach = true;
+        let c = check(&f, "broad-grants");
+        assert_eq!(c.status, Status::Warn, "{c:#?}");
+        assert!(c.repairs.is_empty());
+    }
+}

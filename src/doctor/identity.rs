@@ -272,6 +272,97 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::doctor::fixture::*;
+    use crate::doctor::Status;
+
+    #[test]
+    fn a_missing_identity_pool_is_the_only_identity_check() {
+        let mut f = healthy();
+        remove(&mut f, "identity-pool");
+        let c = super::checks(&f);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].id, "identity-pool");
+        assert_eq!(c[0].status, Status::Fail);
+        assert!(c[0].evidence[0].contains("acme-edge-identity-pool"));
+    }
+
+    #[test]
+    fn an_identity_id_of_another_shape_is_named() {
+        let mut f = healthy();
+        f.subject.identity_id = Some(USERNAME.into());
+        failing(&f, "identity-id", "is not an identity id");
+        f.subject.identity_id = Some(POOL_ID.into());
+        failing(&f, "identity-id", "is the identity pool id");
+    }
+
+    #[test]
+    fn a_username_is_explained_beside_its_sub_and_identity_id() {
+        let c = check(&healthy(), "username");
+        assert_eq!(c.status, Status::Pass);
+        let text = c.evidence.join("\n");
+        assert!(text.contains("sign-in name") && text.contains(USER_SUB) && text.contains(POOL_ID));
+    }
+
+    #[test]
+    fn a_user_who_cannot_sign_in_is_named() {
+        let mut f = healthy();
+        f.user = Some(User::Missing);
+        failing(&f, "username", "no user `acme-app-user`");
+        let user = |enabled, status: &str| User::Found {
+            sub: USER_SUB.into(),
+            enabled,
+            status: status.into(),
+        };
+        f.user = Some(user(false, "CONFIRMED"));
+        let c = failing(&f, "username", "disabled");
+        assert!(c.fix.unwrap().contains("admin-enable-user"));
+        f.user = Some(user(true, "FORCE_CHANGE_PASSWORD"));
+        failing(&f, "username", "FORCE_CHANGE_PASSWORD");
+        remove(&mut f, "user-pool");
+        f.user = None;
+        assert_eq!(check(&f, "username").status, Status::Skip);
+    }
+
+    #[test]
+    fn an_identity_pool_without_its_authenticated_role_is_restored() {
+        let mut f = healthy();
+        remove(&mut f, "identity-pool-roles");
+        let c = failing(&f, "auth-role-set", "has no roles");
+        assert!(c.fix.as_ref().unwrap().contains("set-identity-pool-roles"));
+        restores(&c, "identity-pool-roles");
+
+        let mut f = healthy();
+        live_mut(&mut f, "identity-pool-roles").props.clear();
+        restored(
+            &f,
+            "auth-role-set",
+            "has no authenticated role",
+            "identity-pool-roles",
+        );
+
+        let mut f = healthy();
+        let other = "arn:aws:iam::123456789012:role/other";
+        set_live(
+            &mut f,
+            "identity-pool-roles",
+            "authenticated_role_arn",
+            json!(other),
+        );
+        restores(&failing(&f, "auth-role-set", other), "identity-pool-roles");
+    }
+
+    #[test]
+    fn a_missing_authenticated_role_is_named() {
+        let mut f = healthy();
+        remove(&mut f, "auth-role");
+        let c = failing(&f, "auth-role-trust", AUTH_ROLE_ARN);
+        assert_eq!(c.title, "The authenticated role exists");
+        assert!(all_checks(&f).iter().all(|c| c.id != "auth-role-iot"));
+        assert!(
+            all_checks(&f).iter().all(|c| !c.id.starts_with("access-")),
+            "both layers need the role"
+        );
+    }
 
     /// The authenticated role's trust policy, with these `aud` and `amr`.
     fn trust(aud: &str, amr: &str) -> serde_json::Value {
@@ -279,6 +370,30 @@ mod tests {
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {"StringEquals": {"cognito-identity.amazonaws.com:aud": aud},
                           "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": amr}}}]})
+    }
+
+    #[test]
+    fn trust_on_another_pool_or_for_guests_is_restored() {
+        let other = "us-east-1:11111111-2222-3333-4444-555555555555";
+        let mut f = healthy();
+        set_live(
+            &mut f,
+            "auth-role",
+            "assume_role_policy",
+            trust(other, "authenticated"),
+        );
+        let c = failing(&f, "auth-role-trust", other);
+        assert!(c.evidence[0].contains(POOL_ID));
+        restores(&c, "auth-role");
+
+        let guests = trust(POOL_ID, "unauthenticated");
+        set_live(&mut f, "auth-role", "assume_role_policy", guests);
+        restored(
+            &f,
+            "auth-role-trust",
+            "instead of `authenticated`",
+            "auth-role",
+        );
     }
 
     #[test]
@@ -295,5 +410,43 @@ mod tests {
         assert!(p[0].contains("does not restrict") && p[1].contains("not restricted"));
         let p = trust_problems(&json!({"Statement": []}), "x");
         assert!(p[0].contains("no statement lets cognito-identity.amazonaws.com"));
+    }
+
+    #[test]
+    fn a_role_lacking_the_iot_actions_is_restored() {
+        let mut f = healthy();
+        let secret_only = json!({"Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]});
+        let inline = json!({"iot-and-secret": secret_only});
+        set_live(&mut f, "auth-role", "inline_policies", inline);
+        let c = failing(&f, "auth-role-iot", "iot:Connect: ");
+        assert_eq!(c.evidence.len(), 4, "one line per refused action: {c:#?}");
+        restores(&c, "auth-role");
+        let c = failing(&f, "access-publish", "identity pool role policies");
+        assert!(c.fix.unwrap().contains("auth-role-iot"));
+    }
+
+    #[test]
+    fn a_managed_policy_of_the_role_counts() {
+        let mut f = healthy();
+        let managed = "arn:aws:iam::123456789012:policy/acme-iot";
+        let role = live_mut(&mut f, "auth-role");
+        let inline = role.props.insert("inline_policies".into(), json!({}));
+        role.props
+            .insert("managed_policy_arns".into(), json!([managed]));
+        let doc = inline.unwrap()["iot-and-secret"].clone();
+        assert_eq!(check(&f, "auth-role-iot").status, Status::Fail);
+        f.managed_policies.insert(managed.into(), doc);
+        assert_eq!(check(&f, "auth-role-iot").status, Status::Pass);
+    }
+
+    #[test]
+    fn without_an_identity_id_a_sample_identity_is_evaluated() {
+        let mut f = healthy();
+        f.subject.identity_id = None;
+        f.attached = None;
+        let c = check(&f, "auth-role-iot");
+        assert_eq!(c.status, Status::Pass);
+        assert!(c.evidence.iter().any(|e| e.contains("sample identity")));
+        assert!(all_checks(&f).iter().all(|c| c.id != "identity-id"));
     }
 }

@@ -148,3 +148,191 @@ fn attached(f: &Facts, name: &str, doc: &Value) -> (Check, Vec<(String, Value)>)
     };
     (c, documents)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::doctor::fixture::*;
+    use crate::doctor::Status;
+
+    /// The identity IoT policy with these statements (the `topic/...` and `topicfilter/...`
+    /// resources of the identity's own topics).
+    fn policy(statements: serde_json::Value) -> Facts {
+        let mut f = healthy();
+        let doc = json!({"Version": "2012-10-17", "Statement": statements});
+        set_live(&mut f, "identity-iot-policy", "document", doc.clone());
+        f.attached = Some(Attached {
+            names: vec![IDENTITY_POLICY.into()],
+            documents: vec![(IDENTITY_POLICY.into(), doc)],
+        });
+        f
+    }
+    fn arn(kind: &str) -> String {
+        format!("arn:aws:iot:us-east-1:123456789012:{kind}/{POOL_ID}/${{cognito-identity.amazonaws.com:sub}}/*")
+    }
+    const CONNECT: &str =
+        "arn:aws:iot:us-east-1:123456789012:client/${cognito-identity.amazonaws.com:sub}";
+
+    #[test]
+    fn a_missing_iot_policy_is_restored_and_nothing_after_it_is_judged() {
+        let mut f = healthy();
+        remove(&mut f, "identity-iot-policy");
+        let c = failing(&f, "iot-policy", "does not exist");
+        restores(&c, "identity-iot-policy");
+        let ids: Vec<&str> = all_checks(&f).iter().map(|c| c.id).collect();
+        assert!(!ids.contains(&"identity-attached") && !ids.contains(&"access-connect"));
+    }
+
+    #[test]
+    fn a_policy_lacking_receive_is_restored() {
+        let f = policy(json!([
+            {"Effect": "Allow", "Action": "iot:Connect", "Resource": CONNECT},
+            {"Effect": "Allow", "Action": "iot:Publish", "Resource": arn("topic")},
+            {"Effect": "Allow", "Action": "iot:Subscribe", "Resource": arn("topicfilter")}]));
+        let c = failing(&f, "iot-policy", "iot:Receive");
+        restores(&c, "identity-iot-policy");
+        assert!(
+            c.evidence
+                .iter()
+                .any(|e| e.contains("subscribe-without-receive")),
+            "{c:#?}"
+        );
+        failing(&f, "access-receive", "AWS IoT policies");
+        assert_eq!(check(&f, "access-subscribe").status, Status::Pass);
+    }
+
+    #[test]
+    fn subscribe_on_topic_instead_of_topicfilter_is_named() {
+        let f = policy(json!([
+            {"Effect": "Allow", "Action": "iot:Connect", "Resource": CONNECT},
+            {"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive", "iot:Subscribe"], "Resource": arn("topic")}]));
+        let c = failing(&f, "iot-policy", "iot:Subscribe");
+        assert!(
+            c.evidence
+                .iter()
+                .any(|e| e.contains("resource-type-mismatch")),
+            "{c:#?}"
+        );
+        restores(&c, "identity-iot-policy");
+        let c = failing(&f, "access-subscribe", "AWS IoT policies");
+        assert!(c
+            .fix
+            .unwrap()
+            .starts_with(&format!("attach {IDENTITY_POLICY}")));
+        assert_eq!(check(&f, "access-publish").status, Status::Pass);
+    }
+
+    #[test]
+    fn an_identity_without_the_policy_gets_it_attached() {
+        let mut f = healthy();
+        f.attached = Some(Attached::default());
+        let c = failing(&f, "identity-attached", "no IoT policy named");
+        assert!(c.evidence[0].contains("(attached: none)"));
+        assert_eq!(
+            c.repairs,
+            vec![Repair::Attach {
+                policy: IDENTITY_POLICY.into(),
+                target: IDENTITY.into()
+            }]
+        );
+        let connect = failing(&f, "access-connect", "AWS IoT policies");
+        assert!(connect.fix.unwrap().contains(IDENTITY_POLICY));
+    }
+
+    #[test]
+    fn without_an_identity_id_the_attachment_is_not_checked() {
+        let mut f = healthy();
+        f.subject.identity_id = None;
+        f.attached = None;
+        assert_eq!(check(&f, "identity-attached").status, Status::Skip);
+        let c = check(&f, "access-connect");
+        assert_eq!(c.status, Status::Pass, "evaluated as if attached: {c:#?}");
+    }
+
+    #[test]
+    fn ids_of_something_else_attached_by_mistake_are_detached() {
+        let mut f = healthy();
+        let targets = [
+            IDENTITY,
+            POOL_ID,
+            USERNAME,
+            USER_SUB,
+            USER_POOL_ID,
+            "device",
+        ];
+        f.policy_targets.insert(
+            IDENTITY_POLICY.into(),
+            targets.iter().map(|t| t.to_string()).collect(),
+        );
+        let c = failing(
+            &f,
+            "iot-policy-targets",
+            "is the identity pool id, not an identity id",
+        );
+        assert!(c
+            .fix
+            .as_ref()
+            .unwrap()
+            .contains(&format!("--target {POOL_ID}")));
+        for why in [
+            "`acme-app-user` is the username",
+            "is the user's user-pool `sub`",
+            "`us-east-1_AbCdEf` is the user pool id",
+            "`device` is not an identity id",
+        ] {
+            assert!(c.evidence.iter().any(|e| e.contains(why)), "{why}: {c:#?}");
+        }
+        let detached: Vec<&str> = c
+            .repairs
+            .iter()
+            .map(|r| match r {
+                Repair::Detach { target, .. } => target.as_str(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            detached,
+            &targets[1..],
+            "the identity itself stays attached"
+        );
+    }
+
+    #[test]
+    fn certificates_and_identities_are_proper_targets() {
+        let mut f = healthy();
+        f.policy_targets.insert(
+            IDENTITY_POLICY.into(),
+            vec![IDENTITY.into(), CERT_ARN.into()],
+        );
+        let c = check(&f, "iot-policy-targets");
+        assert_eq!(c.status, Status::Pass);
+        assert_eq!(c.evidence, ["2 target(s), none mistaken"]);
+    }
+
+    #[test]
+    fn a_topic_filter_is_only_subscribed_to() {
+        let mut f = healthy();
+        f.subject.topic = Some(format!("{POOL_ID}/{IDENTITY}/#"));
+        let ids: Vec<&str> = all_checks(&f)
+            .iter()
+            .map(|c| c.id)
+            .filter(|i| i.starts_with("access-"))
+            .collect();
+        assert_eq!(ids, ["access-connect", "access-subscribe"]);
+    }
+
+    #[test]
+    fn another_client_id_or_topic_is_refused_by_both_layers() {
+        let mut f = healthy();
+        f.subject.client_id = Some("someone-else".into());
+        f.subject.topic = Some("other/topic".into());
+        let c = failing(&f, "access-connect", "someone-else");
+        assert_eq!(
+            c.title,
+            "iot:Connect on client/someone-else passes both the role and the IoT policy"
+        );
+        failing(&f, "access-publish", "other/topic");
+    }
+}

@@ -20,6 +20,9 @@ pub mod identity;
 pub mod identity_policy;
 pub mod secret;
 
+#[cfg(test)]
+mod fixture;
+
 use serde::Serialize;
 
 pub use facts::Facts;

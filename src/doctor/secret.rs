@@ -94,7 +94,11 @@ pub fn checks(facts: &Facts) -> Vec<Check> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::doctor::fixture::*;
+    use crate::doctor::Status;
 
     #[test]
     fn inside_and_outside_addresses() {
@@ -106,5 +110,48 @@ mod tests {
         let (_, o) = inside_outside(&"255.255.255.255/32".parse().unwrap());
         assert_eq!(o.unwrap().to_string(), "255.255.255.254");
         assert!(inside_outside(&"0.0.0.0/0".parse().unwrap()).1.is_none());
+    }
+
+    #[test]
+    fn a_restriction_to_another_address_is_restored() {
+        let mut f = healthy();
+        let loose = json!({"Statement": [{"Effect": "Deny", "Principal": "*",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": "*",
+            "Condition": {"NotIpAddress": {"aws:SourceIp": "198.51.100.0/24"}}}]});
+        set_live(&mut f, "app-secret", "resource_policy", loose);
+        let c = failing(&f, "secret-address", "203.0.113.7");
+        assert_eq!(c.evidence.len(), 2, "both actions from inside: {c:#?}");
+        restores(&c, "app-secret");
+    }
+
+    #[test]
+    fn a_secret_without_restriction_is_restored() {
+        let mut f = healthy();
+        live_mut(&mut f, "app-secret").props.clear();
+        let c = failing(&f, "secret-address", "readable from any address");
+        restores(&c, "app-secret");
+        // A policy that cannot be resolved yet is not restored.
+        let secret = f
+            .resources
+            .iter_mut()
+            .find(|r| r.desired.id == "app-secret");
+        secret
+            .unwrap()
+            .desired
+            .unknown
+            .insert("resource_policy".into());
+        assert!(check(&f, "secret-address").repairs.is_empty());
+    }
+
+    #[test]
+    fn the_restriction_is_checked_only_against_a_cidr() {
+        let mut f = healthy();
+        assert_eq!(check(&f, "secret-address").status, Status::Pass);
+        f.subject.ip = None;
+        assert_eq!(check(&f, "secret-address").status, Status::Skip);
+        f.subject.ip = Some("somewhere".into());
+        assert_eq!(check(&f, "secret-address").status, Status::Skip);
+        remove(&mut f, "app-secret");
+        failing(&f, "secret-address", "does not exist");
     }
 }
