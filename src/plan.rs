@@ -3,6 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::error::Error;
 use crate::resources::{Desired, Kind, Observed};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,6 +103,27 @@ impl Plan {
 
     pub fn get(&self, id: &str) -> Option<&ResourceChange> {
         self.resources.iter().find(|r| r.id == id)
+    }
+
+    /// A replacement that deletes data (users) needs explicit consent, even with `--yes`: without
+    /// it (`allow_data_loss` false), the refusal naming each such resource and what it loses.
+    pub fn refuse_data_loss(&self, allow_data_loss: bool) -> Result<(), Error> {
+        let losses: Vec<String> = self
+            .resources
+            .iter()
+            .filter(|r| r.action == Action::Replace)
+            .filter_map(|r| {
+                let loss = r.data_loss.as_ref()?;
+                Some(format!("{} ({}): {loss}", r.id, r.type_name))
+            })
+            .collect();
+        if losses.is_empty() || allow_data_loss {
+            return Ok(());
+        }
+        Err(Error::Refused(format!(
+            "refusing to replace resources that hold data:\n  {}\nNothing was changed. Pass --allow-data-loss to replace them anyway.",
+            losses.join("\n  ")
+        )))
     }
 }
 
@@ -399,6 +421,41 @@ mod tests {
         let r = &plan.resources[0];
         assert_eq!(r.action, Action::Replace);
         assert_eq!(r.reason.as_deref(), Some("email cannot change in place"));
+    }
+
+    #[test]
+    fn replacing_what_holds_data_is_refused_without_consent() {
+        let change = |action, data_loss: Option<&str>| ResourceChange {
+            id: "user-pool".into(),
+            type_name: "cognito_user_pool".into(),
+            name: "x-user-pool".into(),
+            action,
+            changes: Vec::new(),
+            reason: None,
+            notes: Vec::new(),
+            data_loss: data_loss.map(str::to_string),
+        };
+        let plan = |r| Plan {
+            prefix: "x".into(),
+            destroy: false,
+            resources: vec![r],
+        };
+        let loss = "the user pool has 3 user(s); deleting it deletes them";
+        let replace = plan(change(Action::Replace, Some(loss)));
+        let Err(Error::Refused(why)) = replace.refuse_data_loss(false) else {
+            panic!("a replacement that loses users needs consent");
+        };
+        assert!(why.starts_with("refusing to replace resources that hold data:"));
+        assert!(why.contains(&format!("user-pool (cognito_user_pool): {loss}")));
+        assert!(why.ends_with("Pass --allow-data-loss to replace them anyway."));
+        assert!(replace.refuse_data_loss(true).is_ok());
+        // Only replacements ask: an update keeps the data, and so does a replacement without any.
+        assert!(plan(change(Action::Update, Some(loss)))
+            .refuse_data_loss(false)
+            .is_ok());
+        assert!(plan(change(Action::Replace, None))
+            .refuse_data_loss(false)
+            .is_ok());
     }
 
     #[test]

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::apply;
 use crate::cli::{Global, ParamArgs, StackArgs};
-use crate::error::{Error, Result};
-use crate::plan::{self, Action};
+use crate::error::Result;
+use crate::plan;
 use crate::render::progress::JsonReporter;
 
 pub async fn run(
@@ -23,22 +23,7 @@ pub async fn run(
     let jr = Arc::new(JsonReporter::new());
     super::show_plan(g, sa, &plan, &jr);
     if plan.has_changes() {
-        // A replacement that deletes data (users) needs explicit consent, even with --yes.
-        let losses: Vec<String> = plan
-            .resources
-            .iter()
-            .filter(|r| r.action == Action::Replace)
-            .filter_map(|r| {
-                let loss = r.data_loss.as_ref()?;
-                Some(format!("{} ({}): {loss}", r.id, r.type_name))
-            })
-            .collect();
-        if !losses.is_empty() && !allow_data_loss {
-            return Err(Error::Refused(format!(
-                "refusing to replace resources that hold data:\n  {}\nNothing was changed. Pass --allow-data-loss to replace them anyway.",
-                losses.join("\n  ")
-            )));
-        }
+        plan.refuse_data_loss(allow_data_loss)?;
         super::confirm("Apply these changes?", yes, "apply")?;
     }
     let outcome = if plan.has_changes() {

@@ -1,8 +1,8 @@
 //! `iotstack doctor`
 
 use crate::cli::{Global, OutputFormat, ParamArgs, StackArgs};
-use crate::doctor::{self, Facts, Subject};
-use crate::error::{Error, Result};
+use crate::doctor::{self, fix::Scope, Options, Subject};
+use crate::error::Result;
 use crate::render;
 
 pub async fn run(g: &Global, sa: &StackArgs, mut subject: Subject, fix: bool) -> Result<i32> {
@@ -11,43 +11,20 @@ pub async fn run(g: &Global, sa: &StackArgs, mut subject: Subject, fix: bool) ->
         ip: subject.ip.clone(),
     };
     let s = super::Session::open(g, sa, Some(&pa), false).await?;
-    let (p, ctx, values) = (&s.prepared, &s.ctx, &s.values);
+    let p = &s.prepared;
     subject.ip = p.params.ip.as_ref().map(|i| i.value.clone());
-    let facts = Facts {
+    let scope = Scope {
         stack: &p.stack,
+        values: &s.values,
+        ctx: &s.ctx,
         live: &s.live,
-        ctx,
-        subject: &subject,
     };
-    let mut report = doctor::run(&facts).await?;
-    if fix {
-        let repaired = doctor::repair(&facts, &report).await?;
-        if !repaired.is_empty() {
-            let before = report;
-            let live = super::read_live(p, ctx, values, sa).await?;
-            let facts = Facts {
-                stack: &p.stack,
-                live: &live,
-                ctx,
-                subject: &subject,
-            };
-            report = doctor::run(&facts).await?;
-            report.repaired = repaired;
-            for c in &mut report.checks {
-                let was = before
-                    .checks
-                    .iter()
-                    .find(|b| b.id == c.id && b.title == c.title);
-                c.fixed =
-                    was.is_some_and(|b| b.status != c.status && c.status == doctor::Status::Pass);
-            }
-        }
-    }
-    if report.checks.is_empty() {
-        return Err(Error::Other(
-            "the stack has nothing doctor can check (no identity pool, device certificate, topic rule or secret)".into(),
-        ));
-    }
+    let opts = Options {
+        subject,
+        fix,
+        parallelism: sa.parallelism as usize,
+    };
+    let report = doctor::diagnose(&scope, &opts).await?;
     match sa.output {
         OutputFormat::Json => println!("{}", render::doctor::json(&report)),
         OutputFormat::Human => print!(
@@ -55,6 +32,6 @@ pub async fn run(g: &Global, sa: &StackArgs, mut subject: Subject, fix: bool) ->
             render::doctor::human(&report, &super::stdout_style(g), g.verbose)
         ),
     }
-    super::report_calls(g, ctx);
+    super::report_calls(g, &s.ctx);
     Ok(if report.failed() { 2 } else { 0 })
 }

@@ -1,28 +1,22 @@
 //! The certificate device: the certificate is active and attached to its thing and its policy,
 //! and the device policy lets the thing connect and use its topics.
 
-use iotstack_policy::{evaluate, Context, Request, KEY_IOT_CLIENT_ID, KEY_THING_NAME};
 use serde_json::Value;
 
+use super::access::{document_refuses, refused};
 use super::{Check, Facts};
-use crate::error::AwsError;
+use iotstack_policy::{Context, Request, KEY_IOT_CLIENT_ID, KEY_THING_NAME};
 
-pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
+pub fn checks(facts: &Facts) -> Vec<Check> {
     let mut out = Vec::new();
-    let (region, account) = (facts.ctx.region.as_str(), facts.ctx.account.as_str());
+    let (region, account) = (facts.region.as_str(), facts.account.as_str());
     let Some(cert) = facts.of_type("iot_certificate") else {
-        return Ok(out);
+        return out;
     };
     let c = Check::new("device-certificate", "The device certificate is active");
     let Some(co) = &cert.observed else {
-        out.push(
-            c.fail(
-                "the device certificate does not exist",
-                "run `iotstack apply`",
-            )
-            .restore(&cert.desired.id),
-        );
-        return Ok(out);
+        out.push(c.missing("the device certificate does not exist", &cert.desired.id));
+        return out;
     };
     let (cert_id, cert_arn) = (co.attr("id").to_string(), co.attr("arn").to_string());
     out.push(if co.props.get("active") == Some(&Value::Bool(true)) {
@@ -94,30 +88,27 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
 
     // The device policy lets the thing do its job.
     let (Some(thing), Some(policy)) = (thing, device_policy) else {
-        return Ok(out);
+        return out;
     };
     let Some(pl) = facts.find("iot_policy", "name", &policy) else {
-        return Ok(out);
+        return out;
     };
     let c = Check::new(
         "device-policy-access",
         format!("{policy} lets thing {thing} connect and use its topics"),
     );
     let Some(po) = &pl.observed else {
-        out.push(
-            c.fail(
-                format!("IoT policy {policy} does not exist"),
-                "run `iotstack apply`",
-            )
-            .restore(&pl.desired.id),
-        );
-        return Ok(out);
+        out.push(c.missing(
+            format!("IoT policy {policy} does not exist"),
+            &pl.desired.id,
+        ));
+        return out;
     };
     let doc = po.props.get("document").cloned().unwrap_or(Value::Null);
     let ctx = Context::new()
         .with(KEY_THING_NAME, thing.as_str())
         .with(KEY_IOT_CLIENT_ID, thing.as_str());
-    let prefix = &facts.ctx.prefix;
+    let prefix = &facts.prefix;
     let own = format!("{prefix}/devices/{thing}/telemetry");
     let requests = [
         Request::connect(region, account, &thing),
@@ -126,24 +117,95 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
         Request::receive(region, account, &own),
         Request::publish(region, account, &format!("{prefix}/alerts")),
     ];
-    let refused: Vec<String> = requests
-        .iter()
-        .map(|r| r.clone().with_context(&ctx))
-        .filter_map(|r| {
-            let e = evaluate(&doc, &r);
-            (!e.is_allowed()).then(|| format!("{}: {}", r.action, e.explain(&r)))
-        })
-        .collect();
+    let requests = requests.map(|r| r.with_context(&ctx));
+    let refused = refused(&requests, |r| document_refuses(&doc, r));
     out.push(if refused.is_empty() {
         c.pass(format!("{policy} allows Connect as {thing}, its own topics {prefix}/devices/{thing}/* and {prefix}/alerts"))
     } else {
-        let mut c = c
-            .fail(refused[0].clone(), format!("restore {policy} (`iotstack doctor --fix` or `iotstack apply`)"))
-            .restore(&pl.desired.id);
-        for r in &refused[1..] {
-            c = c.note(r.clone());
-        }
-        c
+        c.fail_all(
+            refused,
+            format!("restore {policy} (`iotstack doctor --fix` or `iotstack apply`)"),
+        )
+        .restore(&pl.desired.id)
     });
-    Ok(out)
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::doctor::fixture::*;
+    use crate::doctor::Status;
+
+    #[test]
+    fn a_missing_certificate_is_restored_and_ends_the_device_checks() {
+        let mut f = healthy();
+        remove(&mut f, "device-cert");
+        restored(&f, "device-certificate", "does not exist", "device-cert");
+        assert!(all_checks(&f)
+            .iter()
+            .all(|c| !c.id.starts_with("device-") || c.id == "device-certificate"));
+    }
+
+    #[test]
+    fn an_inactive_certificate_is_named_but_not_reactivated() {
+        let mut f = healthy();
+        set_live(&mut f, "device-cert", "active", json!(false));
+        let c = failing(&f, "device-certificate", "INACTIVE");
+        assert!(c.fix.unwrap().contains(&format!(
+            "aws iot update-certificate --certificate-id {CERT_ID} --new-status ACTIVE"
+        )));
+        assert!(c.repairs.is_empty(), "often deactivated on purpose");
+    }
+
+    #[test]
+    fn a_certificate_detached_from_its_thing_is_reattached() {
+        let mut f = healthy();
+        remove(&mut f, "device-cert-thing");
+        let c = failing(&f, "device-thing", "has no principal");
+        assert!(c.fix.as_ref().unwrap().contains("attach-thing-principal"));
+        restores(&c, "device-cert-thing");
+    }
+
+    #[test]
+    fn a_certificate_without_its_policy_gets_it_again() {
+        let mut f = healthy();
+        remove(&mut f, "device-cert-policy");
+        let c = failing(&f, "device-policy-attached", "every MQTT action is denied");
+        restores(&c, "device-cert-policy");
+    }
+
+    #[test]
+    fn a_device_policy_that_refuses_the_thing_is_restored() {
+        let mut f = healthy();
+        let connect_only = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iot:Connect",
+            "Resource": "arn:aws:iot:us-east-1:123456789012:client/${iot:Connection.Thing.ThingName}"}]});
+        set_live(&mut f, "device-policy", "document", connect_only);
+        let c = failing(&f, "device-policy-access", "iot:Publish: ");
+        assert_eq!(
+            c.evidence.len(),
+            4,
+            "publish, subscribe, receive, alerts: {c:#?}"
+        );
+        restores(&c, "device-policy");
+
+        remove(&mut f, "device-policy");
+        restored(
+            &f,
+            "device-policy-access",
+            "does not exist",
+            "device-policy",
+        );
+    }
+
+    #[test]
+    fn the_device_policy_is_evaluated_for_the_thing() {
+        let c = check(&healthy(), "device-policy-access");
+        assert_eq!(c.status, Status::Pass);
+        assert!(
+            c.evidence[0].contains("acme/devices/acme-thing/*"),
+            "{c:#?}"
+        );
+    }
 }

@@ -1,14 +1,12 @@
 //! Policies changed in the last minutes (AWS IoT takes up to 8 to apply a change) and overly
 //! broad grants in the live policies.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use iotstack_policy::lint::{self, Severity};
 use serde_json::Value;
 
 use super::{Check, Facts};
-use crate::aws::{found, OpExt};
-use crate::error::AwsError;
+use iotstack_policy::lint::{self, Finding, Severity};
 
 const PROPAGATION: Duration = Duration::from_secs(8 * 60);
 
@@ -18,35 +16,19 @@ fn trusted_by_cognito(role: &crate::resources::Observed) -> bool {
         .is_some_and(|t| t.to_string().contains("cognito-identity.amazonaws.com"))
 }
 
-pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
-    let mut out = Vec::new();
-    let iot = &facts.ctx.clients.iot;
+pub fn checks(facts: &Facts) -> Vec<Check> {
+    vec![recent_changes(facts), broad_grants(facts)]
+}
 
-    // Recent policy changes.
+/// No IoT policy of the stack changed within the propagation delay.
+fn recent_changes(facts: &Facts) -> Check {
     let mut recent = Vec::new();
-    let now = SystemTime::now();
     for p in facts.all_of_type("iot_policy") {
         let Some(o) = &p.observed else { continue };
-        let Some(v) = found(
-            iot.list_policy_versions()
-                .policy_name(o.attr("name"))
-                .send()
-                .await
-                .op("ListPolicyVersions"),
-        )?
-        else {
+        let Some(when) = facts.policy_changed.get(o.attr("name")) else {
             continue;
         };
-        let Some(date) = v
-            .policy_versions()
-            .iter()
-            .find(|v| v.is_default_version())
-            .and_then(|v| v.create_date())
-        else {
-            continue;
-        };
-        let when = SystemTime::UNIX_EPOCH + Duration::from_secs(date.secs().max(0) as u64);
-        if let Ok(age) = now.duration_since(when) {
+        if let Ok(age) = facts.now.duration_since(*when) {
             if age < PROPAGATION {
                 recent.push(format!("{} changed {}s ago", o.attr("name"), age.as_secs()));
             }
@@ -56,7 +38,7 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
         "recent-changes",
         "No IoT policy changed in the last 8 minutes",
     );
-    out.push(if recent.is_empty() {
+    if recent.is_empty() {
         c.pass("no IoT policy of the stack changed in the last 8 minutes")
     } else {
         c.warn(
@@ -66,71 +48,108 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
             ),
             "wait a few minutes, then connect again before changing anything else",
         )
-    });
+    }
+}
 
-    // Overly broad grants in what is live.
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
-    let mut restore = Vec::new();
+/// No overly broad or ineffective grant in the live IoT policies and identity role policies.
+fn broad_grants(facts: &Facts) -> Check {
+    // What lint finds, with where (the resource, the policy).
+    let mut found: Vec<(&str, String, Finding)> = Vec::new();
     for p in facts.all_of_type("iot_policy") {
         let Some(o) = &p.observed else { continue };
         let doc = o.props.get("document").cloned().unwrap_or(Value::Null);
-        for f in lint::lint_iot_policy(&doc) {
-            let line = format!("IoT policy {}: {f}", o.attr("name"));
-            if f.severity == Severity::Error {
-                errors.push(line);
-                restore.push(p.desired.id.clone());
-            } else {
-                warnings.push(line);
-            }
-        }
+        let at = format!("IoT policy {}", o.attr("name"));
+        found.extend(
+            lint::lint_iot_policy(&doc)
+                .into_iter()
+                .map(|f| (p.desired.id.as_str(), at.clone(), f)),
+        );
     }
     for r in facts.all_of_type("iam_role") {
         let Some(o) = r.observed.as_ref().filter(|o| trusted_by_cognito(o)) else {
             continue;
         };
-        let Some(m) = o.props.get("inline_policies").and_then(Value::as_object) else {
-            continue;
-        };
-        for (name, doc) in m {
-            for f in lint::lint_identity_policy(doc) {
-                let f = if facts.stack.settings.allow_identity_self_attach {
+        let inline = o.props.get("inline_policies").and_then(Value::as_object);
+        for (name, doc) in inline.into_iter().flatten() {
+            let at = format!("role {} policy {name}", o.attr("name"));
+            found.extend(lint::lint_identity_policy(doc).into_iter().map(|f| {
+                let f = if facts.allow_identity_self_attach {
                     lint::self_attach_opted_in(f)
                 } else {
                     f
                 };
-                let line = format!("role {} policy {name}: {f}", o.attr("name"));
-                if f.severity == Severity::Error {
-                    errors.push(line);
-                    restore.push(r.desired.id.clone());
-                } else {
-                    warnings.push(line);
-                }
-            }
+                (r.desired.id.as_str(), at.clone(), f)
+            }));
         }
     }
+    let (errors, warnings): (Vec<_>, Vec<_>) = found
+        .into_iter()
+        .partition(|(_, _, f)| f.severity == Severity::Error);
+    let line = |(_, at, f): &(&str, String, Finding)| format!("{at}: {f}");
     let c = Check::new(
         "broad-grants",
         "No overly broad or ineffective grants in the live policies",
     );
-    out.push(if let Some(first) = errors.first() {
-        let mut c = c.fail(first.clone(), "narrow the grant (`iotstack doctor --fix` restores the stack's policies, which lint clean)");
-        for e in errors[1..].iter().chain(&warnings) {
-            c = c.note(e.clone());
-        }
-        restore.dedup();
-        for id in restore {
-            c = c.restore(&id);
-        }
-        c
-    } else if let Some(first) = warnings.first() {
-        let mut c = c.warn(first.clone(), "review the grant");
-        for w in &warnings[1..] {
-            c = c.note(w.clone());
-        }
-        c
+    if !errors.is_empty() {
+        let lines = errors.iter().chain(&warnings).map(line);
+        let c = c.fail_all(lines, "narrow the grant (`iotstack doctor --fix` restores the stack's policies, which lint clean)");
+        errors.iter().fold(c, |c, (id, _, _)| c.restore(id))
+    } else if !warnings.is_empty() {
+        c.warn_all(warnings.iter().map(line), "review the grant")
     } else {
         c.pass("the live IoT policies and identity role policies lint clean")
-    });
-    Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use crate::doctor::fixture::*;
+    use crate::doctor::Status;
+
+    #[test]
+    fn a_policy_changed_minutes_ago_is_a_warning() {
+        let mut f = healthy();
+        let two_minutes_ago = f.now - Duration::from_secs(120);
+        f.policy_changed
+            .insert(IDENTITY_POLICY.into(), two_minutes_ago);
+        let c = check(&f, "recent-changes");
+        assert_eq!(c.status, Status::Warn);
+        assert!(c.evidence[0].starts_with(&format!("{IDENTITY_POLICY} changed 120s ago")));
+        assert!(c.repairs.is_empty());
+    }
+
+    #[test]
+    fn a_broad_grant_is_narrowed_by_restoring_the_stack_policy() {
+        let mut f = healthy();
+        let broad = json!({"Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}]});
+        set_live(&mut f, "device-policy", "document", broad);
+        let c = failing(&f, "broad-grants", "IoT policy acme-device-policy: ");
+        restores(&c, "device-policy");
+    }
+
+    #[test]
+    fn self_attach_is_an_error_unless_the_stack_opts_in() {
+        let mut f = healthy();
+        let attach = json!({"Statement": [{"Effect": "Allow", "Action": "iot:AttachPolicy", "Resource": "*"}]});
+        set_live(
+            &mut f,
+            "auth-role",
+            "inline_policies",
+            json!({"attach": attach}),
+        );
+        let c = failing(
+            &f,
+            "broad-grants",
+            "role acme-IdentityPoolAuthRole policy attach: ",
+        );
+        restores(&c, "auth-role");
+        f.allow_identity_self_attach = true;
+        let c = check(&f, "broad-grants");
+        assert_eq!(c.status, Status::Warn, "{c:#?}");
+        assert!(c.repairs.is_empty());
+    }
 }

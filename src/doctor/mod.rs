@@ -3,20 +3,30 @@
 //! results are data, rendered elsewhere. `--fix` applies only safe, idempotent repairs: it brings
 //! a resource back to what the stack declares (the same update apply would make), attaches the
 //! IoT policy to the identity, or detaches a target attached by mistake.
+//!
+//! Three steps, each in its place: [`gather`] asks AWS (every call doctor makes beyond reading the
+//! stack's resources) and returns [`Facts`], plain data; the checks of each concern judge those
+//! facts in pure functions ([`judge`]); [`fix`] runs them, carries out the repairs and checks
+//! again.
 
+pub mod access;
 pub mod alerts;
 pub mod device;
+pub mod facts;
+pub mod fix;
+pub mod gather;
 pub mod hygiene;
 pub mod identity;
+pub mod identity_policy;
 pub mod secret;
+
+#[cfg(test)]
+mod fixture;
 
 use serde::Serialize;
 
-use crate::aws::{gone, OpExt};
-use crate::discover::Live;
-use crate::error::{AwsError, Error, Result};
-use crate::resources::Ctx;
-use crate::stack::Stack;
+pub use facts::Facts;
+pub use fix::{diagnose, Options};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -97,6 +107,11 @@ impl Check {
         self.fix = Some(fix.into());
         self
     }
+    /// Fails because a resource of the stack is missing: apply (or `--fix`) makes it again.
+    pub fn missing(self, evidence: impl Into<String>, resource: &str) -> Check {
+        self.fail(evidence, "run `iotstack apply`")
+            .restore(resource)
+    }
     pub fn skip(mut self, why: impl Into<String>) -> Check {
         self.status = Status::Skip;
         self.evidence.push(why.into());
@@ -104,6 +119,33 @@ impl Check {
     }
     pub fn note(mut self, evidence: impl Into<String>) -> Check {
         self.evidence.push(evidence.into());
+        self
+    }
+    /// Fails with the first problem as the evidence and the others as notes.
+    pub fn fail_all(
+        self,
+        problems: impl IntoIterator<Item = String>,
+        fix: impl Into<String>,
+    ) -> Check {
+        self.first_then_notes(Status::Fail, problems, fix.into())
+    }
+    /// Warns with the first concern as the evidence and the others as notes.
+    pub fn warn_all(
+        self,
+        concerns: impl IntoIterator<Item = String>,
+        fix: impl Into<String>,
+    ) -> Check {
+        self.first_then_notes(Status::Warn, concerns, fix.into())
+    }
+    fn first_then_notes(
+        mut self,
+        status: Status,
+        evidence: impl IntoIterator<Item = String>,
+        fix: String,
+    ) -> Check {
+        self.status = status;
+        self.evidence.extend(evidence);
+        self.fix = Some(fix);
         self
     }
     pub fn repair(mut self, r: Repair) -> Check {
@@ -165,129 +207,21 @@ impl Report {
     }
 }
 
-/// What the checks look at: the stack, what is live for it, and AWS.
-pub struct Facts<'a> {
-    pub stack: &'a Stack,
-    pub live: &'a [Live],
-    pub ctx: &'a Ctx,
-    pub subject: &'a Subject,
-}
+/// Every concern's checks, in the order they are shown.
+const CONCERNS: &[fn(&Facts) -> Vec<Check>] = &[
+    identity::checks,
+    device::checks,
+    alerts::checks,
+    secret::checks,
+    hygiene::checks,
+];
 
-impl<'a> Facts<'a> {
-    /// The first resource of a type in the stack, with what is live for it.
-    pub fn of_type(&self, type_name: &str) -> Option<&'a Live> {
-        self.stack
-            .resources
-            .iter()
-            .filter(|r| r.kind.type_name() == type_name)
-            .find_map(|r| self.by_id(&r.id))
-    }
-    pub fn all_of_type(&self, type_name: &str) -> Vec<&'a Live> {
-        self.stack
-            .resources
-            .iter()
-            .filter(|r| r.kind.type_name() == type_name)
-            .filter_map(|r| self.by_id(&r.id))
-            .collect()
-    }
-    pub fn by_id(&self, id: &str) -> Option<&'a Live> {
-        self.live.iter().find(|l| l.desired.id == id)
-    }
-    /// The resource of a type whose desired `prop` equals `value` (a role by its ARN, say).
-    pub fn find(&self, type_name: &str, attr: &str, value: &str) -> Option<&'a Live> {
-        self.all_of_type(type_name).into_iter().find(|l| {
-            l.observed.as_ref().is_some_and(|o| o.attr(attr) == value)
-                || l.desired.opt_str(attr) == Some(value)
-        })
-    }
-}
-
-/// Runs every check.
-pub async fn run(facts: &Facts<'_>) -> Result<Report> {
-    let mut checks = Vec::new();
-    checks.extend(identity::checks(facts).await.map_err(Error::Aws)?);
-    checks.extend(device::checks(facts).await.map_err(Error::Aws)?);
-    checks.extend(alerts::checks(facts).await.map_err(Error::Aws)?);
-    checks.extend(secret::checks(facts).await.map_err(Error::Aws)?);
-    checks.extend(hygiene::checks(facts).await.map_err(Error::Aws)?);
-    Ok(Report {
-        prefix: facts.ctx.prefix.clone(),
+/// Judges the facts: every check, as data. Pure: no AWS, no I/O.
+pub fn judge(facts: &Facts) -> Report {
+    Report {
+        prefix: facts.prefix.clone(),
         subject: facts.subject.clone(),
-        checks,
+        checks: CONCERNS.iter().flat_map(|checks| checks(facts)).collect(),
         repaired: Vec::new(),
-    })
-}
-
-/// Carries out the repairs of every failed or warning check; returns what was done.
-pub async fn repair(facts: &Facts<'_>, report: &Report) -> Result<Vec<String>> {
-    let mut todo: Vec<&Repair> = Vec::new();
-    for c in report
-        .checks
-        .iter()
-        .filter(|c| matches!(c.status, Status::Fail | Status::Warn))
-    {
-        for r in &c.repairs {
-            if !todo.contains(&r) {
-                todo.push(r);
-            }
-        }
-    }
-    // Restores go in the stack's dependency order; attachments after them.
-    let pos = |r: &Repair| match r {
-        Repair::Restore { resource } => facts
-            .stack
-            .resources
-            .iter()
-            .position(|d| &d.id == resource)
-            .unwrap_or(usize::MAX - 1),
-        _ => usize::MAX,
-    };
-    todo.sort_by_key(|r| pos(r));
-    let mut done = Vec::new();
-    for r in todo {
-        do_repair(facts, r).await.map_err(|e| Error::Resource {
-            action: "repairing",
-            resource: r.describe(),
-            source: e,
-        })?;
-        done.push(r.describe());
-    }
-    Ok(done)
-}
-
-async fn do_repair(facts: &Facts<'_>, r: &Repair) -> std::result::Result<(), AwsError> {
-    let ctx = facts.ctx;
-    match r {
-        Repair::Restore { resource } => {
-            let (Some(decl), Some(live)) = (facts.stack.get(resource), facts.by_id(resource))
-            else {
-                return Ok(());
-            };
-            match &live.observed {
-                Some(have) => decl.kind.update(ctx, &live.desired, have).await,
-                None => decl.kind.create(ctx, &live.desired).await,
-            }
-        }
-        Repair::Attach { policy, target } => ctx
-            .clients
-            .iot
-            .attach_policy()
-            .policy_name(policy)
-            .target(target)
-            .send()
-            .await
-            .op("AttachPolicy")
-            .map(|_| ()),
-        Repair::Detach { policy, target } => gone(
-            ctx.clients
-                .iot
-                .detach_policy()
-                .policy_name(policy)
-                .target(target)
-                .send()
-                .await
-                .op("DetachPolicy")
-                .map(|_| ()),
-        ),
     }
 }

@@ -2,12 +2,11 @@
 
 use std::net::IpAddr;
 
-use iotstack_policy::{evaluate, Decision, Request, KEY_SOURCE_IP};
 use ipnet::IpNet;
 use serde_json::Value;
 
 use super::{Check, Facts};
-use crate::error::AwsError;
+use iotstack_policy::{self as eval, Decision, Request, KEY_SOURCE_IP};
 
 /// An address inside the network and one just outside it.
 fn inside_outside(net: &IpNet) -> (IpAddr, Option<IpAddr>) {
@@ -27,30 +26,25 @@ fn inside_outside(net: &IpNet) -> (IpAddr, Option<IpAddr>) {
     (inside, outside)
 }
 
-pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
-    let mut out = Vec::new();
+pub fn checks(facts: &Facts) -> Vec<Check> {
     let Some(secret) = facts.of_type("secretsmanager_secret") else {
-        return Ok(out);
+        return Vec::new();
     };
     let c = Check::new(
         "secret-address",
         "The app secret is readable only from --ip",
     );
     let Some(o) = &secret.observed else {
-        out.push(c.fail("the app secret does not exist", "run `iotstack apply`"));
-        return Ok(out);
+        return vec![c.fail("the app secret does not exist", "run `iotstack apply`")];
     };
     let Some(ip) = &facts.subject.ip else {
-        out.push(
-            c.skip("pass --ip (or set IOTSTACK_IP) to check the secret's address restriction"),
-        );
-        return Ok(out);
+        return vec![
+            c.skip("pass --ip (or set IOTSTACK_IP) to check the secret's address restriction")
+        ];
     };
     let Ok(net) = ip.parse::<IpNet>() else {
-        out.push(c.skip(format!("`{ip}` is not a CIDR")));
-        return Ok(out);
+        return vec![c.skip(format!("`{ip}` is not a CIDR"))];
     };
-    let restore = secret.desired.is_known("resource_policy");
     let doc = o
         .props
         .get("resource_policy")
@@ -64,39 +58,47 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
         "secretsmanager:DescribeSecret",
     ] {
         let from_inside = Request::new(action, arn).with(KEY_SOURCE_IP, inside.to_string());
-        if evaluate(&doc, &from_inside).decision == Decision::ExplicitDeny {
+        if eval::evaluate(&doc, &from_inside).decision == Decision::ExplicitDeny {
             problems.push(format!(
                 "{action} from {inside} (inside {ip}) is denied by the secret's resource policy"
             ));
         }
         if let Some(outside) = outside {
             let from_outside = Request::new(action, arn).with(KEY_SOURCE_IP, outside.to_string());
-            if evaluate(&doc, &from_outside).decision != Decision::ExplicitDeny {
+            if eval::evaluate(&doc, &from_outside).decision != Decision::ExplicitDeny {
                 problems.push(format!("{action} from {outside} (outside {ip}) is not denied by the secret's resource policy"));
             }
         }
     }
-    out.push(if doc.is_null() {
-        let c = c.fail(
+    let c = if doc.is_null() {
+        c.fail(
             format!("secret {} has no resource policy: it is readable from any address", o.attr("name")),
             "restore the deny-outside-address policy (`iotstack doctor --fix --ip IP` or `iotstack apply`)",
-        );
-        if restore { c.restore(&secret.desired.id) } else { c }
+        )
     } else if problems.is_empty() {
-        c.pass(format!("{}: GetSecretValue and DescribeSecret are denied outside {ip}", o.attr("name")))
+        return vec![c.pass(format!(
+            "{}: GetSecretValue and DescribeSecret are denied outside {ip}",
+            o.attr("name")
+        ))];
     } else {
-        let mut c = c.fail(problems[0].clone(), format!("set the policy's `NotIpAddress aws:SourceIp` to {ip} (`iotstack doctor --fix --ip {ip}` restores the stack's policy)"));
-        for p in &problems[1..] {
-            c = c.note(p.clone());
-        }
-        if restore { c.restore(&secret.desired.id) } else { c }
-    });
-    Ok(out)
+        c.fail_all(problems, format!("set the policy's `NotIpAddress aws:SourceIp` to {ip} (`iotstack doctor --fix --ip {ip}` restores the stack's policy)"))
+    };
+    // Restored only when the stack's policy is resolved (it refers to other resources).
+    let restore = secret.desired.is_known("resource_policy");
+    vec![if restore {
+        c.restore(&secret.desired.id)
+    } else {
+        c
+    }]
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::doctor::fixture::*;
+    use crate::doctor::Status;
 
     #[test]
     fn inside_and_outside_addresses() {
@@ -108,5 +110,48 @@ mod tests {
         let (_, o) = inside_outside(&"255.255.255.255/32".parse().unwrap());
         assert_eq!(o.unwrap().to_string(), "255.255.255.254");
         assert!(inside_outside(&"0.0.0.0/0".parse().unwrap()).1.is_none());
+    }
+
+    #[test]
+    fn a_restriction_to_another_address_is_restored() {
+        let mut f = healthy();
+        let loose = json!({"Statement": [{"Effect": "Deny", "Principal": "*",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": "*",
+            "Condition": {"NotIpAddress": {"aws:SourceIp": "198.51.100.0/24"}}}]});
+        set_live(&mut f, "app-secret", "resource_policy", loose);
+        let c = failing(&f, "secret-address", "203.0.113.7");
+        assert_eq!(c.evidence.len(), 2, "both actions from inside: {c:#?}");
+        restores(&c, "app-secret");
+    }
+
+    #[test]
+    fn a_secret_without_restriction_is_restored() {
+        let mut f = healthy();
+        live_mut(&mut f, "app-secret").props.clear();
+        let c = failing(&f, "secret-address", "readable from any address");
+        restores(&c, "app-secret");
+        // A policy that cannot be resolved yet is not restored.
+        let secret = f
+            .resources
+            .iter_mut()
+            .find(|r| r.desired.id == "app-secret");
+        secret
+            .unwrap()
+            .desired
+            .unknown
+            .insert("resource_policy".into());
+        assert!(check(&f, "secret-address").repairs.is_empty());
+    }
+
+    #[test]
+    fn the_restriction_is_checked_only_against_a_cidr() {
+        let mut f = healthy();
+        assert_eq!(check(&f, "secret-address").status, Status::Pass);
+        f.subject.ip = None;
+        assert_eq!(check(&f, "secret-address").status, Status::Skip);
+        f.subject.ip = Some("somewhere".into());
+        assert_eq!(check(&f, "secret-address").status, Status::Skip);
+        remove(&mut f, "app-secret");
+        failing(&f, "secret-address", "does not exist");
     }
 }
