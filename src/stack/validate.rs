@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::params::{self, ParamInput, Sourced};
+use super::params::{self, ParamInput, Params, Sourced};
 use super::template::{Part, Template};
 use super::{PropValue, ResourceDecl, Stack};
 use crate::error::{Diagnostic, Origin};
@@ -237,6 +237,61 @@ pub fn check(path: &Path, input: &ParamInput, region: Option<&str>) -> Report {
         }
     }
     report
+}
+
+impl Stack {
+    /// Offline checks that need the parameters: every derived name must follow its AWS rule.
+    pub fn check_names(&self, p: &Params) -> Result<(), Vec<Diagnostic>> {
+        let values = p.values("us-east-1", "000000000000");
+        let diags: Vec<Diagnostic> = self
+            .resources
+            .iter()
+            .filter_map(|r| name_problem(r, p, &values))
+            .collect();
+        if diags.is_empty() {
+            Ok(())
+        } else {
+            Err(diags)
+        }
+    }
+}
+
+/// The problem with `r`'s name, when it is known offline and breaks the kind's rule.
+fn name_problem(
+    r: &ResourceDecl,
+    p: &Params,
+    values: &BTreeMap<String, String>,
+) -> Option<Diagnostic> {
+    let t = r.name_template()?;
+    if t.refs().next().is_some() {
+        return None;
+    }
+    let (name, _) = t.render(values, &|_, _| None, false);
+    let problem = r.kind.check_name(&name)?;
+    let uses_prefix = t
+        .parts
+        .iter()
+        .any(|p| matches!(p, Part::Param(n) if n.starts_with("prefix")));
+    let origin = if uses_prefix {
+        p.prefix.origin.clone()
+    } else {
+        r.origin.clone()
+    };
+    let mut d = Diagnostic::error(
+        origin,
+        format!(
+            "the name of `{}` ({}) is invalid: {problem}",
+            r.id,
+            r.kind.type_name()
+        ),
+    );
+    if uses_prefix {
+        d = d.hint(format!(
+            "the name is derived from the prefix `{}`: choose a shorter or simpler prefix",
+            p.prefix.value
+        ));
+    }
+    Some(d)
 }
 
 /// A role is an identity pool role when its trust policy lets Cognito identities assume it.
