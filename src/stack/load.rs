@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::model::{PropDecl, PropValue, ResourceDecl, Settings, Stack};
 use super::params::Sourced;
 use super::references::{self, Parsed};
+use super::source::Source;
 use super::template::{self, Template};
 use super::yaml::{self, Key, Node, Pos};
 use crate::error::{Diagnostic, Origin};
@@ -27,20 +28,36 @@ const SETTING_KEYS: &[&str] = &["output_dir", "allow_identity_self_attach"];
 const RESOURCE_KEYS: &[&str] = &["type", "properties", "depends_on", "description"];
 
 impl Stack {
-    /// Reads and validates a stack file. Nothing here talks to AWS.
+    /// The stack file `--stack` names, or the built-in default stack when it names none.
+    pub fn open(stack: Option<&Path>) -> Result<Stack, Vec<Diagnostic>> {
+        let (source, path) = Source::of(stack);
+        Self::load_from(source, &path)
+    }
+
+    /// Reads and validates a stack file on disk. Nothing here talks to AWS.
     pub fn load(path: &Path) -> Result<Stack, Vec<Diagnostic>> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        Self::load_from(Source::Disk, path)
+    }
+
+    /// Reads and validates the stack file at `path` of `source`.
+    pub fn load_from(source: Source, path: &Path) -> Result<Stack, Vec<Diagnostic>> {
+        let text = source.read(path).map_err(|e| {
             vec![Diagnostic::error(
                 Origin::Flag("--stack".into()),
                 format!("cannot read stack file `{}`: {e}", path.display()),
             )]
         })?;
-        Self::parse(path, &text)
+        Self::parse_from(source, path, &text)
     }
 
     /// Validates the text of the stack file at `path` (files it names are read relative to it).
     pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
-        let mut l = Loader::new(path);
+        Self::parse_from(Source::Disk, path, text)
+    }
+
+    /// Validates the text of the stack file at `path`; the files it names are read from `source`.
+    pub fn parse_from(source: Source, path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
+        let mut l = Loader::new(source, path);
         let Some(root) = l.document(text) else {
             return Err(l.diags);
         };
@@ -63,6 +80,7 @@ impl Stack {
         }
         Ok(Stack {
             path: path.to_path_buf(),
+            source,
             description,
             defaults,
             settings,
@@ -77,6 +95,7 @@ fn get<'n>(map: &'n [(Key, Node)], k: &str) -> Option<&'n Node> {
 }
 
 struct Loader<'a> {
+    source: Source,
     path: &'a Path,
     /// The stack file's folder: the files it names are relative to it.
     dir: PathBuf,
@@ -84,12 +103,13 @@ struct Loader<'a> {
 }
 
 impl<'a> Loader<'a> {
-    fn new(path: &'a Path) -> Self {
+    fn new(source: Source, path: &'a Path) -> Self {
         let dir = path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         Loader {
+            source,
             path,
             dir,
             diags: Vec::new(),
@@ -439,7 +459,7 @@ impl<'a> Loader<'a> {
             return Some(src);
         }
         let path = clean_path(&self.dir.join(&src));
-        if !path.is_file() {
+        if !self.source.is_file(&path) {
             let m = format!("{what}: cannot read function source `{}`", path.display());
             self.err(node.pos, m).hint =
                 Some("give `builtin:<name>` or a Python file relative to the stack file".into());
@@ -451,7 +471,7 @@ impl<'a> Loader<'a> {
     fn policy_file(&mut self, node: &Node, what: &str) -> Option<(PathBuf, Template)> {
         let rel = self.string(node, what)?;
         let path = clean_path(&self.dir.join(&rel));
-        let text = match std::fs::read_to_string(&path) {
+        let text = match self.source.read(&path) {
             Ok(t) => t,
             Err(e) => {
                 let m = format!("{what}: cannot read policy file `{}`: {e}", path.display());

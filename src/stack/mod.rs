@@ -6,6 +6,7 @@
 //! - `references`: `${id.attr}` and `depends_on` checked, dependencies and order;
 //! - `resolve`: a resource's properties rendered as the desired state;
 //! - `validate`: the offline checks behind `iotstack validate`, and name rules;
+//! - `source`: where the stack file and the files it names are read from (disk or built in);
 //! - `params`, `template`, `yaml`: parameters, `${...}` interpolation, the positioned YAML tree.
 
 mod load;
@@ -13,13 +14,13 @@ mod model;
 pub mod params;
 mod references;
 mod resolve;
+pub mod source;
 pub mod template;
 pub mod validate;
 pub mod yaml;
 
 pub use model::{PropDecl, PropValue, ResourceDecl, Settings, Stack};
-
-pub const DEFAULT_STACK: &str = "stacks/default.yaml";
+pub use source::{Source, DEFAULT_STACK};
 
 #[cfg(test)]
 mod tests;

@@ -5,13 +5,17 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::params::Sourced;
+use super::source::Source;
 use super::template::{Part, Template};
 use crate::error::Origin;
 use crate::resources::{Kind, Observed, PropSpec};
 
 /// A loaded, validated stack file.
 pub struct Stack {
+    /// The stack file (`<built-in>/stacks/default.yaml` for the built-in stack).
     pub path: PathBuf,
+    /// Where the stack file and the files it names are read from.
+    pub source: Source,
     pub description: Option<String>,
     /// `parameters:` defaults (prefix, email, ip, region).
     pub defaults: BTreeMap<String, Sourced>,

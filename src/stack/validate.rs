@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::params::{self, ParamInput, Params, Sourced};
+use super::source::Source;
 use super::template::{Part, Template};
 use super::{PropValue, ResourceDecl, Stack};
 use crate::error::{Diagnostic, Origin};
@@ -80,14 +81,15 @@ impl Report {
     }
 }
 
-/// Every offline check of the stack file at `path`.
-pub fn check(path: &Path, input: &ParamInput, region: Option<&str>) -> Report {
+/// Every offline check of the stack file `stack` (the built-in stack when `None`).
+pub fn check(stack: Option<&Path>, input: &ParamInput, region: Option<&str>) -> Report {
+    let (source, path) = Source::of(stack);
     let mut report = Report {
-        stack: path.to_path_buf(),
+        stack: path.clone(),
         findings: Vec::new(),
         policies: 0,
     };
-    let stack = match Stack::load(path) {
+    let stack = match Stack::load_from(source, &path) {
         Ok(s) => s,
         Err(diags) => {
             report.findings.extend(
@@ -200,7 +202,7 @@ pub fn check(path: &Path, input: &ParamInput, region: Option<&str>) -> Report {
                 report.policies += 1;
                 let (text, _) = t.render(&values, &lookup, true);
                 let doc = Value::String(text);
-                let raw = std::fs::read_to_string(path).unwrap_or_else(|_| source_text(t));
+                let raw = stack.source.read(path).unwrap_or_else(|_| source_text(t));
                 let mut found: Vec<Finding> = lint_fn(&doc)
                     .into_iter()
                     .map(|f| {
