@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 
-use crate::discover::{deps_of, lookup, order_of, Live, Orphan};
+use crate::discover::{Live, Orphan};
 use crate::error::{AwsError, Error, Result};
 use crate::graph;
 use crate::plan::{self, Action, Plan, Planned};
@@ -114,7 +114,7 @@ fn record(w: &Work<'_>, live: &BTreeMap<String, Option<Observed>>) {
         .map(|d| crate::state::AppliedResource {
             id: d.id.clone(),
             type_name: d.kind.type_name().to_string(),
-            props: d.resolve(w.values, &lookup(live)).props,
+            props: d.resolve(w.values, &Stack::lookup(live)).props,
         })
         .collect();
     crate::state::save_applied(&w.ctx.state_dir, &resources);
@@ -129,8 +129,8 @@ pub async fn apply(
     let (stack, values, live, ctx) = (w.stack, w.values, w.live, w.ctx.clone());
     let mut first = Outcome::default();
     delete_orphans(w, &reporter, &mut first).await?;
-    let order = order_of(stack);
-    let deps = deps_of(stack);
+    let order = stack.order();
+    let deps = stack.deps();
     let seen: BTreeMap<String, Option<Observed>> = live
         .iter()
         .map(|l| (l.desired.id.clone(), l.observed.clone()))
@@ -145,7 +145,7 @@ pub async fn apply(
                 .iter()
                 .map(|(k, v)| (k.clone(), v.observed.clone()))
                 .collect();
-            let want = decl.resolve(values, &lookup(&known));
+            let want = decl.resolve(values, &Stack::lookup(&known));
             let have = seen.get(id).cloned().flatten();
             let kind = decl.kind;
             // With every reference now resolved, the plan's action is confirmed against the values
@@ -330,7 +330,7 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
     let (stack, live, ctx) = (w.stack, w.live, w.ctx.clone());
     let mut first = Outcome::default();
     delete_orphans(w, &reporter, &mut first).await?;
-    let order = order_of(stack);
+    let order = stack.order();
     let nodes: Vec<(String, Vec<String>)> = stack
         .resources
         .iter()

@@ -52,9 +52,9 @@ pub struct StackArgs {
     /// Name prefix of every resource (also IOTSTACK_PREFIX)
     #[arg(long)]
     pub prefix: Option<String>,
-    /// The stack file
-    #[arg(long, default_value = crate::stack::DEFAULT_STACK, value_name = "FILE")]
-    pub stack: PathBuf,
+    /// The stack file (default: the built-in default stack; `iotstack init` writes it out)
+    #[arg(long, value_name = "FILE")]
+    pub stack: Option<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
@@ -139,9 +139,9 @@ pub enum Command {
     },
     /// Check the stack file, its parameters and names, and lint every policy, offline (no AWS call)
     Validate {
-        /// The stack file
-        #[arg(long, default_value = crate::stack::DEFAULT_STACK, value_name = "FILE")]
-        stack: PathBuf,
+        /// The stack file (default: the built-in default stack; `iotstack init` writes it out)
+        #[arg(long, value_name = "FILE")]
+        stack: Option<PathBuf>,
         /// Name prefix to check the derived names with (also IOTSTACK_PREFIX; optional here)
         #[arg(long)]
         prefix: Option<String>,
@@ -153,6 +153,16 @@ pub enum Command {
         /// Fail (exit 1) on warnings too
         #[arg(long)]
         strict: bool,
+    },
+    /// Write the built-in default stack and its policies into a folder, to change them
+    ///
+    /// Writes DIR/stacks/default.yaml and DIR/policies/*.json (the stack names its policies
+    /// relative to itself) and never overwrites a file. Use the copy with
+    /// `--stack DIR/stacks/default.yaml`.
+    Init {
+        /// The folder to write into
+        #[arg(default_value = ".", value_name = "DIR")]
+        dir: PathBuf,
     },
     /// Print shell completions
     Completions {

@@ -18,39 +18,14 @@ pub struct Live {
     pub observed: Option<Observed>,
 }
 
-pub fn deps_of(stack: &Stack) -> BTreeMap<String, Vec<String>> {
-    stack
-        .resources
-        .iter()
-        .map(|r| (r.id.clone(), r.deps.clone()))
-        .collect()
-}
-
-pub fn order_of(stack: &Stack) -> Vec<String> {
-    stack.resources.iter().map(|r| r.id.clone()).collect()
-}
-
-/// Answers `${id.attr}` from what is known about other resources.
-pub fn lookup<'a>(
-    known: &'a BTreeMap<String, Option<Observed>>,
-) -> impl Fn(&str, &str) -> Option<String> + 'a {
-    move |id, attr| {
-        known
-            .get(id)
-            .and_then(|o| o.as_ref())
-            .and_then(|o| o.attrs.get(attr).cloned())
-            .filter(|v| !v.is_empty())
-    }
-}
-
 pub async fn discover(
     stack: &Stack,
     values: &BTreeMap<String, String>,
     ctx: Arc<Ctx>,
     bound: usize,
 ) -> Result<Vec<Live>> {
-    let order = order_of(stack);
-    let deps = deps_of(stack);
+    let order = stack.order();
+    let deps = stack.deps();
     let (done, failed) = graph::walk(
         &order,
         &deps,
@@ -61,7 +36,7 @@ pub async fn discover(
                 .iter()
                 .map(|(k, v)| (k.clone(), v.observed.clone()))
                 .collect();
-            let desired = decl.resolve(values, &lookup(&known));
+            let desired = decl.resolve(values, &Stack::lookup(&known));
             // A resource whose identity refers to a resource that does not exist cannot exist yet.
             let identity_missing = decl.props.iter().any(|p| {
                 (p.spec.force_new || p.spec.name == "name")

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod destroy;
 pub mod doctor;
+pub mod init;
 pub mod output;
 pub mod plan;
 pub mod validate;
@@ -92,12 +93,13 @@ pub fn run(cli: Cli) -> i32 {
                 strict,
             } => Ok(validate::run(
                 &g,
-                &stack,
+                stack.as_deref(),
                 prefix.as_deref(),
                 &params,
                 output,
                 strict,
             )),
+            Command::Init { dir } => init::run(&g, &dir),
             Command::Completions { .. } => Ok(0),
         }
     });
@@ -139,7 +141,7 @@ pub struct Prepared {
 }
 
 pub fn prepare(sa: &StackArgs, pa: Option<&ParamArgs>, need_all: bool) -> Result<Prepared> {
-    let stack = Stack::load(&sa.stack).map_err(Error::Invalid)?;
+    let stack = Stack::open(sa.stack.as_deref()).map_err(Error::Invalid)?;
     let input = ParamInput {
         prefix: flag(&sa.prefix, "--prefix", "IOTSTACK_PREFIX"),
         email: pa.and_then(|p| flag(&p.email, "--email", "IOTSTACK_EMAIL")),

@@ -10,7 +10,7 @@ use crate::stack::validate;
 
 pub fn run(
     g: &Global,
-    stack: &Path,
+    stack: Option<&Path>,
     prefix: Option<&str>,
     pa: &ParamArgs,
     output: OutputFormat,

@@ -1,74 +1,22 @@
-//! AWS Lambda function, its code packaged by iotstack: a built-in handler shipped inside the
-//! binary (`builtin:<name>`) or a Python file, zipped deterministically so the SHA-256 that
-//! Lambda reports compares equal when nothing changed.
+//! AWS Lambda function, its code packaged by iotstack (see `crate::package`): the SHA-256 that
+//! Lambda reports compares equal to the stack's when nothing changed.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
-use base64::Engine;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::{
     check_chars, map_value, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType,
 };
 use crate::aws::{found, gone, retry_while, OpExt};
 use crate::error::AwsError;
+use crate::package::package;
 
 pub struct LambdaFunction;
-
-/// Handlers shipped inside iotstack: name -> Python source.
-pub static BUILTINS: &[(&str, &str)] = &[
-    ("presignup", include_str!("../functions/presignup.py")),
-    (
-        "attach_policy",
-        include_str!("../functions/attach_policy.py"),
-    ),
-];
-
-pub fn builtin(name: &str) -> Option<&'static str> {
-    BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
-}
-
-/// Zips a function source: `builtin:<name>` or a path. Returns the zip and its SHA-256 in the
-/// base64 form Lambda reports as `CodeSha256`.
-pub fn package(source: &str) -> Result<(Vec<u8>, String), String> {
-    let (file_name, text) = match source.strip_prefix("builtin:") {
-        Some(name) => (
-            format!("{name}.py"),
-            builtin(name)
-                .ok_or_else(|| format!("no built-in function `{name}`"))?
-                .to_string(),
-        ),
-        None => {
-            let p = std::path::Path::new(source);
-            let text = std::fs::read_to_string(p).map_err(|e| format!("{source}: {e}"))?;
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "handler.py".into());
-            (name, text)
-        }
-    };
-    let mut buf = std::io::Cursor::new(Vec::new());
-    {
-        let mut z = zip::ZipWriter::new(&mut buf);
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .last_modified_time(zip::DateTime::default())
-            .unix_permissions(0o644);
-        z.start_file(file_name, opts).map_err(|e| e.to_string())?;
-        z.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
-        z.finish().map_err(|e| e.to_string())?;
-    }
-    let bytes = buf.into_inner();
-    let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
-    Ok((bytes, sha))
-}
 
 static PROPS: &[PropSpec] = &[
     PropSpec::required(
@@ -316,21 +264,5 @@ impl Kind for LambdaFunction {
                 .map(|_| ()),
         )?;
         Ok(Vec::new())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn packaging_is_deterministic() {
-        let (a, sha_a) = package("builtin:presignup").unwrap();
-        let (b, sha_b) = package("builtin:presignup").unwrap();
-        assert_eq!(a, b);
-        assert_eq!(sha_a, sha_b);
-        let (_, other) = package("builtin:attach_policy").unwrap();
-        assert_ne!(sha_a, other);
-        assert!(package("builtin:nope").is_err());
     }
 }

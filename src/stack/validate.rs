@@ -12,7 +12,8 @@ use iotstack_policy::lint::{self, Severity};
 use iotstack_policy::{iot_arn, locate, partition_for_region};
 use serde_json::Value;
 
-use super::params::{self, ParamInput, Sourced};
+use super::params::{self, ParamInput, Params, Sourced};
+use super::source::Source;
 use super::template::{Part, Template};
 use super::{PropValue, ResourceDecl, Stack};
 use crate::error::{Diagnostic, Origin};
@@ -79,14 +80,15 @@ impl Report {
     }
 }
 
-/// Every offline check of the stack file at `path`.
-pub fn check(path: &Path, input: &ParamInput, region: Option<&str>) -> Report {
+/// Every offline check of the stack file `stack` (the built-in stack when `None`).
+pub fn check(stack: Option<&Path>, input: &ParamInput, region: Option<&str>) -> Report {
+    let (source, path) = Source::of(stack);
     let mut report = Report {
-        stack: path.to_path_buf(),
+        stack: path.clone(),
         findings: Vec::new(),
         policies: 0,
     };
-    let stack = match Stack::load(path) {
+    let stack = match Stack::load_from(source, &path) {
         Ok(s) => s,
         Err(diags) => {
             report.findings.extend(
@@ -207,7 +209,7 @@ pub fn check(path: &Path, input: &ParamInput, region: Option<&str>) -> Report {
                 report.policies += 1;
                 let (text, _) = t.render(&values, &lookup, true);
                 let doc = Value::String(text);
-                let raw = std::fs::read_to_string(path).unwrap_or_else(|_| source_text(t));
+                let raw = stack.source.read(path).unwrap_or_else(|_| source_text(t));
                 let mut found: Vec<Finding> = lint_fn(&doc)
                     .into_iter()
                     .map(|f| {
@@ -244,6 +246,61 @@ pub fn check(path: &Path, input: &ParamInput, region: Option<&str>) -> Report {
         }
     }
     report
+}
+
+impl Stack {
+    /// Offline checks that need the parameters: every derived name must follow its AWS rule.
+    pub fn check_names(&self, p: &Params) -> Result<(), Vec<Diagnostic>> {
+        let values = p.values("us-east-1", "000000000000");
+        let diags: Vec<Diagnostic> = self
+            .resources
+            .iter()
+            .filter_map(|r| name_problem(r, p, &values))
+            .collect();
+        if diags.is_empty() {
+            Ok(())
+        } else {
+            Err(diags)
+        }
+    }
+}
+
+/// The problem with `r`'s name, when it is known offline and breaks the kind's rule.
+fn name_problem(
+    r: &ResourceDecl,
+    p: &Params,
+    values: &BTreeMap<String, String>,
+) -> Option<Diagnostic> {
+    let t = r.name_template()?;
+    if t.refs().next().is_some() {
+        return None;
+    }
+    let (name, _) = t.render(values, &|_, _| None, false);
+    let problem = r.kind.check_name(&name)?;
+    let uses_prefix = t
+        .parts
+        .iter()
+        .any(|p| matches!(p, Part::Param(n) if n.starts_with("prefix")));
+    let origin = if uses_prefix {
+        p.prefix.origin.clone()
+    } else {
+        r.origin.clone()
+    };
+    let mut d = Diagnostic::error(
+        origin,
+        format!(
+            "the name of `{}` ({}) is invalid: {problem}",
+            r.id,
+            r.kind.type_name()
+        ),
+    );
+    if uses_prefix {
+        d = d.hint(format!(
+            "the name is derived from the prefix `{}`: choose a shorter or simpler prefix",
+            p.prefix.value
+        ));
+    }
+    Some(d)
 }
 
 /// A role is an identity pool role when its trust policy lets Cognito identities assume it.

@@ -3,6 +3,7 @@
 //! utilities for what the emulator cannot show (throttling, pending subscriptions, names
 //! scheduled for deletion).
 
+mod anywhere;
 mod bad_input;
 mod cli;
 mod cognito;

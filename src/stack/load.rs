@@ -1,0 +1,589 @@
+//! Loading a stack file: the YAML document read into the model, every problem collected with its
+//! file, line and column. References and ordering are in `references`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::model::{PropDecl, PropValue, ResourceDecl, Settings, Stack};
+use super::params::Sourced;
+use super::references::{self, Parsed};
+use super::source::Source;
+use super::template::{self, Template};
+use super::yaml::{self, Key, Node, Pos};
+use crate::error::{Diagnostic, Origin};
+use crate::package;
+use crate::resources::{self, Kind, PropSpec, PropType};
+
+const TOP_KEYS: &[&str] = &[
+    "version",
+    "description",
+    "parameters",
+    "settings",
+    "resources",
+];
+const PARAMETER_KEYS: &[&str] = &["prefix", "email", "ip", "region"];
+const SETTING_KEYS: &[&str] = &["output_dir", "allow_identity_self_attach"];
+const RESOURCE_KEYS: &[&str] = &["type", "properties", "depends_on", "description"];
+
+impl Stack {
+    /// The stack file `--stack` names, or the built-in default stack when it names none.
+    pub fn open(stack: Option<&Path>) -> Result<Stack, Vec<Diagnostic>> {
+        let (source, path) = Source::of(stack);
+        Self::load_from(source, &path)
+    }
+
+    /// Reads and validates a stack file on disk. Nothing here talks to AWS.
+    pub fn load(path: &Path) -> Result<Stack, Vec<Diagnostic>> {
+        Self::load_from(Source::Disk, path)
+    }
+
+    /// Reads and validates the stack file at `path` of `source`.
+    pub fn load_from(source: Source, path: &Path) -> Result<Stack, Vec<Diagnostic>> {
+        let text = source.read(path).map_err(|e| {
+            vec![Diagnostic::error(
+                Origin::Flag("--stack".into()),
+                format!("cannot read stack file `{}`: {e}", path.display()),
+            )]
+        })?;
+        Self::parse_from(source, path, &text)
+    }
+
+    /// Validates the text of the stack file at `path` (files it names are read relative to it).
+    pub fn parse(path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
+        Self::parse_from(Source::Disk, path, text)
+    }
+
+    /// Validates the text of the stack file at `path`; the files it names are read from `source`.
+    pub fn parse_from(source: Source, path: &Path, text: &str) -> Result<Stack, Vec<Diagnostic>> {
+        let mut l = Loader::new(source, path);
+        let Some(root) = l.document(text) else {
+            return Err(l.diags);
+        };
+        let Some(top) = l.top(&root) else {
+            return Err(l.diags);
+        };
+        l.version(&root, top);
+        let description = get(top, "description").and_then(|n| l.string(n, "`description`"));
+        let defaults = get(top, "parameters")
+            .map(|p| l.parameters(p))
+            .unwrap_or_default();
+        let settings = get(top, "settings")
+            .map(|s| l.settings(s))
+            .unwrap_or_default();
+        let mut parsed = l.resources(&root, get(top, "resources"));
+        references::link(&mut parsed, &mut l.diags);
+        let resources = references::order(parsed, &mut l.diags);
+        if !l.diags.is_empty() {
+            return Err(l.diags);
+        }
+        Ok(Stack {
+            path: path.to_path_buf(),
+            source,
+            description,
+            defaults,
+            settings,
+            resources,
+        })
+    }
+}
+
+/// The value of key `k` of a mapping.
+fn get<'n>(map: &'n [(Key, Node)], k: &str) -> Option<&'n Node> {
+    map.iter().find(|(kk, _)| kk.name == k).map(|(_, v)| v)
+}
+
+struct Loader<'a> {
+    source: Source,
+    path: &'a Path,
+    /// The stack file's folder: the files it names are relative to it.
+    dir: PathBuf,
+    diags: Vec<Diagnostic>,
+}
+
+impl<'a> Loader<'a> {
+    fn new(source: Source, path: &'a Path) -> Self {
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Loader {
+            source,
+            path,
+            dir,
+            diags: Vec::new(),
+        }
+    }
+
+    fn at(&self, pos: Pos) -> Origin {
+        Origin::File {
+            path: self.path.to_path_buf(),
+            line: pos.line,
+            col: pos.col,
+        }
+    }
+
+    fn err(&mut self, pos: Pos, msg: impl Into<String>) -> &mut Diagnostic {
+        let o = self.at(pos);
+        self.diags.push(Diagnostic::error(o, msg));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    fn check_keys(&mut self, map: &[(Key, Node)], allowed: &[&str], what: &str) {
+        for (k, _) in map {
+            if !allowed.contains(&k.name.as_str()) {
+                let m = format!("unknown key `{}` in {what}", k.name);
+                let hint = format!("valid keys: {}", allowed.join(", "));
+                self.err(k.pos, m).hint = Some(hint);
+            }
+        }
+    }
+
+    // --- The document and its top-level sections ---------------------------------------------
+
+    fn document(&mut self, text: &str) -> Option<Node> {
+        match yaml::parse(text) {
+            Ok(r) => Some(r),
+            Err((pos, m)) => {
+                self.err(pos, format!("invalid YAML: {m}"));
+                None
+            }
+        }
+    }
+
+    fn top<'n>(&mut self, root: &'n Node) -> Option<&'n [(Key, Node)]> {
+        let Some(top) = root.as_map() else {
+            self.err(
+                root.pos,
+                "a stack file is a mapping with `version` and `resources`",
+            );
+            return None;
+        };
+        self.check_keys(top, TOP_KEYS, "the stack file");
+        Some(top)
+    }
+
+    fn version(&mut self, root: &Node, top: &[(Key, Node)]) {
+        match get(top, "version") {
+            Some(n) if matches!(n.value, yaml::Value::Int(1)) => {}
+            Some(n) => {
+                self.err(n.pos, "unsupported stack file version").hint =
+                    Some("write `version: 1`".into());
+            }
+            None => {
+                self.err(root.pos, "the stack file has no `version`").hint =
+                    Some("add `version: 1`".into());
+            }
+        }
+    }
+
+    fn parameters(&mut self, p: &Node) -> BTreeMap<String, Sourced> {
+        let mut defaults = BTreeMap::new();
+        let Some(m) = p.as_map() else {
+            self.err(p.pos, "`parameters` must be a mapping of defaults");
+            return defaults;
+        };
+        self.check_keys(m, PARAMETER_KEYS, "`parameters`");
+        for (k, v) in m {
+            if matches!(v.value, yaml::Value::Null) {
+                continue;
+            }
+            if let Some(s) = self.string(v, &format!("`parameters.{}`", k.name)) {
+                let origin = self.at(v.pos);
+                defaults.insert(k.name.clone(), Sourced { value: s, origin });
+            }
+        }
+        defaults
+    }
+
+    fn settings(&mut self, s: &Node) -> Settings {
+        let mut settings = Settings::default();
+        let Some(m) = s.as_map() else {
+            self.err(s.pos, "`settings` must be a mapping");
+            return settings;
+        };
+        self.check_keys(m, SETTING_KEYS, "`settings`");
+        for (k, v) in m {
+            match k.name.as_str() {
+                "output_dir" => {
+                    if let Some(d) = self.string(v, "`settings.output_dir`") {
+                        settings.output_dir = PathBuf::from(d);
+                    }
+                }
+                "allow_identity_self_attach" => self.self_attach(v, &mut settings),
+                _ => {}
+            }
+        }
+        settings
+    }
+
+    fn self_attach(&mut self, v: &Node, settings: &mut Settings) {
+        match self.bool(v, "`settings.allow_identity_self_attach`") {
+            Some(b) => {
+                settings.allow_identity_self_attach = b;
+                settings.allow_identity_self_attach_at = self.at(v.pos);
+            }
+            None => {
+                self.diags.last_mut().expect("bool reported it").hint = Some(
+                    "write `allow_identity_self_attach: true` to opt in to identities attaching IoT policies themselves".into(),
+                );
+            }
+        }
+    }
+
+    fn resources(&mut self, root: &Node, r: Option<&Node>) -> Vec<Parsed> {
+        let Some(r) = r else {
+            self.err(root.pos, "the stack file has no `resources`");
+            return Vec::new();
+        };
+        let Some(m) = r.as_map() else {
+            self.err(
+                r.pos,
+                "`resources` must be a mapping of resource ids to resources",
+            );
+            return Vec::new();
+        };
+        m.iter().filter_map(|(k, v)| self.resource(k, v)).collect()
+    }
+
+    // --- One resource ---------------------------------------------------------------------------
+
+    fn resource(&mut self, key: &Key, node: &Node) -> Option<Parsed> {
+        let id = key.name.clone();
+        self.resource_id(key);
+        let Some(map) = node.as_map() else {
+            let m = format!("resource `{id}` must be a mapping with `type` and `properties`");
+            self.err(node.pos, m);
+            return None;
+        };
+        self.check_keys(map, RESOURCE_KEYS, &format!("resource `{id}`"));
+        let kind = self.kind(key, get(map, "type"))?;
+        let depends_on = get(map, "depends_on")
+            .map(|d| self.depends_on(&id, d))
+            .unwrap_or_default();
+        let props_map = self.properties_map(&id, get(map, "properties"))?;
+        let props = self.props(key, kind, props_map);
+        let decl = ResourceDecl {
+            origin: self.at(key.pos),
+            id,
+            kind,
+            props,
+            deps: Vec::new(),
+        };
+        Some(Parsed { decl, depends_on })
+    }
+
+    fn resource_id(&mut self, key: &Key) {
+        let id = &key.name;
+        let valid = id.starts_with(|c: char| c.is_ascii_lowercase())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid {
+            self.err(key.pos, format!("resource id `{id}` is not valid"))
+                .hint =
+                Some("use lower-case letters, digits and `-`, starting with a letter".into());
+        }
+    }
+
+    fn kind(&mut self, key: &Key, tnode: Option<&Node>) -> Option<&'static dyn Kind> {
+        let id = &key.name;
+        let Some(tnode) = tnode else {
+            self.err(key.pos, format!("resource `{id}` has no `type`"))
+                .hint = Some(format!("valid types: {}", type_names()));
+            return None;
+        };
+        let tname = self.string(tnode, &format!("`{id}.type`"))?;
+        let Some(kind) = resources::kind(&tname) else {
+            self.err(tnode.pos, format!("unknown resource type `{tname}`"))
+                .hint = Some(format!("valid types: {}", type_names()));
+            return None;
+        };
+        Some(kind)
+    }
+
+    fn depends_on(&mut self, id: &str, d: &Node) -> Vec<String> {
+        let yaml::Value::Seq(items) = &d.value else {
+            let m = format!("`{id}.depends_on` must be a list of resource ids");
+            self.err(d.pos, m);
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|i| self.string(i, &format!("`{id}.depends_on`")))
+            .collect()
+    }
+
+    /// `properties:` (none is an empty mapping); `None` when it is not a mapping.
+    fn properties_map<'n>(&mut self, id: &str, p: Option<&'n Node>) -> Option<&'n [(Key, Node)]> {
+        let Some(p) = p else {
+            return Some(&[]);
+        };
+        if p.as_map().is_none() {
+            let m = format!(
+                "`{id}.properties` must be a mapping, found {}",
+                p.type_name()
+            );
+            self.err(p.pos, m);
+        }
+        p.as_map()
+    }
+
+    fn props(
+        &mut self,
+        key: &Key,
+        kind: &'static dyn Kind,
+        props_map: &[(Key, Node)],
+    ) -> Vec<PropDecl> {
+        let id = &key.name;
+        let tname = kind.type_name();
+        let mut specs: Vec<&PropSpec> = kind.props().iter().collect();
+        if kind.taggable() {
+            specs.push(&resources::TAGS);
+        }
+        let names: Vec<&str> = specs.iter().map(|p| p.name).collect();
+        self.check_keys(
+            props_map,
+            &names,
+            &format!("the properties of `{id}` ({tname})"),
+        );
+        let mut props = Vec::new();
+        for spec in specs {
+            match props_map.iter().find(|(k, _)| k.name == spec.name) {
+                Some((k, v)) => {
+                    if let Some(value) = self.prop(spec, v, id) {
+                        props.push(PropDecl {
+                            spec: *spec,
+                            origin: self.at(k.pos),
+                            value,
+                        });
+                    }
+                }
+                None if spec.required => {
+                    let m = format!(
+                        "resource `{id}` ({tname}) is missing the property `{}`",
+                        spec.name
+                    );
+                    self.err(key.pos, m).hint = Some(spec.doc.to_string());
+                }
+                None => {}
+            }
+        }
+        props
+    }
+
+    // --- One property, by type --------------------------------------------------------------
+
+    fn prop(&mut self, spec: &PropSpec, node: &Node, rid: &str) -> Option<PropValue> {
+        let what = format!("`{rid}.{}`", spec.name);
+        match spec.ty {
+            PropType::Str => self.template(node, &what).map(PropValue::Str),
+            PropType::Int => self.int(node, &what).map(PropValue::Int),
+            PropType::Bool => self.bool(node, &what).map(PropValue::Bool),
+            PropType::Code => self.code(node, &what).map(PropValue::Code),
+            PropType::Policy => self
+                .policy_file(node, &what)
+                .map(|(p, t)| PropValue::Policy(p, t)),
+            PropType::PolicyMap => self.policy_map(node, &what).map(PropValue::PolicyMap),
+            PropType::StrList => self.str_list(node, &what).map(PropValue::StrList),
+            PropType::StrMap => self.str_map(node, &what).map(PropValue::StrMap),
+        }
+    }
+
+    /// The node's value as `T`, or an error naming what was expected (`must <expected>`) and
+    /// what was found.
+    fn expect<'n, T>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        expected: &str,
+        f: impl FnOnce(&'n yaml::Value) -> Option<T>,
+    ) -> Option<T> {
+        let v = f(&node.value);
+        if v.is_none() {
+            let m = format!("{what} must {expected}, found {}", node.type_name());
+            self.err(node.pos, m);
+        }
+        v
+    }
+
+    fn string(&mut self, node: &Node, what: &str) -> Option<String> {
+        self.expect(node, what, "be a string", |v| match v {
+            yaml::Value::Str(s) => Some(s.clone()),
+            yaml::Value::Int(i) => Some(i.to_string()),
+            _ => None,
+        })
+    }
+
+    fn int(&mut self, node: &Node, what: &str) -> Option<i64> {
+        self.expect(node, what, "be a whole number", |v| match v {
+            yaml::Value::Int(i) if *i >= 0 => Some(*i),
+            _ => None,
+        })
+    }
+
+    fn bool(&mut self, node: &Node, what: &str) -> Option<bool> {
+        self.expect(node, what, "be true or false", |v| match v {
+            yaml::Value::Bool(b) => Some(*b),
+            _ => None,
+        })
+    }
+
+    fn template(&mut self, node: &Node, what: &str) -> Option<Template> {
+        let s = self.string(node, what)?;
+        match Template::parse(&s) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                // Plain scalars start at the node; point at the `${` inside it.
+                let pos = Pos {
+                    line: node.pos.line,
+                    col: node.pos.col + e.offset,
+                };
+                self.err(pos, format!("{what}: {}", e.message));
+                None
+            }
+        }
+    }
+
+    /// `builtin:<name>`, or a file relative to the stack file (resolved here).
+    fn code(&mut self, node: &Node, what: &str) -> Option<String> {
+        let src = self.string(node, what)?;
+        if let Some(name) = src.strip_prefix(package::BUILTIN_PREFIX) {
+            if package::builtin(name).is_none() {
+                let m = format!("{what}: there is no built-in function `{name}`");
+                self.err(node.pos, m).hint =
+                    Some(format!("built-in functions: {}", package::builtin_names()));
+                return None;
+            }
+            return Some(src);
+        }
+        let path = clean_path(&self.dir.join(&src));
+        if !self.source.is_file(&path) {
+            let m = format!("{what}: cannot read function source `{}`", path.display());
+            self.err(node.pos, m).hint =
+                Some("give `builtin:<name>` or a Python file relative to the stack file".into());
+            return None;
+        }
+        Some(path.display().to_string())
+    }
+
+    fn policy_file(&mut self, node: &Node, what: &str) -> Option<(PathBuf, Template)> {
+        let rel = self.string(node, what)?;
+        let path = clean_path(&self.dir.join(&rel));
+        let text = match self.source.read(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                let m = format!("{what}: cannot read policy file `{}`: {e}", path.display());
+                self.err(node.pos, m).hint = Some(
+                    "policy paths are relative to the stack file's folder, e.g. `../policies/device-policy.json`".into(),
+                );
+                return None;
+            }
+        };
+        let t = self.policy_text(&path, &text)?;
+        Some((path, t))
+    }
+
+    /// A policy file's text: valid JSON, and a valid template.
+    fn policy_text(&mut self, path: &Path, text: &str) -> Option<Template> {
+        let file_origin = |line, col| Origin::File {
+            path: path.to_path_buf(),
+            line,
+            col,
+        };
+        if let Err(e) = serde_json::from_str::<Value>(text) {
+            self.diags.push(
+                Diagnostic::error(
+                    file_origin(e.line(), e.column()),
+                    format!("policy document is not valid JSON: {e}"),
+                )
+                .hint("a policy is a JSON object with \"Version\" and \"Statement\""),
+            );
+            return None;
+        }
+        match template::parse_text(text) {
+            Ok(t) => Some(t),
+            Err((line, col, m)) => {
+                self.diags
+                    .push(Diagnostic::error(file_origin(line, col), m));
+                None
+            }
+        }
+    }
+
+    fn policy_map(&mut self, node: &Node, what: &str) -> Option<Vec<(String, PathBuf, Template)>> {
+        let items = self.map_of(
+            node,
+            what,
+            "map policy names to policy files",
+            Self::policy_file,
+        )?;
+        Some(items.into_iter().map(|(k, (p, t))| (k, p, t)).collect())
+    }
+
+    fn str_list(&mut self, node: &Node, what: &str) -> Option<Vec<Template>> {
+        let items = self.expect(node, what, "be a list of strings", |v| match v {
+            yaml::Value::Seq(items) => Some(items),
+            _ => None,
+        })?;
+        Some(
+            items
+                .iter()
+                .filter_map(|i| self.template(i, what))
+                .collect(),
+        )
+    }
+
+    fn str_map(&mut self, node: &Node, what: &str) -> Option<Vec<(String, Template)>> {
+        self.map_of(node, what, "be a mapping of strings", Self::template)
+    }
+
+    /// A mapping whose every value is read by `item`; the values that do not read are reported
+    /// and left out.
+    fn map_of<T>(
+        &mut self,
+        node: &Node,
+        what: &str,
+        expected: &str,
+        mut item: impl FnMut(&mut Self, &Node, &str) -> Option<T>,
+    ) -> Option<Vec<(String, T)>> {
+        let map = self.expect(node, what, expected, |v| match v {
+            yaml::Value::Map(m) => Some(m),
+            _ => None,
+        })?;
+        let mut out = Vec::new();
+        for (k, v) in map {
+            if let Some(t) = item(self, v, &format!("{what}.{}", k.name)) {
+                out.push((k.name.clone(), t));
+            }
+        }
+        Some(out)
+    }
+}
+
+/// `a/b/../c` becomes `a/c`, so messages name the file the way a user would.
+fn clean_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn type_names() -> String {
+    resources::REGISTRY
+        .iter()
+        .map(|k| k.type_name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

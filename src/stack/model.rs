@@ -1,0 +1,145 @@
+//! What a loaded stack is: its settings, and each resource with its properties as templates, in
+//! dependency order.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::params::Sourced;
+use super::source::Source;
+use super::template::{Part, Template};
+use crate::error::Origin;
+use crate::resources::{Kind, Observed, PropSpec};
+
+/// A loaded, validated stack file.
+pub struct Stack {
+    /// The stack file (`<built-in>/stacks/default.yaml` for the built-in stack).
+    pub path: PathBuf,
+    /// Where the stack file and the files it names are read from.
+    pub source: Source,
+    pub description: Option<String>,
+    /// `parameters:` defaults (prefix, email, ip, region).
+    pub defaults: BTreeMap<String, Sourced>,
+    pub settings: Settings,
+    /// In dependency order.
+    pub resources: Vec<ResourceDecl>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where local files (device keys, certificate ids) go: `<output_dir>/<prefix>/`.
+    pub output_dir: PathBuf,
+    /// `allow_identity_self_attach: true`: the stack opts in to letting signed-in identities
+    /// attach IoT policies themselves (`iot:AttachPolicy` in the authenticated role), as the
+    /// seeds do. `validate` and `doctor` then warn about such grants instead of failing.
+    pub allow_identity_self_attach: bool,
+    /// Where `allow_identity_self_attach` is set (`Origin::None` when it is not).
+    pub allow_identity_self_attach_at: Origin,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            output_dir: PathBuf::from(".iotstack"),
+            allow_identity_self_attach: false,
+            allow_identity_self_attach_at: Origin::None,
+        }
+    }
+}
+
+pub struct ResourceDecl {
+    pub id: String,
+    pub origin: Origin,
+    pub kind: &'static dyn Kind,
+    pub props: Vec<PropDecl>,
+    /// Resources this one refers to or names in `depends_on`.
+    pub deps: Vec<String>,
+}
+
+pub struct PropDecl {
+    pub spec: PropSpec,
+    pub origin: Origin,
+    pub value: PropValue,
+}
+
+pub enum PropValue {
+    Str(Template),
+    Bool(bool),
+    /// A policy template: the file it came from and its text as a template.
+    Policy(PathBuf, Template),
+    PolicyMap(Vec<(String, PathBuf, Template)>),
+    StrList(Vec<Template>),
+    StrMap(Vec<(String, Template)>),
+    Int(i64),
+    /// `builtin:<name>` or a file path (already resolved against the stack file's folder).
+    Code(String),
+}
+
+impl PropValue {
+    pub fn templates(&self) -> Vec<&Template> {
+        match self {
+            PropValue::Str(t) | PropValue::Policy(_, t) => vec![t],
+            PropValue::Bool(_) | PropValue::Int(_) | PropValue::Code(_) => vec![],
+            PropValue::PolicyMap(v) => v.iter().map(|(_, _, t)| t).collect(),
+            PropValue::StrList(v) => v.iter().collect(),
+            PropValue::StrMap(v) => v.iter().map(|(_, t)| t).collect(),
+        }
+    }
+}
+
+impl ResourceDecl {
+    /// The template of the `name` property, if the kind has one.
+    pub fn name_template(&self) -> Option<&Template> {
+        self.props
+            .iter()
+            .find_map(|p| match (&p.value, p.spec.name) {
+                (PropValue::Str(t), "name") => Some(t),
+                _ => None,
+            })
+    }
+}
+
+impl Stack {
+    pub fn get(&self, id: &str) -> Option<&ResourceDecl> {
+        self.resources.iter().find(|r| r.id == id)
+    }
+
+    /// The resource ids in dependency order (each after what it depends on).
+    pub fn order(&self) -> Vec<String> {
+        self.resources.iter().map(|r| r.id.clone()).collect()
+    }
+
+    /// Each resource id with the ids it depends on.
+    pub fn deps(&self) -> BTreeMap<String, Vec<String>> {
+        self.resources
+            .iter()
+            .map(|r| (r.id.clone(), r.deps.clone()))
+            .collect()
+    }
+
+    /// Answers `${id.attr}` from what is known about the stack's resources (`None` for a
+    /// resource not read yet, or that does not exist).
+    pub fn lookup<'a>(
+        known: &'a BTreeMap<String, Option<Observed>>,
+    ) -> impl Fn(&str, &str) -> Option<String> + 'a {
+        move |id, attr| {
+            known
+                .get(id)
+                .and_then(|o| o.as_ref())
+                .and_then(|o| o.attrs.get(attr).cloned())
+                .filter(|v| !v.is_empty())
+        }
+    }
+
+    /// Which parameters the stack's templates use.
+    pub fn uses_param(&self, name: &str) -> bool {
+        self.resources.iter().any(|r| {
+            r.props.iter().any(|p| {
+                p.value.templates().iter().any(|t| {
+                    t.parts
+                        .iter()
+                        .any(|part| matches!(part, Part::Param(n) if n == name))
+                })
+            })
+        })
+    }
+}
