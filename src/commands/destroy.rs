@@ -24,6 +24,8 @@ pub async fn run(g: &Global, sa: &StackArgs, yes: bool) -> Result<i32> {
     } else {
         apply::Outcome::default()
     };
+    // What a killed run left in the stack's local folder goes with the stack.
+    crate::state::remove_after_destroy(&s.prepared.stack.settings.output_dir, &s.ctx.state_dir);
     super::show_outcome(sa, &outcome, true, &jr);
     super::report_calls(g, &s.ctx);
     Ok(0)

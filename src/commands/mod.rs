@@ -193,13 +193,21 @@ pub async fn connect(g: &Global, p: &Prepared) -> Result<(Arc<Ctx>, BTreeMap<Str
     let clients = Clients::with_log(config, calls.clone());
     let account = aws::account_id(&clients).await?;
     let values = p.params.values(&region, &account);
+    let prefix = p.params.prefix.value.clone();
+    let (state_dir, notes) =
+        crate::state::open(&p.stack.settings.output_dir, &account, &region, &prefix);
+    if !g.quiet {
+        for n in notes {
+            eprintln!("note: {n}");
+        }
+    }
     let ctx = Ctx {
         clients,
         calls,
-        prefix: p.params.prefix.value.clone(),
+        prefix,
         region,
         account,
-        state_dir: p.stack.settings.output_dir.join(&p.params.prefix.value),
+        state_dir,
     };
     Ok((Arc::new(ctx), values))
 }
