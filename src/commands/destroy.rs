@@ -8,8 +8,13 @@ use crate::error::Result;
 use crate::plan;
 use crate::render::progress::JsonReporter;
 
-pub async fn run(g: &Global, sa: &StackArgs, yes: bool) -> Result<i32> {
-    let s = super::Session::open(g, sa, None, false).await?;
+pub async fn run(g: &Global, sa: &StackArgs, yes: bool, break_lock: bool) -> Result<i32> {
+    let body = |s| destroy(g, sa, s, yes);
+    super::Session::locked(g, sa, None, false, "destroy", break_lock, body).await
+}
+
+/// Plans, confirms and destroys, holding the stack's lock (released as the very last step).
+async fn destroy(g: &Global, sa: &StackArgs, s: super::Session, yes: bool) -> Result<i32> {
     let plan = plan::with_orphans(
         plan::destroy(&s.ctx.prefix, &s.planned()),
         &s.orphans_planned(),
