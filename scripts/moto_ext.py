@@ -60,6 +60,14 @@ G. IAM: AWS managed policies (arn:aws:iam::aws:policy/...) exist, so
    AttachRolePolicy with e.g. service-role/AWSIoTLogging works; moto only
    loads them with MOTO_IAM_LOAD_MANAGED_POLICIES=true, which this module sets
    unless the environment already sets it.
+I. iot thing registry versions, as the AWS IoT API reference documents them
+   (iotstack's lock is a thing and relies on these): CreateThing for an
+   existing name succeeds if the configuration (thing type, attributes,
+   billing group) is the same and raises ResourceAlreadyExistsException if it
+   differs (moto replaced the thing); UpdateThing and DeleteThing honour
+   ``expectedVersion`` with VersionConflictException, and UpdateThing bumps
+   the thing's version (moto ignored both); DeleteThing of a thing that does
+   not exist succeeds (moto: ResourceNotFoundException).
 
 Other moto 5.2.5 differences from AWS seen for the calls iotstack makes (not
 patched; tests must not rely on AWS's behaviour there):
@@ -146,7 +154,9 @@ from moto.core.responses import ActionResult, EmptyResult  # noqa: E402
 from moto.core.utils import utcnow  # noqa: E402
 from moto.iot.exceptions import (  # noqa: E402
     InvalidRequestException,
+    ResourceAlreadyExistsException as IotAlreadyExists,
     ResourceNotFoundException as IotNotFound,
+    VersionConflictException,
 )
 from moto.iot.models import IoTBackend  # noqa: E402
 from moto.iot.responses import IoTResponse  # noqa: E402
@@ -675,6 +685,87 @@ def iot_get_principal(original: Callable[..., Any], self: IoTBackend, principal_
         if _IDENTITY_ID.match(principal_arn or ""):
             return {"IdentityId": principal_arn}
         raise
+
+
+# --- I. iot thing registry versions -----------------------------------------
+
+
+# The server answers requests on several threads: each check-then-write below
+# runs under this lock so that it is atomic, as AWS's registry is.
+_things_lock = threading.RLock()
+
+
+def _thing_named(backend: IoTBackend, name: str) -> Any:
+    return next((t for t in backend.things.values() if t.thing_name == name), None)
+
+
+def _expected_version(self: IoTResponse, thing: Any) -> None:
+    expected = self._get_param("expectedVersion")
+    if expected is not None and int(expected) != thing.version:
+        raise VersionConflictException(thing.thing_name)
+
+
+@_wrap(IoTResponse, "create_thing")
+def iot_create_thing(original: Callable[..., Any], self: IoTResponse) -> Any:
+    """CreateThing: "If this call is made multiple times using the same thing
+    name and configuration, the call will succeed. If this call is made with
+    the same thing name but different configuration a
+    ResourceAlreadyExistsException is thrown." (AWS IoT API reference,
+    CreateThing). moto 5.2.5 replaced the existing thing."""
+    with _things_lock:
+        return _create_thing(original, self)
+
+
+def _create_thing(original: Callable[..., Any], self: IoTResponse) -> Any:
+    name = self._get_param("thingName")
+    thing = _thing_named(self.iot_backend, name)
+    if thing is None:
+        return original(self)
+    payload = self._get_param("attributePayload") or {}
+    same = (
+        (payload.get("attributes") or {}) == (thing.attributes or {})
+        and self._get_param("thingTypeName")
+        == (thing.thing_type.thing_type_name if thing.thing_type else None)
+        and self._get_param("billingGroupName") == thing.billing_group_name
+    )
+    if not same:
+        raise IotAlreadyExists(
+            f"Thing {name} already exists in account with different attributes",
+            thing.thing_id,
+            thing.arn,
+        )
+    return ActionResult(
+        {"thingName": thing.thing_name, "thingArn": thing.arn, "thingId": thing.thing_id}
+    )
+
+
+@_wrap(IoTResponse, "update_thing")
+def iot_update_thing(original: Callable[..., Any], self: IoTResponse) -> Any:
+    """UpdateThing: rejected with VersionConflictException when
+    ``expectedVersion`` is not the thing's version; a successful update gives
+    the record a new version (AWS IoT API reference, UpdateThing and
+    DescribeThing ``version``). moto 5.2.5 did neither."""
+    with _things_lock:
+        thing = self.iot_backend.describe_thing(self._get_param("thingName"))
+        _expected_version(self, thing)
+        result = original(self)
+        thing.version += 1
+        return result
+
+
+@_wrap(IoTResponse, "delete_thing")
+def iot_delete_thing(original: Callable[..., Any], self: IoTResponse) -> Any:
+    """DeleteThing: rejected with VersionConflictException when
+    ``expectedVersion`` is not the thing's version, and "returns successfully
+    with no error if the deletion is successful or you specify a thing that
+    doesn't exist" (AWS IoT API reference, DeleteThing). moto 5.2.5 ignored
+    the version and raised ResourceNotFoundException."""
+    with _things_lock:
+        thing = _thing_named(self.iot_backend, self._get_param("thingName"))
+        if thing is None:
+            return EmptyResult()
+        _expected_version(self, thing)
+        return original(self)
 
 
 # --- server ------------------------------------------------------------------

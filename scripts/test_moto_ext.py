@@ -655,6 +655,61 @@ class ManagedPolicyTest(EmulatorCase):
         )
 
 
+# --- I ----------------------------------------------------------------------
+
+
+class ThingVersionsTest(EmulatorCase):
+    def setUp(self) -> None:
+        self.iot = client("iot")
+        self.name = unique("thing")
+
+    def version(self) -> int:
+        return self.iot.describe_thing(thingName=self.name)["version"]
+
+    def test_create_is_idempotent_only_for_the_same_configuration(self) -> None:
+        mine = {"attributes": {"holder": "a"}}
+        first = self.iot.create_thing(thingName=self.name, attributePayload=mine)
+        again = self.iot.create_thing(thingName=self.name, attributePayload=mine)
+        self.assertEqual(first["thingId"], again["thingId"])
+        self.assertError(
+            "ResourceAlreadyExistsException",
+            self.iot.create_thing,
+            thingName=self.name,
+            attributePayload={"attributes": {"holder": "b"}},
+        )
+        attrs = self.iot.describe_thing(thingName=self.name)["attributes"]
+        self.assertEqual(attrs, {"holder": "a"})
+
+    def test_update_and_delete_honour_the_expected_version(self) -> None:
+        self.iot.create_thing(thingName=self.name)
+        v = self.version()
+        self.iot.update_thing(
+            thingName=self.name,
+            attributePayload={"attributes": {"holder": "b"}},
+            expectedVersion=v,
+        )
+        self.assertEqual(self.version(), v + 1)
+        self.assertError(
+            "VersionConflictException",
+            self.iot.update_thing,
+            thingName=self.name,
+            attributePayload={"attributes": {"holder": "c"}},
+            expectedVersion=v,
+        )
+        self.assertError(
+            "VersionConflictException",
+            self.iot.delete_thing,
+            thingName=self.name,
+            expectedVersion=v,
+        )
+        self.iot.delete_thing(thingName=self.name, expectedVersion=v + 1)
+        self.assertError(
+            "ResourceNotFoundException", self.iot.describe_thing, thingName=self.name
+        )
+        # Deleting a thing that does not exist succeeds, as AWS documents.
+        self.iot.delete_thing(thingName=self.name)
+
+
 class EmulatorScriptTest(unittest.TestCase):
     def test_python_prints_venv_interpreter(self) -> None:
         out = subprocess.run(

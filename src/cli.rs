@@ -97,6 +97,9 @@ pub enum Command {
         /// Allow replacements that delete data (a user pool that has users)
         #[arg(long)]
         allow_data_loss: bool,
+        /// Take over the stack's lock from a run that was killed or lost (the lock's message names it)
+        #[arg(long)]
+        break_lock: bool,
     },
     /// Delete every resource the stack owns
     Destroy {
@@ -105,6 +108,9 @@ pub enum Command {
         /// Do not ask for confirmation
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Take over the stack's lock from a run that was killed or lost (the lock's message names it)
+        #[arg(long)]
+        break_lock: bool,
     },
     /// Explain why a user or device cannot connect, publish or subscribe, and fix what is safe
     Doctor {
@@ -128,6 +134,9 @@ pub enum Command {
         /// Apply the safe repairs, then check again
         #[arg(long)]
         fix: bool,
+        /// Take over the stack's lock from a run that was killed or lost (the lock's message names it)
+        #[arg(long, requires = "fix")]
+        break_lock: bool,
     },
     /// Print the live stack's identifiers (ARNs, ids, names, local key and certificate files)
     Output {

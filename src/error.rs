@@ -102,6 +102,9 @@ pub enum Error {
     /// The user did not confirm, or could not be asked.
     #[error("{0}")]
     Refused(String),
+    /// Ctrl-C or a termination signal stopped the command (the stack's lock is released).
+    #[error("{0}")]
+    Interrupted(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -125,10 +128,14 @@ fn render_diagnostics(d: &[Diagnostic]) -> String {
 }
 
 impl Error {
-    /// The process exit code: 1 for every error (2 is reserved for "changes pending" and
-    /// "a doctor check failed", which are results, not errors).
+    /// The process exit code: 130 when interrupted (128 + SIGINT, as shells report it), 1 for
+    /// every other error (2 is reserved for "changes pending" and "a doctor check failed", which
+    /// are results, not errors).
     pub fn exit_code(&self) -> i32 {
-        1
+        match self {
+            Error::Interrupted(_) => 130,
+            _ => 1,
+        }
     }
 
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {

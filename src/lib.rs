@@ -9,6 +9,7 @@ pub mod discover;
 pub mod doctor;
 pub mod error;
 pub mod graph;
+pub mod lock;
 pub mod package;
 pub mod plan;
 pub mod render;

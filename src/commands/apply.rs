@@ -14,8 +14,20 @@ pub async fn run(
     pa: &ParamArgs,
     yes: bool,
     allow_data_loss: bool,
+    break_lock: bool,
 ) -> Result<i32> {
-    let s = super::Session::open(g, sa, Some(pa), true).await?;
+    let body = |s| apply(g, sa, s, yes, allow_data_loss);
+    super::Session::locked(g, sa, Some(pa), true, "apply", break_lock, body).await
+}
+
+/// Plans, confirms and applies, holding the stack's lock.
+async fn apply(
+    g: &Global,
+    sa: &StackArgs,
+    s: super::Session,
+    yes: bool,
+    allow_data_loss: bool,
+) -> Result<i32> {
     let plan = plan::with_orphans(
         plan::plan(&s.ctx.prefix, &s.planned()),
         &s.orphans_planned(),

@@ -8,8 +8,13 @@ use crate::error::Result;
 use crate::plan;
 use crate::render::progress::JsonReporter;
 
-pub async fn run(g: &Global, sa: &StackArgs, yes: bool) -> Result<i32> {
-    let s = super::Session::open(g, sa, None, false).await?;
+pub async fn run(g: &Global, sa: &StackArgs, yes: bool, break_lock: bool) -> Result<i32> {
+    let body = |s| destroy(g, sa, s, yes);
+    super::Session::locked(g, sa, None, false, "destroy", break_lock, body).await
+}
+
+/// Plans, confirms and destroys, holding the stack's lock (released as the very last step).
+async fn destroy(g: &Global, sa: &StackArgs, s: super::Session, yes: bool) -> Result<i32> {
     let plan = plan::with_orphans(
         plan::destroy(&s.ctx.prefix, &s.planned()),
         &s.orphans_planned(),
@@ -24,6 +29,8 @@ pub async fn run(g: &Global, sa: &StackArgs, yes: bool) -> Result<i32> {
     } else {
         apply::Outcome::default()
     };
+    // What a killed run left in the stack's local folder goes with the stack.
+    crate::state::remove_after_destroy(&s.prepared.stack.settings.output_dir, &s.ctx.state_dir);
     super::show_outcome(sa, &outcome, true, &jr);
     super::report_calls(g, &s.ctx);
     Ok(0)

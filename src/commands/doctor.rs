@@ -5,12 +5,34 @@ use crate::doctor::{self, fix::Scope, Options, Subject};
 use crate::error::Result;
 use crate::render;
 
-pub async fn run(g: &Global, sa: &StackArgs, mut subject: Subject, fix: bool) -> Result<i32> {
+pub async fn run(
+    g: &Global,
+    sa: &StackArgs,
+    subject: Subject,
+    fix: bool,
+    break_lock: bool,
+) -> Result<i32> {
     let pa = ParamArgs {
         email: None,
         ip: subject.ip.clone(),
     };
-    let s = super::Session::open(g, sa, Some(&pa), false).await?;
+    if fix {
+        // Repairs change the stack: they hold its lock. Checks alone only read.
+        let body = |s| diagnose(g, sa, s, subject, fix);
+        super::Session::locked(g, sa, Some(&pa), false, "doctor --fix", break_lock, body).await
+    } else {
+        let s = super::Session::open(g, sa, Some(&pa), false).await?;
+        diagnose(g, sa, s, subject, fix).await
+    }
+}
+
+async fn diagnose(
+    g: &Global,
+    sa: &StackArgs,
+    s: super::Session,
+    mut subject: Subject,
+    fix: bool,
+) -> Result<i32> {
     let p = &s.prepared;
     subject.ip = p.params.ip.as_ref().map(|i| i.value.clone());
     let scope = Scope {

@@ -64,8 +64,13 @@ pub fn run(cli: Cli) -> i32 {
                 params,
                 yes,
                 allow_data_loss,
-            } => apply::run(&g, &stack, &params, yes, allow_data_loss).await,
-            Command::Destroy { stack, yes } => destroy::run(&g, &stack, yes).await,
+                break_lock,
+            } => apply::run(&g, &stack, &params, yes, allow_data_loss, break_lock).await,
+            Command::Destroy {
+                stack,
+                yes,
+                break_lock,
+            } => destroy::run(&g, &stack, yes, break_lock).await,
             Command::Output { stack, aws_exports } => output::run(&g, &stack, aws_exports).await,
             Command::Doctor {
                 stack,
@@ -75,6 +80,7 @@ pub fn run(cli: Cli) -> i32 {
                 topic,
                 ip,
                 fix,
+                break_lock,
             } => {
                 let subject = crate::doctor::Subject {
                     identity_id,
@@ -83,7 +89,7 @@ pub fn run(cli: Cli) -> i32 {
                     topic,
                     ip,
                 };
-                doctor::run(&g, &stack, subject, fix).await
+                doctor::run(&g, &stack, subject, fix, break_lock).await
             }
             Command::Validate {
                 stack,
@@ -195,13 +201,21 @@ pub async fn connect(g: &Global, p: &Prepared) -> Result<(Arc<Ctx>, BTreeMap<Str
     let clients = Clients::with_log(config, calls.clone());
     let account = aws::account_id(&clients).await?;
     let values = p.params.values(&region, &account);
+    let prefix = p.params.prefix.value.clone();
+    let (state_dir, notes) =
+        crate::state::open(&p.stack.settings.output_dir, &account, &region, &prefix);
+    if !g.quiet {
+        for n in notes {
+            eprintln!("note: {n}");
+        }
+    }
     let ctx = Ctx {
         clients,
         calls,
-        prefix: p.params.prefix.value.clone(),
+        prefix,
         region,
         account,
-        state_dir: p.stack.settings.output_dir.join(&p.params.prefix.value),
+        state_dir,
     };
     Ok((Arc::new(ctx), values))
 }
@@ -226,6 +240,45 @@ impl Session {
     ) -> Result<Session> {
         let prepared = prepare(sa, pa, need_all)?;
         let (ctx, values) = connect(g, &prepared).await?;
+        Session::read(sa, prepared, ctx, values).await
+    }
+
+    /// [`Session::open`] under the stack's lock for `operation`, then `body`: the lock is taken
+    /// once connected, before the live state is read (so the plan shown is the one carried
+    /// out), and released however `body` ends, Ctrl-C included.
+    pub async fn locked<F, Fut>(
+        g: &Global,
+        sa: &StackArgs,
+        pa: Option<&ParamArgs>,
+        need_all: bool,
+        operation: &str,
+        break_lock: bool,
+        body: F,
+    ) -> Result<i32>
+    where
+        F: FnOnce(Session) -> Fut,
+        Fut: std::future::Future<Output = Result<i32>>,
+    {
+        let prepared = prepare(sa, pa, need_all)?;
+        let (ctx, values) = connect(g, &prepared).await?;
+        let held = crate::lock::acquire(&ctx, operation, break_lock).await?;
+        if let Some(h) = &held.broken {
+            eprintln!(
+                "warning: broke the stack's lock, held by {}",
+                h.describe(crate::lock::now())
+            );
+        }
+        held.run(async move { body(Session::read(sa, prepared, ctx, values).await?).await })
+            .await
+    }
+
+    /// Reads what is live for a prepared, connected stack.
+    async fn read(
+        sa: &StackArgs,
+        prepared: Prepared,
+        ctx: Arc<Ctx>,
+        values: BTreeMap<String, String>,
+    ) -> Result<Session> {
         let live = read_live(&prepared, &ctx, &values, sa).await?;
         let orphans = discover::orphans(&prepared.stack, &live, &ctx).await?;
         Ok(Session {

@@ -373,8 +373,12 @@ impl World {
         format!("{}_alerts", self.prefix.replace('-', "_"))
     }
 
+    /// The stack's local folder: `.iotstack/<account>/<region>/<prefix>`.
     pub fn state_dir(&self) -> PathBuf {
-        self.dir.path().join(".iotstack").join(&self.prefix)
+        self.dir
+            .path()
+            .join(".iotstack/123456789012/us-east-1")
+            .join(&self.prefix)
     }
 
     /// The world's live state, read through the AWS API.

@@ -12,5 +12,6 @@ mod device_chain;
 mod doctor;
 mod harness;
 mod live;
+mod lock;
 mod mocked;
 mod validate;

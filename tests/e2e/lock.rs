@@ -1,0 +1,369 @@
+//! The stack's lock in AWS (an IoT thing beside the stack) and the local state folder keyed by
+//! account and region: two runs at once, a lock left by a killed run, Ctrl-C, and the same
+//! prefix in two regions.
+
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_iot::types::AttributePayload;
+
+use crate::harness::{repo, write, Run, World};
+use crate::live::Live;
+
+/// The name of the world's lock thing.
+fn lock_name(w: &World) -> String {
+    format!("{}-iotstack-lock", w.prefix)
+}
+
+async fn lock_held(w: &World, aws: &Live) -> bool {
+    aws.thing_exists(&lock_name(w)).await
+}
+
+/// Waits until some run holds the world's lock.
+async fn until_locked(w: &World, aws: &Live) {
+    let t0 = Instant::now();
+    while !lock_held(w, aws).await {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no run took the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Starts `iotstack <verb> <stack args> <extra>` without waiting for it.
+fn start(w: &World, verb: &str, extra: &[&str]) -> Child {
+    let args = w.stack_args(verb, extra);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    w.cmd(&refs)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs")
+}
+
+/// Runs `iotstack <verb> ...` against the emulator itself, past the world's latency proxy.
+fn direct(w: &World, verb: &str, extra: &[&str]) -> Run {
+    let args = w.stack_args(verb, extra);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let emu = &w._emu.as_ref().expect("an emulator").endpoint;
+    Run::from(
+        w.cmd(&refs)
+            .env("AWS_ENDPOINT_URL", emu)
+            .output()
+            .expect("the binary runs"),
+    )
+}
+
+fn finish(child: Child) -> Run {
+    Run::from(child.wait_with_output().expect("the run ends"))
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .expect("kill runs")
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// Creates the lock a run killed outright would leave: `holder`, `by` (user,host,pid) and `op`
+/// (operation,unix seconds) attributes, taken `age_secs` ago.
+async fn leave_lock(w: &World, aws: &Live, host: &str, pid: u32, age_secs: u64) {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - age_secs;
+    let attrs = AttributePayload::builder()
+        .attributes("holder", "00000000deadbeef")
+        .attributes(
+            "by",
+            format!("arn:aws:iam::123456789012:user/ci,{host},{pid}"),
+        )
+        .attributes("op", format!("apply,{since}"))
+        .build();
+    aws.iot
+        .create_thing()
+        .thing_name(lock_name(w))
+        .attribute_payload(attrs)
+        .send()
+        .await
+        .expect("CreateThing of the lock");
+}
+
+/// The app clients of the stack's user pool.
+async fn app_clients(aws: &Live) -> usize {
+    let pool = aws.pool().await;
+    let out = aws
+        .cognito_idp
+        .list_user_pool_clients()
+        .user_pool_id(&pool.id)
+        .send()
+        .await
+        .expect("ListUserPoolClients");
+    out.user_pool_clients().len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_applies_at_once_one_runs_and_the_other_is_refused_naming_it() {
+    let w = World::new();
+    let (a, b) = (
+        start(&w, "apply", &["--yes"]),
+        start(&w, "apply", &["--yes"]),
+    );
+    let pids = (a.id(), b.id());
+    let (ra, rb) = (finish(a), finish(b));
+    let (winner, loser) = match (ra.code, rb.code) {
+        (0, 1) => (pids.0, rb),
+        (1, 0) => (pids.1, ra),
+        _ => panic!(
+            "one apply must succeed and the other fail\nfirst:\n{}\nsecond:\n{}",
+            ra.all(),
+            rb.all()
+        ),
+    };
+    for part in [
+        format!("the stack {} is locked by another run: apply by", w.prefix),
+        format!("(pid {winner}), started"),
+        "Nothing was changed.".to_string(),
+        "--break-lock".to_string(),
+    ] {
+        assert!(loser.stderr.contains(&part), "{part}\n{}", loser.stderr);
+    }
+
+    let aws = w.live().await;
+    assert_eq!(aws.user_pools().await.len(), 1, "one user pool");
+    assert_eq!(aws.identity_pools().await.len(), 1, "one identity pool");
+    assert_eq!(app_clients(&aws).await, 1, "one app client");
+    assert!(!lock_held(&w, &aws).await, "the lock is released");
+    w.plan_is_clean();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_started_during_a_destroy_is_refused_while_destroy_holds_the_lock() {
+    // The destroy goes through the latency proxy, so it lasts; the rest goes straight to the
+    // emulator.
+    let w = World::with_latency(100);
+    direct(&w, "apply", &["--yes"]).ok();
+    let aws = w.live().await;
+    let destroy = start(&w, "destroy", &["--yes"]);
+    until_locked(&w, &aws).await;
+    let refused = direct(&w, "apply", &["--yes"]).code(1);
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("(pid {}), started", destroy.id())),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("destroy by"), "{}", refused.stderr);
+    finish(destroy).ok();
+    w.assert_nothing_left().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lock_left_by_a_killed_run_blocks_changes_until_broken() {
+    let w = World::new();
+    let aws = w.live().await;
+    leave_lock(&w, &aws, "ci-runner-9", 31337, 2 * 3600).await;
+
+    let holder = "apply by arn:aws:iam::123456789012:user/ci on host ci-runner-9 (pid 31337), started 2 hours ago";
+    for (verb, extra) in [
+        ("apply", &["--yes"][..]),
+        ("destroy", &["--yes"][..]),
+        ("doctor", &["--fix"][..]),
+    ] {
+        let r = w.iotstack(verb, extra).code(1);
+        assert!(r.stderr.contains(holder), "{verb}: {}", r.stderr);
+        let cmd = if verb == "doctor" {
+            "doctor --fix"
+        } else {
+            verb
+        };
+        assert!(
+            r.stderr.contains(&format!("`iotstack {cmd} --break-lock`")),
+            "{verb}: {}",
+            r.stderr
+        );
+    }
+    assert!(aws.user_pools().await.is_empty(), "nothing was changed");
+    // Reading takes no lock.
+    w.plan_has_changes();
+
+    let broke = w.iotstack("apply", &["--yes", "--break-lock"]).ok();
+    assert!(
+        broke
+            .stderr
+            .contains(&format!("broke the stack's lock, held by {holder}")),
+        "{}",
+        broke.stderr
+    );
+    assert!(!lock_held(&w, &aws).await, "released after the apply");
+    w.plan_is_clean();
+
+    // A lock left on this very machine by a process that is gone is called stale.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    if !host.is_empty() {
+        leave_lock(&w, &aws, &host, 4_194_999, 60).await;
+        let r = w.iotstack("destroy", &["--yes"]).code(1);
+        assert!(
+            r.stderr
+                .contains("That process is no longer running on this host: the lock is stale."),
+            "{}",
+            r.stderr
+        );
+        w.iotstack("destroy", &["--yes", "--break-lock"]).ok();
+        w.assert_nothing_left().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_or_sigterm_stops_the_run_and_releases_the_lock() {
+    let w = World::with_latency(150);
+    let aws = w.live().await;
+    for (verb, sig, name) in [("apply", "-INT", "SIGINT"), ("destroy", "-TERM", "SIGTERM")] {
+        let child = start(&w, verb, &["--yes"]);
+        until_locked(&w, &aws).await;
+        // Into the work itself: past discovery, among the creates or deletes.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        signal(&child, sig);
+        let r = finish(child).code(130);
+        assert!(
+            r.stderr.contains(&format!(
+                "interrupted by {name}: stopped before finishing; the lock is released"
+            )),
+            "{}",
+            r.stderr
+        );
+        assert!(!lock_held(&w, &aws).await, "{verb}: the lock is gone");
+        // The next run carries on from where this one stopped.
+        direct(&w, verb, &["--yes"]).ok();
+    }
+    w.assert_nothing_left().await;
+}
+
+/// A stack of the device chain only (IoT resources are regional; IAM roles are not), with its
+/// policy, in the world's folder.
+fn device_stack(w: &World) -> PathBuf {
+    let dir = w.dir.path();
+    let policy = std::fs::read_to_string(repo().join("policies/device-policy.json")).unwrap();
+    write(dir, "policies/device-policy.json", &policy);
+    write(
+        dir,
+        "stacks/device.yaml",
+        r#"version: 1
+description: a device and its certificate
+parameters:
+  prefix: null
+resources:
+  device-thing:
+    type: iot_thing
+    properties:
+      name: ${prefix}-thing
+  device-policy:
+    type: iot_policy
+    properties:
+      name: ${prefix}-device-policy
+      document: ../policies/device-policy.json
+  device-cert:
+    type: iot_certificate
+    properties:
+      common_name: ${prefix}-thing
+      active: true
+  device-cert-policy:
+    type: iot_policy_attachment
+    properties:
+      policy: ${device-policy.name}
+      target: ${device-cert.arn}
+  device-cert-thing:
+    type: iot_thing_principal
+    properties:
+      thing: ${device-thing.name}
+      principal: ${device-cert.arn}
+"#,
+    )
+}
+
+fn region_dir(w: &World, region: &str) -> PathBuf {
+    w.dir
+        .path()
+        .join(".iotstack/123456789012")
+        .join(region)
+        .join(&w.prefix)
+}
+
+const KEY: &str = "device-cert.private.key";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_region_keeps_its_own_key_and_destroying_one_leaves_the_other() {
+    let mut w = World::new();
+    w.stack = device_stack(&w);
+    w.apply();
+    w.iotstack("apply", &["--yes", "--region", "eu-west-1"])
+        .ok();
+    let (east, west) = (region_dir(&w, "us-east-1"), region_dir(&w, "eu-west-1"));
+    let east_key = std::fs::read_to_string(east.join(KEY)).expect("us-east-1's key");
+    let west_key = std::fs::read_to_string(west.join(KEY)).expect("eu-west-1's key");
+    assert_ne!(
+        east_key, west_key,
+        "each region's certificate has its own key"
+    );
+
+    w.iotstack("destroy", &["--yes", "--region", "eu-west-1"])
+        .ok();
+    assert!(!west.exists(), "eu-west-1's folder goes with its stack");
+    assert_eq!(
+        std::fs::read_to_string(east.join(KEY)).expect("us-east-1's key is still there"),
+        east_key
+    );
+    w.plan_is_clean();
+    w.destroy_leaves_nothing().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn local_state_is_git_ignored_and_killed_runs_leftovers_do_not_outlive_destroy() {
+    let mut w = World::new();
+    w.stack = device_stack(&w);
+    w.apply();
+    let out = w.dir.path().join(".iotstack");
+    assert_eq!(
+        std::fs::read_to_string(out.join(".gitignore")).unwrap(),
+        "# Written by iotstack: local state, device private keys included, is never committed.\n*\n"
+    );
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(w.dir.path())
+            .output()
+    };
+    if git(&["init", "-q"]).is_ok_and(|o| o.status.success()) {
+        let key = w.state_dir().join(KEY);
+        let ignored = git(&["check-ignore", "-q", key.to_str().unwrap()]).unwrap();
+        assert!(ignored.status.success(), "the private key is git-ignored");
+    }
+
+    // A run killed between writing a key and renaming it into place leaves a temporary file: the
+    // next run removes it.
+    let tmp = w.state_dir().join(format!(".{KEY}.tmp-4194999"));
+    std::fs::write(&tmp, "half a key").unwrap();
+    w.plan_is_clean();
+    assert!(
+        !tmp.exists(),
+        "the next run removes a killed run's temporary file"
+    );
+
+    // Destroy takes what is left with the stack: a killed run's files, a key whose certificate
+    // was never made.
+    std::fs::write(&tmp, "half a key").unwrap();
+    std::fs::write(w.state_dir().join("spare.private.key"), "KEY").unwrap();
+    w.destroy_leaves_nothing().await;
+    assert!(
+        !out.join("123456789012").exists(),
+        "destroy leaves no folder of the stack behind"
+    );
+}
