@@ -64,6 +64,10 @@ G. IAM: AWS managed policies (arn:aws:iam::aws:policy/...) exist, so
 I. cognito-identity CreateIdentityPool / UpdateIdentityPool keep
    AllowClassicFlow and DescribeIdentityPool returns it once set (moto
    dropped it).
+J. On demand, a request whose answer is lost: POST
+   /moto-api/iotstack/lose-answer {"action": "CreateUserPool", "count": 1}
+   makes the next such request succeed but answer HTTP 500 InternalFailure,
+   so the SDK retries it (a create AWS does not make idempotent duplicates).
 
 Strict mode (IOTSTACK_EMULATOR_STRICT, or ``--strict[=SPEC]``, read when the
 server starts; off by default). moto forgives what AWS does not; each strict
@@ -126,7 +130,7 @@ patched; tests must not rely on AWS's behaviour there):
   function URL passes, where AWS sets
   ``requestContext.authorizer.iam.cognitoIdentity`` to null (Lambda
   developer guide, "Invoking Lambda function URLs"), is not produced here;
-  a request whose answer is lost is not simulated.
+  a lost answer happens only when armed (patch J).
 - sns CreateTopic for an existing name with different tags succeeds and keeps
   the old tags (AWS: InvalidParameter, topic already exists with different
   tags).
@@ -211,7 +215,8 @@ from moto.cognitoidp.models import (  # noqa: E402
     CognitoIdpUserPoolClient,
 )
 from moto.cognitoidp.responses import CognitoIdpResponse  # noqa: E402
-from moto.core.exceptions import AccessDeniedError, JsonRESTError  # noqa: E402
+from moto.core.exceptions import JsonRESTError  # noqa: E402
+from moto.core.exceptions import _RESTError as XmlRESTError  # noqa: E402
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult  # noqa: E402
 from moto.core.utils import utcnow  # noqa: E402
 from moto.iam.exceptions import NotFoundException as IAMNotFoundException  # noqa: E402
@@ -1366,8 +1371,9 @@ def identity_guest_credentials(
     credentials" for unauthenticated identities in the enhanced flow): the
     credentials GetCredentialsForIdentity gives a guest (an identity without
     logins) carry their own access key id, and a request signed with one is
-    refused with AccessDeniedException (AccessDenied for query-protocol
-    services) unless its action is in that session policy. It has no
+    refused with AccessDeniedException (AccessDenied, for SNS
+    AuthorizationError, in query-protocol services) unless its action is in
+    that session policy. It has no
     Secrets Manager, IoT, Lambda or Cognito action, so a guest cannot read a
     secret in the enhanced flow whatever its role allows. Authenticated
     identities' credentials are not checked (moto enforces no IAM policy)."""
@@ -1416,9 +1422,12 @@ def guest_scope_down(original: Callable[..., Any], self: BaseResponse) -> Any:
         f"because no session policy allows the {action} action"
     )
     content_type = self.headers.get("Content-Type") or ""
+    err: HTTPException
     if content_type.startswith("application/x-www-form-urlencoded"):
-        err: HTTPException = AccessDeniedError(role_arn, action)
-        err.message = message
+        # Query-protocol services: SNS names it AuthorizationError.
+        code = "AuthorizationError" if service == "sns" else "AccessDenied"
+        err = XmlRESTError(code, message)
+        err.code = 403
     else:
         err = JsonRESTError("AccessDeniedException", message)
     return _error_response(self, err)
@@ -1566,6 +1575,67 @@ def iot_replace_topic_rule_role(original: Callable[..., Any], self: IoTResponse)
     """Strict ``role-delay``: as CreateTopicRule."""
     _iot_role_check(self)
     return original(self)
+
+
+# --- J. lost answers (on demand) ----------------------------------------------
+
+# action name -> how many more of its requests lose their answer.
+_lost_answers: dict[str, int] = {}
+_lost_lock = threading.Lock()
+
+
+@_moto_api("lose-answer")
+def lose_answer(request: Any) -> tuple[int, Any]:
+    """POST /moto-api/iotstack/lose-answer {"action": "CreateUserPool",
+    "count": 1}: the next ``count`` requests of that action (any service) are
+    carried out, then answered with HTTP 500 InternalFailure, as when AWS did
+    the work but the answer never arrived; an SDK retries them, and creates
+    that AWS does not make idempotent duplicate. GET lists what is armed;
+    POST with count 0 disarms."""
+    if request.method == "POST":
+        try:
+            body = json.loads(request.get_data() or b"{}")
+            action, count = str(body["action"]), int(body.get("count", 1))
+        except (KeyError, TypeError, ValueError):
+            return 400, {"message": 'expected {"action": "<Action>", "count": N}'}
+        with _lost_lock:
+            if count > 0:
+                _lost_answers[action] = count
+            else:
+                _lost_answers.pop(action, None)
+    with _lost_lock:
+        return 200, {"armed": dict(_lost_answers)}
+
+
+@_wrap(BaseResponse, "call_action")
+def lose_armed_answers(original: Callable[..., Any], self: BaseResponse) -> Any:
+    """Loses the answer of requests armed with /moto-api/iotstack/lose-answer
+    (only a failed request passes its answer on)."""
+    if not _lost_answers:
+        return original(self)
+    action = self._get_action()
+    with _lost_lock:
+        armed = _lost_answers.get(action, 0)
+    if not armed:
+        return original(self)
+    result = original(self)
+    if not (200 <= int(result[0]) < 300):
+        return result
+    with _lost_lock:
+        left = _lost_answers.get(action, 0) - 1
+        if left > 0:
+            _lost_answers[action] = left
+        else:
+            _lost_answers.pop(action, None)
+    message = f"The answer to {action} was lost (it was carried out)."
+    content_type = self.headers.get("Content-Type") or ""
+    err: HTTPException
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        err = XmlRESTError("InternalFailure", message)
+    else:
+        err = JsonRESTError("InternalFailure", message)
+    err.code = 500
+    return _error_response(self, err)
 
 
 # --- server ------------------------------------------------------------------

@@ -707,6 +707,56 @@ class ManagedPolicyTest(EmulatorCase):
         )
 
 
+# --- J ----------------------------------------------------------------------
+
+
+class LostAnswerTest(EmulatorCase):
+    def arm(self, **body) -> dict:  # type: ignore[no-untyped-def]
+        request = urllib.request.Request(
+            ENDPOINT + "/moto-api/iotstack/lose-answer",
+            data=json.dumps(body).encode(),
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read())
+
+    def client(self, service: str, attempts: int):  # type: ignore[no-untyped-def]
+        return boto3.client(
+            service,
+            endpoint_url=ENDPOINT,
+            region_name=REGION,
+            aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+            aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            config=Config(retries={"total_max_attempts": attempts, "mode": "standard"}),
+        )
+
+    def pools(self, name: str) -> int:
+        listed = client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
+        return sum(1 for p in listed if p["Name"] == name)
+
+    def test_carried_out_but_answered_500(self) -> None:
+        name = unique("users")
+        self.assertEqual(self.arm(action="CreateUserPool"), {"armed": {"CreateUserPool": 1}})
+        once = self.client("cognito-idp", 1)
+        err = self.assertError("InternalFailure", once.create_user_pool, PoolName=name)
+        self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 500)
+        self.assertEqual(self.pools(name), 1)
+        self.assertEqual(get_json(ENDPOINT + "/moto-api/iotstack/lose-answer"), {"armed": {}})
+        # An SDK that retries creates it twice.
+        self.arm(action="CreateUserPool")
+        other = unique("users")
+        self.client("cognito-idp", 3).create_user_pool(PoolName=other)
+        self.assertEqual(self.pools(other), 2)
+
+    def test_query_protocol_and_disarm(self) -> None:
+        sns = self.client("sns", 1)
+        self.arm(action="CreateTopic", count=2)
+        self.arm(action="CreateTopic", count=0)
+        sns.create_topic(Name=unique("t"))
+        self.arm(action="CreateTopic")
+        self.assertError("InternalFailure", sns.create_topic, Name=unique("t"))
+
+
 # --- strict mode -------------------------------------------------------------
 
 
@@ -1124,7 +1174,9 @@ class StrictGuestTest(EmulatorCase):
         self.assertIn("assumed-role/guest/CognitoIdentityCredentials", message)
         self.assertIn("secretsmanager:GetSecretValue", message)
         self.assertError("AccessDeniedException", strict_client("iot", **creds).list_things)
-        self.assertError("AccessDenied", strict_client("sns", **creds).list_topics)
+        err = self.assertError("AuthorizationError", strict_client("sns", **creds).list_topics)
+        self.assertIn("sns:ListTopics", err.response["Error"]["Message"])
+        self.assertError("AccessDenied", strict_client("iam", **creds).list_roles)
         # What the session policy allows still works.
         strict_client("polly", **creds).describe_voices()
 
