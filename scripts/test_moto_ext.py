@@ -580,33 +580,41 @@ class GetIdTest(EmulatorCase):
 # --- E ----------------------------------------------------------------------
 
 
+def certificate_from_csr(iot, *subject: tuple) -> tuple:  # type: ignore[no-untyped-def]
+    """CreateCertificateFromCsr for a new EC key and a CSR with ``subject``
+    ((oid, value) pairs): (response, certificate, CSR); asserts that the
+    certificate certifies the key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(oid, value) for oid, value in subject])
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(name)
+        .sign(key, hashes.SHA256())
+    )
+    created = iot.create_certificate_from_csr(
+        certificateSigningRequest=csr.public_bytes(serialization.Encoding.PEM).decode(),
+        setAsActive=True,
+    )
+    cert = x509.load_pem_x509_certificate(created["certificatePem"].encode())
+    der = serialization.Encoding.DER
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    assert cert.public_key().public_bytes(der, spki) == key.public_key().public_bytes(
+        der, spki
+    ), "the certificate does not certify the CSR's key"
+    return created, cert, csr
+
+
 class CertificateFromCsrTest(EmulatorCase):
     def test_certificate_matches_csr_key(self) -> None:
         from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
 
-        key = ec.generate_private_key(ec.SECP256R1())
-        csr = (
-            x509.CertificateSigningRequestBuilder()
-            .subject_name(
-                x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "device-1")])
-            )
-            .sign(key, hashes.SHA256())
-        )
         iot = client("iot")
-        created = iot.create_certificate_from_csr(
-            certificateSigningRequest=csr.public_bytes(serialization.Encoding.PEM).decode(),
-            setAsActive=True,
-        )
-        cert = x509.load_pem_x509_certificate(created["certificatePem"].encode())
-        self.assertEqual(
-            cert.public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-            ),
-            key.public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-            ),
+        created, cert, csr = certificate_from_csr(
+            iot, (x509.NameOID.COMMON_NAME, "device-1")
         )
         described = iot.describe_certificate(certificateId=created["certificateId"])
         self.assertEqual(described["certificateDescription"]["status"], "ACTIVE")
@@ -847,29 +855,12 @@ class StrictConfigTest(EmulatorCase):
 class StrictCertificateTest(EmulatorCase):
     def test_aws_subject_and_issuer(self) -> None:
         from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
 
-        key = ec.generate_private_key(ec.SECP256R1())
-        csr = (
-            x509.CertificateSigningRequestBuilder()
-            .subject_name(
-                x509.Name(
-                    [
-                        x509.NameAttribute(x509.NameOID.COMMON_NAME, "device-1"),
-                        x509.NameAttribute(
-                            x509.NameOID.ORGANIZATIONAL_UNIT_NAME, "iotstack:demo"
-                        ),
-                    ]
-                )
-            )
-            .sign(key, hashes.SHA256())
+        _, cert, _ = certificate_from_csr(
+            strict_client("iot"),
+            (x509.NameOID.COMMON_NAME, "device-1"),
+            (x509.NameOID.ORGANIZATIONAL_UNIT_NAME, "iotstack:demo"),
         )
-        created = strict_client("iot").create_certificate_from_csr(
-            certificateSigningRequest=csr.public_bytes(serialization.Encoding.PEM).decode(),
-            setAsActive=True,
-        )
-        cert = x509.load_pem_x509_certificate(created["certificatePem"].encode())
         self.assertEqual(cert.subject.rfc4514_string(), "CN=AWS IoT Certificate")
         self.assertEqual(
             [(a.oid, a.value) for a in cert.issuer],
@@ -879,12 +870,6 @@ class StrictCertificateTest(EmulatorCase):
                     "Amazon Web Services O=Amazon.com Inc. L=Seattle ST=Washington C=US",
                 )
             ],
-        )
-        der = serialization.Encoding.DER
-        spki = serialization.PublicFormat.SubjectPublicKeyInfo
-        self.assertEqual(
-            cert.public_key().public_bytes(der, spki),
-            key.public_key().public_bytes(der, spki),
         )
         self.assertEqual(cert.not_valid_after_utc.year, 2049)
 
