@@ -229,6 +229,7 @@ from moto.iot.models import IoTBackend  # noqa: E402
 from moto.iot.responses import IoTResponse  # noqa: E402
 from moto.moto_api._internal import mock_random  # noqa: E402
 from moto.moto_api._internal import urls as moto_api_urls  # noqa: E402
+from moto.moto_api._internal.models import MotoAPIBackend  # noqa: E402
 from moto.secretsmanager.models import (  # noqa: E402
     FakeSecret,
     SecretsManagerBackend,
@@ -1636,6 +1637,17 @@ def lose_armed_answers(original: Callable[..., Any], self: BaseResponse) -> Any:
         err = JsonRESTError("InternalFailure", message)
     err.code = 500
     return _error_response(self, err)
+
+
+@_wrap(MotoAPIBackend, "reset")
+def moto_api_reset(original: Callable[..., None], self: MotoAPIBackend) -> None:
+    """POST /moto-api/reset also forgets the guest credentials handed out
+    (strict guest-scope) and the armed lost answers (J)."""
+    original(self)
+    with _guest_lock:
+        _guest_keys.clear()
+    with _lost_lock:
+        _lost_answers.clear()
 
 
 # --- server ------------------------------------------------------------------

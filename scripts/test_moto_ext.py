@@ -761,6 +761,11 @@ class LostAnswerTest(EmulatorCase):
         self.arm(action="CreateTopic", count=2)
         self.arm(action="CreateTopic", count=0)
         sns.create_topic(Name=unique("t"))
+        self.arm(action="CreateTopic", count=2)
+        urllib.request.urlopen(
+            urllib.request.Request(ENDPOINT + "/moto-api/reset", method="POST")
+        )
+        sns.create_topic(Name=unique("t"))
         self.arm(action="CreateTopic")
         self.assertError("InternalFailure", sns.create_topic, Name=unique("t"))
 
