@@ -47,7 +47,8 @@ D. cognito-identity GetId returns the same IdentityId for the same pool and
    no role for it (moto always returned the same fake keys).
 E. iot CreateCertificateFromCsr issues a certificate for the CSR's public key
    (moto certified a freshly generated RSA key, so the device's private key
-   did not match its certificate). It is signed by a per-process CA.
+   did not match its certificate). It is signed by a per-process CA. Without
+   strict mode it keeps the CSR's subject and moto's issuer (CN=Moto).
 F. lambda AddPermission raises ResourceConflictException for a StatementId
    the function's policy already has (moto 5.2.5 added a second statement
    with the same Sid), and stores FunctionUrlAuthType as AWS does, as
@@ -68,6 +69,51 @@ I. iot thing registry versions, as the AWS IoT API reference documents them
    ``expectedVersion`` with VersionConflictException, and UpdateThing bumps
    the thing's version (moto ignored both); DeleteThing of a thing that does
    not exist succeeds (moto: ResourceNotFoundException).
+J. cognito-identity CreateIdentityPool / UpdateIdentityPool keep
+   AllowClassicFlow and DescribeIdentityPool returns it once set (moto
+   dropped it).
+K. On demand, a request whose answer is lost: POST
+   /moto-api/iotstack/lose-answer {"action": "CreateUserPool", "count": 1}
+   makes the next such request succeed but answer HTTP 500 InternalFailure,
+   so the SDK retries it (a create AWS does not make idempotent duplicates).
+
+Strict mode (IOTSTACK_EMULATOR_STRICT, or ``--strict[=SPEC]``, read when the
+server starts; off by default). moto forgives what AWS does not; each strict
+patch makes the emulator behave as the AWS document cited in its function's
+docstring says. SPEC: ``1``/``all`` for all of them, or a comma list read left
+to right where ``name`` adds one and ``-name`` removes one (``all,-list-lag``;
+a list starting with a removal starts from all); an unknown name stops the
+server. GET /moto-api/iotstack/strict answers the patches on and settings.
+
+- cert-subject: CreateCertificateFromCsr writes AWS IoT's subject
+  ``CN=AWS IoT Certificate`` and issuer ``OU=Amazon Web Services
+  O=Amazon.com Inc. L=Seattle ST=Washington C=US`` (one OU attribute, as
+  AWS's); nothing of the CSR's subject is kept, its public key is (patch E).
+- list-lag: ListSecrets answers the state of IOTSTACK_EMULATOR_LIST_LAG
+  seconds ago (default 3): new secrets are missing, deleted ones still
+  listed; DescribeSecret and GetSecretValue are current.
+- update-resets: UpdateUserPoolClient and UpdateIdentityPool reset every
+  setting the request omits to its default (moto kept them), UpdateUserPool
+  also MfaConfiguration (moto already reset the rest). Tags are kept.
+- sns-pending: email and email-json subscriptions stay pending ("pending
+  confirmation" from Subscribe, "PendingConfirmation" in the list calls,
+  attribute PendingConfirmation "true") until ConfirmSubscription with the
+  token that GET /moto-api/iotstack/sns/confirmations[?endpoint=E] lists (the
+  confirmation email's content: TopicArn, Endpoint, Protocol,
+  SubscriptionArn, Token); Unsubscribe of a pending one is InvalidParameter.
+- guest-scope: credentials of a guest (an identity without logins; GetId
+  without Logins on a pool with AllowUnauthenticatedIdentities creates one,
+  ListIdentities lists it without Logins) from GetCredentialsForIdentity are
+  refused every action AWS's guest session policy
+  (AmazonCognitoUnAuthedIdentitiesSessionPolicy) leaves out, Secrets Manager
+  included: AccessDeniedException.
+- role-delay: CreateFunction / UpdateFunctionConfiguration and
+  CreateTopicRule / ReplaceTopicRule refuse a role created (or whose trust
+  policy changed) less than IOTSTACK_EMULATOR_ROLE_DELAY seconds ago
+  (default 2), and one that does not exist or does not trust the service:
+  InvalidParameterValueException "The role defined for the function cannot
+  be assumed by Lambda." / InvalidRequestException "iot.amazonaws.com is
+  unable to assume role (sts:AssumeRole) on resource: <arn>. ...".
 
 Other moto 5.2.5 differences from AWS seen for the calls iotstack makes (not
 patched; tests must not rely on AWS's behaviour there):
@@ -76,12 +122,23 @@ patched; tests must not rely on AWS's behaviour there):
   (AWS: the legacy iot:Data one).
 - iot GetTopicRule returns ``errorAction: {}`` when none is set, and
   ReplaceTopicRule resets ``createdAt`` (moto deletes and re-creates the rule).
-- iot certificates from CreateCertificateFromCsr keep the CSR's subject and
-  are issued by "CN=Moto"; AWS uses its own subject and issuer.
-- sns Subscribe with the email protocol is confirmed at once: it always
-  returns the subscription ARN (AWS: "pending confirmation" unless
-  ReturnSubscriptionArn is true), ListSubscriptionsByTopic shows the ARN and
-  GetTopicAttributes counts 0 pending and 0 confirmed subscriptions.
+- Without strict mode: iot certificates from CreateCertificateFromCsr keep
+  the CSR's subject and are issued by "CN=Moto"; ListSecrets is current;
+  UpdateUserPoolClient and UpdateIdentityPool keep what they are not sent
+  (and UpdateIdentityPool the old name), UpdateUserPool keeps
+  MfaConfiguration; sns Subscribe with the email protocol is confirmed at
+  once (the ARN from Subscribe and the list calls, GetTopicAttributes counts
+  0 pending and 0 confirmed); guest credentials reach every service; a new
+  role is usable at once and IoT takes any role ARN.
+- Even in strict mode: no IAM policy is evaluated (only the guest session
+  policy's list of actions, by action name; resource policies are stored,
+  not enforced); the classic (basic) flow, GetOpenIdToken and STS
+  AssumeRoleWithWebIdentity, is not checked against AllowClassicFlow;
+  Lambda functions are not run (Invoke needs Docker), so the event a
+  function URL passes, where AWS sets
+  ``requestContext.authorizer.iam.cognitoIdentity`` to null (Lambda
+  developer guide, "Invoking Lambda function URLs"), is not produced here;
+  a lost answer happens only when armed (patch J).
 - sns CreateTopic for an existing name with different tags succeeds and keeps
   the old tags (AWS: InvalidParameter, topic already exists with different
   tags).
@@ -93,13 +150,17 @@ patched; tests must not rely on AWS's behaviour there):
 - cognito-identity SetIdentityPoolRoles does not validate role ARNs or the
   Roles keys.
 - cognito-idp UpdateUserPool resets every omitted setting to moto's default
-  (as AWS documents), including AutoVerifiedAttributes.
+  (as AWS documents), including AutoVerifiedAttributes, but not
+  MfaConfiguration unless strict.
 
 State lives in memory only; ``POST /moto-api/reset`` clears all of it,
 including what these patches keep.
 
 Environment:
   IOTSTACK_EMULATOR_ACCESS_LOG=1   log every request (werkzeug access log).
+  IOTSTACK_EMULATOR_STRICT=SPEC    strict mode (above); ``--strict`` wins.
+  IOTSTACK_EMULATOR_LIST_LAG=S     list-lag seconds (default 3).
+  IOTSTACK_EMULATOR_ROLE_DELAY=S   role-delay seconds (default 2).
 """
 
 from __future__ import annotations
@@ -107,16 +168,20 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import copy
+import fnmatch
 import hashlib
 import json
 import logging
 import os
+import re
+import secrets
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 MOTO_VERSION = "5.2.5"
 
@@ -135,23 +200,35 @@ from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from moto.awslambda.exceptions import LambdaClientError  # noqa: E402
+from moto.awslambda.exceptions import (  # noqa: E402
+    InvalidParameterValueException as LambdaInvalidParameterValue,
+)
 from moto.awslambda.policy import Policy as LambdaPolicy  # noqa: E402
+from moto.awslambda.responses import LambdaResponse  # noqa: E402
 from moto.cognitoidentity.exceptions import (  # noqa: E402
     ResourceNotFoundError as IdentityNotFound,
 )
 from moto.cognitoidentity.models import (  # noqa: E402
     CognitoIdentityBackend,
+    CognitoIdentityPool,
     cognitoidentity_backends,
 )
 from moto.cognitoidentity.responses import CognitoIdentityResponse  # noqa: E402
 from moto.cognitoidp.exceptions import (  # noqa: E402
     ResourceNotFoundError as UserPoolNotFound,
 )
-from moto.cognitoidp.models import CognitoIdpUserPool  # noqa: E402
+from moto.cognitoidp.models import (  # noqa: E402
+    CognitoIdpBackend,
+    CognitoIdpUserPool,
+    CognitoIdpUserPoolClient,
+)
 from moto.cognitoidp.responses import CognitoIdpResponse  # noqa: E402
 from moto.core.exceptions import JsonRESTError  # noqa: E402
-from moto.core.responses import ActionResult, EmptyResult  # noqa: E402
+from moto.core.exceptions import _RESTError as XmlRESTError  # noqa: E402
+from moto.core.responses import ActionResult, BaseResponse, EmptyResult  # noqa: E402
 from moto.core.utils import utcnow  # noqa: E402
+from moto.iam.exceptions import NotFoundException as IAMNotFoundException  # noqa: E402
+from moto.iam.models import IAMBackend, iam_backends  # noqa: E402
 from moto.iot.exceptions import (  # noqa: E402
     InvalidRequestException,
     ResourceAlreadyExistsException as IotAlreadyExists,
@@ -161,6 +238,24 @@ from moto.iot.exceptions import (  # noqa: E402
 from moto.iot.models import IoTBackend  # noqa: E402
 from moto.iot.responses import IoTResponse  # noqa: E402
 from moto.moto_api._internal import mock_random  # noqa: E402
+from moto.moto_api._internal import urls as moto_api_urls  # noqa: E402
+from moto.moto_api._internal.models import MotoAPIBackend  # noqa: E402
+from moto.secretsmanager.models import (  # noqa: E402
+    FakeSecret,
+    SecretsManagerBackend,
+)
+from moto.secretsmanager.models import _matches as secret_matches  # noqa: E402
+from moto.secretsmanager.responses import (  # noqa: E402
+    SecretsManagerResponse,
+)
+from moto.secretsmanager.responses import (  # noqa: E402
+    _validate_filters as validate_secret_filters,
+)
+from moto.sns.exceptions import SNSInvalidParameter, SNSNotFoundError  # noqa: E402
+from moto.sns.models import sns_backends  # noqa: E402
+from moto.sns.responses import SNSResponse  # noqa: E402
+from moto.utilities.utils import get_partition  # noqa: E402
+from werkzeug.exceptions import HTTPException  # noqa: E402
 
 PATCHED: list[str] = []
 
@@ -204,6 +299,119 @@ def _split_arn(arn: str, service: str) -> tuple[str, str, str]:
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != service:
         return "", "", ""
     return parts[3], parts[4], parts[5]
+
+
+def _error_response(self: BaseResponse, err: HTTPException) -> Any:
+    """The (status, headers, body) moto's BaseResponse.call_action answers
+    for ``err``, for patches that refuse a request before moto sees it."""
+    headers: dict[str, Any] = dict(err.get_headers() or [])
+    headers["status"] = err.code
+    status, out_headers, body = self._transform_response(
+        self.response_headers, (err.description, headers)
+    )
+    out_headers, body = self._enrich_response(out_headers, body)
+    return status, out_headers, body
+
+
+# --- strict mode ---------------------------------------------------------------
+
+# Name -> the AWS behaviour it turns on (see the module docstring).
+STRICT_PATCHES: dict[str, str] = {
+    "cert-subject": "CreateCertificateFromCsr: AWS's own subject and issuer",
+    "list-lag": "ListSecrets lags behind writes",
+    "update-resets": "Cognito Update* calls reset every omitted setting",
+    "sns-pending": "email subscriptions pending until confirmed",
+    "guest-scope": "guest credentials scoped down as in the enhanced flow",
+    "role-delay": "a new or changed IAM role is not assumable at once",
+}
+STRICT_DEFAULTS = {"list_lag": 3.0, "role_delay": 2.0}
+_strict: set[str] = set()
+_settings: dict[str, float] = dict(STRICT_DEFAULTS)
+
+
+def parse_strict(spec: str) -> set[str]:
+    """The strict patches a spec turns on. ``""``/``0``/``off``: none;
+    ``1``/``all``/``on``: all; otherwise a comma list read left to right,
+    ``name`` adds a patch and ``-name`` removes one (a list that starts with a
+    removal starts from all). ValueError for an unknown name."""
+    items = [i.strip().lower() for i in (spec or "").split(",") if i.strip()]
+    if items in ([], ["0"], ["off"], ["false"], ["none"]):
+        return set()
+    chosen = set(STRICT_PATCHES) if items[0].startswith("-") else set()
+    for item in items:
+        if item in ("1", "all", "on", "true"):
+            chosen |= set(STRICT_PATCHES)
+            continue
+        name = item[1:] if item.startswith("-") else item
+        if name not in STRICT_PATCHES:
+            raise ValueError(
+                f"unknown strict patch '{name}' (known: {', '.join(STRICT_PATCHES)})"
+            )
+        if item.startswith("-"):
+            chosen.discard(name)
+        else:
+            chosen.add(name)
+    return chosen
+
+
+def _seconds(env: str, default: float) -> float:
+    raw = os.environ.get(env, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{env} must be a number of seconds, not '{raw}'") from None
+    if value < 0:
+        raise ValueError(f"{env} must not be negative")
+    return value
+
+
+def configure_strict(spec: str) -> None:
+    """Switch the strict patches of ``spec`` on (and every other one off), and
+    read their settings from the environment."""
+    chosen = parse_strict(spec)
+    _settings["list_lag"] = _seconds(
+        "IOTSTACK_EMULATOR_LIST_LAG", STRICT_DEFAULTS["list_lag"]
+    )
+    _settings["role_delay"] = _seconds(
+        "IOTSTACK_EMULATOR_ROLE_DELAY", STRICT_DEFAULTS["role_delay"]
+    )
+    _strict.clear()
+    _strict.update(chosen)
+
+
+def strict(name: str) -> bool:
+    """Whether the strict patch ``name`` is on."""
+    assert name in STRICT_PATCHES, name
+    return name in _strict
+
+
+def _moto_api(path: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Serve the decorated ``handler(request) -> (status, body)`` at
+    ``/moto-api/iotstack/<path>`` (JSON body), beside moto's own
+    ``/moto-api/...`` endpoints."""
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(request: Any, full_url: str, headers: Any) -> Any:
+            status, body = fn(request)
+            return status, {"Content-Type": "application/json"}, json.dumps(body)
+
+        handler.__name__ = f"iotstack_{path.replace('/', '_').replace('-', '_')}"
+        moto_api_urls.url_paths[f"{{0}}/moto-api/iotstack/{path}$"] = handler
+        return fn
+
+    return deco
+
+
+@_moto_api("strict")
+def strict_status(request: Any) -> tuple[int, Any]:
+    """GET /moto-api/iotstack/strict: the strict patches on, and settings."""
+    return 200, {
+        "patches": sorted(_strict),
+        "list_lag": _settings["list_lag"],
+        "role_delay": _settings["role_delay"],
+    }
 
 
 # --- A. cognito-identity SetIdentityPoolRoles / GetIdentityPoolRoles --------
@@ -577,19 +785,30 @@ def identity_get_credentials_for_identity(
     SetIdentityPoolRoles), like AWS; otherwise moto's fake credentials."""
     identity_id = self._get_param("IdentityId")
     backend = _pool_backend(self, identity_id)
+    found = _find_identity(backend, identity_id)
+    if found is None:
+        raise IdentityNotFound(f"Identity '{identity_id}' not found.")
+    pool_id, entry = found
+    pool = _identity_pool(backend, pool_id)
+    kind = "authenticated" if entry.get("Logins") else "unauthenticated"
+    if not getattr(pool, "iotstack_roles", {}).get(kind):
+        raise JsonRESTError(
+            "InvalidIdentityPoolConfigurationException",
+            "Invalid identity pool configuration. "
+            "Check assigned IAM roles for this pool.",
+        )
+    return original(self)
+
+
+def _find_identity(
+    backend: CognitoIdentityBackend, identity_id: str
+) -> tuple[str, dict[str, Any]] | None:
+    """(pool id, ListIdentities entry) of an identity a pool issued."""
     for pool_id, listing in backend.pools_identities.items():
         for entry in listing["Identities"]:
             if entry["IdentityId"] == identity_id:
-                pool = _identity_pool(backend, pool_id)
-                kind = "authenticated" if entry.get("Logins") else "unauthenticated"
-                if not getattr(pool, "iotstack_roles", {}).get(kind):
-                    raise JsonRESTError(
-                        "InvalidIdentityPoolConfigurationException",
-                        "Invalid identity pool configuration. "
-                        "Check assigned IAM roles for this pool.",
-                    )
-                return original(self)
-    raise IdentityNotFound(f"Identity '{identity_id}' not found.")
+                return pool_id, entry
+    return None
 
 
 # --- E. iot CreateCertificateFromCsr -----------------------------------------
@@ -605,31 +824,63 @@ def _ca_key() -> rsa.RSAPrivateKey:
         return _ca["key"]
 
 
+# AWS IoT's issuer for certificates it creates: one OU attribute holding the
+# whole text, as `openssl x509 -issuer` prints it on a certificate from
+# CreateCertificateFromCsr or CreateKeysAndCertificate.
+AWS_IOT_ISSUER = x509.Name(
+    [
+        x509.NameAttribute(
+            x509.NameOID.ORGANIZATIONAL_UNIT_NAME,
+            "Amazon Web Services O=Amazon.com Inc. L=Seattle ST=Washington C=US",
+        )
+    ]
+)
+AWS_IOT_SUBJECT = x509.Name(
+    [x509.NameAttribute(x509.NameOID.COMMON_NAME, "AWS IoT Certificate")]
+)
+MOTO_ISSUER = x509.Name(
+    [
+        x509.NameAttribute(x509.NameOID.COUNTRY_NAME, "US"),
+        x509.NameAttribute(x509.NameOID.ORGANIZATION_NAME, "Moto"),
+        x509.NameAttribute(x509.NameOID.ORGANIZATIONAL_UNIT_NAME, "Server CA 1B"),
+        x509.NameAttribute(x509.NameOID.COMMON_NAME, "Moto"),
+    ]
+)
+
+
 @_wrap(IoTBackend, "create_certificate_from_csr")
 def iot_create_certificate_from_csr(
     original: Callable[..., Any], self: IoTBackend, csr: str, set_as_active: bool
 ) -> Any:
     """CreateCertificateFromCsr: the certificate certifies the CSR's public
     key, so it pairs with the private key that signed the CSR, as in AWS
-    (moto 5.2.5 certified a new random key). Issuer as in moto (CN=Moto)."""
+    (moto 5.2.5 certified a new random key). Subject: the CSR's; issuer as in
+    moto (CN=Moto).
+
+    Strict ``cert-subject`` (AWS IoT API Reference, CreateCertificateFromCsr:
+    "Creates an X.509 certificate using the specified certificate signing
+    request"; AWS CLI reference, create-keys-and-certificate: "AWS IoT issues
+    a default subject name for the certificate (for example, AWS IoT
+    Certificate)"): the subject is ``CN=AWS IoT Certificate`` and the issuer
+    AWS IoT's ``OU=Amazon Web Services O=Amazon.com Inc. L=Seattle
+    ST=Washington C=US``; nothing of the CSR but its public key is kept, and
+    the certificate is valid until 2049-12-31 23:59:59 UTC as AWS's are."""
     request = x509.load_pem_x509_csr(csr.encode("utf-8"))
-    issuer = x509.Name(
-        [
-            x509.NameAttribute(x509.NameOID.COUNTRY_NAME, "US"),
-            x509.NameAttribute(x509.NameOID.ORGANIZATION_NAME, "Moto"),
-            x509.NameAttribute(x509.NameOID.ORGANIZATIONAL_UNIT_NAME, "Server CA 1B"),
-            x509.NameAttribute(x509.NameOID.COMMON_NAME, "Moto"),
-        ]
-    )
     now = utcnow()
+    if strict("cert-subject"):
+        subject, issuer = AWS_IOT_SUBJECT, AWS_IOT_ISSUER
+        not_after = datetime(2049, 12, 31, 23, 59, 59)
+    else:
+        subject, issuer = request.subject, MOTO_ISSUER
+        not_after = now + timedelta(days=365)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(request.subject)
+        .subject_name(subject)
         .issuer_name(issuer)
         .public_key(request.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=365))
+        .not_valid_after(not_after)
         .sign(_ca_key(), hashes.SHA256())
     )
     pem = cert.public_bytes(serialization.Encoding.PEM).decode("utf-8")
@@ -668,7 +919,7 @@ def lambda_add_statement(
 
 # --- H. iot AttachPolicy targets -------------------------------------------
 
-_IDENTITY_ID = __import__("re").compile(
+_IDENTITY_ID = re.compile(
     r"^[a-z]{2}(-[a-z]+)+-\d:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )
 
@@ -767,6 +1018,727 @@ def iot_delete_thing(original: Callable[..., Any], self: IoTResponse) -> Any:
         _expected_version(self, thing)
         return original(self)
 
+# --- strict: list-lag (secretsmanager ListSecrets) ----------------------------
+
+# Secrets Manager calls that change what ListSecrets shows.
+_SECRET_WRITES = (
+    "create_secret",
+    "update_secret",
+    "put_secret_value",
+    "delete_secret",
+    "restore_secret",
+    "rotate_secret",
+    "cancel_rotate_secret",
+    "tag_resource",
+    "untag_resource",
+    "put_resource_policy",
+    "delete_resource_policy",
+    "update_secret_version_stage",
+    "replicate_secret_to_regions",
+    "remove_regions_from_replication",
+)
+_secrets_lock = threading.Lock()
+
+
+def _secrets_snapshot(backend: SecretsManagerBackend) -> dict[str, Any]:
+    """A copy of the backend's secrets as ListSecrets would list them now."""
+    snapshot: dict[str, Any] = {}
+    for name, secret in backend.secrets.items():
+        view = copy.copy(secret)
+        if isinstance(secret, FakeSecret):
+            view.tags = copy.deepcopy(secret.tags)
+            view.versions = copy.deepcopy(secret.versions)
+            view.replicas = list(secret.replicas)
+        snapshot[name] = view
+    return snapshot
+
+
+def _record_secret_write(name: str) -> None:
+    @_wrap(SecretsManagerResponse, name)
+    def write(original: Callable[..., Any], self: SecretsManagerResponse) -> Any:
+        if not strict("list-lag"):
+            return original(self)
+        backend = self.backend
+        with _secrets_lock:
+            timeline = backend.__dict__.setdefault("iotstack_list_timeline", [])
+            if not timeline:
+                timeline.append((float("-inf"), _secrets_snapshot(backend)))
+            result = original(self)
+            timeline.append((time.monotonic(), _secrets_snapshot(backend)))
+        return result
+
+
+for _name in _SECRET_WRITES:
+    _record_secret_write(_name)
+
+
+@_wrap(SecretsManagerResponse, "list_secrets")
+def secrets_list_secrets(
+    original: Callable[..., Any], self: SecretsManagerResponse
+) -> Any:
+    """Strict ``list-lag`` (AWS Secrets Manager API Reference, ListSecrets:
+    "All Secrets Manager operations are eventually consistent. ListSecrets
+    might not reflect changes from the last five minutes. You can get more
+    recent information for a specific secret by calling DescribeSecret."):
+    ListSecrets answers with the secrets as they were
+    IOTSTACK_EMULATOR_LIST_LAG seconds ago (default 3): a new secret is not
+    listed yet, a deleted one (scheduled or forced) still is, and tags or
+    descriptions changed since then show their old values. DescribeSecret,
+    GetSecretValue and every other call see the current state."""
+    if not strict("list-lag"):
+        return original(self)
+    backend = self.backend
+    cutoff = time.monotonic() - _settings["list_lag"]
+    with _secrets_lock:
+        timeline = backend.__dict__.get("iotstack_list_timeline")
+        if not timeline:
+            return original(self)
+        seen = max(i for i, (t, _) in enumerate(timeline) if t <= cutoff)
+        del timeline[:seen]
+        secrets = list(timeline[0][1].values())
+    filters = self._get_param("Filters", if_none=[])
+    validate_secret_filters(filters)
+    include_deleted = self._get_param("IncludePlannedDeletion", if_none=False)
+    listed = [
+        secret.to_dict()
+        for secret in secrets
+        if (include_deleted or not getattr(secret, "deleted_date", None))
+        and secret_matches(secret, filters)
+    ]
+    page, next_token = backend._get_secret_values_page_and_next_token(
+        listed, self._get_int_param("MaxResults"), self._get_param("NextToken")
+    )
+    return json.dumps({"SecretList": page, "NextToken": next_token})
+
+
+# --- J. AllowClassicFlow, and strict: update-resets (cognito Update*) ---------
+
+
+@_wrap(CognitoIdpUserPool, "update_extended_config")
+def user_pool_update_mfa(
+    original: Callable[..., None], self: CognitoIdpUserPool, extended_config: Any
+) -> None:
+    """Strict ``update-resets`` (Amazon Cognito user pools API Reference,
+    UpdateUserPool: "If you don't provide a value for an attribute, Amazon
+    Cognito sets it to its default value"): moto 5.2.5 already replaces the
+    pool's whole configuration on UpdateUserPool except MfaConfiguration,
+    which it kept; it now falls back to its default, OFF. (Tags are kept as
+    patch B describes; they are changed with UserPoolTags or the tag calls.)"""
+    original(self, extended_config)
+    if strict("update-resets") and hasattr(self, "mfa_config"):
+        # hasattr: False while CreateUserPool builds the pool.
+        self.mfa_config = (extended_config or {}).get("MfaConfiguration") or "OFF"
+
+
+@_wrap(CognitoIdpBackend, "update_user_pool_client")
+def user_pool_client_update_resets(
+    original: Callable[..., Any],
+    self: CognitoIdpBackend,
+    user_pool_id: str,
+    client_id: str,
+    extended_config: dict[str, Any],
+) -> Any:
+    """Strict ``update-resets`` (Amazon Cognito user pools API Reference,
+    UpdateUserPoolClient: "If you don't provide a value for an attribute,
+    Amazon Cognito sets it to its default value"; developer guide, "Updating
+    user pool and app client configuration"): every setting the request omits
+    gets the value a new client created without it has (moto 5.2.5 kept the
+    old value: callback URLs, token validities, auth flows, ... survived an
+    update that did not send them). The client's id, secret and, when not
+    sent, its name are kept."""
+    client = original(self, user_pool_id, client_id, extended_config)
+    if strict("update-resets"):
+        fresh = CognitoIdpUserPoolClient(user_pool_id, client.generate_secret, None)
+        config = dict(fresh.extended_config)
+        if "ClientName" in client.extended_config:
+            config["ClientName"] = client.extended_config["ClientName"]
+        config.update(extended_config or {})
+        client.extended_config = config
+    return client
+
+
+@_wrap(CognitoIdentityResponse, "create_identity_pool")
+def identity_create_identity_pool(
+    original: Callable[..., Any], self: CognitoIdentityResponse
+) -> Any:
+    """CreateIdentityPool keeps AllowClassicFlow (moto 5.2.5 dropped it);
+    DescribeIdentityPool returns it once set."""
+    result = original(self)
+    classic = self._get_bool_param("AllowClassicFlow")
+    if classic is not None:
+        pool = self.backend.identity_pools[json.loads(result)["IdentityPoolId"]]
+        pool.iotstack_allow_classic_flow = classic
+        result = pool.to_json()
+    return result
+
+
+@_wrap(CognitoIdentityPool, "to_json")
+def identity_pool_to_json(original: Callable[..., str], self: CognitoIdentityPool) -> str:
+    """Identity pools as JSON, with AllowClassicFlow once it was set."""
+    out = original(self)
+    if hasattr(self, "iotstack_allow_classic_flow"):
+        out = json.dumps(
+            {**json.loads(out), "AllowClassicFlow": self.iotstack_allow_classic_flow}
+        )
+    return out
+
+
+@_wrap(CognitoIdentityResponse, "update_identity_pool")
+def identity_update_identity_pool(
+    original: Callable[..., Any], self: CognitoIdentityResponse
+) -> Any:
+    """UpdateIdentityPool also stores AllowClassicFlow (kept when omitted, as
+    moto keeps every omitted setting).
+
+    Strict ``update-resets`` (Amazon Cognito Federated Identities API
+    Reference, UpdateIdentityPool: "If you don't provide a value for a
+    parameter, Amazon Cognito sets it to its default value"): the name is the
+    one sent (moto 5.2.5 kept the old one), and SupportedLoginProviders,
+    OpenIdConnectProviderARNs, CognitoIdentityProviders, SamlProviderARNs and
+    AllowClassicFlow the request omits are reset to empty / false. Kept:
+    DeveloperProviderName (AWS: it cannot be changed once set) and the tags
+    (changed with IdentityPoolTags or the tag calls)."""
+    result = original(self)
+    pool = _identity_pool(self.backend, self._get_param("IdentityPoolId"))
+    classic = self._get_bool_param("AllowClassicFlow")
+    if classic is not None:
+        pool.iotstack_allow_classic_flow = classic
+    if strict("update-resets"):
+        pool.identity_pool_name = self._get_param("IdentityPoolName")
+        pool.supported_login_providers = self._get_param("SupportedLoginProviders") or {}
+        pool.open_id_connect_provider_arns = (
+            self._get_param("OpenIdConnectProviderARNs") or []
+        )
+        pool.cognito_identity_providers = (
+            self._get_param("CognitoIdentityProviders") or []
+        )
+        pool.saml_provider_arns = self._get_param("SamlProviderARNs") or []
+        if classic is None and hasattr(pool, "iotstack_allow_classic_flow"):
+            pool.iotstack_allow_classic_flow = False
+    if classic is not None or strict("update-resets"):
+        result = pool.to_json()
+    return result
+
+
+# --- strict: sns-pending (email subscriptions) ---------------------------------
+
+_PENDING_PROTOCOLS = ("email", "email-json")
+
+
+def _is_pending(subscription: Any) -> bool:
+    return subscription.attributes.get("PendingConfirmation") is True
+
+
+@_wrap(SNSResponse, "subscribe")
+def sns_subscribe(original: Callable[..., Any], self: SNSResponse) -> Any:
+    """Strict ``sns-pending`` (Amazon SNS API Reference, Subscribe:
+    SubscriptionArn is "The ARN of the subscription if it is confirmed, or the
+    string "pending confirmation" if the subscription requires confirmation.
+    However, if the API request parameter ReturnSubscriptionArn is true, then
+    the value is always the subscription ARN"; GetSubscriptionAttributes:
+    "PendingConfirmation – true if the subscription hasn't been confirmed. To
+    confirm a pending subscription, call the ConfirmSubscription action with a
+    confirmation token"): a new email or email-json subscription is pending
+    until ConfirmSubscription is called with its token (which
+    GET /moto-api/iotstack/sns/confirmations hands out, as the confirmation
+    email would). Subscribing again to a pending one answers "pending
+    confirmation" again. (moto 5.2.5 confirmed every subscription at once.)"""
+    protocol = self._get_param("Protocol")
+    if not strict("sns-pending") or protocol not in _PENDING_PROTOCOLS:
+        return original(self)
+    topic_arn, endpoint = self._get_param("TopicArn"), self._get_param("Endpoint")
+    known = self.backend._find_subscription(topic_arn, endpoint, protocol)
+    result = original(self)
+    subscription = self.backend._find_subscription(topic_arn, endpoint, protocol)
+    if subscription is None:
+        return result
+    if known is None:
+        subscription.attributes["PendingConfirmation"] = True
+        subscription.attributes["ConfirmationWasAuthenticated"] = False
+        subscription.iotstack_token = secrets.token_hex(64)
+    if _is_pending(subscription) and not self._get_bool_param("ReturnSubscriptionArn"):
+        return ActionResult({"SubscriptionArn": "pending confirmation"})
+    return result
+
+
+def _listed_subscriptions(subscriptions: list[Any]) -> list[dict[str, str]]:
+    return [
+        {
+            "SubscriptionArn": "PendingConfirmation" if _is_pending(s) else s.arn,
+            "Owner": s.owner,
+            "Protocol": s.protocol,
+            "Endpoint": s.endpoint,
+            "TopicArn": s.topic_arn,
+        }
+        for s in subscriptions
+    ]
+
+
+@_wrap(SNSResponse, "list_subscriptions")
+def sns_list_subscriptions(original: Callable[..., Any], self: SNSResponse) -> Any:
+    """Strict ``sns-pending``: a pending subscription is listed with
+    SubscriptionArn "PendingConfirmation", as AWS lists it."""
+    if not strict("sns-pending"):
+        return original(self)
+    subscriptions, next_token = self.backend.list_subscriptions(
+        next_token=self._get_param("NextToken")
+    )
+    return ActionResult(
+        {"Subscriptions": _listed_subscriptions(subscriptions), "NextToken": next_token}
+    )
+
+
+@_wrap(SNSResponse, "list_subscriptions_by_topic")
+def sns_list_subscriptions_by_topic(
+    original: Callable[..., Any], self: SNSResponse
+) -> Any:
+    """Strict ``sns-pending``: as ListSubscriptions."""
+    if not strict("sns-pending"):
+        return original(self)
+    subscriptions, next_token = self.backend.list_subscriptions_by_topic(
+        self._get_param("TopicArn"), next_token=self._get_param("NextToken")
+    )
+    return ActionResult(
+        {"Subscriptions": _listed_subscriptions(subscriptions), "NextToken": next_token}
+    )
+
+
+@_wrap(SNSResponse, "unsubscribe")
+def sns_unsubscribe(original: Callable[..., Any], self: SNSResponse) -> Any:
+    """Strict ``sns-pending`` (Amazon SNS Developer Guide, "Deleting an Amazon
+    SNS subscription and topic": "You can't delete a subscription that's
+    pending confirmation. Amazon SNS automatically deletes unconfirmed
+    subscriptions after 48 hours"; API Reference, Unsubscribe, errors:
+    InvalidParameter): Unsubscribe of a pending subscription fails with
+    InvalidParameter, whether it is given the listed "PendingConfirmation"
+    (AWS: "Invalid parameter: SubscriptionArn Reason: An ARN must have at
+    least 6 elements, not 1", as AWS Knowledge Center quotes it) or the
+    subscription's ARN from ReturnSubscriptionArn (the message is ours).
+    (moto 5.2.5 deleted it, and ignored a value that is no ARN.)"""
+    if not strict("sns-pending"):
+        return original(self)
+    arn = self._get_param("SubscriptionArn") or ""
+    parts = arn.split(":")
+    if len(parts) < 6:
+        raise SNSInvalidParameter(
+            "Invalid parameter: SubscriptionArn Reason: An ARN must have at least "
+            f"6 elements, not {len(parts)}"
+        )
+    subscription = self.backend.subscriptions.get(arn)
+    if subscription is not None and _is_pending(subscription):
+        raise SNSInvalidParameter(
+            "Invalid parameter: SubscriptionArn Reason: the subscription is pending "
+            "confirmation and cannot be deleted"
+        )
+    return original(self)
+
+
+@_wrap(SNSResponse, "confirm_subscription")
+def sns_confirm_subscription(original: Callable[..., Any], self: SNSResponse) -> Any:
+    """Strict ``sns-pending`` (Amazon SNS API Reference, ConfirmSubscription:
+    "Verifies an endpoint owner's intent to receive messages by validating
+    the token sent to the endpoint by an earlier Subscribe action. If the
+    token is valid, the action creates a new subscription and returns its
+    Amazon Resource Name (ARN)"): the token of a subscription of the topic
+    confirms it and answers its ARN; any other token is InvalidParameter.
+    ConfirmationWasAuthenticated is AuthenticateOnUnsubscribe. (moto 5.2.5
+    answered a made-up ARN for any token.)"""
+    if not strict("sns-pending"):
+        return original(self)
+    topic_arn, token = self._get_param("TopicArn"), self._get_param("Token")
+    if topic_arn not in self.backend.topics:
+        raise SNSNotFoundError("Topic does not exist")
+    for subscription in list(self.backend.subscriptions.values()):
+        if subscription.topic_arn == topic_arn and token and (
+            getattr(subscription, "iotstack_token", None) == token
+        ):
+            if _is_pending(subscription):
+                subscription.attributes["PendingConfirmation"] = False
+                subscription.attributes["ConfirmationWasAuthenticated"] = (
+                    self._get_bool_param("AuthenticateOnUnsubscribe") or False
+                )
+            return ActionResult({"SubscriptionArn": subscription.arn})
+    raise SNSInvalidParameter("Invalid parameter: Token")
+
+
+@_wrap(SNSResponse, "get_topic_attributes")
+def sns_get_topic_attributes(original: Callable[..., Any], self: SNSResponse) -> Any:
+    """Strict ``sns-pending``: SubscriptionsPending and SubscriptionsConfirmed
+    count the topic's subscriptions (moto 5.2.5: always 0)."""
+    if strict("sns-pending"):
+        topic = self.backend.get_topic(self._get_param("TopicArn"))
+        subscriptions = self.backend._get_topic_subscriptions(topic)
+        pending = sum(1 for s in subscriptions if _is_pending(s))
+        topic.subscriptions_pending = pending
+        topic.subscriptions_confimed = len(subscriptions) - pending
+    return original(self)
+
+
+def _all_backends(backend_dict: Any) -> list[Any]:
+    found = []
+    for account in list(backend_dict.keys()):
+        regions = backend_dict[account]
+        for region in list(regions.keys()):
+            found.append(regions[region])
+    return found
+
+
+@_moto_api("sns/confirmations")
+def sns_confirmations(request: Any) -> tuple[int, Any]:
+    """GET /moto-api/iotstack/sns/confirmations[?endpoint=E]: the
+    subscriptions pending confirmation, each {TopicArn, Endpoint, Protocol,
+    SubscriptionArn, Token}: what the confirmation email carries. Confirm one
+    with sns ConfirmSubscription(TopicArn, Token)."""
+    wanted = request.args.get("endpoint")
+    pending = []
+    for backend in _all_backends(sns_backends):
+        for subscription in list(backend.subscriptions.values()):
+            if _is_pending(subscription) and wanted in (None, subscription.endpoint):
+                pending.append(
+                    {
+                        "TopicArn": subscription.topic_arn,
+                        "Endpoint": subscription.endpoint,
+                        "Protocol": subscription.protocol,
+                        "SubscriptionArn": subscription.arn,
+                        "Token": subscription.iotstack_token,
+                    }
+                )
+    return 200, {"Confirmations": pending}
+
+
+# --- strict: guest-scope (cognito-identity guest credentials) ------------------
+
+# AWS managed policy AmazonCognitoUnAuthedIdentitiesSessionPolicy (v3): the
+# actions a guest's enhanced-flow credentials can ever be allowed.
+GUEST_SESSION_ACTIONS = (
+    "rum:PutRumEvents",
+    "sagemaker:InvokeEndpoint",
+    "polly:*",
+    "comprehend:*",
+    "translate:*",
+    "transcribe:*",
+    "rekognition:*",
+    "mobiletargeting:*",
+    "firehose:*",
+    "personalize:*",
+    "geo:GetMap*",
+    "geo:SearchPlaceIndex*",
+    "geo:GetPlace",
+    "geo:CalculateRoute*",
+    "geo:*Geofence",
+    "geo:*Geofences",
+    "geo:*DevicePosition*",
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptTo",
+    "kms:ReEncryptFrom",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyPair",
+    "kms:GenerateDataKeyPairWithoutPlaintext",
+    "kms:GenerateDataKeyWithoutPlaintext",
+)
+# Signing names whose IAM action prefix differs.
+_IAM_PREFIX = {"iotdata": "iot", "monitoring": "cloudwatch", "email": "ses"}
+# access key id -> (account, role ARN) of guest credentials handed out.
+_guest_keys: dict[str, tuple[str, str]] = {}
+_guest_lock = threading.Lock()
+
+
+def _guest_allows(action: str) -> bool:
+    return any(
+        fnmatch.fnmatchcase(action.lower(), allowed.lower())
+        for allowed in GUEST_SESSION_ACTIONS
+    )
+
+
+@_wrap(CognitoIdentityResponse, "get_credentials_for_identity")
+def identity_guest_credentials(
+    original: Callable[..., Any], self: CognitoIdentityResponse
+) -> Any:
+    """Strict ``guest-scope`` (Amazon Cognito developer guide, "Identity pools
+    authentication flow" and AWS managed policy
+    AmazonCognitoUnAuthedIdentitiesSessionPolicy: "Cognito Identity Service
+    will automatically include it as a scoped down policy when creating
+    credentials" for unauthenticated identities in the enhanced flow): the
+    credentials GetCredentialsForIdentity gives a guest (an identity without
+    logins) carry their own access key id, and a request signed with one is
+    refused with AccessDeniedException (AccessDenied, for SNS
+    AuthorizationError, in query-protocol services) unless its action is in
+    that session policy. It has no
+    Secrets Manager, IoT, Lambda or Cognito action, so a guest cannot read a
+    secret in the enhanced flow whatever its role allows. Authenticated
+    identities' credentials are not checked (moto enforces no IAM policy)."""
+    result = original(self)
+    if not strict("guest-scope"):
+        return result
+    identity_id = self._get_param("IdentityId")
+    backend = _pool_backend(self, identity_id)
+    found = _find_identity(backend, identity_id)
+    if found is None or found[1].get("Logins"):
+        return result
+    pool = _identity_pool(backend, found[0])
+    body = json.loads(result)
+    key = "ASIA" + "".join(secrets.choice(_ALNUM.upper()) for _ in range(16))
+    body["Credentials"]["AccessKeyId"] = key
+    with _guest_lock:
+        _guest_keys[key] = (
+            backend.account_id,
+            getattr(pool, "iotstack_roles", {}).get("unauthenticated", ""),
+        )
+    return json.dumps(body)
+
+
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/[^/]*/[^/]*/([^/]+)/")
+
+
+@_wrap(BaseResponse, "call_action")
+def guest_scope_down(original: Callable[..., Any], self: BaseResponse) -> Any:
+    """Strict ``guest-scope``: refuses what a guest's session policy leaves
+    out (see identity_guest_credentials)."""
+    if not _guest_keys or not strict("guest-scope"):
+        return original(self)
+    match = _CREDENTIAL.search(self.headers.get("Authorization") or "")
+    guest = _guest_keys.get(match.group(1)) if match else None
+    if guest is None:
+        return original(self)
+    service = match.group(2)
+    action = f"{_IAM_PREFIX.get(service, service)}:{self._get_action()}"
+    if _guest_allows(action):
+        return original(self)
+    account, role_arn = guest
+    role_name = role_arn.rpartition("/")[2] or "unauthenticated"
+    message = (
+        f"User: arn:aws:sts::{account}:assumed-role/{role_name}/"
+        f"CognitoIdentityCredentials is not authorized to perform: {action} "
+        f"because no session policy allows the {action} action"
+    )
+    content_type = self.headers.get("Content-Type") or ""
+    err: HTTPException
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        # Query-protocol services: SNS names it AuthorizationError.
+        code = "AuthorizationError" if service == "sns" else "AccessDenied"
+        err = XmlRESTError(code, message)
+        err.code = 403
+    else:
+        err = JsonRESTError("AccessDeniedException", message)
+    return _error_response(self, err)
+
+
+# --- strict: role-delay (Lambda and IoT assuming a new role) ------------------
+
+
+@_wrap(IAMBackend, "create_role")
+def iam_create_role(
+    original: Callable[..., Any], self: IAMBackend, *args: Any, **kwargs: Any
+) -> Any:
+    """Records when the role was created (for strict ``role-delay``)."""
+    role = original(self, *args, **kwargs)
+    role.iotstack_changed = time.monotonic()
+    return role
+
+
+@_wrap(IAMBackend, "update_assume_role_policy")
+def iam_update_assume_role_policy(
+    original: Callable[..., Any], self: IAMBackend, role_name: str, policy_document: str
+) -> Any:
+    """Records when the role's trust policy changed (for strict
+    ``role-delay``)."""
+    result = original(self, role_name, policy_document)
+    self.get_role(role_name).iotstack_changed = time.monotonic()
+    return result
+
+
+def _assumable(account_id: str, region: str, role_arn: str, service: str) -> bool:
+    """Whether ``service`` (e.g. lambda.amazonaws.com) can assume the role
+    now: it exists, was created or had its trust policy changed at least
+    IOTSTACK_EMULATOR_ROLE_DELAY seconds ago, and its trust policy allows the
+    service sts:AssumeRole (conditions are not evaluated)."""
+    try:
+        role = iam_backends[account_id][get_partition(region)].get_role_by_arn(role_arn)
+    except IAMNotFoundException:
+        return False
+    changed = getattr(role, "iotstack_changed", None)
+    if changed is not None and time.monotonic() - changed < _settings["role_delay"]:
+        return False
+    try:
+        trust = json.loads(unquote(role.assume_role_policy_document or "{}"))
+    except ValueError:
+        return False
+    statements = trust.get("Statement", [])
+    for st in statements if isinstance(statements, list) else [statements]:
+        principals = (st.get("Principal") or {}) if isinstance(st, dict) else {}
+        services = principals.get("Service", []) if isinstance(principals, dict) else []
+        actions = st.get("Action", [])
+        services = [services] if isinstance(services, str) else services
+        actions = [actions] if isinstance(actions, str) else actions
+        if (
+            st.get("Effect") == "Allow"
+            and service in services
+            and any(fnmatch.fnmatchcase("sts:AssumeRole", a) for a in actions)
+        ):
+            return True
+    return False
+
+
+def _lambda_role_check(self: LambdaResponse) -> None:
+    role = (self.json_body or {}).get("Role")
+    if role and strict("role-delay") and not _assumable(
+        self.current_account, self.region, role, "lambda.amazonaws.com"
+    ):
+        raise LambdaInvalidParameterValue(
+            "The role defined for the function cannot be assumed by Lambda."
+        )
+
+
+@_wrap(LambdaResponse, "create_function")
+def lambda_create_function(original: Callable[..., Any], self: LambdaResponse) -> Any:
+    """Strict ``role-delay`` (AWS Lambda API Reference, CreateFunction /
+    UpdateFunctionConfiguration, InvalidParameterValueException: "if you
+    provided an IAM role for AWS Lambda to assume ... that AWS Lambda is
+    unable to assume you will get this exception"; IAM User Guide,
+    troubleshooting, "Changes that I make are not always immediately
+    visible"): CreateFunction and UpdateFunctionConfiguration with a role
+    created (or whose trust policy changed) less than
+    IOTSTACK_EMULATOR_ROLE_DELAY seconds ago (default 2), or whose trust
+    policy does not let lambda.amazonaws.com sts:AssumeRole, fail with
+    InvalidParameterValueException "The role defined for the function cannot
+    be assumed by Lambda." (moto 5.2.5 only checked that the role exists.)"""
+    _lambda_role_check(self)
+    return original(self)
+
+
+@_wrap(LambdaResponse, "update_function_configuration")
+def lambda_update_function_configuration(
+    original: Callable[..., Any], self: LambdaResponse
+) -> Any:
+    """Strict ``role-delay``: as CreateFunction, when a Role is sent."""
+    _lambda_role_check(self)
+    return original(self)
+
+
+def _role_arns(value: Any) -> list[str]:
+    """Every ``roleArn`` in a topic rule payload (actions and errorAction)."""
+    if isinstance(value, dict):
+        found = [v for k, v in value.items() if k == "roleArn" and isinstance(v, str)]
+        for v in value.values():
+            found.extend(_role_arns(v))
+        return found
+    if isinstance(value, list):
+        return [arn for v in value for arn in _role_arns(v)]
+    return []
+
+
+def _iot_role_check(self: IoTResponse) -> None:
+    if not strict("role-delay"):
+        return
+    backend = self.iot_backend
+    payload = [self._get_param("actions"), self._get_param("errorAction")]
+    for arn in _role_arns(payload):
+        region, account = backend.region_name, backend.account_id
+        if not _assumable(account, region, arn, "iot.amazonaws.com"):
+            raise InvalidRequestException(
+                f"iot.amazonaws.com is unable to assume role (sts:AssumeRole) on "
+                f"resource: {arn}. If the role was just created or updated, please "
+                "try again in a few seconds."
+            )
+
+
+@_wrap(IoTResponse, "create_topic_rule")
+def iot_create_topic_rule_role(original: Callable[..., Any], self: IoTResponse) -> Any:
+    """Strict ``role-delay`` (AWS IoT developer guide, "Granting an AWS IoT
+    rule the access it requires": "AWS IoT assumes this role when
+    implementing a rule"; IAM User Guide, "Changes that I make are not always
+    immediately visible"): CreateTopicRule and ReplaceTopicRule whose payload
+    names a role (``roleArn`` of any action or of errorAction) that does not
+    exist, was created or had its trust policy changed less than
+    IOTSTACK_EMULATOR_ROLE_DELAY seconds ago, or does not trust
+    iot.amazonaws.com, fail with InvalidRequestException "iot.amazonaws.com is
+    unable to assume role (sts:AssumeRole) on resource: <arn>. If the role was
+    just created or updated, please try again in a few seconds." (AWS IoT
+    probes the role on create and replace, even for a disabled rule; moto
+    5.2.5 accepted any role.)"""
+    _iot_role_check(self)
+    return original(self)
+
+
+@_wrap(IoTResponse, "replace_topic_rule")
+def iot_replace_topic_rule_role(original: Callable[..., Any], self: IoTResponse) -> Any:
+    """Strict ``role-delay``: as CreateTopicRule."""
+    _iot_role_check(self)
+    return original(self)
+
+
+# --- K. lost answers (on demand) ----------------------------------------------
+
+# action name -> how many more of its requests lose their answer.
+_lost_answers: dict[str, int] = {}
+_lost_lock = threading.Lock()
+
+
+@_moto_api("lose-answer")
+def lose_answer(request: Any) -> tuple[int, Any]:
+    """POST /moto-api/iotstack/lose-answer {"action": "CreateUserPool",
+    "count": 1}: the next ``count`` requests of that action (any service) are
+    carried out, then answered with HTTP 500 InternalFailure, as when AWS did
+    the work but the answer never arrived; an SDK retries them, and creates
+    that AWS does not make idempotent duplicate. GET lists what is armed;
+    POST with count 0 disarms."""
+    if request.method == "POST":
+        try:
+            body = json.loads(request.get_data() or b"{}")
+            action, count = str(body["action"]), int(body.get("count", 1))
+        except (KeyError, TypeError, ValueError):
+            return 400, {"message": 'expected {"action": "<Action>", "count": N}'}
+        with _lost_lock:
+            if count > 0:
+                _lost_answers[action] = count
+            else:
+                _lost_answers.pop(action, None)
+    with _lost_lock:
+        return 200, {"armed": dict(_lost_answers)}
+
+
+@_wrap(BaseResponse, "call_action")
+def lose_armed_answers(original: Callable[..., Any], self: BaseResponse) -> Any:
+    """Loses the answer of requests armed with /moto-api/iotstack/lose-answer
+    (only a failed request passes its answer on)."""
+    if not _lost_answers:
+        return original(self)
+    action = self._get_action()
+    with _lost_lock:
+        armed = _lost_answers.get(action, 0)
+    if not armed:
+        return original(self)
+    result = original(self)
+    if not (200 <= int(result[0]) < 300):
+        return result
+    with _lost_lock:
+        left = _lost_answers.get(action, 0) - 1
+        if left > 0:
+            _lost_answers[action] = left
+        else:
+            _lost_answers.pop(action, None)
+    message = f"The answer to {action} was lost (it was carried out)."
+    content_type = self.headers.get("Content-Type") or ""
+    err: HTTPException
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        err = XmlRESTError("InternalFailure", message)
+    else:
+        err = JsonRESTError("InternalFailure", message)
+    err.code = 500
+    return _error_response(self, err)
+
+
+@_wrap(MotoAPIBackend, "reset")
+def moto_api_reset(original: Callable[..., None], self: MotoAPIBackend) -> None:
+    """POST /moto-api/reset also forgets the guest credentials handed out
+    (strict guest-scope) and the armed lost answers (J)."""
+    original(self)
+    with _guest_lock:
+        _guest_keys.clear()
+    with _lost_lock:
+        _lost_answers.clear()
+
 
 # --- server ------------------------------------------------------------------
 
@@ -775,13 +1747,29 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument(
+        "--strict",
+        nargs="?",
+        const="all",
+        metavar="SPEC",
+        help="strict mode (default: IOTSTACK_EMULATOR_STRICT); SPEC as there, "
+        "'all' without one",
+    )
     args = parser.parse_args(argv)
+    spec = args.strict if args.strict is not None else os.environ.get(
+        "IOTSTACK_EMULATOR_STRICT", ""
+    )
+    try:
+        configure_strict(spec)
+    except ValueError as err:
+        parser.error(str(err))
 
     if os.environ.get("IOTSTACK_EMULATOR_ACCESS_LOG") != "1":
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    mode = "strict: " + ", ".join(sorted(_strict)) if _strict else "not strict"
     print(
         f"iotstack emulator: moto {moto.__version__} with {len(PATCHED)} patches "
-        f"on http://{args.host}:{args.port}",
+        f"({mode}) on http://{args.host}:{args.port}",
         file=sys.stderr,
         flush=True,
     )

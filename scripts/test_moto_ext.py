@@ -1,9 +1,10 @@
 """Tests of the emulator patches in scripts/moto_ext.py.
 
-Starts ``scripts/emulator serve`` on a free loopback port and checks each
-patch through boto3. Run with the emulator's python:
+Starts two ``scripts/emulator serve`` on free loopback ports, one without and
+one with strict mode, and checks each patch through boto3. Run with the
+emulator's python:
 
-    .emulator/venv/bin/python -m unittest scripts/test_moto_ext.py
+    $(scripts/emulator python) -m unittest scripts/test_moto_ext.py
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import urllib.request
 import uuid
 import zipfile
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import boto3
 from botocore.config import Config
@@ -31,10 +32,12 @@ from botocore.exceptions import ClientError
 EMULATOR = Path(__file__).resolve().parent / "emulator"
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
+# Strict-mode timings of the strict server (short, to keep the tests quick).
+LIST_LAG = 1.0
+ROLE_DELAY = 1.0
 
-_server: subprocess.Popen[bytes] | None = None
-_server_log: IO[bytes] | None = None
-ENDPOINT = ""
+ENDPOINT = ""  # a server without strict mode
+STRICT_ENDPOINT = ""  # a server with every strict patch on
 
 
 def _free_port() -> int:
@@ -53,50 +56,97 @@ def _answers(url: str) -> bool:
     return True
 
 
+class _Server:
+    """``scripts/emulator serve`` on a free loopback port."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        port = _free_port()
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.log: IO[bytes] = tempfile.TemporaryFile()
+        environ = {
+            k: v for k, v in os.environ.items() if not k.startswith("IOTSTACK_EMULATOR_")
+            or k in ("IOTSTACK_EMULATOR_HOME", "IOTSTACK_EMULATOR_PYTHON")
+        }
+        environ.update(env or {})
+        self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [str(EMULATOR), "serve", "--port", str(port), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=environ,
+        )
+
+    def wait(self) -> None:
+        deadline = time.monotonic() + 120
+        while not _answers(self.endpoint):
+            assert self.process is not None
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.log.seek(0)
+                log = self.log.read().decode(errors="replace")
+                raise RuntimeError(f"emulator did not start on {self.endpoint}:\n{log}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+        self.log.close()
+
+
+_servers: list[_Server] = []
+
+
 def setUpModule() -> None:
-    global _server, _server_log, ENDPOINT
-    port = _free_port()
-    ENDPOINT = f"http://127.0.0.1:{port}"
-    _server_log = tempfile.TemporaryFile()
-    _server = subprocess.Popen(
-        [str(EMULATOR), "serve", "--port", str(port)],
-        stdin=subprocess.DEVNULL,
-        stdout=_server_log,
-        stderr=subprocess.STDOUT,
+    global ENDPOINT, STRICT_ENDPOINT
+    plain = _Server()
+    strict = _Server(
+        "--strict",
+        env={
+            "IOTSTACK_EMULATOR_LIST_LAG": str(LIST_LAG),
+            "IOTSTACK_EMULATOR_ROLE_DELAY": str(ROLE_DELAY),
+        },
     )
-    deadline = time.monotonic() + 120
-    while not _answers(ENDPOINT):
-        if _server.poll() is not None or time.monotonic() > deadline:
-            _server_log.seek(0)
-            log = _server_log.read().decode(errors="replace")
-            tearDownModule()
-            raise RuntimeError(f"emulator did not start on {ENDPOINT}:\n{log}")
-        time.sleep(0.1)
+    _servers.extend([plain, strict])
+    try:
+        plain.wait()
+        strict.wait()
+    except BaseException:
+        tearDownModule()
+        raise
+    ENDPOINT, STRICT_ENDPOINT = plain.endpoint, strict.endpoint
 
 
 def tearDownModule() -> None:
-    global _server
-    if _server is not None:
-        _server.terminate()
-        try:
-            _server.wait(10)
-        except subprocess.TimeoutExpired:
-            _server.kill()
-            _server.wait()
-        _server = None
-    if _server_log is not None:
-        _server_log.close()
+    while _servers:
+        _servers.pop().stop()
 
 
-def client(service: str, region: str = REGION):  # type: ignore[no-untyped-def]
+def client(service: str, region: str = REGION, endpoint: str = "", **creds: str):  # type: ignore[no-untyped-def]
     return boto3.client(
         service,
-        endpoint_url=ENDPOINT,
+        endpoint_url=endpoint or ENDPOINT,
         region_name=region,
-        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        aws_access_key_id=creds.get("AccessKeyId", "AKIAIOSFODNN7EXAMPLE"),
+        aws_secret_access_key=creds.get(
+            "SecretKey", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        ),
+        aws_session_token=creds.get("SessionToken"),
         config=Config(retries={"max_attempts": 1}),
     )
+
+
+def strict_client(service: str, region: str = REGION, **creds: str):  # type: ignore[no-untyped-def]
+    return client(service, region, STRICT_ENDPOINT, **creds)
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.loads(answer.read())
 
 
 def unique(prefix: str) -> str:
@@ -530,33 +580,41 @@ class GetIdTest(EmulatorCase):
 # --- E ----------------------------------------------------------------------
 
 
+def certificate_from_csr(iot, *subject: tuple) -> tuple:  # type: ignore[no-untyped-def]
+    """CreateCertificateFromCsr for a new EC key and a CSR with ``subject``
+    ((oid, value) pairs): (response, certificate, CSR); asserts that the
+    certificate certifies the key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(oid, value) for oid, value in subject])
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(name)
+        .sign(key, hashes.SHA256())
+    )
+    created = iot.create_certificate_from_csr(
+        certificateSigningRequest=csr.public_bytes(serialization.Encoding.PEM).decode(),
+        setAsActive=True,
+    )
+    cert = x509.load_pem_x509_certificate(created["certificatePem"].encode())
+    der = serialization.Encoding.DER
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    assert cert.public_key().public_bytes(der, spki) == key.public_key().public_bytes(
+        der, spki
+    ), "the certificate does not certify the CSR's key"
+    return created, cert, csr
+
+
 class CertificateFromCsrTest(EmulatorCase):
     def test_certificate_matches_csr_key(self) -> None:
         from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
 
-        key = ec.generate_private_key(ec.SECP256R1())
-        csr = (
-            x509.CertificateSigningRequestBuilder()
-            .subject_name(
-                x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "device-1")])
-            )
-            .sign(key, hashes.SHA256())
-        )
         iot = client("iot")
-        created = iot.create_certificate_from_csr(
-            certificateSigningRequest=csr.public_bytes(serialization.Encoding.PEM).decode(),
-            setAsActive=True,
-        )
-        cert = x509.load_pem_x509_certificate(created["certificatePem"].encode())
-        self.assertEqual(
-            cert.public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-            ),
-            key.public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-            ),
+        created, cert, csr = certificate_from_csr(
+            iot, (x509.NameOID.COMMON_NAME, "device-1")
         )
         described = iot.describe_certificate(certificateId=created["certificateId"])
         self.assertEqual(described["certificateDescription"]["status"], "ACTIVE")
@@ -564,6 +622,8 @@ class CertificateFromCsrTest(EmulatorCase):
             created["certificateArn"],
             f"arn:aws:iot:{REGION}:{ACCOUNT}:cert/{created['certificateId']}",
         )
+        # Without strict mode the CSR's subject is kept.
+        self.assertEqual(cert.subject, csr.subject)
 
 
 # --- F ----------------------------------------------------------------------
@@ -708,6 +768,575 @@ class ThingVersionsTest(EmulatorCase):
         )
         # Deleting a thing that does not exist succeeds, as AWS documents.
         self.iot.delete_thing(thingName=self.name)
+
+# --- J ----------------------------------------------------------------------
+
+
+class LostAnswerTest(EmulatorCase):
+    def arm(self, **body) -> dict:  # type: ignore[no-untyped-def]
+        request = urllib.request.Request(
+            ENDPOINT + "/moto-api/iotstack/lose-answer",
+            data=json.dumps(body).encode(),
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read())
+
+    def client(self, service: str, attempts: int):  # type: ignore[no-untyped-def]
+        return boto3.client(
+            service,
+            endpoint_url=ENDPOINT,
+            region_name=REGION,
+            aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+            aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            config=Config(retries={"total_max_attempts": attempts, "mode": "standard"}),
+        )
+
+    def pools(self, name: str) -> int:
+        listed = client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
+        return sum(1 for p in listed if p["Name"] == name)
+
+    def test_carried_out_but_answered_500(self) -> None:
+        name = unique("users")
+        self.assertEqual(self.arm(action="CreateUserPool"), {"armed": {"CreateUserPool": 1}})
+        once = self.client("cognito-idp", 1)
+        err = self.assertError("InternalFailure", once.create_user_pool, PoolName=name)
+        self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 500)
+        self.assertEqual(self.pools(name), 1)
+        self.assertEqual(get_json(ENDPOINT + "/moto-api/iotstack/lose-answer"), {"armed": {}})
+        # An SDK that retries creates it twice.
+        self.arm(action="CreateUserPool")
+        other = unique("users")
+        self.client("cognito-idp", 3).create_user_pool(PoolName=other)
+        self.assertEqual(self.pools(other), 2)
+
+    def test_query_protocol_and_disarm(self) -> None:
+        sns = self.client("sns", 1)
+        self.arm(action="CreateTopic", count=2)
+        self.arm(action="CreateTopic", count=0)
+        sns.create_topic(Name=unique("t"))
+        self.arm(action="CreateTopic", count=2)
+        urllib.request.urlopen(
+            urllib.request.Request(ENDPOINT + "/moto-api/reset", method="POST")
+        )
+        sns.create_topic(Name=unique("t"))
+        self.arm(action="CreateTopic")
+        self.assertError("InternalFailure", sns.create_topic, Name=unique("t"))
+
+
+# --- strict mode -------------------------------------------------------------
+
+
+def trust(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
+def function_zip() -> bytes:
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("index.py", "def handler(event, context):\n    return 1\n")
+    return code.getvalue()
+
+
+def load_moto_ext():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "moto_ext", Path(__file__).resolve().parent / "moto_ext.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class StrictConfigTest(EmulatorCase):
+    def test_status(self) -> None:
+        on = get_json(STRICT_ENDPOINT + "/moto-api/iotstack/strict")
+        self.assertEqual(
+            on,
+            {
+                "patches": [
+                    "cert-subject",
+                    "guest-scope",
+                    "list-lag",
+                    "role-delay",
+                    "sns-pending",
+                    "update-resets",
+                ],
+                "list_lag": LIST_LAG,
+                "role_delay": ROLE_DELAY,
+            },
+        )
+        off = get_json(ENDPOINT + "/moto-api/iotstack/strict")
+        self.assertEqual(off["patches"], [])
+
+    def test_parse(self) -> None:
+        ext = load_moto_ext()
+        every = set(ext.STRICT_PATCHES)
+        self.assertEqual(len(every), 6)
+        for spec in ("", "0", "off", " "):
+            self.assertEqual(ext.parse_strict(spec), set(), spec)
+        for spec in ("1", "all", "ALL", "on"):
+            self.assertEqual(ext.parse_strict(spec), every, spec)
+        self.assertEqual(ext.parse_strict("all,-list-lag"), every - {"list-lag"})
+        self.assertEqual(
+            ext.parse_strict("-list-lag, -role-delay"), every - {"list-lag", "role-delay"}
+        )
+        self.assertEqual(
+            ext.parse_strict("cert-subject,sns-pending"), {"cert-subject", "sns-pending"}
+        )
+        with self.assertRaisesRegex(ValueError, "unknown strict patch 'nope'"):
+            ext.parse_strict("all,-nope")
+
+    def test_unknown_patch_refused_at_start(self) -> None:
+        run = subprocess.run(
+            [str(EMULATOR), "serve", "--port", str(_free_port()), "--strict=all,bogus"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("unknown strict patch 'bogus'", run.stderr)
+
+
+class StrictCertificateTest(EmulatorCase):
+    def test_aws_subject_and_issuer(self) -> None:
+        from cryptography import x509
+
+        _, cert, _ = certificate_from_csr(
+            strict_client("iot"),
+            (x509.NameOID.COMMON_NAME, "device-1"),
+            (x509.NameOID.ORGANIZATIONAL_UNIT_NAME, "iotstack:demo"),
+        )
+        self.assertEqual(cert.subject.rfc4514_string(), "CN=AWS IoT Certificate")
+        self.assertEqual(
+            [(a.oid, a.value) for a in cert.issuer],
+            [
+                (
+                    x509.NameOID.ORGANIZATIONAL_UNIT_NAME,
+                    "Amazon Web Services O=Amazon.com Inc. L=Seattle ST=Washington C=US",
+                )
+            ],
+        )
+        self.assertEqual(cert.not_valid_after_utc.year, 2049)
+
+
+class StrictListSecretsTest(EmulatorCase):
+    def setUp(self) -> None:
+        self.sm = strict_client("secretsmanager")
+        self.name = unique("lagged")
+
+    def listed(self, **extra) -> list[dict]:  # type: ignore[no-untyped-def]
+        return self.sm.list_secrets(
+            Filters=[{"Key": "name", "Values": [self.name]}], **extra
+        )["SecretList"]
+
+    def test_new_secret_listed_after_the_lag(self) -> None:
+        arn = self.sm.create_secret(Name=self.name, SecretString="v1")["ARN"]
+        self.assertEqual(self.listed(), [])
+        self.assertEqual(self.sm.describe_secret(SecretId=self.name)["ARN"], arn)
+        self.assertEqual(self.sm.get_secret_value(SecretId=arn)["SecretString"], "v1")
+        time.sleep(LIST_LAG + 0.2)
+        self.assertEqual([s["ARN"] for s in self.listed()], [arn])
+
+    def test_tags_listed_after_the_lag(self) -> None:
+        self.sm.create_secret(
+            Name=self.name, SecretString="v1", Tags=[{"Key": "a", "Value": "1"}]
+        )
+        time.sleep(LIST_LAG + 0.2)
+        self.sm.tag_resource(SecretId=self.name, Tags=[{"Key": "a", "Value": "2"}])
+        self.assertEqual(self.listed()[0]["Tags"], [{"Key": "a", "Value": "1"}])
+        described = self.sm.describe_secret(SecretId=self.name)
+        self.assertEqual(described["Tags"], [{"Key": "a", "Value": "2"}])
+        time.sleep(LIST_LAG + 0.2)
+        self.assertEqual(self.listed()[0]["Tags"], [{"Key": "a", "Value": "2"}])
+
+    def test_deleted_secret_listed_until_the_lag(self) -> None:
+        arn = self.sm.create_secret(Name=self.name, SecretString="v1")["ARN"]
+        time.sleep(LIST_LAG + 0.2)
+        self.sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+        self.assertEqual([s["ARN"] for s in self.listed()], [arn])
+        self.assertError("ResourceNotFoundException", self.sm.describe_secret, SecretId=arn)
+        time.sleep(LIST_LAG + 0.2)
+        self.assertEqual(self.listed(), [])
+
+    def test_scheduled_deletion_listed_until_the_lag(self) -> None:
+        arn = self.sm.create_secret(Name=self.name, SecretString="v1")["ARN"]
+        time.sleep(LIST_LAG + 0.2)
+        self.sm.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
+        listed = self.listed()
+        self.assertEqual([s["ARN"] for s in listed], [arn])
+        self.assertNotIn("DeletedDate", listed[0])
+        self.assertIn("DeletedDate", self.sm.describe_secret(SecretId=arn))
+        time.sleep(LIST_LAG + 0.2)
+        self.assertEqual(self.listed(), [])
+        planned = self.listed(IncludePlannedDeletion=True)
+        self.assertEqual([s["ARN"] for s in planned], [arn])
+
+    def test_not_strict_lists_at_once(self) -> None:
+        sm = client("secretsmanager")
+        arn = sm.create_secret(Name=self.name, SecretString="v1")["ARN"]
+        listed = sm.list_secrets(Filters=[{"Key": "name", "Values": [self.name]}])
+        self.assertEqual([s["ARN"] for s in listed["SecretList"]], [arn])
+
+
+class StrictUpdateResetsTest(EmulatorCase):
+    CLIENT = dict(
+        ClientName="app",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        CallbackURLs=["https://example.com/cb"],
+        AllowedOAuthFlows=["code"],
+        AllowedOAuthScopes=["openid"],
+        AllowedOAuthFlowsUserPoolClient=True,
+        SupportedIdentityProviders=["COGNITO"],
+        RefreshTokenValidity=10,
+        EnableTokenRevocation=False,
+    )
+
+    def update_client(self, idp) -> dict:  # type: ignore[no-untyped-def]
+        pool_id = idp.create_user_pool(PoolName=unique("users"))["UserPool"]["Id"]
+        client_id = idp.create_user_pool_client(UserPoolId=pool_id, **self.CLIENT)[
+            "UserPoolClient"
+        ]["ClientId"]
+        idp.update_user_pool_client(
+            UserPoolId=pool_id, ClientId=client_id, IdTokenValidity=30
+        )
+        return idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)[
+            "UserPoolClient"
+        ]
+
+    def test_user_pool_client_resets_omitted(self) -> None:
+        got = self.update_client(strict_client("cognito-idp"))
+        self.assertEqual(got["ClientName"], "app")
+        self.assertEqual(got["IdTokenValidity"], 30)
+        for gone in (
+            "ExplicitAuthFlows",
+            "CallbackURLs",
+            "AllowedOAuthFlows",
+            "AllowedOAuthScopes",
+            "SupportedIdentityProviders",
+        ):
+            self.assertNotIn(gone, got)
+        self.assertEqual(got["RefreshTokenValidity"], 30)
+        self.assertIs(got["EnableTokenRevocation"], True)
+        self.assertIs(got["AllowedOAuthFlowsUserPoolClient"], False)
+
+    def test_not_strict_user_pool_client_keeps_omitted(self) -> None:
+        got = self.update_client(client("cognito-idp"))
+        self.assertEqual(got["CallbackURLs"], ["https://example.com/cb"])
+        self.assertEqual(got["RefreshTokenValidity"], 10)
+
+    def update_pool(self, idp) -> dict:  # type: ignore[no-untyped-def]
+        pool_id = idp.create_user_pool(
+            PoolName=unique("users"),
+            MfaConfiguration="OPTIONAL",
+            AutoVerifiedAttributes=["email"],
+            LambdaConfig={"PreSignUp": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f"},
+            UserPoolTags={"env": "test"},
+        )["UserPool"]["Id"]
+        idp.update_user_pool(
+            UserPoolId=pool_id, Policies={"PasswordPolicy": {"MinimumLength": 12}}
+        )
+        return idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+
+    def test_user_pool_resets_omitted(self) -> None:
+        got = self.update_pool(strict_client("cognito-idp"))
+        self.assertEqual(got["MfaConfiguration"], "OFF")
+        self.assertNotIn("AutoVerifiedAttributes", got)
+        self.assertEqual(got.get("LambdaConfig", {}), {})
+        self.assertEqual(got["UserPoolTags"], {"env": "test"})
+
+    def test_not_strict_user_pool_keeps_mfa(self) -> None:
+        got = self.update_pool(client("cognito-idp"))
+        self.assertEqual(got["MfaConfiguration"], "OPTIONAL")
+        self.assertNotIn("AutoVerifiedAttributes", got)  # moto resets the rest
+
+    def update_identity_pool(self, ci) -> dict:  # type: ignore[no-untyped-def]
+        provider = f"cognito-idp.{REGION}.amazonaws.com/{REGION}_abc"
+        pool_id = ci.create_identity_pool(
+            IdentityPoolName=unique("ids"),
+            AllowUnauthenticatedIdentities=False,
+            AllowClassicFlow=True,
+            SupportedLoginProviders={"graph.facebook.com": "123"},
+            CognitoIdentityProviders=[{"ProviderName": provider, "ClientId": "c1"}],
+            OpenIdConnectProviderARNs=[f"arn:aws:iam::{ACCOUNT}:oidc-provider/x"],
+            IdentityPoolTags={"env": "test"},
+        )["IdentityPoolId"]
+        described = ci.describe_identity_pool(IdentityPoolId=pool_id)
+        self.assertIs(described["AllowClassicFlow"], True)
+        ci.update_identity_pool(
+            IdentityPoolId=pool_id,
+            IdentityPoolName="renamed",
+            AllowUnauthenticatedIdentities=True,
+        )
+        return ci.describe_identity_pool(IdentityPoolId=pool_id)
+
+    def test_identity_pool_resets_omitted(self) -> None:
+        got = self.update_identity_pool(strict_client("cognito-identity"))
+        self.assertEqual(got["IdentityPoolName"], "renamed")
+        self.assertIs(got["AllowUnauthenticatedIdentities"], True)
+        self.assertIs(got["AllowClassicFlow"], False)
+        self.assertEqual(got.get("SupportedLoginProviders", {}), {})
+        self.assertEqual(got.get("CognitoIdentityProviders", []), [])
+        self.assertEqual(got.get("OpenIdConnectProviderARNs", []), [])
+        self.assertEqual(got["IdentityPoolTags"], {"env": "test"})
+
+    def test_not_strict_identity_pool_keeps_omitted(self) -> None:
+        got = self.update_identity_pool(client("cognito-identity"))
+        self.assertNotEqual(got["IdentityPoolName"], "renamed")  # moto keeps the name
+        self.assertIs(got["AllowClassicFlow"], True)
+        self.assertEqual(got["SupportedLoginProviders"], {"graph.facebook.com": "123"})
+        self.assertEqual(len(got["CognitoIdentityProviders"]), 1)
+
+
+class StrictEmailSubscriptionTest(EmulatorCase):
+    def setUp(self) -> None:
+        self.sns = strict_client("sns")
+        self.topic = self.sns.create_topic(Name=unique("alerts"))["TopicArn"]
+        self.email = f"{unique('ops')}@example.com"
+
+    def listed(self) -> list[str]:
+        subs = self.sns.list_subscriptions_by_topic(TopicArn=self.topic)["Subscriptions"]
+        return [s["SubscriptionArn"] for s in subs]
+
+    def confirmations(self) -> list[dict]:
+        url = f"{STRICT_ENDPOINT}/moto-api/iotstack/sns/confirmations?endpoint={self.email}"
+        return get_json(url)["Confirmations"]
+
+    def test_pending_until_confirmed(self) -> None:
+        sub = self.sns.subscribe(TopicArn=self.topic, Protocol="email", Endpoint=self.email)
+        self.assertEqual(sub["SubscriptionArn"], "pending confirmation")
+        again = self.sns.subscribe(
+            TopicArn=self.topic, Protocol="email", Endpoint=self.email
+        )
+        self.assertEqual(again["SubscriptionArn"], "pending confirmation")
+        arn = self.sns.subscribe(
+            TopicArn=self.topic,
+            Protocol="email",
+            Endpoint=self.email,
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        self.assertTrue(arn.startswith(self.topic + ":"), arn)
+        self.assertEqual(self.listed(), ["PendingConfirmation"])
+        everywhere = self.sns.list_subscriptions()["Subscriptions"]
+        mine = [s for s in everywhere if s["Endpoint"] == self.email]
+        self.assertEqual([s["SubscriptionArn"] for s in mine], ["PendingConfirmation"])
+        attributes = self.sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+        self.assertEqual(attributes["PendingConfirmation"], "true")
+        topic = self.sns.get_topic_attributes(TopicArn=self.topic)["Attributes"]
+        self.assertEqual(topic["SubscriptionsPending"], "1")
+        self.assertEqual(topic["SubscriptionsConfirmed"], "0")
+
+        for target in ("PendingConfirmation", arn):
+            err = self.assertError(
+                "InvalidParameter", self.sns.unsubscribe, SubscriptionArn=target
+            )
+            self.assertIn("SubscriptionArn", err.response["Error"]["Message"])
+
+        [mail] = self.confirmations()
+        self.assertEqual(
+            {k: mail[k] for k in ("TopicArn", "Endpoint", "Protocol", "SubscriptionArn")},
+            {
+                "TopicArn": self.topic,
+                "Endpoint": self.email,
+                "Protocol": "email",
+                "SubscriptionArn": arn,
+            },
+        )
+        self.assertError(
+            "InvalidParameter",
+            self.sns.confirm_subscription,
+            TopicArn=self.topic,
+            Token="0" * 8,
+        )
+        confirmed = self.sns.confirm_subscription(TopicArn=self.topic, Token=mail["Token"])
+        self.assertEqual(confirmed["SubscriptionArn"], arn)
+        self.assertEqual(self.confirmations(), [])
+        self.assertEqual(self.listed(), [arn])
+        attributes = self.sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+        self.assertEqual(attributes["PendingConfirmation"], "false")
+        sub = self.sns.subscribe(TopicArn=self.topic, Protocol="email", Endpoint=self.email)
+        self.assertEqual(sub["SubscriptionArn"], arn)
+        self.sns.unsubscribe(SubscriptionArn=arn)
+        self.assertEqual(self.listed(), [])
+
+    def test_email_json_pending_sqs_not(self) -> None:
+        self.sns.subscribe(TopicArn=self.topic, Protocol="email-json", Endpoint=self.email)
+        queue = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{unique('q')}"
+        sqs = self.sns.subscribe(TopicArn=self.topic, Protocol="sqs", Endpoint=queue)
+        self.assertTrue(sqs["SubscriptionArn"].startswith(self.topic + ":"))
+        self.assertEqual(
+            sorted(self.listed()), sorted(["PendingConfirmation", sqs["SubscriptionArn"]])
+        )
+
+    def test_not_strict_confirmed_at_once(self) -> None:
+        sns = client("sns")
+        topic = sns.create_topic(Name=unique("alerts"))["TopicArn"]
+        arn = sns.subscribe(TopicArn=topic, Protocol="email", Endpoint=self.email)[
+            "SubscriptionArn"
+        ]
+        self.assertTrue(arn.startswith(topic + ":"), arn)
+        subs = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        self.assertEqual([s["SubscriptionArn"] for s in subs], [arn])
+
+
+class StrictGuestTest(EmulatorCase):
+    def guest_credentials(self, endpoint: str) -> dict[str, str]:
+        ci = client("cognito-identity", endpoint=endpoint)
+        pool_id = create_identity_pool(ci, AllowUnauthenticatedIdentities=True)
+        ci.set_identity_pool_roles(
+            IdentityPoolId=pool_id,
+            Roles={"unauthenticated": f"arn:aws:iam::{ACCOUNT}:role/guest"},
+        )
+        guest = ci.get_id(IdentityPoolId=pool_id)["IdentityId"]
+        listed = ci.list_identities(IdentityPoolId=pool_id, MaxResults=60)["Identities"]
+        self.assertEqual([i["IdentityId"] for i in listed], [guest])
+        self.assertNotIn("Logins", listed[0])
+        creds = ci.get_credentials_for_identity(IdentityId=guest)["Credentials"]
+        return {k: creds[k] for k in ("AccessKeyId", "SecretKey", "SessionToken")}
+
+    def test_guest_has_no_secrets_manager(self) -> None:
+        name = unique("app")
+        strict_client("secretsmanager").create_secret(Name=name, SecretString="x")
+        creds = self.guest_credentials(STRICT_ENDPOINT)
+        self.assertRegex(creds["AccessKeyId"], r"^ASIA[A-Z0-9]{16}$")
+        sm = strict_client("secretsmanager", **creds)
+        err = self.assertError("AccessDeniedException", sm.get_secret_value, SecretId=name)
+        message = err.response["Error"]["Message"]
+        self.assertIn("assumed-role/guest/CognitoIdentityCredentials", message)
+        self.assertIn("secretsmanager:GetSecretValue", message)
+        self.assertError("AccessDeniedException", strict_client("iot", **creds).list_things)
+        err = self.assertError("AuthorizationError", strict_client("sns", **creds).list_topics)
+        self.assertIn("sns:ListTopics", err.response["Error"]["Message"])
+        self.assertError("AccessDenied", strict_client("iam", **creds).list_roles)
+        # What the session policy allows still works.
+        strict_client("polly", **creds).describe_voices()
+
+    def test_not_strict_guest_reads_secrets(self) -> None:
+        name = unique("app")
+        client("secretsmanager").create_secret(Name=name, SecretString="x")
+        creds = self.guest_credentials(ENDPOINT)
+        sm = client("secretsmanager", **creds)
+        self.assertEqual(sm.get_secret_value(SecretId=name)["SecretString"], "x")
+
+
+class StrictRoleDelayTest(EmulatorCase):
+    def setUp(self) -> None:
+        self.iam = strict_client("iam")
+        self.lam = strict_client("lambda")
+        self.iot = strict_client("iot")
+
+    def role(self, service: str) -> str:
+        return self.iam.create_role(
+            RoleName=unique("role"), AssumeRolePolicyDocument=trust(service)
+        )["Role"]["Arn"]
+
+    def create_function(self, role: str, lam=None) -> str:  # type: ignore[no-untyped-def]
+        name = unique("fn")
+        (lam or self.lam).create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="index.handler",
+            Code={"ZipFile": function_zip()},
+        )
+        return name
+
+    def test_lambda_waits_for_a_new_role(self) -> None:
+        role = self.role("lambda.amazonaws.com")
+        err = self.assertError("InvalidParameterValueException", self.create_function, role)
+        self.assertEqual(
+            err.response["Error"]["Message"],
+            "The role defined for the function cannot be assumed by Lambda.",
+        )
+        time.sleep(ROLE_DELAY + 0.2)
+        name = self.create_function(role)
+        other = self.role("lambda.amazonaws.com")
+        self.assertError(
+            "InvalidParameterValueException",
+            self.lam.update_function_configuration,
+            FunctionName=name,
+            Role=other,
+        )
+        self.lam.update_function_configuration(FunctionName=name, Timeout=10)
+        time.sleep(ROLE_DELAY + 0.2)
+        self.lam.update_function_configuration(FunctionName=name, Role=other)
+
+    def test_lambda_needs_trust(self) -> None:
+        role = self.role("iot.amazonaws.com")
+        time.sleep(ROLE_DELAY + 0.2)
+        self.assertError("InvalidParameterValueException", self.create_function, role)
+
+    def rule(self, role: str) -> dict:
+        topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts"
+        return {
+            "sql": "SELECT * FROM 'devices/+/alerts'",
+            "actions": [{"sns": {"targetArn": topic, "roleArn": role}}],
+        }
+
+    def test_iot_waits_for_a_new_role(self) -> None:
+        role, name = self.role("iot.amazonaws.com"), unique("rule")
+        err = self.assertError(
+            "InvalidRequestException",
+            self.iot.create_topic_rule,
+            ruleName=name,
+            topicRulePayload=self.rule(role),
+        )
+        self.assertIn(
+            f"iot.amazonaws.com is unable to assume role (sts:AssumeRole) on resource: {role}",
+            err.response["Error"]["Message"],
+        )
+        time.sleep(ROLE_DELAY + 0.2)
+        self.iot.create_topic_rule(ruleName=name, topicRulePayload=self.rule(role))
+        self.iam.update_assume_role_policy(
+            RoleName=role.rpartition("/")[2], PolicyDocument=trust("iot.amazonaws.com")
+        )
+        self.assertError(
+            "InvalidRequestException",
+            self.iot.replace_topic_rule,
+            ruleName=name,
+            topicRulePayload=self.rule(role),
+        )
+        time.sleep(ROLE_DELAY + 0.2)
+        self.iot.replace_topic_rule(ruleName=name, topicRulePayload=self.rule(role))
+
+    def test_iot_needs_an_existing_trusting_role(self) -> None:
+        missing = f"arn:aws:iam::{ACCOUNT}:role/{unique('missing')}"
+        lambda_only = self.role("lambda.amazonaws.com")
+        time.sleep(ROLE_DELAY + 0.2)
+        for role in (missing, lambda_only):
+            payload = self.rule(role)
+            payload["errorAction"] = payload["actions"].pop()
+            payload["actions"] = []
+            self.assertError(
+                "InvalidRequestException",
+                self.iot.create_topic_rule,
+                ruleName=unique("rule"),
+                topicRulePayload=payload,
+            )
+
+    def test_not_strict_role_usable_at_once(self) -> None:
+        iam, iot = client("iam"), client("iot")
+        lambda_role = iam.create_role(
+            RoleName=unique("role"), AssumeRolePolicyDocument=trust("lambda.amazonaws.com")
+        )["Role"]["Arn"]
+        self.create_function(lambda_role, client("lambda"))
+        iot_role = iam.create_role(
+            RoleName=unique("role"), AssumeRolePolicyDocument=trust("iot.amazonaws.com")
+        )["Role"]["Arn"]
+        iot.create_topic_rule(ruleName=unique("rule"), topicRulePayload=self.rule(iot_role))
 
 
 class EmulatorScriptTest(unittest.TestCase):

@@ -160,6 +160,9 @@ async fn drift_is_shown_by_plan_and_repaired_by_apply() {
     )
     .await;
     aws.disable_topic_rule(&rule).await;
+    // A pending subscription cannot be unsubscribed (AWS answers InvalidParameter): the
+    // recipient confirms it first, then someone removes it.
+    w.confirm_subscriptions(&topic_arn).await;
     let subs = aws.subscriptions(&topic_arn).await;
     aws.sns
         .unsubscribe()
