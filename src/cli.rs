@@ -4,12 +4,32 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+// Every command's help ends with an example (a test below checks each one).
+const EXAMPLE_MAIN: &str = "Example:
+  iotstack plan  --prefix acme --email ops@example.com --ip 203.0.113.7
+  iotstack apply --prefix acme --email ops@example.com --ip 203.0.113.7";
+const EXAMPLE_PLAN: &str = "Example:
+  iotstack plan --prefix acme --email ops@example.com --ip 203.0.113.7 --detailed-exitcode";
+const EXAMPLE_APPLY: &str = "Example:
+  iotstack apply --prefix acme --email ops@example.com --ip 203.0.113.7 --yes";
+const EXAMPLE_DESTROY: &str = "Example:
+  iotstack destroy --prefix acme --yes";
+const EXAMPLE_DOCTOR: &str = "Example:
+  iotstack doctor --prefix acme --identity-id us-east-1:0b3c1f4e-8a51-4f5e-9d0c-2a1b3c4d5e6f --fix";
+const EXAMPLE_OUTPUT: &str = "Example:
+  iotstack output --prefix acme --aws-exports > aws-exports.json";
+const EXAMPLE_VALIDATE: &str = "Example:
+  iotstack validate --stack stacks/default.yaml --prefix acme --strict";
+const EXAMPLE_COMPLETIONS: &str = "Example:
+  iotstack completions bash > ~/.local/share/bash-completion/completions/iotstack";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "iotstack",
     version,
     about = "Provision, diff, destroy and diagnose the AWS IoT + Cognito setup from a YAML stack",
-    propagate_version = true
+    propagate_version = true,
+    after_help = EXAMPLE_MAIN
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -76,6 +96,7 @@ pub struct ParamArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what apply would change, resource by resource
+    #[command(after_help = EXAMPLE_PLAN)]
     Plan {
         #[command(flatten)]
         stack: StackArgs,
@@ -86,6 +107,7 @@ pub enum Command {
         detailed_exitcode: bool,
     },
     /// Create or update the stack's resources to match the stack file
+    #[command(after_help = EXAMPLE_APPLY)]
     Apply {
         #[command(flatten)]
         stack: StackArgs,
@@ -99,6 +121,7 @@ pub enum Command {
         allow_data_loss: bool,
     },
     /// Delete every resource the stack owns
+    #[command(after_help = EXAMPLE_DESTROY)]
     Destroy {
         #[command(flatten)]
         stack: StackArgs,
@@ -107,6 +130,7 @@ pub enum Command {
         yes: bool,
     },
     /// Explain why a user or device cannot connect, publish or subscribe, and fix what is safe
+    #[command(after_help = EXAMPLE_DOCTOR)]
     Doctor {
         #[command(flatten)]
         stack: StackArgs,
@@ -130,6 +154,7 @@ pub enum Command {
         fix: bool,
     },
     /// Print the live stack's identifiers (ARNs, ids, names, local key and certificate files)
+    #[command(after_help = EXAMPLE_OUTPUT)]
     Output {
         #[command(flatten)]
         stack: StackArgs,
@@ -138,6 +163,7 @@ pub enum Command {
         aws_exports: bool,
     },
     /// Check the stack file, its parameters and names, and lint every policy, offline (no AWS call)
+    #[command(after_help = EXAMPLE_VALIDATE)]
     Validate {
         /// The stack file
         #[arg(long, default_value = crate::stack::DEFAULT_STACK, value_name = "FILE")]
@@ -155,8 +181,58 @@ pub enum Command {
         strict: bool,
     },
     /// Print shell completions
+    #[command(after_help = EXAMPLE_COMPLETIONS)]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// What `iotstack <command> <flag>` prints (`flag` is `-h` or `--help`).
+    fn help(command: Option<&str>, flag: &str) -> String {
+        let argv = ["iotstack"].into_iter().chain(command).chain([flag]);
+        match Cli::try_parse_from(argv) {
+            Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => e.to_string(),
+            other => panic!("`{command:?} {flag}` did not print help: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_help_ends_with_an_example() {
+        let cmd = Cli::command();
+        let subcommands: Vec<&str> = cmd
+            .get_subcommands()
+            .map(|c| c.get_name())
+            .filter(|n| *n != "help")
+            .collect();
+        assert!(subcommands.len() >= 7, "{subcommands:?}");
+        let commands = subcommands.into_iter().map(Some).chain([None]);
+        for command in commands {
+            let want = match command {
+                Some(name) => format!("  iotstack {name} "),
+                None => "  iotstack ".to_string(),
+            };
+            for flag in ["-h", "--help"] {
+                let text = help(command, flag);
+                let lines: Vec<&str> = text.trim_end().lines().collect();
+                let Some(at) = lines.iter().rposition(|l| l.trim() == "Example:") else {
+                    panic!("`iotstack {command:?} {flag}` has no example:\n{text}");
+                };
+                let example = &lines[at + 1..];
+                assert!(!example.is_empty(), "{command:?}: empty example");
+                for l in example {
+                    assert!(
+                        l.starts_with(&want),
+                        "`{command:?} {flag}` must end with an example of itself, found {l:?}:\n{text}"
+                    );
+                }
+            }
+        }
+    }
 }
