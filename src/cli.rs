@@ -17,7 +17,8 @@ const EXAMPLE_DESTROY: &str = "Example:
 const EXAMPLE_DOCTOR: &str = "Example:
   iotstack doctor --prefix acme --identity-id us-east-1:0b3c1f4e-8a51-4f5e-9d0c-2a1b3c4d5e6f --fix";
 const EXAMPLE_OUTPUT: &str = "Example:
-  iotstack output --prefix acme --aws-exports > aws-exports.json";
+  iotstack output --prefix acme --aws-exports > aws-exports.json
+  iotstack output --prefix acme --device-bundle ./acme-device";
 const EXAMPLE_VALIDATE: &str = "Example:
   iotstack validate --stack stacks/default.yaml --prefix acme --strict";
 const EXAMPLE_COMPLETIONS: &str = "Example:
@@ -161,6 +162,10 @@ pub enum Command {
         /// Print an aws-exports.json for Amplify PubSub (or an aws-iot style client) instead
         #[arg(long)]
         aws_exports: bool,
+        /// Also write the device's certificate, key (mode 0600), Amazon Root CA 1, endpoint,
+        /// client id and a README with a connect command to DIR (new, empty, or a previous bundle)
+        #[arg(long, value_name = "DIR", conflicts_with = "aws_exports")]
+        device_bundle: Option<PathBuf>,
     },
     /// Check the stack file, its parameters and names, and lint every policy, offline (no AWS call)
     #[command(after_help = EXAMPLE_VALIDATE)]

@@ -65,7 +65,11 @@ pub fn run(cli: Cli) -> i32 {
                 allow_data_loss,
             } => apply::run(&g, &stack, &params, yes, allow_data_loss).await,
             Command::Destroy { stack, yes } => destroy::run(&g, &stack, yes).await,
-            Command::Output { stack, aws_exports } => output::run(&g, &stack, aws_exports).await,
+            Command::Output {
+                stack,
+                aws_exports,
+                device_bundle,
+            } => output::run(&g, &stack, aws_exports, device_bundle.as_deref()).await,
             Command::Doctor {
                 stack,
                 identity_id,

@@ -6,6 +6,7 @@
 mod bad_input;
 mod cli;
 mod cognito;
+mod device_bundle;
 mod device_chain;
 mod doctor;
 mod harness;
