@@ -85,16 +85,24 @@ pub async fn sign_in(w: &World, pool: &Pool) -> (String, String) {
         .await
         .unwrap();
     let password = secret.secret_string().unwrap().to_string();
+    let id = sign_in_as(w, pool, &format!("{}-app-user", w.prefix), &password).await;
+    (password, id)
+}
+
+/// Signs `username` in with USER_PASSWORD_AUTH through the stack's app client, gets its
+/// identity id and credentials from the identity pool; returns the identity id.
+pub async fn sign_in_as(w: &World, pool: &Pool, username: &str, password: &str) -> String {
+    let c = w.clients().await;
     let auth = c
         .cognito_idp
         .initiate_auth()
         .auth_flow(AuthFlowType::UserPasswordAuth)
         .client_id(&pool.client_id)
-        .auth_parameters("USERNAME", format!("{}-app-user", w.prefix))
-        .auth_parameters("PASSWORD", &password)
+        .auth_parameters("USERNAME", username)
+        .auth_parameters("PASSWORD", password)
         .send()
         .await
-        .expect("USER_PASSWORD_AUTH with the password from the secret");
+        .expect("USER_PASSWORD_AUTH with the user's password");
     let token = auth
         .authentication_result()
         .unwrap()
@@ -125,7 +133,7 @@ pub async fn sign_in(w: &World, pool: &Pool) -> (String, String) {
         .credentials()
         .and_then(|c| c.access_key_id())
         .is_some());
-    (password, id)
+    id
 }
 
 fn assert_no_secret(runs: &[&Run], password: &str) {

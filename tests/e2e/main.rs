@@ -11,4 +11,5 @@ mod device_chain;
 mod doctor;
 mod harness;
 mod mocked;
+mod stacks;
 mod validate;
