@@ -4,12 +4,36 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+// Every command's help ends with an example (a test below checks each one).
+const EXAMPLE_MAIN: &str = "Example:
+  iotstack plan  --prefix acme --email ops@example.com --ip 203.0.113.7
+  iotstack apply --prefix acme --email ops@example.com --ip 203.0.113.7";
+const EXAMPLE_PLAN: &str = "Example:
+  iotstack plan --prefix acme --email ops@example.com --ip 203.0.113.7 --detailed-exitcode";
+const EXAMPLE_APPLY: &str = "Example:
+  iotstack apply --prefix acme --email ops@example.com --ip 203.0.113.7 --yes";
+const EXAMPLE_DESTROY: &str = "Example:
+  iotstack destroy --prefix acme --yes";
+const EXAMPLE_DOCTOR: &str = "Example:
+  iotstack doctor --prefix acme --identity-id us-east-1:0b3c1f4e-8a51-4f5e-9d0c-2a1b3c4d5e6f --fix";
+const EXAMPLE_OUTPUT: &str = "Example:
+  iotstack output --prefix acme --aws-exports > aws-exports.json
+  iotstack output --prefix acme --device-bundle ./acme-device";
+const EXAMPLE_VALIDATE: &str = "Example:
+  iotstack validate --stack stacks/default.yaml --prefix acme --strict";
+const EXAMPLE_INIT: &str = "Example:
+  iotstack init my-stack && iotstack validate --stack my-stack/stacks/default.yaml";
+
+const EXAMPLE_COMPLETIONS: &str = "Example:
+  iotstack completions bash > ~/.local/share/bash-completion/completions/iotstack";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "iotstack",
     version,
     about = "Provision, diff, destroy and diagnose the AWS IoT + Cognito setup from a YAML stack",
-    propagate_version = true
+    propagate_version = true,
+    after_help = EXAMPLE_MAIN
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -76,6 +100,7 @@ pub struct ParamArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what apply would change, resource by resource
+    #[command(after_help = EXAMPLE_PLAN)]
     Plan {
         #[command(flatten)]
         stack: StackArgs,
@@ -86,6 +111,7 @@ pub enum Command {
         detailed_exitcode: bool,
     },
     /// Create or update the stack's resources to match the stack file
+    #[command(after_help = EXAMPLE_APPLY)]
     Apply {
         #[command(flatten)]
         stack: StackArgs,
@@ -102,6 +128,7 @@ pub enum Command {
         break_lock: bool,
     },
     /// Delete every resource the stack owns
+    #[command(after_help = EXAMPLE_DESTROY)]
     Destroy {
         #[command(flatten)]
         stack: StackArgs,
@@ -113,6 +140,7 @@ pub enum Command {
         break_lock: bool,
     },
     /// Explain why a user or device cannot connect, publish or subscribe, and fix what is safe
+    #[command(after_help = EXAMPLE_DOCTOR)]
     Doctor {
         #[command(flatten)]
         stack: StackArgs,
@@ -139,14 +167,20 @@ pub enum Command {
         break_lock: bool,
     },
     /// Print the live stack's identifiers (ARNs, ids, names, local key and certificate files)
+    #[command(after_help = EXAMPLE_OUTPUT)]
     Output {
         #[command(flatten)]
         stack: StackArgs,
         /// Print an aws-exports.json for Amplify PubSub (or an aws-iot style client) instead
         #[arg(long)]
         aws_exports: bool,
+        /// Also write the device's certificate, key (mode 0600), Amazon Root CA 1, endpoint,
+        /// client id and a README with a connect command to DIR (new, empty, or a previous bundle)
+        #[arg(long, value_name = "DIR", conflicts_with = "aws_exports")]
+        device_bundle: Option<PathBuf>,
     },
     /// Check the stack file, its parameters and names, and lint every policy, offline (no AWS call)
+    #[command(after_help = EXAMPLE_VALIDATE)]
     Validate {
         /// The stack file (default: the built-in default stack; `iotstack init` writes it out)
         #[arg(long, value_name = "FILE")]
@@ -168,14 +202,65 @@ pub enum Command {
     /// Writes DIR/stacks/default.yaml and DIR/policies/*.json (the stack names its policies
     /// relative to itself) and never overwrites a file. Use the copy with
     /// `--stack DIR/stacks/default.yaml`.
+    #[command(after_help = EXAMPLE_INIT)]
     Init {
         /// The folder to write into
         #[arg(default_value = ".", value_name = "DIR")]
         dir: PathBuf,
     },
     /// Print shell completions
+    #[command(after_help = EXAMPLE_COMPLETIONS)]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// What `iotstack <command> <flag>` prints (`flag` is `-h` or `--help`).
+    fn help(command: Option<&str>, flag: &str) -> String {
+        let argv = ["iotstack"].into_iter().chain(command).chain([flag]);
+        match Cli::try_parse_from(argv) {
+            Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => e.to_string(),
+            other => panic!("`{command:?} {flag}` did not print help: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_help_ends_with_an_example() {
+        let cmd = Cli::command();
+        let subcommands: Vec<&str> = cmd
+            .get_subcommands()
+            .map(|c| c.get_name())
+            .filter(|n| *n != "help")
+            .collect();
+        assert!(subcommands.len() >= 7, "{subcommands:?}");
+        let commands = subcommands.into_iter().map(Some).chain([None]);
+        for command in commands {
+            let want = match command {
+                Some(name) => format!("  iotstack {name} "),
+                None => "  iotstack ".to_string(),
+            };
+            for flag in ["-h", "--help"] {
+                let text = help(command, flag);
+                let lines: Vec<&str> = text.trim_end().lines().collect();
+                let Some(at) = lines.iter().rposition(|l| l.trim() == "Example:") else {
+                    panic!("`iotstack {command:?} {flag}` has no example:\n{text}");
+                };
+                let example = &lines[at + 1..];
+                assert!(!example.is_empty(), "{command:?}: empty example");
+                for l in example {
+                    assert!(
+                        l.starts_with(&want),
+                        "`{command:?} {flag}` must end with an example of itself, found {l:?}:\n{text}"
+                    );
+                }
+            }
+        }
+    }
 }

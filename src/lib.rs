@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod aws;
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod discover;

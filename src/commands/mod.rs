@@ -71,7 +71,11 @@ pub fn run(cli: Cli) -> i32 {
                 yes,
                 break_lock,
             } => destroy::run(&g, &stack, yes, break_lock).await,
-            Command::Output { stack, aws_exports } => output::run(&g, &stack, aws_exports).await,
+            Command::Output {
+                stack,
+                aws_exports,
+                device_bundle,
+            } => output::run(&g, &stack, aws_exports, device_bundle.as_deref()).await,
             Command::Doctor {
                 stack,
                 identity_id,

@@ -37,7 +37,19 @@ fn change_lines(st: &Style, c: &PropChange, out: &mut String) {
     };
     let is_doc =
         matches!(&c.after, Some(Value::Object(_))) || matches!(&c.before, Some(Value::Object(_)));
-    if is_doc && c.before.is_some() && !c.after_unknown {
+    let keys = if c.before.is_some() && is_flat_map(&c.before) && is_flat_map(&c.after) {
+        map_changes(c)
+    } else {
+        Vec::new()
+    };
+    if !keys.is_empty() {
+        for (key, before, after) in keys {
+            out.push_str(&format!(
+                "      {}.{key}: {before} → {after}{forces}\n",
+                c.property
+            ));
+        }
+    } else if is_doc && c.before.is_some() && !c.after_unknown {
         out.push_str(&format!("      {}:{forces}\n", c.property));
         let before = pretty(&c.before);
         let after = pretty(&c.after);
@@ -58,6 +70,48 @@ fn change_lines(st: &Style, c: &PropChange, out: &mut String) {
             short(&c.before)
         ));
     }
+}
+
+/// A map property (tags, environment, attributes): an object of plain values, or nothing.
+/// Policy documents hold lists and objects, so they never look like one.
+fn is_flat_map(v: &Option<Value>) -> bool {
+    match v {
+        None => true,
+        Some(Value::Object(m)) => m.values().all(|x| !x.is_object() && !x.is_array()),
+        Some(_) => false,
+    }
+}
+
+/// The keys of a map property that differ, with their values before and after as shown:
+/// `(none)` for a key that is added or removed, `(known after apply)` for a value that
+/// refers to a resource not created yet.
+fn map_changes(c: &PropChange) -> Vec<(String, String, String)> {
+    let empty = serde_json::Map::new();
+    let before = c
+        .before
+        .as_ref()
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let after = c
+        .after
+        .as_ref()
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .map(|k| {
+            let after = match after.get(k) {
+                Some(Value::String(s)) if c.after_unknown && s.contains("(known after apply") => {
+                    "(known after apply)".to_string()
+                }
+                v => short(&v.cloned()),
+            };
+            (k.clone(), short(&before.get(k).cloned()), after)
+        })
+        .collect()
 }
 
 fn pretty(v: &Option<Value>) -> Vec<String> {
@@ -440,6 +494,53 @@ pub(crate) mod tests {
         }
     }
 
+    /// Map properties changed in place: one tag changed, one added, one removed.
+    fn map_plan() -> Plan {
+        let tags = |endpoint: &str| {
+            json!({
+                "ClientId": "1example23",
+                "Email": "ops@example.com",
+                "IotEndpoint": endpoint,
+                "IotPolicyName": "demo-cognito-iot-policy",
+                "iotstack:stack": "demo"
+            })
+        };
+        let mut after = tags("b1example-ats.iot.eu-west-1.amazonaws.com");
+        after["Team"] = json!("iot");
+        let mut before = tags("a1example-ats.iot.eu-west-1.amazonaws.com");
+        before["Owner"] = json!("ops");
+        let secret = resource(
+            "app-secret",
+            "secretsmanager_secret",
+            "eu-west-1_EXAMPLE01_demo-app-user",
+            Action::Update,
+            vec![change("tags", Some(before), Some(after))],
+        );
+        let function = resource(
+            "attach-function",
+            "lambda_function",
+            "demo-attach-iot-policy",
+            Action::Update,
+            vec![PropChange {
+                after_unknown: true,
+                ..change(
+                    "environment",
+                    Some(
+                        json!({"IDENTITY_POOL_ID": "eu-west-1:old", "IOT_POLICY_NAME": "demo-cognito-iot-policy"}),
+                    ),
+                    Some(
+                        json!({"IDENTITY_POOL_ID": "(known after apply: identity-pool.id)", "IOT_POLICY_NAME": "demo-cognito-iot-policy"}),
+                    ),
+                )
+            }],
+        );
+        Plan {
+            prefix: "demo".into(),
+            destroy: false,
+            resources: vec![secret, function],
+        }
+    }
+
     /// Everything live already matches the stack.
     fn unchanged_plan(destroy: bool) -> Plan {
         Plan {
@@ -579,6 +680,15 @@ pub(crate) mod tests {
     #[test]
     fn plan_with_every_action_verbose() {
         insta::assert_snapshot!("plan_verbose", plan(&sample_plan(), &PLAIN, true));
+    }
+
+    #[test]
+    fn plan_shows_map_properties_key_by_key() {
+        let text = plan(&map_plan(), &PLAIN, false);
+        // Keys that did not change are not repeated; nothing is shown as removed and re-added.
+        assert!(!text.contains("Email"), "{text}");
+        assert!(!text.contains("IotPolicyName"), "{text}");
+        insta::assert_snapshot!("plan_maps", text);
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub struct Outputs {
     pub resources: serde_json::Map<String, Value>,
     /// Resources of the stack that do not exist.
     pub missing: Vec<String>,
+    /// Where `--device-bundle` wrote the device's files (absent without the flag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_bundle: Option<crate::bundle::Bundle>,
 }
 
 /// Attributes worth showing: identifiers and local file paths, never secrets.
@@ -45,6 +48,7 @@ pub fn collect(prefix: &str, region: &str, account: &str, live: &[Live]) -> Outp
         account: account.to_string(),
         resources,
         missing,
+        device_bundle: None,
     }
 }
 
@@ -78,6 +82,42 @@ pub fn human(o: &Outputs, st: &Style) -> String {
     }
     if o.resources.is_empty() {
         out.push_str("\nNothing of this stack exists: run `iotstack apply` first.\n");
+    }
+    if let Some(b) = &o.device_bundle {
+        out.push_str(&bundle_human(b, st));
+    }
+    out
+}
+
+/// Where the device bundle is and what it holds (the key by name only).
+fn bundle_human(b: &crate::bundle::Bundle, st: &Style) -> String {
+    let file = |role: &str| b.files.get(role).copied().unwrap_or_default();
+    let mut out = format!(
+        "\n{} {}\n",
+        st.bold("Device bundle written to"),
+        b.path.display()
+    );
+    for (label, value) in [
+        (
+            "certificate",
+            format!("{} ({})", file("certificate"), b.certificate_id),
+        ),
+        (
+            "private key",
+            format!("{} (mode 0600)", file("private_key")),
+        ),
+        ("root CA", format!("{} (Amazon Root CA 1)", file("root_ca"))),
+        (
+            "endpoint",
+            format!("{}:{} ({})", b.endpoint, b.port, file("endpoint")),
+        ),
+        (
+            "client id",
+            format!("{} ({})", b.client_id, file("client_id")),
+        ),
+        ("connect", format!("see {}", file("readme"))),
+    ] {
+        out.push_str(&format!("    {label:<12} {value}\n"));
     }
     out
 }
@@ -124,4 +164,52 @@ pub fn aws_exports(stack: &crate::stack::Stack, live: &[Live], region: &str) -> 
         "aws_iot_policy_name": policy,
         "aws_iot_attach_policy_url": attr("lambda_function_url", "url"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn with_bundle() -> Outputs {
+        let mut resources = serde_json::Map::new();
+        resources.insert(
+            "device-cert".into(),
+            serde_json::json!({"id": "abc123", "private_key": ".iotstack/demo/device-cert.private.key"}),
+        );
+        Outputs {
+            prefix: "demo".into(),
+            region: "eu-west-1".into(),
+            account: "123456789012".into(),
+            resources,
+            missing: Vec::new(),
+            device_bundle: Some(crate::bundle::Bundle {
+                path: PathBuf::from("/home/ops/demo-device"),
+                client_id: "demo-thing".into(),
+                endpoint: "a1example-ats.iot.eu-west-1.amazonaws.com".into(),
+                port: crate::bundle::MQTT_PORT,
+                certificate_id: "abc123".into(),
+                files: BTreeMap::from([
+                    ("certificate", crate::bundle::CERTIFICATE),
+                    ("private_key", crate::bundle::PRIVATE_KEY),
+                    ("root_ca", crate::bundle::ROOT_CA),
+                    ("endpoint", crate::bundle::ENDPOINT),
+                    ("client_id", crate::bundle::CLIENT_ID),
+                    ("readme", crate::bundle::README),
+                ]),
+            }),
+        }
+    }
+
+    #[test]
+    fn output_names_where_the_device_bundle_is() {
+        let o = with_bundle();
+        insta::assert_snapshot!("bundle_human", human(&o, &Style { color: false }));
+        insta::assert_json_snapshot!("bundle_json", json(&o)["device_bundle"]);
+        let mut without = with_bundle();
+        without.device_bundle = None;
+        assert!(json(&without).get("device_bundle").is_none());
+    }
 }

@@ -325,16 +325,25 @@ impl Live {
         let secret_id = format!("{}_{p}-app-user", pool.id);
         let secret = send!(self.secrets.get_secret_value().secret_id(&secret_id));
         let password = secret.secret_string().unwrap().to_string();
+        let id = self
+            .sign_in_as(pool, &format!("{p}-app-user"), &password)
+            .await;
+        (password, id)
+    }
+
+    /// Signs `username` in with USER_PASSWORD_AUTH and gets its identity's credentials; returns
+    /// the identity id.
+    pub async fn sign_in_as(&self, pool: &Pool, username: &str, password: &str) -> String {
         let auth = self
             .cognito_idp
             .initiate_auth()
             .auth_flow(AuthFlowType::UserPasswordAuth)
             .client_id(&pool.client_id)
-            .auth_parameters("USERNAME", format!("{p}-app-user"))
-            .auth_parameters("PASSWORD", &password)
+            .auth_parameters("USERNAME", username)
+            .auth_parameters("PASSWORD", password)
             .send()
             .await
-            .expect("USER_PASSWORD_AUTH with the password from the secret");
+            .expect("USER_PASSWORD_AUTH with the user's password");
         let token = auth
             .authentication_result()
             .unwrap()
@@ -356,7 +365,7 @@ impl Live {
             .credentials()
             .and_then(|c| c.access_key_id())
             .is_some());
-        (password, id)
+        id
     }
 
     // --- Lambda
@@ -494,7 +503,7 @@ pub fn certificate_id(arn: &str) -> String {
 // --- Policy documents
 
 /// A policy document as IAM returns it (percent-encoded).
-fn decode(doc: &str) -> Value {
+pub fn decode(doc: &str) -> Value {
     let d = percent_encoding::percent_decode_str(doc)
         .decode_utf8_lossy()
         .to_string();
