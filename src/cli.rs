@@ -173,6 +173,12 @@ pub enum Command {
         #[arg(default_value = ".", value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Print the JSON Schema (draft 2020-12) of the stack file, for editors
+    ///
+    /// Generated from the types the stack file is read with. The shipped stacks point YAML
+    /// editors at it with a first line
+    /// `# yaml-language-server: $schema=../schema/stack.schema.json`.
+    Schema,
     /// Print shell completions
     Completions {
         #[arg(value_enum)]

@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod init;
 pub mod output;
 pub mod plan;
+pub mod schema;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -106,6 +107,7 @@ pub fn run(cli: Cli) -> i32 {
                 strict,
             )),
             Command::Init { dir } => init::run(&g, &dir),
+            Command::Schema => Ok(schema::run()),
             Command::Completions { .. } => Ok(0),
         }
     });
