@@ -179,6 +179,23 @@ pub enum Command {
     /// editors at it with a first line
     /// `# yaml-language-server: $schema=../schema/stack.schema.json`.
     Schema,
+    /// Print the least IAM policy a deployer needs to plan, apply, destroy and doctor a stack
+    ///
+    /// Every action the stack's kinds, its lock and doctor call, with resource ARNs scoped to
+    /// the prefix where AWS allows it and `*` only where AWS requires it; `iam:PassRole` only
+    /// for the stack's roles, to the services they are passed to. Makes no AWS call.
+    Permissions {
+        /// The stack file (default: the built-in default stack)
+        #[arg(long, value_name = "FILE")]
+        stack: Option<PathBuf>,
+        /// Name prefix the deployer works with (also IOTSTACK_PREFIX, then `parameters.prefix`)
+        #[arg(long)]
+        prefix: Option<String>,
+        /// The AWS account id to name in ARNs (default: `*`, any account; the region is
+        /// `--region`, else `*`)
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+    },
     /// Print shell completions
     Completions {
         #[arg(value_enum)]

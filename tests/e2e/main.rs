@@ -14,4 +14,5 @@ mod harness;
 mod live;
 mod lock;
 mod mocked;
+mod permissions;
 mod validate;
