@@ -244,14 +244,8 @@ fn prop_schema(p: &PropSpec) -> Value {
     };
     let mut doc = p.doc.to_string();
     match p.ty {
-        PropType::Policy => doc.push_str(" (a JSON policy template, relative to the stack file)"),
-        PropType::PolicyMap => {
-            doc.push_str(" (policy name -> JSON policy template, relative to the stack file)")
-        }
-        PropType::Code => doc.push_str(&format!(
-            " ({} or a Python file relative to the stack file)",
-            package::builtin_names()
-        )),
+        PropType::Policy => doc.push_str(" (a JSON file, relative to the stack file)"),
+        PropType::PolicyMap => doc.push_str(" (JSON files, relative to the stack file)"),
         _ => {}
     }
     if p.force_new {
