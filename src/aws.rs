@@ -104,9 +104,12 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallLog {
         "iotstack-call-log"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: client interceptors run that before the operation's own
+    // configuration (which names it) is in the bag. This runs once per operation, retries aside.
+    fn read_before_serialization(
         &self,
         _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
         self.count

@@ -24,6 +24,12 @@ const EXAMPLE_VALIDATE: &str = "Example:
 const EXAMPLE_INIT: &str = "Example:
   iotstack init my-stack && iotstack validate --stack my-stack/stacks/default.yaml";
 
+const EXAMPLE_SCHEMA: &str = "Example:
+  iotstack schema > schema/stack.schema.json";
+
+const EXAMPLE_PERMISSIONS: &str = "Example:
+  iotstack permissions --prefix acme-dev --account 123456789012 > deployer-policy.json";
+
 const EXAMPLE_COMPLETIONS: &str = "Example:
   iotstack completions bash > ~/.local/share/bash-completion/completions/iotstack";
 
@@ -207,6 +213,31 @@ pub enum Command {
         /// The folder to write into
         #[arg(default_value = ".", value_name = "DIR")]
         dir: PathBuf,
+    },
+    /// Print the JSON Schema (draft 2020-12) of the stack file, for editors
+    ///
+    /// Generated from the types the stack file is read with. The shipped stacks point YAML
+    /// editors at it with a first line
+    /// `# yaml-language-server: $schema=../schema/stack.schema.json`.
+    #[command(after_help = EXAMPLE_SCHEMA)]
+    Schema,
+    /// Print the least IAM policy a deployer needs to plan, apply, destroy and doctor a stack
+    ///
+    /// Every action the stack's kinds, its lock and doctor call, with resource ARNs scoped to
+    /// the prefix where AWS allows it and `*` only where AWS requires it; `iam:PassRole` only
+    /// for the stack's roles, to the services they are passed to. Makes no AWS call.
+    #[command(after_help = EXAMPLE_PERMISSIONS)]
+    Permissions {
+        /// The stack file (default: the built-in default stack)
+        #[arg(long, value_name = "FILE")]
+        stack: Option<PathBuf>,
+        /// Name prefix the deployer works with (also IOTSTACK_PREFIX, then `parameters.prefix`)
+        #[arg(long)]
+        prefix: Option<String>,
+        /// The AWS account id to name in ARNs (default: `*`, any account; the region is
+        /// `--region`, else `*`)
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
     },
     /// Print shell completions
     #[command(after_help = EXAMPLE_COMPLETIONS)]

@@ -12,6 +12,7 @@ pub mod error;
 pub mod graph;
 pub mod lock;
 pub mod package;
+pub mod permissions;
 pub mod plan;
 pub mod render;
 pub mod resources;

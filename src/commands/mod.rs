@@ -6,7 +6,9 @@ pub mod destroy;
 pub mod doctor;
 pub mod init;
 pub mod output;
+pub mod permissions;
 pub mod plan;
+pub mod schema;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -110,6 +112,12 @@ pub fn run(cli: Cli) -> i32 {
                 strict,
             )),
             Command::Init { dir } => init::run(&g, &dir),
+            Command::Schema => Ok(schema::run()),
+            Command::Permissions {
+                stack,
+                prefix,
+                account,
+            } => permissions::run(&g, stack.as_deref(), prefix, account.as_deref()),
             Command::Completions { .. } => Ok(0),
         }
     });

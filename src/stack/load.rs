@@ -9,23 +9,13 @@ use serde_json::Value;
 use super::model::{PropDecl, PropValue, ResourceDecl, Settings, Stack};
 use super::params::Sourced;
 use super::references::{self, Parsed};
+use super::schema::{self, names};
 use super::source::Source;
 use super::template::{self, Template};
 use super::yaml::{self, Key, Node, Pos};
 use crate::error::{Diagnostic, Origin};
 use crate::package;
 use crate::resources::{self, Kind, PropSpec, PropType};
-
-const TOP_KEYS: &[&str] = &[
-    "version",
-    "description",
-    "parameters",
-    "settings",
-    "resources",
-];
-const PARAMETER_KEYS: &[&str] = &["prefix", "email", "ip", "region"];
-const SETTING_KEYS: &[&str] = &["output_dir", "allow_identity_self_attach"];
-const RESOURCE_KEYS: &[&str] = &["type", "properties", "depends_on", "description"];
 
 impl Stack {
     /// The stack file `--stack` names, or the built-in default stack when it names none.
@@ -160,13 +150,13 @@ impl<'a> Loader<'a> {
             );
             return None;
         };
-        self.check_keys(top, TOP_KEYS, "the stack file");
+        self.check_keys(top, &names(schema::TOP_KEYS), "the stack file");
         Some(top)
     }
 
     fn version(&mut self, root: &Node, top: &[(Key, Node)]) {
         match get(top, "version") {
-            Some(n) if matches!(n.value, yaml::Value::Int(1)) => {}
+            Some(n) if matches!(n.value, yaml::Value::Int(v) if v == schema::VERSION) => {}
             Some(n) => {
                 self.err(n.pos, "unsupported stack file version").hint =
                     Some("write `version: 1`".into());
@@ -184,7 +174,7 @@ impl<'a> Loader<'a> {
             self.err(p.pos, "`parameters` must be a mapping of defaults");
             return defaults;
         };
-        self.check_keys(m, PARAMETER_KEYS, "`parameters`");
+        self.check_keys(m, &names(schema::PARAMETER_KEYS), "`parameters`");
         for (k, v) in m {
             if matches!(v.value, yaml::Value::Null) {
                 continue;
@@ -203,7 +193,7 @@ impl<'a> Loader<'a> {
             self.err(s.pos, "`settings` must be a mapping");
             return settings;
         };
-        self.check_keys(m, SETTING_KEYS, "`settings`");
+        self.check_keys(m, &schema::spec_names(schema::SETTINGS), "`settings`");
         for (k, v) in m {
             match k.name.as_str() {
                 "output_dir" => {
@@ -257,7 +247,11 @@ impl<'a> Loader<'a> {
             self.err(node.pos, m);
             return None;
         };
-        self.check_keys(map, RESOURCE_KEYS, &format!("resource `{id}`"));
+        self.check_keys(
+            map,
+            &names(schema::RESOURCE_KEYS),
+            &format!("resource `{id}`"),
+        );
         let kind = self.kind(key, get(map, "type"))?;
         let depends_on = get(map, "depends_on")
             .map(|d| self.depends_on(&id, d))

@@ -6,6 +6,8 @@
 //! - `references`: `${id.attr}` and `depends_on` checked, dependencies and order;
 //! - `resolve`: a resource's properties rendered as the desired state;
 //! - `validate`: the offline checks behind `iotstack validate`, and name rules;
+//! - `schema`: the keys the loader accepts, and the JSON Schema of the stack file built from them
+//!   and the kinds' properties (`iotstack schema`);
 //! - `source`: where the stack file and the files it names are read from (disk or built in);
 //! - `params`, `template`, `yaml`: parameters, `${...}` interpolation, the positioned YAML tree.
 
@@ -14,6 +16,7 @@ mod model;
 pub mod params;
 mod references;
 mod resolve;
+pub mod schema;
 pub mod source;
 pub mod template;
 pub mod validate;

@@ -25,9 +25,11 @@ macro_rules! shipped {
     };
 }
 
-/// The default stack and every policy file it uses, by their paths in the repository.
+/// The default stack, every policy file it uses and the stack file's JSON Schema (its first
+/// line points YAML editors at it), by their paths in the repository.
 pub static BUILT_IN: &[(&str, &str)] = shipped![
     "stacks/default.yaml",
+    "schema/stack.schema.json",
     "policies/app-secret-policy.json",
     "policies/attach-function.json",
     "policies/cognito-iot-policy.json",
@@ -172,6 +174,7 @@ mod tests {
         read.dedup();
         let mut shipped: Vec<PathBuf> = BUILT_IN
             .iter()
+            .filter(|(name, _)| !name.starts_with("schema/"))
             .map(|(name, _)| Path::new(BUILT_IN_ROOT).join(name))
             .collect();
         shipped.sort();

@@ -131,7 +131,7 @@ fn init_writes_a_stack_that_validates_and_never_overwrites() {
     .code(1);
     assert!(
         r.stdout
-            .contains("copy/stacks/default.yaml:11:1: error[stack-file]: unknown key `versoin`"),
+            .contains("copy/stacks/default.yaml:12:1: error[stack-file]: unknown key `versoin`"),
         "{}",
         r.stdout
     );

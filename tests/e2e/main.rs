@@ -15,5 +15,6 @@ mod harness;
 mod live;
 mod lock;
 mod mocked;
+mod permissions;
 mod stacks;
 mod validate;

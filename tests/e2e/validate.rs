@@ -470,7 +470,7 @@ fn the_seed_self_attach_as_an_explicit_opt_in_is_a_warning() {
     assert_eq!(all[0]["file"], stack.as_str());
     assert_eq!(
         (all[0]["line"].as_u64(), all[0]["column"].as_u64()),
-        (Some(20), Some(31))
+        (Some(21), Some(31))
     );
     validate(&["--stack", &stack, "--strict"]).code(1);
 }
