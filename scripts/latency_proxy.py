@@ -14,8 +14,17 @@ a real AWS region. Requests are served concurrently (one thread per connection).
 Two paths are answered by the proxy itself:
 
     GET  /__stats   {"total", "errors", "max_in_flight", "operations": {"service:Operation": n},
-                     "errors_by_operation": {...}}  (errors: HTTP status >= 400)
-    POST /__reset   zeroes the counters
+                     "errors_by_operation": {...}, "span_s", "critical_path",
+                     "critical_path_ops": [...]}  (errors: HTTP status >= 400)
+    GET  /__stats?requests=1   the same plus "requests": [[op, start_s, end_s, status], ...]
+    POST /__reset   zeroes the counters and forgets the requests
+
+Each request's interval runs from when its headers arrived to when its answer was written, in
+seconds since the first request after a reset. ``span_s`` is the first start to the last end.
+The critical path is the longest chain of requests made one after another: each starts after
+the previous one ended. It is the number of round trips a client could not have overlapped in
+the order it made its calls, so ``critical_path x latency`` bounds its wall time from below;
+``critical_path_ops`` names the calls of one such chain, in order.
 
 The operation is ``X-Amz-Target`` for the JSON protocols (Cognito, Secrets Manager),
 ``Action=`` of the query or form body for the query protocols (IAM, SNS, STS), and for the REST
@@ -28,6 +37,7 @@ Standard library only.
 """
 
 import argparse
+import bisect
 import gzip
 import http.client
 import http.server
@@ -172,6 +182,27 @@ def operation_of(method, target, headers, body):
 # --- counters -----------------------------------------------------------------------------------
 
 
+def critical_path(intervals):
+    """The longest chain of intervals ``(op, start, end)`` each starting after the previous one
+    ended, as the list of their indexes in order. Longest path in the interval order: taken by
+    end time, an interval extends the best chain among those that ended before it started (a
+    binary search over the ends and a running best), O(n log n)."""
+    order = sorted(range(len(intervals)), key=lambda i: intervals[i][2])
+    ends = [intervals[i][2] for i in order]
+    best = []  # best[k]: (length, index) of the longest chain ending at one of order[:k + 1]
+    prev = {}
+    for k, i in enumerate(order):
+        before = bisect.bisect_left(ends, intervals[i][1], 0, k)  # ended strictly before i
+        length, pred = best[before - 1] if before else (0, None)
+        prev[i] = pred
+        best.append(max(best[-1], (length + 1, i)) if best else (length + 1, i))
+    chain, i = [], best[-1][1] if best else None
+    while i is not None:
+        chain.append(i)
+        i = prev[i]
+    return chain[::-1]
+
+
 class Stats:
     def __init__(self):
         self.lock = threading.Lock()
@@ -184,23 +215,40 @@ class Stats:
             self.total = 0
             self.in_flight = 0
             self.max_in_flight = 0
+            self.t0 = None
+            self.requests = []  # [op, start, end, status], times relative to t0
 
-    def begin(self, op):
+    def begin(self, op, started):
+        """Counts a request whose headers arrived at ``started`` (time.monotonic())."""
         with self.lock:
+            if self.t0 is None:
+                self.t0 = started
             self.total += 1
             self.ops[op] = self.ops.get(op, 0) + 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            record = [op, started - self.t0, None, None]
+            self.requests.append(record)
+            return record
 
-    def end(self, op, status):
+    def end(self, record, status):
         with self.lock:
             self.in_flight = max(0, self.in_flight - 1)
             if status >= 400:
-                self.errors[op] = self.errors.get(op, 0) + 1
+                self.errors[record[0]] = self.errors.get(record[0], 0) + 1
+            record[3] = status
 
-    def snapshot(self):
+    def answered(self, record):
+        """The answer to ``record`` has been written: its interval ends now."""
         with self.lock:
-            return {
+            if self.t0 is not None:
+                record[2] = time.monotonic() - self.t0
+
+    def snapshot(self, with_requests=False):
+        with self.lock:
+            done = [r for r in self.requests if r[2] is not None]
+            chain = critical_path([(r[0], r[1], r[2]) for r in done])
+            out = {
                 "total": self.total,
                 "errors": sum(self.errors.values()),
                 "max_in_flight": self.max_in_flight,
@@ -208,7 +256,14 @@ class Stats:
                 "errors_by_operation": dict(
                     sorted(self.errors.items(), key=lambda kv: (-kv[1], kv[0]))
                 ),
+                "span_s": round(max((r[2] for r in done), default=0.0)
+                                - min((r[1] for r in done), default=0.0), 4),
+                "critical_path": len(chain),
+                "critical_path_ops": [done[i][0] for i in chain],
             }
+            if with_requests:
+                out["requests"] = [[r[0], round(r[1], 4), round(r[2], 4), r[3]] for r in done]
+            return out
 
 
 # --- the proxy ----------------------------------------------------------------------------------
@@ -278,6 +333,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _handle(self):
+        started = time.monotonic()
         try:
             body = self._read_body()
         except (ValueError, ConnectionError) as e:
@@ -286,7 +342,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         path = self.path.split("?", 1)[0]
         if path == "/__stats" and self.command == "GET":
-            self._reply(200, json.dumps(self.stats.snapshot(), indent=1).encode() + b"\n")
+            query = urllib.parse.parse_qs(self.path.partition("?")[2])
+            snap = self.stats.snapshot(with_requests=query.get("requests") == ["1"])
+            self._reply(200, json.dumps(snap, indent=1).encode() + b"\n")
             return
         if path == "/__reset" and self.command == "POST":
             self.stats.reset()
@@ -294,7 +352,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
 
         op = operation_of(self.command, self.path, self.headers, body)
-        self.stats.begin(op)
+        record = self.stats.begin(op, started)
+        try:
+            self._proxy(record, body)
+        finally:
+            self.stats.answered(record)
+
+    def _proxy(self, record, body):
         status = 502
         try:
             if self.latency > 0:
@@ -306,7 +370,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._reply(502, json.dumps({"proxy_error": f"upstream: {e!r}"}).encode())
             return
         finally:
-            self.stats.end(op, status)
+            self.stats.end(record, status)
 
         # The upstream's own Server and Date headers go back, not the proxy's.
         self.log_request(status)
