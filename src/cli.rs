@@ -128,6 +128,10 @@ pub enum Command {
         /// Apply the safe repairs, then check again
         #[arg(long)]
         fix: bool,
+        /// Judge offline only: do not ask AWS's own evaluation (iot:TestAuthorization,
+        /// iam:SimulatePrincipalPolicy), for credentials without those permissions
+        #[arg(long)]
+        offline_only: bool,
     },
     /// Print the live stack's identifiers (ARNs, ids, names, local key and certificate files)
     Output {

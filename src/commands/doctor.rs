@@ -5,7 +5,13 @@ use crate::doctor::{self, fix::Scope, Options, Subject};
 use crate::error::Result;
 use crate::render;
 
-pub async fn run(g: &Global, sa: &StackArgs, mut subject: Subject, fix: bool) -> Result<i32> {
+pub async fn run(
+    g: &Global,
+    sa: &StackArgs,
+    mut subject: Subject,
+    fix: bool,
+    offline_only: bool,
+) -> Result<i32> {
     let pa = ParamArgs {
         email: None,
         ip: subject.ip.clone(),
@@ -23,6 +29,7 @@ pub async fn run(g: &Global, sa: &StackArgs, mut subject: Subject, fix: bool) ->
         subject,
         fix,
         parallelism: sa.parallelism as usize,
+        offline_only,
     };
     let report = doctor::diagnose(&scope, &opts).await?;
     match sa.output {

@@ -74,6 +74,7 @@ pub fn run(cli: Cli) -> i32 {
                 topic,
                 ip,
                 fix,
+                offline_only,
             } => {
                 let subject = crate::doctor::Subject {
                     identity_id,
@@ -82,7 +83,7 @@ pub fn run(cli: Cli) -> i32 {
                     topic,
                     ip,
                 };
-                doctor::run(&g, &stack, subject, fix).await
+                doctor::run(&g, &stack, subject, fix, offline_only).await
             }
             Command::Validate {
                 stack,
