@@ -9,6 +9,7 @@ mod cognito;
 mod credentials;
 mod device_chain;
 mod doctor;
+mod doctor_crosscheck;
 mod harness;
 mod live;
 mod mocked;
