@@ -171,6 +171,10 @@ pub enum Command {
         /// Take over the stack's lock from a run that was killed or lost (the lock's message names it)
         #[arg(long, requires = "fix")]
         break_lock: bool,
+        /// Judge offline only: do not ask AWS's own evaluation (iot:TestAuthorization,
+        /// iam:SimulatePrincipalPolicy), for credentials without those permissions
+        #[arg(long)]
+        offline_only: bool,
     },
     /// Print the live stack's identifiers (ARNs, ids, names, local key and certificate files)
     #[command(after_help = EXAMPLE_OUTPUT)]

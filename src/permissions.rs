@@ -125,6 +125,10 @@ pub static ANY_RESOURCE: &[(&str, &str)] = &[
         "authorized on the principal (a certificate id AWS generates), not on a name the stack gives",
     ),
     ("iot:DetachThingPrincipal", "as AttachThingPrincipal"),
+    (
+        "iot:TestAuthorization",
+        "as AttachPolicy: the principal under test may be a Cognito identity, which has no ARN",
+    ),
     ("iot:ListPrincipalThings", "as AttachThingPrincipal"),
     (
         "cognito-idp:CreateUserPool",
@@ -205,6 +209,8 @@ pub static TABLE: &[KindPermissions] = &[
                 &["iam:GetPolicy", "iam:GetPolicyVersion"],
                 Arn(MANAGED_POLICY),
             ),
+            // doctor's cross-check: AWS's own evaluation of the role's policies.
+            grant(Doctor, &["iam:SimulatePrincipalPolicy"], Own),
         ],
     },
     KindPermissions {
@@ -246,6 +252,8 @@ pub static TABLE: &[KindPermissions] = &[
                 Arn("arn:{partition}:iot:{region}:{account}:policy/*"),
             ),
             grant(Doctor, &["iot:ListAttachedPolicies"], Any),
+            // doctor's cross-check: AWS IoT's own evaluation of the attached policies.
+            grant(Doctor, &["iot:TestAuthorization"], Any),
         ],
     },
     KindPermissions {

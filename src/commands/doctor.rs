@@ -11,6 +11,7 @@ pub async fn run(
     subject: Subject,
     fix: bool,
     break_lock: bool,
+    offline_only: bool,
 ) -> Result<i32> {
     let pa = ParamArgs {
         email: None,
@@ -18,11 +19,11 @@ pub async fn run(
     };
     if fix {
         // Repairs change the stack: they hold its lock. Checks alone only read.
-        let body = |s| diagnose(g, sa, s, subject, fix);
+        let body = |s| diagnose(g, sa, s, subject, fix, offline_only);
         super::Session::locked(g, sa, Some(&pa), false, "doctor --fix", break_lock, body).await
     } else {
         let s = super::Session::open(g, sa, Some(&pa), false).await?;
-        diagnose(g, sa, s, subject, fix).await
+        diagnose(g, sa, s, subject, fix, offline_only).await
     }
 }
 
@@ -32,6 +33,7 @@ async fn diagnose(
     s: super::Session,
     mut subject: Subject,
     fix: bool,
+    offline_only: bool,
 ) -> Result<i32> {
     let p = &s.prepared;
     subject.ip = p.params.ip.as_ref().map(|i| i.value.clone());
@@ -45,6 +47,7 @@ async fn diagnose(
         subject,
         fix,
         parallelism: sa.parallelism as usize,
+        offline_only,
     };
     let report = doctor::diagnose(&scope, &opts).await?;
     match sa.output {

@@ -87,6 +87,7 @@ pub fn run(cli: Cli) -> i32 {
                 ip,
                 fix,
                 break_lock,
+                offline_only,
             } => {
                 let subject = crate::doctor::Subject {
                     identity_id,
@@ -95,7 +96,7 @@ pub fn run(cli: Cli) -> i32 {
                     topic,
                     ip,
                 };
-                doctor::run(&g, &stack, subject, fix, break_lock).await
+                doctor::run(&g, &stack, subject, fix, break_lock, offline_only).await
             }
             Command::Validate {
                 stack,

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{Check, Facts};
+use super::{crosscheck, Check, Facts};
 use iotstack_policy::{self as eval, Context, IotAction, Request, KEY_IOT_CLIENT_ID};
 
 /// The requests a client makes, for an identity, client id and topic.
@@ -100,14 +100,17 @@ fn refs(p: &[(String, Value)]) -> Vec<(&str, &Value)> {
     p.iter().map(|(n, v)| (n.as_str(), v)).collect()
 }
 
-/// One check per request: allowed by the role's documents and the identity's IoT policies.
+/// One check per request: allowed by the role's documents and the identity's IoT policies, beside
+/// AWS's own verdict on each layer when it was asked ([`crosscheck`]).
 pub fn both_layers(
+    f: &Facts,
     requests: &Requests,
     role_docs: &[(String, Value)],
     iot_docs: &[(String, Value)],
     policy_name: &str,
 ) -> Vec<Check> {
     let mut out = Vec::new();
+    let asks = crosscheck::identity_asks(f);
     for (a, req) in requests.all() {
         let r = eval::evaluate_layers(&refs(role_docs), &refs(iot_docs), &req, true);
         let name = a.as_str().trim_start_matches("iot:").to_lowercase();
@@ -147,7 +150,11 @@ pub fn both_layers(
                 c
             }
         };
-        out.push(c);
+        let said = asks
+            .as_ref()
+            .map(|asks| crosscheck::identity(f, asks, &req, &r))
+            .unwrap_or_default();
+        out.push(crosscheck::add(c, said));
     }
     out
 }

@@ -4,12 +4,12 @@
 use serde_json::Value;
 
 use super::access::{document_refuses, refused};
+use super::crosscheck::{self, Asking};
 use super::{Check, Facts};
-use iotstack_policy::{Context, Request, KEY_IOT_CLIENT_ID, KEY_THING_NAME};
+use iotstack_policy::{self as eval, Context, Request, KEY_IOT_CLIENT_ID, KEY_THING_NAME};
 
 pub fn checks(facts: &Facts) -> Vec<Check> {
     let mut out = Vec::new();
-    let (region, account) = (facts.region.as_str(), facts.account.as_str());
     let Some(cert) = facts.of_type("iot_certificate") else {
         return out;
     };
@@ -105,21 +105,10 @@ pub fn checks(facts: &Facts) -> Vec<Check> {
         return out;
     };
     let doc = po.props.get("document").cloned().unwrap_or(Value::Null);
-    let ctx = Context::new()
-        .with(KEY_THING_NAME, thing.as_str())
-        .with(KEY_IOT_CLIENT_ID, thing.as_str());
     let prefix = &facts.prefix;
-    let own = format!("{prefix}/devices/{thing}/telemetry");
-    let requests = [
-        Request::connect(region, account, &thing),
-        Request::publish(region, account, &own),
-        Request::subscribe(region, account, &own),
-        Request::receive(region, account, &own),
-        Request::publish(region, account, &format!("{prefix}/alerts")),
-    ];
-    let requests = requests.map(|r| r.with_context(&ctx));
+    let requests = requests(facts, &thing);
     let refused = refused(&requests, |r| document_refuses(&doc, r));
-    out.push(if refused.is_empty() {
+    let c = if refused.is_empty() {
         c.pass(format!("{policy} allows Connect as {thing}, its own topics {prefix}/devices/{thing}/* and {prefix}/alerts"))
     } else {
         c.fail_all(
@@ -127,8 +116,59 @@ pub fn checks(facts: &Facts) -> Vec<Check> {
             format!("restore {policy} (`iotstack doctor --fix` or `iotstack apply`)"),
         )
         .restore(&pl.desired.id)
-    });
+    };
+    let asking = Asking::certificate(&cert_arn, &thing);
+    let said = requests
+        .iter()
+        .filter_map(|r| {
+            let offline = eval::evaluate(&doc, r);
+            let why = format!("{policy}: {}", offline.explain(r));
+            crosscheck::compare(facts, &asking, r, offline.is_allowed(), &why)
+        })
+        .collect();
+    out.push(crosscheck::add(c, said));
     out
+}
+
+/// The device of the `device-policy-access` check, when that check is reached: its live
+/// certificate's ARN and the name of its thing.
+pub fn device(facts: &Facts) -> Option<(String, String)> {
+    let cert = facts.of_type("iot_certificate")?.observed.as_ref()?;
+    let cert_arn = cert.attr("arn");
+    let attached_to_cert = |type_name: &'static str, prop: &'static str| {
+        facts
+            .all_of_type(type_name)
+            .filter(move |l| l.desired.str(prop) == cert_arn || l.observed.is_none())
+            .last()
+            .map(|l| l.desired.clone())
+    };
+    let thing = attached_to_cert("iot_thing_principal", "principal")?;
+    let policy = attached_to_cert("iot_policy_attachment", "target")?;
+    facts
+        .find("iot_policy", "name", policy.str("policy"))?
+        .observed
+        .as_ref()?;
+    Some((cert_arn.to_string(), thing.str("thing").to_string()))
+}
+
+/// What the device asks AWS IoT for: Connect as its thing, Publish, Subscribe and Receive on its
+/// own telemetry topic, and Publish on the alerts topic.
+pub fn requests(facts: &Facts, thing: &str) -> Vec<Request> {
+    let (region, account) = (facts.region.as_str(), facts.account.as_str());
+    let ctx = Context::new()
+        .with(KEY_THING_NAME, thing)
+        .with(KEY_IOT_CLIENT_ID, thing);
+    let prefix = &facts.prefix;
+    let own = format!("{prefix}/devices/{thing}/telemetry");
+    [
+        Request::connect(region, account, thing),
+        Request::publish(region, account, &own),
+        Request::subscribe(region, account, &own),
+        Request::receive(region, account, &own),
+        Request::publish(region, account, &format!("{prefix}/alerts")),
+    ]
+    .map(|r| r.with_context(&ctx))
+    .into()
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::Subject;
 use crate::resources::{Desired, Observed};
+use iotstack_policy::Decision;
 
 /// One resource of the stack: what the stack wants, and what is live (`None`: missing).
 #[derive(Debug, Clone)]
@@ -63,6 +64,62 @@ pub struct Facts {
     pub subscription_pending: BTreeMap<String, bool>,
     /// When the default version of each IoT policy was made, by policy name.
     pub policy_changed: BTreeMap<String, SystemTime>,
+    /// AWS's own evaluation of the requests the access checks judge offline; `None` when AWS was
+    /// not asked (`--offline-only`). A request missing from the map was not asked about.
+    pub aws_answers: Option<BTreeMap<Question, Answer>>,
+}
+
+/// Which of AWS's own evaluators answered, and so which layer it speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Evaluator {
+    /// AWS IoT's TestAuthorization: the AWS IoT policies attached to a principal (a Cognito
+    /// identity or a certificate), as the IoT message broker applies them. It takes IoT policy
+    /// names and answers with IoT policies: the identity pool role's IAM layer is not part of it.
+    TestAuthorization,
+    /// IAM's SimulatePrincipalPolicy: the IAM policies of a role (here the identity pool's
+    /// authenticated role), the other layer a Cognito identity's request must pass.
+    SimulatePrincipalPolicy,
+}
+
+impl Evaluator {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evaluator::TestAuthorization => "TestAuthorization",
+            Evaluator::SimulatePrincipalPolicy => "SimulatePrincipalPolicy",
+        }
+    }
+}
+
+/// One request put to AWS's evaluator: who asks to do what on which resource.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Question {
+    pub evaluator: Evaluator,
+    /// The Cognito identity id or certificate ARN (TestAuthorization), the role ARN
+    /// (SimulatePrincipalPolicy).
+    pub principal: String,
+    /// `iot:Connect`, `iot:Publish`, ...
+    pub action: String,
+    pub resource: String,
+}
+
+/// AWS's answer to a [`Question`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Decided {
+        decision: Decision,
+        /// The decision as AWS spells it (`ALLOWED`, `implicitDeny`, ...).
+        said: String,
+        /// The policies (or statements' source policies) AWS names for its decision.
+        by: Vec<String>,
+        /// Context values AWS lacked to evaluate the policies.
+        missing: Vec<String>,
+    },
+    /// AWS could not be asked: the caller may not call it, the endpoint does not implement it,
+    /// throttling outlasted the retries.
+    Unavailable {
+        code: Option<String>,
+        message: String,
+    },
 }
 
 impl Facts {
@@ -88,6 +145,7 @@ impl Facts {
             attached: None,
             subscription_pending: BTreeMap::new(),
             policy_changed: BTreeMap::new(),
+            aws_answers: None,
         }
     }
 
@@ -151,6 +209,23 @@ impl Facts {
     pub fn identity_to_look_up(&self) -> Option<&str> {
         let id = self.subject.identity_id.as_deref()?;
         (looks_like_identity_id(id) && Some(id) != self.identity_pool_id()).then_some(id)
+    }
+
+    /// AWS's answer to a question, if it was asked.
+    pub fn aws_answer(
+        &self,
+        evaluator: Evaluator,
+        principal: &str,
+        action: &str,
+        resource: &str,
+    ) -> Option<&Answer> {
+        let q = Question {
+            evaluator,
+            principal: principal.to_string(),
+            action: action.to_string(),
+            resource: resource.to_string(),
+        };
+        self.aws_answers.as_ref()?.get(&q)
     }
 
     /// The policy documents of a live role: its inline policies and its managed ones.

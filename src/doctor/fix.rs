@@ -21,6 +21,9 @@ pub struct Options {
     pub fix: bool,
     /// How many resources are read at once when reading the stack again after repairs.
     pub parallelism: usize,
+    /// Judge offline only: do not ask AWS's own evaluators (IoT TestAuthorization, IAM
+    /// SimulatePrincipalPolicy), for callers whose permissions lack them.
+    pub offline_only: bool,
 }
 
 /// The stack doctor looks at: its resources as read, and how to read them again.
@@ -35,7 +38,8 @@ pub struct Scope<'a> {
 /// afterwards, marking those the repairs fixed.
 pub async fn diagnose(scope: &Scope<'_>, opts: &Options) -> Result<Report> {
     let ctx = scope.ctx;
-    let facts = gather(ctx, scope.stack, scope.live, &opts.subject)
+    let ask_aws = !opts.offline_only;
+    let facts = gather(ctx, scope.stack, scope.live, &opts.subject, ask_aws)
         .await
         .map_err(Error::Aws)?;
     let mut report = judge(&facts);
@@ -44,7 +48,7 @@ pub async fn diagnose(scope: &Scope<'_>, opts: &Options) -> Result<Report> {
         if !repaired.is_empty() {
             let live = discover::discover(scope.stack, scope.values, ctx.clone(), opts.parallelism)
                 .await?;
-            let facts = gather(ctx, scope.stack, &live, &opts.subject)
+            let facts = gather(ctx, scope.stack, &live, &opts.subject, ask_aws)
                 .await
                 .map_err(Error::Aws)?;
             report = fixed(&report, judge(&facts), repaired);

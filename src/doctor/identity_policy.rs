@@ -29,7 +29,7 @@ pub fn checks(f: &Facts, requests: &Requests, role_docs: Option<&[(String, Value
         attached,
     ];
     if let Some(role_docs) = role_docs {
-        out.extend(both_layers(requests, role_docs, &iot_docs, name));
+        out.extend(both_layers(f, requests, role_docs, &iot_docs, name));
     }
     out
 }

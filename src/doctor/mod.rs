@@ -7,10 +7,12 @@
 //! Three steps, each in its place: [`gather`] asks AWS (every call doctor makes beyond reading the
 //! stack's resources) and returns [`Facts`], plain data; the checks of each concern judge those
 //! facts in pure functions ([`judge`]); [`fix`] runs them, carries out the repairs and checks
-//! again.
+//! again. Unless `--offline-only`, gather also asks AWS's own evaluators about the requests the
+//! access checks judge, and [`crosscheck`] sets their verdict beside the offline one.
 
 pub mod access;
 pub mod alerts;
+pub mod crosscheck;
 pub mod device;
 pub mod facts;
 pub mod fix;

@@ -11,6 +11,7 @@ mod credentials;
 mod device_bundle;
 mod device_chain;
 mod doctor;
+mod doctor_crosscheck;
 mod harness;
 mod live;
 mod lock;
