@@ -218,6 +218,11 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
     let vars = aws.function_env(&attach).await;
     assert_eq!(vars.get("IDENTITY_POOL_ID"), Some(&pool.identity_pool_id));
     assert_eq!(vars.get("IOT_POLICY_NAME"), Some(&iot_policy));
+    // The function learns its caller from the caller's ID token (GetId), for this pool's provider.
+    assert_eq!(
+        vars.get("USER_POOL_PROVIDER"),
+        Some(&format!("cognito-idp.us-east-1.amazonaws.com/{}", pool.id))
+    );
     assert_eq!(
         list(&statement_granting(&auth, "lambda:InvokeFunctionUrl")["Resource"]),
         [aws.function(&attach)
