@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 
 use crate::discover::{deps_of, lookup, order_of, Live, Orphan};
-use crate::error::{AwsError, Error, Result};
+use crate::error::{Error, ResourceError, Result};
 use crate::graph;
 use crate::plan::{self, Action, Plan, Planned};
 use crate::resources::{Ctx, Kind, Observed};
@@ -50,7 +50,7 @@ impl Outcome {
     }
 }
 
-fn resource_err(action: &'static str, kind: &dyn Kind, id: &str, source: AwsError) -> Error {
+fn resource_err(action: &'static str, kind: &dyn Kind, id: &str, source: ResourceError) -> Error {
     Error::Resource {
         action,
         resource: format!("{} `{id}`", kind.type_name()),
@@ -281,9 +281,8 @@ async fn step(
             "reading back",
             kind,
             id,
-            AwsError {
+            ResourceError::Other {
                 operation: "read back",
-                code: None,
                 message: "the resource was written but cannot be read back".into(),
             },
         ));
@@ -307,9 +306,8 @@ async fn step(
             "reading back",
             kind,
             id,
-            AwsError {
+            ResourceError::Other {
                 operation: "read back",
-                code: None,
                 message: format!(
                     "after the write, AWS still reports a different {}",
                     left.join(", ")

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{identity::role_policies, Check, Facts};
-use crate::aws::{found, OpExt};
+use crate::aws::{Missing, OpExt};
 use crate::error::AwsError;
 use crate::policy::eval::{self, Request};
 use crate::resources::sns_subscription::PENDING;
@@ -111,7 +111,7 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
         let pending = if arn == PENDING || arn.is_empty() {
             true
         } else {
-            let a = found(
+            let a = Missing::SNS.found(
                 facts
                     .ctx
                     .clients

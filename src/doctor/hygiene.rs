@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use super::{Check, Facts};
-use crate::aws::{found, OpExt};
+use crate::aws::{Missing, OpExt};
 use crate::error::AwsError;
 use crate::policy::lint::{self, Severity};
 
@@ -27,7 +27,7 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
     let now = SystemTime::now();
     for p in facts.all_of_type("iot_policy") {
         let Some(o) = &p.observed else { continue };
-        let Some(v) = found(
+        let Some(v) = Missing::IOT.found(
             iot.list_policy_versions()
                 .policy_name(o.attr("name"))
                 .send()

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::{Check, Facts, Repair};
-use crate::aws::{found, OpExt};
+use crate::aws::{Missing, OpExt};
 use crate::discover::Live;
 use crate::error::AwsError;
 use crate::policy::eval::{self, Context, IotAction, Request, KEY_IOT_CLIENT_ID};
@@ -56,7 +56,7 @@ pub async fn role_policies(
         .flatten()
         .filter_map(Value::as_str)
     {
-        let Some(p) = found(
+        let Some(p) = Missing::IAM.found(
             iam.get_policy()
                 .policy_arn(arn)
                 .send()
@@ -542,7 +542,7 @@ pub async fn checks(facts: &Facts<'_>) -> Result<Vec<Check>, AwsError> {
         }
         let mut docs = Vec::new();
         for n in names {
-            if let Some(p) = found(
+            if let Some(p) = Missing::IOT.found(
                 ctx.clients
                     .iot
                     .get_policy()

@@ -12,10 +12,9 @@ pub mod secret;
 
 use serde::Serialize;
 
-use crate::aws::{gone, OpExt};
 use crate::discover::Live;
-use crate::error::{AwsError, Error, Result};
-use crate::resources::Ctx;
+use crate::error::{Error, ResourceError, Result};
+use crate::resources::{iot_policy, Ctx};
 use crate::stack::Stack;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -255,7 +254,7 @@ pub async fn repair(facts: &Facts<'_>, report: &Report) -> Result<Vec<String>> {
     Ok(done)
 }
 
-async fn do_repair(facts: &Facts<'_>, r: &Repair) -> std::result::Result<(), AwsError> {
+async fn do_repair(facts: &Facts<'_>, r: &Repair) -> std::result::Result<(), ResourceError> {
     let ctx = facts.ctx;
     match r {
         Repair::Restore { resource } => {
@@ -268,26 +267,11 @@ async fn do_repair(facts: &Facts<'_>, r: &Repair) -> std::result::Result<(), Aws
                 None => decl.kind.create(ctx, &live.desired).await,
             }
         }
-        Repair::Attach { policy, target } => ctx
-            .clients
-            .iot
-            .attach_policy()
-            .policy_name(policy)
-            .target(target)
-            .send()
-            .await
-            .op("AttachPolicy")
-            .map(|_| ()),
-        Repair::Detach { policy, target } => gone(
-            ctx.clients
-                .iot
-                .detach_policy()
-                .policy_name(policy)
-                .target(target)
-                .send()
-                .await
-                .op("DetachPolicy")
-                .map(|_| ()),
-        ),
+        Repair::Attach { policy, target } => Ok(iot_policy::attach(ctx, policy, target).await?),
+        Repair::Detach { policy, target } => {
+            let link = (policy.clone(), target.clone());
+            iot_policy::detach(ctx, [link]).await?;
+            Ok(())
+        }
     }
 }

@@ -567,7 +567,8 @@ pub(crate) mod tests {
                 operation: "CreatePolicy",
                 code: Some("MalformedPolicyException".into()),
                 message: "Policy document is malformed".into(),
-            },
+            }
+            .into(),
         }
     }
 

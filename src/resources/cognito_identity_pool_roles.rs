@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use crate::aws::{Missing, OpExt};
+use crate::error::ResourceError;
 
 pub struct CognitoIdentityPoolRoles;
 
@@ -43,9 +43,9 @@ impl Kind for CognitoIdentityPoolRoles {
         false
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let pool = want.str("identity_pool_id");
-        let Some(r) = found(
+        let Some(r) = Missing::COGNITO.found(
             ctx.clients
                 .cognito_identity
                 .get_identity_pool_roles()
@@ -73,7 +73,7 @@ impl Kind for CognitoIdentityPoolRoles {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let mut req = ctx
             .clients
             .cognito_identity
@@ -90,22 +90,20 @@ impl Kind for CognitoIdentityPoolRoles {
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, _have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        _have: &Observed,
+    ) -> Result<(), ResourceError> {
         self.create(ctx, want).await
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
-            ctx.clients
-                .cognito_identity
-                .set_identity_pool_roles()
-                .identity_pool_id(have.attr("identity_pool_id"))
-                .set_roles(Some(Default::default()))
-                .send()
-                .await
-                .op("SetIdentityPoolRoles")
-                .map(|_| ()),
-        )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx.clients.cognito_identity.set_identity_pool_roles();
+        let call = call.identity_pool_id(have.attr("identity_pool_id"));
+        let r = call.set_roles(Some(Default::default())).send().await;
+        Missing::COGNITO.gone(r.op("SetIdentityPoolRoles"))?;
         Ok(Vec::new())
     }
 }

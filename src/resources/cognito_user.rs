@@ -11,8 +11,8 @@ use rand::Rng;
 use serde_json::Value;
 
 use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct CognitoUser;
 
@@ -41,6 +41,9 @@ static PROPS: &[PropSpec] = &[
     ),
 ];
 
+/// A user that is not there, or a pool that is not.
+const MISSING: Missing = Missing(&["UserNotFoundException", "ResourceNotFoundException"]);
+
 const SYMBOLS: &[u8] = b"!@#%^*()-_=+[]{}:,.?~";
 
 /// A password Cognito's strictest policy accepts: 20 characters with upper, lower, digit, symbol.
@@ -65,7 +68,7 @@ pub fn generate_password() -> String {
 }
 
 async fn secret_has_value(ctx: &Ctx, secret: &str) -> Result<bool, AwsError> {
-    let r = found(
+    let r = Missing::SECRETS.found(
         ctx.clients
             .secrets
             .list_secret_version_ids()
@@ -125,22 +128,13 @@ impl Kind for CognitoUser {
         ]
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let (pool, username) = (want.str("user_pool_id"), want.str("username"));
-        let r = ctx
-            .clients
-            .cognito_idp
-            .admin_get_user()
-            .user_pool_id(pool)
-            .username(username)
-            .send()
-            .await
-            .op("AdminGetUser");
-        let u = match r {
-            Err(e) if e.code.as_deref() == Some("UserNotFoundException") => return Ok(None),
-            other => found(other)?,
+        let call = ctx.clients.cognito_idp.admin_get_user().user_pool_id(pool);
+        let r = call.username(username).send().await;
+        let Some(u) = MISSING.found(r.op("AdminGetUser"))? else {
+            return Ok(None);
         };
-        let Some(u) = u else { return Ok(None) };
         let attr = |n: &str| {
             u.user_attributes()
                 .iter()
@@ -172,7 +166,7 @@ impl Kind for CognitoUser {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let attr = |n: &str, v: &str| AttributeType::builder().name(n).value(v).build();
         let r = ctx
             .clients
@@ -192,10 +186,15 @@ impl Kind for CognitoUser {
                 other?;
             }
         }
-        set_password(ctx, want).await
+        Ok(set_password(ctx, want).await?)
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+    ) -> Result<(), ResourceError> {
         if have.props.get("email") != want.props.get("email") {
             let attr = |n: &str, v: &str| AttributeType::builder().name(n).value(v).build();
             ctx.clients
@@ -219,31 +218,18 @@ impl Kind for CognitoUser {
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        let r = ctx
-            .clients
-            .cognito_idp
-            .admin_delete_user()
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx.clients.cognito_idp.admin_delete_user();
+        let call = call
             .user_pool_id(have.attr("user_pool_id"))
-            .username(have.attr("username"))
-            .send()
-            .await
-            .op("AdminDeleteUser")
-            .map(|_| ());
-        match r {
-            Err(e) if e.code.as_deref() == Some("UserNotFoundException") => {}
-            other => gone(other)?,
-        }
+            .username(have.attr("username"));
+        MISSING.gone(call.send().await.op("AdminDeleteUser"))?;
         Ok(Vec::new())
     }
 }
 
-fn build_err(e: aws_sdk_cognitoidentityprovider::error::BuildError) -> AwsError {
-    AwsError {
-        operation: "AdminCreateUser",
-        code: None,
-        message: e.to_string(),
-    }
+fn build_err(e: aws_sdk_cognitoidentityprovider::error::BuildError) -> ResourceError {
+    ResourceError::local("AdminCreateUser", e)
 }
 
 #[cfg(test)]

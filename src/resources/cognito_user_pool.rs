@@ -11,11 +11,10 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use serde_json::Value;
 
-use super::{
-    check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType, STACK_TAG,
-};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use super::support::{first_owned, tag_map};
+use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct CognitoUserPool;
 
@@ -131,49 +130,22 @@ fn admin_config(want: &Desired) -> AdminCreateUserConfigType {
 
 /// The pool of this stack with the wanted name: listed by name, owned through the stack tag.
 pub async fn find(ctx: &Ctx, name: &str) -> Result<Option<UserPoolType>, AwsError> {
-    let mut token = None;
-    loop {
-        let r = ctx
-            .clients
-            .cognito_idp
-            .list_user_pools()
-            .max_results(60)
-            .set_next_token(token)
-            .send()
-            .await
-            .op("ListUserPools")?;
-        for p in r.user_pools() {
-            if p.name() != Some(name) {
-                continue;
-            }
-            let Some(id) = p.id() else { continue };
-            let Some(d) = found(
-                ctx.clients
-                    .cognito_idp
-                    .describe_user_pool()
-                    .user_pool_id(id)
-                    .send()
-                    .await
-                    .op("DescribeUserPool"),
-            )?
-            else {
-                continue;
-            };
-            if let Some(pool) = d.user_pool() {
-                let ours = pool
-                    .user_pool_tags()
-                    .and_then(|t| t.get(STACK_TAG))
-                    .is_some_and(|v| v == &ctx.prefix);
-                if ours {
-                    return Ok(Some(pool.clone()));
-                }
-            }
-        }
-        token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-        if token.is_none() {
-            return Ok(None);
-        }
-    }
+    let idp = &ctx.clients.cognito_idp;
+    let pages = idp.list_user_pools().max_results(60).into_paginator();
+    let pools = pages
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .op("ListUserPools")?;
+    let named = pools.into_iter().filter(|p| p.name() == Some(name));
+    let ids = named.filter_map(|p| p.id).collect();
+    let describe = |id: String| async move {
+        let r = idp.describe_user_pool().user_pool_id(id).send().await;
+        let d = Missing::COGNITO.found(r.op("DescribeUserPool"))?;
+        Ok(d.and_then(|d| d.user_pool))
+    };
+    first_owned(ids, &ctx.prefix, describe, |p| p.user_pool_tags()).await
 }
 
 #[async_trait]
@@ -204,7 +176,7 @@ impl Kind for CognitoUserPool {
         (users > 0).then(|| format!("the user pool has {users} user(s); deleting it deletes them"))
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let name = want.str("name");
         let Some(pool) = find(ctx, name).await? else {
             return Ok(None);
@@ -317,7 +289,7 @@ impl Kind for CognitoUserPool {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let mut req = ctx
             .clients
             .cognito_idp
@@ -335,14 +307,10 @@ impl Kind for CognitoUserPool {
                 UsernameConfigurationType::builder()
                     .case_sensitive(want.bool("case_sensitive_usernames", false))
                     .build()
-                    .map_err(|e| AwsError {
-                        operation: "CreateUserPool",
-                        code: None,
-                        message: e.to_string(),
-                    })?,
+                    .map_err(|e| ResourceError::local("CreateUserPool", e))?,
             )
             .lambda_config(lambda_config(want))
-            .set_user_pool_tags(Some(want.tags().into_iter().collect()));
+            .set_user_pool_tags(Some(tag_map(want)));
         if want.bool("email_required", true) {
             req = req.schema(
                 SchemaAttributeType::builder()
@@ -357,7 +325,12 @@ impl Kind for CognitoUserPool {
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+    ) -> Result<(), ResourceError> {
         ctx.clients
             .cognito_idp
             .update_user_pool()
@@ -371,28 +344,21 @@ impl Kind for CognitoUserPool {
             .mfa_configuration(mfa(want))
             .admin_create_user_config(admin_config(want))
             .lambda_config(lambda_config(want))
-            .set_user_pool_tags(Some(want.tags().into_iter().collect()))
+            .set_user_pool_tags(Some(tag_map(want)))
             .send()
             .await
             .op("UpdateUserPool")?;
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let mut notes = Vec::new();
         if let Some(loss) = self.data_loss(have) {
             notes.push(loss);
         }
-        gone(
-            ctx.clients
-                .cognito_idp
-                .delete_user_pool()
-                .user_pool_id(have.attr("id"))
-                .send()
-                .await
-                .op("DeleteUserPool")
-                .map(|_| ()),
-        )?;
+        let call = ctx.clients.cognito_idp.delete_user_pool();
+        let r = call.user_pool_id(have.attr("id")).send().await;
+        Missing::COGNITO.gone(r.op("DeleteUserPool"))?;
         Ok(notes)
     }
 }

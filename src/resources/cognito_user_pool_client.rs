@@ -7,8 +7,8 @@ use aws_sdk_cognitoidentityprovider::types::{
 use serde_json::Value;
 
 use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct CognitoUserPoolClient;
 
@@ -64,45 +64,22 @@ fn units() -> TokenValidityUnitsType {
 }
 
 async fn find(ctx: &Ctx, pool: &str, name: &str) -> Result<Option<UserPoolClientType>, AwsError> {
-    let mut token = None;
-    loop {
-        let Some(r) = found(
-            ctx.clients
-                .cognito_idp
-                .list_user_pool_clients()
-                .user_pool_id(pool)
-                .max_results(60)
-                .set_next_token(token)
-                .send()
-                .await
-                .op("ListUserPoolClients"),
-        )?
-        else {
-            return Ok(None);
-        };
-        if let Some(id) = r
-            .user_pool_clients()
-            .iter()
-            .find(|c| c.client_name() == Some(name))
-            .and_then(|c| c.client_id())
-        {
-            let d = found(
-                ctx.clients
-                    .cognito_idp
-                    .describe_user_pool_client()
-                    .user_pool_id(pool)
-                    .client_id(id)
-                    .send()
-                    .await
-                    .op("DescribeUserPoolClient"),
-            )?;
-            return Ok(d.and_then(|d| d.user_pool_client().cloned()));
-        }
-        token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-        if token.is_none() {
-            return Ok(None);
-        }
-    }
+    let idp = &ctx.clients.cognito_idp;
+    let list = idp
+        .list_user_pool_clients()
+        .user_pool_id(pool)
+        .max_results(60);
+    let clients = list.into_paginator().items().send().try_collect().await;
+    let Some(clients) = Missing::COGNITO.found(clients.op("ListUserPoolClients"))? else {
+        return Ok(None);
+    };
+    let Some(id) = clients.into_iter().find(|c| c.client_name() == Some(name)) else {
+        return Ok(None);
+    };
+    let call = idp.describe_user_pool_client().user_pool_id(pool);
+    let r = call.set_client_id(id.client_id).send().await;
+    let d = Missing::COGNITO.found(r.op("DescribeUserPoolClient"))?;
+    Ok(d.and_then(|d| d.user_pool_client))
 }
 
 #[async_trait]
@@ -120,7 +97,7 @@ impl Kind for CognitoUserPoolClient {
         false
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let (pool, name) = (want.str("user_pool_id"), want.str("name"));
         let Some(c) = find(ctx, pool, name).await? else {
             return Ok(None);
@@ -160,7 +137,7 @@ impl Kind for CognitoUserPoolClient {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         ctx.clients
             .cognito_idp
             .create_user_pool_client()
@@ -176,7 +153,12 @@ impl Kind for CognitoUserPoolClient {
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+    ) -> Result<(), ResourceError> {
         ctx.clients
             .cognito_idp
             .update_user_pool_client()
@@ -192,18 +174,12 @@ impl Kind for CognitoUserPoolClient {
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
-            ctx.clients
-                .cognito_idp
-                .delete_user_pool_client()
-                .user_pool_id(have.attr("user_pool_id"))
-                .client_id(have.attr("id"))
-                .send()
-                .await
-                .op("DeleteUserPoolClient")
-                .map(|_| ()),
-        )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx.clients.cognito_idp.delete_user_pool_client();
+        let call = call
+            .user_pool_id(have.attr("user_pool_id"))
+            .client_id(have.attr("id"));
+        Missing::COGNITO.gone(call.send().await.op("DeleteUserPoolClient"))?;
         Ok(Vec::new())
     }
 }

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde_json::Value;
 
+use super::support::{delete_after_detach, remove_each, tag_list};
 use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, retry_on, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
-use crate::error::AwsError;
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 use crate::policy;
 
 pub struct IamRole;
@@ -68,78 +69,94 @@ async fn inline_policies(ctx: &Ctx, role: &str) -> Result<BTreeMap<String, Value
 }
 
 async fn inline_policy_names(ctx: &Ctx, role: &str) -> Result<Vec<String>, AwsError> {
-    let mut names = Vec::new();
-    let mut marker = None;
-    loop {
-        let r = ctx
-            .clients
-            .iam
-            .list_role_policies()
-            .role_name(role)
-            .set_marker(marker)
-            .send()
-            .await
-            .op("ListRolePolicies")?;
-        names.extend(r.policy_names().iter().cloned());
-        marker = r.marker().map(str::to_string).filter(|_| r.is_truncated());
-        if marker.is_none() {
-            break;
-        }
-    }
-    Ok(names)
+    let list = ctx.clients.iam.list_role_policies().role_name(role);
+    let pages = list.into_paginator().items().send();
+    pages.try_collect().await.op("ListRolePolicies")
 }
 
 async fn managed_policies(ctx: &Ctx, role: &str) -> Result<Vec<String>, AwsError> {
-    let mut arns = Vec::new();
-    let mut marker = None;
-    loop {
-        let r = ctx
-            .clients
-            .iam
-            .list_attached_role_policies()
-            .role_name(role)
-            .set_marker(marker)
-            .send()
-            .await
-            .op("ListAttachedRolePolicies")?;
-        arns.extend(
-            r.attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn().map(str::to_string)),
-        );
-        marker = r.marker().map(str::to_string).filter(|_| r.is_truncated());
-        if marker.is_none() {
-            break;
-        }
-    }
+    let list = ctx
+        .clients
+        .iam
+        .list_attached_role_policies()
+        .role_name(role);
+    let pages = list.into_paginator().items().send();
+    let attached = pages.try_collect().await.op("ListAttachedRolePolicies")?;
+    let mut arns: Vec<String> = attached.into_iter().filter_map(|p| p.policy_arn).collect();
     arns.sort();
     Ok(arns)
 }
 
 fn iam_tags(want: &Desired) -> Vec<aws_sdk_iam::types::Tag> {
-    want.tags()
-        .into_iter()
-        .filter_map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .ok()
-        })
-        .collect()
+    tag_list(want, |k, v| {
+        aws_sdk_iam::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+            .ok()
+    })
 }
 
 async fn put_inline(ctx: &Ctx, role: &str, name: &str, doc: &Value) -> Result<(), AwsError> {
-    ctx.clients
+    let call = ctx
+        .clients
         .iam
         .put_role_policy()
         .role_name(role)
-        .policy_name(name)
-        .policy_document(doc.to_string())
-        .send()
-        .await
-        .op("PutRolePolicy")?;
+        .policy_name(name);
+    let call = call.policy_document(doc.to_string());
+    call.send().await.op("PutRolePolicy")?;
     Ok(())
+}
+
+async fn delete_inline(
+    ctx: &Ctx,
+    role: &str,
+    names: impl IntoIterator<Item = String>,
+) -> Result<usize, AwsError> {
+    let iam = &ctx.clients.iam;
+    remove_each(names, "DeleteRolePolicy", Missing::IAM, |n| {
+        iam.delete_role_policy()
+            .role_name(role)
+            .policy_name(n)
+            .send()
+    })
+    .await
+}
+
+async fn attach_managed(
+    ctx: &Ctx,
+    role: &str,
+    arns: impl IntoIterator<Item = String>,
+) -> Result<(), AwsError> {
+    for arn in arns {
+        let call = ctx.clients.iam.attach_role_policy().role_name(role);
+        call.policy_arn(arn).send().await.op("AttachRolePolicy")?;
+    }
+    Ok(())
+}
+
+async fn detach_managed(
+    ctx: &Ctx,
+    role: &str,
+    arns: impl IntoIterator<Item = String>,
+) -> Result<usize, AwsError> {
+    let iam = &ctx.clients.iam;
+    remove_each(arns, "DetachRolePolicy", Missing::IAM, |a| {
+        iam.detach_role_policy()
+            .role_name(role)
+            .policy_arn(a)
+            .send()
+    })
+    .await
+}
+
+/// The managed policy ARNs of a `managed_policy_arns` value.
+fn arn_list(v: Option<&Value>) -> Vec<String> {
+    let items = v.and_then(Value::as_array).into_iter().flatten();
+    items
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect()
 }
 
 #[async_trait]
@@ -162,9 +179,9 @@ impl Kind for IamRole {
         )
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let name = want.str("name");
-        let Some(r) = found(
+        let Some(r) = Missing::IAM.found(
             ctx.clients
                 .iam
                 .get_role()
@@ -212,7 +229,7 @@ impl Kind for IamRole {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let name = want.str("name");
         ctx.clients
             .iam
@@ -229,25 +246,16 @@ impl Kind for IamRole {
                 put_inline(ctx, name, pname, doc).await?;
             }
         }
-        for arn in want
-            .value("managed_policy_arns")
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            ctx.clients
-                .iam
-                .attach_role_policy()
-                .role_name(name)
-                .policy_arn(arn.as_str().unwrap_or_default())
-                .send()
-                .await
-                .op("AttachRolePolicy")?;
-        }
+        attach_managed(ctx, name, arn_list(want.props.get("managed_policy_arns"))).await?;
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+    ) -> Result<(), ResourceError> {
         let name = want.str("name");
         let differs = |k: &str| have.props.get(k) != Some(want.value(k));
         if differs("assume_role_policy") {
@@ -273,66 +281,29 @@ impl Kind for IamRole {
         if differs("inline_policies") {
             let empty = serde_json::Map::new();
             let want_m = want.value("inline_policies").as_object().unwrap_or(&empty);
-            let have_m = have
-                .props
-                .get("inline_policies")
-                .and_then(Value::as_object)
-                .unwrap_or(&empty);
+            let have_m = have.props.get("inline_policies").and_then(Value::as_object);
+            let have_m = have_m.unwrap_or(&empty);
             let authored = want.document("inline_policies");
             for (pname, doc) in want_m {
                 if have_m.get(pname) != Some(doc) {
                     put_inline(ctx, name, pname, &authored[pname.as_str()]).await?;
                 }
             }
-            for pname in have_m.keys().filter(|k| !want_m.contains_key(*k)) {
-                gone(
-                    ctx.clients
-                        .iam
-                        .delete_role_policy()
-                        .role_name(name)
-                        .policy_name(pname)
-                        .send()
-                        .await
-                        .op("DeleteRolePolicy")
-                        .map(|_| ()),
-                )?;
-            }
+            let removed: Vec<String> = have_m
+                .keys()
+                .filter(|k| !want_m.contains_key(*k))
+                .cloned()
+                .collect();
+            delete_inline(ctx, name, removed).await?;
         }
         if differs("managed_policy_arns") {
-            let list = |v: Option<&Value>| -> Vec<String> {
-                v.and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|s| s.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default()
+            let want_l = arn_list(want.props.get("managed_policy_arns"));
+            let have_l = arn_list(have.props.get("managed_policy_arns"));
+            let missing = |from: &[String], of: &[String]| -> Vec<String> {
+                from.iter().filter(|a| !of.contains(a)).cloned().collect()
             };
-            let want_l = list(want.props.get("managed_policy_arns"));
-            let have_l = list(have.props.get("managed_policy_arns"));
-            for arn in want_l.iter().filter(|a| !have_l.contains(a)) {
-                ctx.clients
-                    .iam
-                    .attach_role_policy()
-                    .role_name(name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .op("AttachRolePolicy")?;
-            }
-            for arn in have_l.iter().filter(|a| !want_l.contains(a)) {
-                gone(
-                    ctx.clients
-                        .iam
-                        .detach_role_policy()
-                        .role_name(name)
-                        .policy_arn(arn)
-                        .send()
-                        .await
-                        .op("DetachRolePolicy")
-                        .map(|_| ()),
-                )?;
-            }
+            attach_managed(ctx, name, missing(&want_l, &have_l)).await?;
+            detach_managed(ctx, name, missing(&have_l, &want_l)).await?;
         }
         if differs("tags") {
             ctx.clients
@@ -347,53 +318,17 @@ impl Kind for IamRole {
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let name = have.attr("name");
         // Names only: a role cannot be deleted while it has inline policies.
-        for pname in found(inline_policy_names(ctx, name).await)?.unwrap_or_default() {
-            gone(
-                ctx.clients
-                    .iam
-                    .delete_role_policy()
-                    .role_name(name)
-                    .policy_name(&pname)
-                    .send()
-                    .await
-                    .op("DeleteRolePolicy")
-                    .map(|_| ()),
-            )?;
-        }
-        for arn in found(managed_policies(ctx, name).await)?.unwrap_or_default() {
-            gone(
-                ctx.clients
-                    .iam
-                    .detach_role_policy()
-                    .role_name(name)
-                    .policy_arn(&arn)
-                    .send()
-                    .await
-                    .op("DetachRolePolicy")
-                    .map(|_| ()),
-            )?;
-        }
-        gone(
-            retry_on(
-                &["DeleteConflict"],
-                CONFLICT_ATTEMPTS,
-                CONFLICT_PAUSE,
-                || async {
-                    ctx.clients
-                        .iam
-                        .delete_role()
-                        .role_name(name)
-                        .send()
-                        .await
-                        .op("DeleteRole")
-                        .map(|_| ())
-                },
-            )
-            .await,
-        )?;
+        let inline = Missing::IAM.found(inline_policy_names(ctx, name).await)?;
+        delete_inline(ctx, name, inline.unwrap_or_default()).await?;
+        let managed = Missing::IAM.found(managed_policies(ctx, name).await)?;
+        detach_managed(ctx, name, managed.unwrap_or_default()).await?;
+        delete_after_detach("DeleteRole", &["DeleteConflict"], Missing::IAM, || {
+            ctx.clients.iam.delete_role().role_name(name).send()
+        })
+        .await?;
         Ok(Vec::new())
     }
 }

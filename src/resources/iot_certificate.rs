@@ -8,9 +8,10 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, retry_on, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
-use crate::error::AwsError;
+use super::support::delete_after_detach;
+use super::{iot_policy, iot_thing, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 use crate::state;
 
 pub struct IotCertificate;
@@ -29,12 +30,8 @@ static PROPS: &[PropSpec] = &[
     ),
 ];
 
-fn local_err(message: String) -> AwsError {
-    AwsError {
-        operation: "local files",
-        code: None,
-        message,
-    }
+fn local_err(message: String) -> ResourceError {
+    ResourceError::local("local files", message)
 }
 
 pub fn marker(prefix: &str, id: &str) -> String {
@@ -92,16 +89,17 @@ async fn describe(
     ctx: &Ctx,
     cert_id: &str,
 ) -> Result<Option<aws_sdk_iot::types::CertificateDescription>, AwsError> {
-    Ok(found(
-        ctx.clients
-            .iot
-            .describe_certificate()
-            .certificate_id(cert_id)
-            .send()
-            .await
-            .op("DescribeCertificate"),
-    )?
-    .and_then(|d| d.certificate_description().cloned()))
+    Ok(Missing::IOT
+        .found(
+            ctx.clients
+                .iot
+                .describe_certificate()
+                .certificate_id(cert_id)
+                .send()
+                .await
+                .op("DescribeCertificate"),
+        )?
+        .and_then(|d| d.certificate_description().cloned()))
 }
 
 /// Finds the stack's certificate among all certificates of the account and region.
@@ -111,39 +109,23 @@ async fn scan(
 ) -> Result<Option<aws_sdk_iot::types::CertificateDescription>, AwsError> {
     let want_marker = marker(&ctx.prefix, id);
     let spki = local_spki(ctx, id);
-    let mut marker_tok = None;
-    loop {
-        let r = ctx
-            .clients
-            .iot
-            .list_certificates()
-            .page_size(250)
-            .set_marker(marker_tok)
-            .send()
-            .await
-            .op("ListCertificates")?;
-        for c in r.certificates() {
-            let Some(cid) = c.certificate_id() else {
-                continue;
-            };
-            let Some(d) = describe(ctx, cid).await? else {
-                continue;
-            };
-            let Some(p) = d.certificate_pem().and_then(parse_pem) else {
-                continue;
-            };
-            if p.ou.iter().any(|o| o == &want_marker) || spki.as_deref() == Some(&p.spki[..]) {
-                return Ok(Some(d));
-            }
-        }
-        marker_tok = r
-            .next_marker()
-            .filter(|m| !m.is_empty())
-            .map(str::to_string);
-        if marker_tok.is_none() {
-            return Ok(None);
+    let list = ctx.clients.iot.list_certificates().page_size(250);
+    let mut certs = list.into_paginator().items().send();
+    while let Some(c) = certs.try_next().await.op("ListCertificates")? {
+        let Some(cid) = c.certificate_id() else {
+            continue;
+        };
+        let Some(d) = describe(ctx, cid).await? else {
+            continue;
+        };
+        let Some(p) = d.certificate_pem().and_then(parse_pem) else {
+            continue;
+        };
+        if p.ou.iter().any(|o| o == &want_marker) || spki.as_deref() == Some(&p.spki[..]) {
+            return Ok(Some(d));
         }
     }
+    Ok(None)
 }
 
 fn status_active(d: &aws_sdk_iot::types::CertificateDescription) -> bool {
@@ -165,7 +147,7 @@ impl Kind for IotCertificate {
         false
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let id = &want.id;
         let id_file = format!("{id}.cert-id");
         let mut desc = None;
@@ -218,7 +200,7 @@ impl Kind for IotCertificate {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let id = &want.id;
         let key_path = ctx.state_dir.join(key_file(id));
         // Reuse a key a killed run left behind; otherwise make one and keep it before calling AWS.
@@ -268,7 +250,12 @@ impl Kind for IotCertificate {
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+    ) -> Result<(), ResourceError> {
         if have.props.get("active") != want.props.get("active")
             || !want.props.contains_key("active")
                 && have.props.get("active") != Some(&Value::Bool(true))
@@ -290,73 +277,28 @@ impl Kind for IotCertificate {
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let (cid, arn) = (have.attr("id"), have.attr("arn"));
         let iot = &ctx.clients.iot;
-        let things = found(
-            iot.list_principal_things()
-                .principal(arn)
-                .send()
-                .await
-                .op("ListPrincipalThings"),
-        )?;
-        for t in things.iter().flat_map(|t| t.things()) {
-            gone(
-                iot.detach_thing_principal()
-                    .thing_name(t)
-                    .principal(arn)
-                    .send()
-                    .await
-                    .op("DetachThingPrincipal")
-                    .map(|_| ()),
-            )?;
-        }
-        let policies = found(
-            iot.list_attached_policies()
-                .target(arn)
-                .send()
-                .await
-                .op("ListAttachedPolicies"),
-        )?;
-        for p in policies.iter().flat_map(|p| p.policies()) {
-            if let Some(name) = p.policy_name() {
-                gone(
-                    iot.detach_policy()
-                        .policy_name(name)
-                        .target(arn)
-                        .send()
-                        .await
-                        .op("DetachPolicy")
-                        .map(|_| ()),
-                )?;
-            }
-        }
-        gone(
-            iot.update_certificate()
-                .certificate_id(cid)
-                .new_status("INACTIVE".into())
-                .send()
-                .await
-                .op("UpdateCertificate")
-                .map(|_| ()),
-        )?;
+        let things = iot.list_principal_things().principal(arn).into_paginator();
+        let things = things.items().send().try_collect().await;
+        let things = Missing::IOT.found(things.op("ListPrincipalThings"))?;
+        let links = things.into_iter().flatten().map(|t| (t, arn.to_string()));
+        iot_thing::detach(ctx, links).await?;
+        let policies = iot.list_attached_policies().target(arn).into_paginator();
+        let policies = policies.items().send().try_collect().await;
+        let policies = Missing::IOT.found(policies.op("ListAttachedPolicies"))?;
+        let names = policies.into_iter().flatten().filter_map(|p| p.policy_name);
+        iot_policy::detach(ctx, names.map(|p| (p, arn.to_string()))).await?;
+        let deactivate = iot.update_certificate().certificate_id(cid);
+        let deactivate = deactivate.new_status("INACTIVE".into()).send().await;
+        Missing::IOT.gone(deactivate.op("UpdateCertificate"))?;
         // Detaching is asynchronous in AWS IoT: the delete may see a conflict for a while.
-        gone(
-            retry_on(
-                &["DeleteConflictException", "CertificateStateException"],
-                CONFLICT_ATTEMPTS,
-                CONFLICT_PAUSE,
-                || async {
-                    iot.delete_certificate()
-                        .certificate_id(cid)
-                        .send()
-                        .await
-                        .op("DeleteCertificate")
-                        .map(|_| ())
-                },
-            )
-            .await,
-        )?;
+        let conflicts = ["DeleteConflictException", "CertificateStateException"];
+        delete_after_detach("DeleteCertificate", &conflicts, Missing::IOT, || {
+            iot.delete_certificate().certificate_id(cid).send()
+        })
+        .await?;
         for f in files(have.attr("resource_id")) {
             state::remove(&ctx.state_dir, &f);
         }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
 use crate::aws::OpExt;
-use crate::error::AwsError;
+use crate::error::ResourceError;
 
 pub struct IotEndpoint;
 
@@ -33,7 +33,7 @@ impl Kind for IotEndpoint {
         true
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let t = want.opt_str("endpoint_type").unwrap_or("iot:Data-ATS");
         let r = ctx
             .clients
@@ -56,13 +56,18 @@ impl Kind for IotEndpoint {
         Ok(Some(o))
     }
 
-    async fn create(&self, _ctx: &Ctx, _want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, _ctx: &Ctx, _want: &Desired) -> Result<(), ResourceError> {
         Ok(())
     }
-    async fn update(&self, _ctx: &Ctx, _want: &Desired, _have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        _ctx: &Ctx,
+        _want: &Desired,
+        _have: &Observed,
+    ) -> Result<(), ResourceError> {
         Ok(())
     }
-    async fn delete(&self, _ctx: &Ctx, _have: &Observed) -> Result<Vec<String>, AwsError> {
+    async fn delete(&self, _ctx: &Ctx, _have: &Observed) -> Result<Vec<String>, ResourceError> {
         Ok(Vec::new())
     }
 }

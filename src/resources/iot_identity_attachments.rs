@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{iot_policy, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct IotIdentityAttachments;
 
@@ -28,26 +28,20 @@ static PROPS: &[PropSpec] = &[
     .force_new(),
 ];
 
-/// Every identity id in the pool.
+/// Every identity id in the pool. (ListIdentities has no paginator in the SDK: the pages are
+/// followed here.)
 pub async fn identities(ctx: &Ctx, pool: &str) -> Result<Vec<String>, AwsError> {
     let mut out = Vec::new();
     let mut token = None;
     loop {
-        let r = ctx
-            .clients
-            .cognito_identity
-            .list_identities()
+        let list = ctx.clients.cognito_identity.list_identities();
+        let list = list
             .identity_pool_id(pool)
             .max_results(60)
-            .set_next_token(token)
-            .send()
-            .await
-            .op("ListIdentities")?;
-        out.extend(
-            r.identities()
-                .iter()
-                .filter_map(|i| i.identity_id().map(str::to_string)),
-        );
+            .set_next_token(token);
+        let r = list.send().await.op("ListIdentities")?;
+        let ids = r.identities().iter().filter_map(|i| i.identity_id());
+        out.extend(ids.map(str::to_string));
         token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
         if token.is_none() {
             return Ok(out);
@@ -60,10 +54,10 @@ async fn missing(
     policy: &str,
     pool: &str,
 ) -> Result<Option<(Vec<String>, usize)>, AwsError> {
-    let Some(targets) = found(iot_policy::targets(ctx, policy).await)? else {
+    let Some(targets) = Missing::IOT.found(iot_policy::targets(ctx, policy).await)? else {
         return Ok(None);
     };
-    let Some(ids) = found(identities(ctx, pool).await)? else {
+    let Some(ids) = Missing::COGNITO.found(identities(ctx, pool).await)? else {
         return Ok(None);
     };
     let targets: BTreeSet<String> = targets.into_iter().collect();
@@ -92,7 +86,7 @@ impl Kind for IotIdentityAttachments {
         vec![("all_identities_attached", Value::Bool(true))]
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let (policy, pool) = (want.str("policy"), want.str("identity_pool_id"));
         let Some((missing, total)) = missing(ctx, policy, pool).await? else {
             return Ok(None);
@@ -118,50 +112,35 @@ impl Kind for IotIdentityAttachments {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let (policy, pool) = (want.str("policy"), want.str("identity_pool_id"));
         let Some((missing, _)) = missing(ctx, policy, pool).await? else {
             return Ok(());
         };
         for id in missing {
-            ctx.clients
-                .iot
-                .attach_policy()
-                .policy_name(policy)
-                .target(&id)
-                .send()
-                .await
-                .op("AttachPolicy")?;
+            iot_policy::attach(ctx, policy, &id).await?;
         }
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, _have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        _have: &Observed,
+    ) -> Result<(), ResourceError> {
         self.create(ctx, want).await
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let (policy, pool) = (have.attr("policy"), have.attr("identity_pool_id"));
-        let Some(targets) = found(iot_policy::targets(ctx, policy).await)? else {
+        let Some(targets) = Missing::IOT.found(iot_policy::targets(ctx, policy).await)? else {
             return Ok(Vec::new());
         };
-        let ids: BTreeSet<String> = found(identities(ctx, pool).await)?
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        for t in targets.iter().filter(|t| ids.contains(*t)) {
-            gone(
-                ctx.clients
-                    .iot
-                    .detach_policy()
-                    .policy_name(policy)
-                    .target(t)
-                    .send()
-                    .await
-                    .op("DetachPolicy")
-                    .map(|_| ()),
-            )?;
-        }
+        let ids = Missing::COGNITO.found(identities(ctx, pool).await)?;
+        let ids: BTreeSet<String> = ids.unwrap_or_default().into_iter().collect();
+        let ours = targets.into_iter().filter(|t| ids.contains(t));
+        iot_policy::detach(ctx, ours.map(|t| (policy.to_string(), t))).await?;
         Ok(Vec::new())
     }
 }

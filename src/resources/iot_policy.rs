@@ -2,11 +2,13 @@
 //! oldest non-default one is pruned first. Delete detaches every target and prunes versions.
 
 use async_trait::async_trait;
+use aws_sdk_iot::types::PolicyVersion;
 use serde_json::Value;
 
+use super::support::{delete_after_detach, remove_each, tag_list};
 use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, retry_on, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
-use crate::error::AwsError;
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 use crate::policy;
 
 pub struct IotPolicy;
@@ -27,29 +29,32 @@ static PROPS: &[PropSpec] = &[
 
 /// Every target the policy is attached to (certificates, Cognito identities, thing groups).
 pub async fn targets(ctx: &Ctx, policy: &str) -> Result<Vec<String>, AwsError> {
-    let mut out = Vec::new();
-    let mut marker = None;
-    loop {
-        let r = ctx
-            .clients
-            .iot
-            .list_targets_for_policy()
-            .policy_name(policy)
-            .set_marker(marker)
-            .page_size(250)
-            .send()
-            .await
-            .op("ListTargetsForPolicy")?;
-        out.extend(r.targets().iter().cloned());
-        marker = r
-            .next_marker()
-            .filter(|m| !m.is_empty())
-            .map(str::to_string);
-        if marker.is_none() {
-            break;
-        }
-    }
-    Ok(out)
+    let list = ctx
+        .clients
+        .iot
+        .list_targets_for_policy()
+        .policy_name(policy);
+    let pages = list.page_size(250).into_paginator().items().send();
+    pages.try_collect().await.op("ListTargetsForPolicy")
+}
+
+/// Attaches the policy to a target (a certificate ARN, a Cognito identity id).
+pub async fn attach(ctx: &Ctx, policy: &str, target: &str) -> Result<(), AwsError> {
+    let call = ctx.clients.iot.attach_policy().policy_name(policy);
+    call.target(target).send().await.op("AttachPolicy")?;
+    Ok(())
+}
+
+/// Detaches each `(policy, target)` link; a link already gone is done.
+pub async fn detach(
+    ctx: &Ctx,
+    links: impl IntoIterator<Item = (String, String)>,
+) -> Result<usize, AwsError> {
+    let iot = &ctx.clients.iot;
+    remove_each(links, "DetachPolicy", Missing::IOT, |(p, t)| {
+        iot.detach_policy().policy_name(p).target(t).send()
+    })
+    .await
 }
 
 pub async fn tags_of(ctx: &Ctx, arn: &str, want: &Desired) -> Result<Value, AwsError> {
@@ -70,11 +75,8 @@ pub async fn tags_of(ctx: &Ctx, arn: &str, want: &Desired) -> Result<Value, AwsE
 }
 
 pub async fn tag(ctx: &Ctx, arn: &str, want: &Desired) -> Result<(), AwsError> {
-    ctx.clients
-        .iot
-        .tag_resource()
-        .resource_arn(arn)
-        .set_tags(Some(iot_tags(want)))
+    let call = ctx.clients.iot.tag_resource().resource_arn(arn);
+    call.set_tags(Some(iot_tags(want)))
         .send()
         .await
         .op("TagResource")?;
@@ -82,16 +84,13 @@ pub async fn tag(ctx: &Ctx, arn: &str, want: &Desired) -> Result<(), AwsError> {
 }
 
 fn iot_tags(want: &Desired) -> Vec<aws_sdk_iot::types::Tag> {
-    want.tags()
-        .into_iter()
-        .filter_map(|(k, v)| {
-            aws_sdk_iot::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .ok()
-        })
-        .collect()
+    tag_list(want, |k, v| {
+        aws_sdk_iot::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+            .ok()
+    })
 }
 
 #[async_trait]
@@ -114,9 +113,9 @@ impl Kind for IotPolicy {
         )
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let name = want.str("name");
-        let Some(p) = found(
+        let Some(p) = Missing::IOT.found(
             ctx.clients
                 .iot
                 .get_policy()
@@ -145,7 +144,7 @@ impl Kind for IotPolicy {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         ctx.clients
             .iot
             .create_policy()
@@ -158,44 +157,18 @@ impl Kind for IotPolicy {
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+    ) -> Result<(), ResourceError> {
         let name = want.str("name");
         if have.props.get("document") != Some(want.value("document")) {
-            let versions = ctx
-                .clients
-                .iot
-                .list_policy_versions()
-                .policy_name(name)
-                .send()
-                .await
-                .op("ListPolicyVersions")?;
-            let mut old: Vec<_> = versions
-                .policy_versions()
-                .iter()
-                .filter(|v| !v.is_default_version())
-                .collect();
-            if versions.policy_versions().len() >= 5 {
-                old.sort_by_key(|v| v.create_date().map(|d| d.as_nanos()).unwrap_or(0));
-                if let Some(oldest) = old.first().and_then(|v| v.version_id()) {
-                    gone(
-                        ctx.clients
-                            .iot
-                            .delete_policy_version()
-                            .policy_name(name)
-                            .policy_version_id(oldest)
-                            .send()
-                            .await
-                            .op("DeletePolicyVersion")
-                            .map(|_| ()),
-                    )?;
-                }
-            }
-            ctx.clients
-                .iot
-                .create_policy_version()
-                .policy_name(name)
-                .policy_document(want.document("document").to_string())
-                .set_as_default(true)
+            prune_oldest_version(ctx, name).await?;
+            let call = ctx.clients.iot.create_policy_version().policy_name(name);
+            let call = call.policy_document(want.document("document").to_string());
+            call.set_as_default(true)
                 .send()
                 .await
                 .op("CreatePolicyVersion")?;
@@ -206,72 +179,59 @@ impl Kind for IotPolicy {
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let name = have.attr("name");
+        let iot = &ctx.clients.iot;
         let mut notes = Vec::new();
-        let targets = targets(ctx, name).await?;
-        for t in &targets {
-            gone(
-                ctx.clients
-                    .iot
-                    .detach_policy()
-                    .policy_name(name)
-                    .target(t)
-                    .send()
-                    .await
-                    .op("DetachPolicy")
-                    .map(|_| ()),
-            )?;
+        let links = targets(ctx, name).await?.into_iter();
+        let detached = detach(ctx, links.map(|t| (name.to_string(), t))).await?;
+        if detached > 0 {
+            notes.push(format!("detached from {detached} target(s)"));
         }
-        if !targets.is_empty() {
-            notes.push(format!("detached from {} target(s)", targets.len()));
-        }
-        let versions = found(
-            ctx.clients
-                .iot
-                .list_policy_versions()
-                .policy_name(name)
-                .send()
-                .await
-                .op("ListPolicyVersions"),
-        )?;
-        for v in versions.iter().flat_map(|v| v.policy_versions()) {
-            if v.is_default_version() {
-                continue;
-            }
-            if let Some(id) = v.version_id() {
-                gone(
-                    ctx.clients
-                        .iot
-                        .delete_policy_version()
-                        .policy_name(name)
-                        .policy_version_id(id)
-                        .send()
-                        .await
-                        .op("DeletePolicyVersion")
-                        .map(|_| ()),
-                )?;
-            }
-        }
-        // Detaching is asynchronous in AWS IoT: the delete may see a conflict for a while.
-        gone(
-            retry_on(
-                &["DeleteConflictException"],
-                CONFLICT_ATTEMPTS,
-                CONFLICT_PAUSE,
-                || async {
-                    ctx.clients
-                        .iot
-                        .delete_policy()
-                        .policy_name(name)
-                        .send()
-                        .await
-                        .op("DeletePolicy")
-                        .map(|_| ())
-                },
-            )
-            .await,
-        )?;
+        let versions = Missing::IOT
+            .found(versions(ctx, name).await)?
+            .unwrap_or_default();
+        let old = versions.into_iter().filter(|v| !v.is_default_version());
+        delete_versions(ctx, name, old.filter_map(|v| v.version_id).collect()).await?;
+        delete_after_detach(
+            "DeletePolicy",
+            &["DeleteConflictException"],
+            Missing::IOT,
+            || iot.delete_policy().policy_name(name).send(),
+        )
+        .await?;
         Ok(notes)
     }
+}
+
+async fn versions(ctx: &Ctx, name: &str) -> Result<Vec<PolicyVersion>, AwsError> {
+    let call = ctx.clients.iot.list_policy_versions().policy_name(name);
+    let out = call.send().await.op("ListPolicyVersions")?;
+    Ok(out.policy_versions().to_vec())
+}
+
+/// At five versions AWS refuses a new one: the oldest non-default version goes first.
+async fn prune_oldest_version(ctx: &Ctx, name: &str) -> Result<(), AwsError> {
+    let versions = versions(ctx, name).await?;
+    if versions.len() < 5 {
+        return Ok(());
+    }
+    let oldest = versions
+        .iter()
+        .filter(|v| !v.is_default_version())
+        .min_by_key(|v| v.create_date().map(|d| d.as_nanos()).unwrap_or(0))
+        .and_then(|v| v.version_id.clone());
+    delete_versions(ctx, name, oldest.into_iter().collect()).await
+}
+
+async fn delete_versions(ctx: &Ctx, name: &str, ids: Vec<String>) -> Result<(), AwsError> {
+    let iot = &ctx.clients.iot;
+    remove_each(ids, "DeletePolicyVersion", Missing::IOT, |id| {
+        iot.delete_policy_version()
+            .policy_name(name)
+            .policy_version_id(id)
+            .send()
+    })
+    .await?;
+    Ok(())
 }

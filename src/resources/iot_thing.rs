@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde_json::Value;
 
+use super::support::{delete_after_detach, remove_each};
 use super::{check_chars, map_value, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, retry_on, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
-use crate::error::AwsError;
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct IotThing;
 
@@ -27,25 +28,34 @@ static PROPS: &[PropSpec] = &[
 
 /// Every principal (certificate ARN) attached to the thing.
 pub async fn principals(ctx: &Ctx, thing: &str) -> Result<Vec<String>, AwsError> {
-    let mut out = Vec::new();
-    let mut token = None;
-    loop {
-        let r = ctx
-            .clients
-            .iot
-            .list_thing_principals()
-            .thing_name(thing)
-            .set_next_token(token)
+    let list = ctx.clients.iot.list_thing_principals().thing_name(thing);
+    let pages = list.into_paginator().items().send();
+    pages.try_collect().await.op("ListThingPrincipals")
+}
+
+/// Attaches a principal (a certificate ARN) to the thing.
+pub async fn attach(ctx: &Ctx, thing: &str, principal: &str) -> Result<(), AwsError> {
+    let call = ctx.clients.iot.attach_thing_principal().thing_name(thing);
+    call.principal(principal)
+        .send()
+        .await
+        .op("AttachThingPrincipal")?;
+    Ok(())
+}
+
+/// Detaches each `(thing, principal)` link; a link already gone is done.
+pub async fn detach(
+    ctx: &Ctx,
+    links: impl IntoIterator<Item = (String, String)>,
+) -> Result<usize, AwsError> {
+    let iot = &ctx.clients.iot;
+    remove_each(links, "DetachThingPrincipal", Missing::IOT, |(t, p)| {
+        iot.detach_thing_principal()
+            .thing_name(t)
+            .principal(p)
             .send()
-            .await
-            .op("ListThingPrincipals")?;
-        out.extend(r.principals().iter().cloned());
-        token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    Ok(out)
+    })
+    .await
 }
 
 fn payload(want: &Desired) -> aws_sdk_iot::types::AttributePayload {
@@ -77,9 +87,9 @@ impl Kind for IotThing {
         )
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let name = want.str("name");
-        let Some(t) = found(
+        let Some(t) = Missing::IOT.found(
             ctx.clients
                 .iot
                 .describe_thing()
@@ -110,7 +120,7 @@ impl Kind for IotThing {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         ctx.clients
             .iot
             .create_thing()
@@ -122,7 +132,12 @@ impl Kind for IotThing {
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, _have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        _have: &Observed,
+    ) -> Result<(), ResourceError> {
         ctx.clients
             .iot
             .update_thing()
@@ -134,40 +149,20 @@ impl Kind for IotThing {
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let name = have.attr("name");
-        for p in found(principals(ctx, name).await)?.unwrap_or_default() {
-            gone(
-                ctx.clients
-                    .iot
-                    .detach_thing_principal()
-                    .thing_name(name)
-                    .principal(&p)
-                    .send()
-                    .await
-                    .op("DetachThingPrincipal")
-                    .map(|_| ()),
-            )?;
-        }
+        let attached = Missing::IOT.found(principals(ctx, name).await)?;
+        let links = attached
+            .into_iter()
+            .flatten()
+            .map(|p| (name.to_string(), p));
+        detach(ctx, links).await?;
         // Detaching principals is asynchronous: the delete may be refused for a while.
-        gone(
-            retry_on(
-                &["InvalidRequestException", "DeleteConflictException"],
-                CONFLICT_ATTEMPTS,
-                CONFLICT_PAUSE,
-                || async {
-                    ctx.clients
-                        .iot
-                        .delete_thing()
-                        .thing_name(name)
-                        .send()
-                        .await
-                        .op("DeleteThing")
-                        .map(|_| ())
-                },
-            )
-            .await,
-        )?;
+        let conflicts = ["InvalidRequestException", "DeleteConflictException"];
+        delete_after_detach("DeleteThing", &conflicts, Missing::IOT, || {
+            ctx.clients.iot.delete_thing().thing_name(name).send()
+        })
+        .await?;
         Ok(Vec::new())
     }
 }

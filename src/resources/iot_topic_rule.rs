@@ -7,8 +7,8 @@ use aws_sdk_iot::types::{Action, MessageFormat, SnsAction, TopicRulePayload};
 use serde_json::Value;
 
 use super::{check_chars, iot_policy, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, retry_while, OpExt};
-use crate::error::AwsError;
+use crate::aws::{retry_while, Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct IotTopicRule;
 
@@ -39,16 +39,15 @@ static PROPS: &[PropSpec] = &[
     PropSpec::optional("message_format", PropType::Str, "RAW or JSON (default RAW)"),
 ];
 
+/// AWS answers UnauthorizedException for a rule that does not exist.
+const MISSING: Missing = Missing(&["UnauthorizedException", "ResourceNotFoundException"]);
+
 fn format_of(want: &Desired) -> MessageFormat {
     MessageFormat::from(want.opt_str("message_format").unwrap_or("RAW"))
 }
 
-fn payload(want: &Desired) -> Result<TopicRulePayload, AwsError> {
-    let err = |e: aws_sdk_iot::error::BuildError| AwsError {
-        operation: "CreateTopicRule",
-        code: None,
-        message: e.to_string(),
-    };
+fn payload(want: &Desired) -> Result<TopicRulePayload, ResourceError> {
+    let err = |e| ResourceError::local("CreateTopicRule", e);
     let sns = SnsAction::builder()
         .target_arn(want.str("sns_target_arn"))
         .role_arn(want.str("role_arn"))
@@ -91,7 +90,7 @@ impl Kind for IotTopicRule {
         )
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let name = want.str("name");
         let r = ctx
             .clients
@@ -99,13 +98,8 @@ impl Kind for IotTopicRule {
             .get_topic_rule()
             .rule_name(name)
             .send()
-            .await
-            .op("GetTopicRule");
-        // AWS answers UnauthorizedException for a rule that does not exist.
-        let r = match r {
-            Err(e) if e.code.as_deref() == Some("UnauthorizedException") => return Ok(None),
-            other => found(other)?,
-        };
+            .await;
+        let r = MISSING.found(r.op("GetTopicRule"))?;
         let Some(out) = r else { return Ok(None) };
         let Some(rule) = out.rule() else {
             return Ok(None);
@@ -147,7 +141,7 @@ impl Kind for IotTopicRule {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let tags = want
             .tags()
             .iter()
@@ -160,23 +154,26 @@ impl Kind for IotTopicRule {
             })
             .collect::<Vec<_>>()
             .join("&");
-        let tags = &tags;
+        let (tags, payload) = (&tags, &payload(want)?);
         retry_while(role_not_ready, 11, Duration::from_secs(2), || async move {
-            ctx.clients
+            let call = ctx
+                .clients
                 .iot
                 .create_topic_rule()
-                .rule_name(want.str("name"))
-                .topic_rule_payload(payload(want)?)
-                .tags(tags)
-                .send()
-                .await
-                .op("CreateTopicRule")
-                .map(|_| ())
+                .rule_name(want.str("name"));
+            let call = call.topic_rule_payload(payload.clone()).tags(tags);
+            call.send().await.op("CreateTopicRule").map(|_| ())
         })
-        .await
+        .await?;
+        Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+    ) -> Result<(), ResourceError> {
         let name = want.str("name");
         let differs =
             |k: &str| want.props.contains_key(k) && have.props.get(k) != want.props.get(k);
@@ -223,20 +220,13 @@ impl Kind for IotTopicRule {
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        let r = ctx
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx
             .clients
             .iot
             .delete_topic_rule()
-            .rule_name(have.attr("name"))
-            .send()
-            .await
-            .op("DeleteTopicRule")
-            .map(|_| ());
-        match r {
-            Err(e) if e.code.as_deref() == Some("UnauthorizedException") => {}
-            other => gone(other)?,
-        }
+            .rule_name(have.attr("name"));
+        MISSING.gone(call.send().await.op("DeleteTopicRule"))?;
         Ok(Vec::new())
     }
 }

@@ -13,11 +13,12 @@ use base64::Engine;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::support::tag_map;
 use super::{
     check_chars, map_value, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType,
 };
-use crate::aws::{found, gone, retry_while, OpExt};
-use crate::error::AwsError;
+use crate::aws::{retry_while, Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct LambdaFunction;
 
@@ -112,13 +113,11 @@ fn env(want: &Desired) -> Environment {
         .build()
 }
 
-fn code(want: &Desired) -> Result<Vec<u8>, AwsError> {
+fn code(want: &Desired) -> Result<Vec<u8>, ResourceError> {
     let src = want.document("code").as_str().unwrap_or_default();
-    package(src).map(|(z, _)| z).map_err(|message| AwsError {
-        operation: "packaging",
-        code: None,
-        message,
-    })
+    package(src)
+        .map(|(z, _)| z)
+        .map_err(|message| ResourceError::local("packaging", message))
 }
 
 /// Lambda refuses a role created a moment ago ("cannot be assumed by Lambda") until IAM has
@@ -160,9 +159,9 @@ impl Kind for LambdaFunction {
         )
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let name = want.str("name");
-        let Some(f) = found(
+        let Some(f) = Missing::LAMBDA.found(
             ctx.clients
                 .lambda
                 .get_function()
@@ -218,7 +217,7 @@ impl Kind for LambdaFunction {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let zip = code(want)?;
         retrying(|| async {
             ctx.clients
@@ -236,7 +235,7 @@ impl Kind for LambdaFunction {
                         .zip_file(Blob::new(zip.clone()))
                         .build(),
                 )
-                .set_tags(Some(want.tags().into_iter().collect()))
+                .set_tags(Some(tag_map(want)))
                 .send()
                 .await
                 .op("CreateFunction")
@@ -245,7 +244,12 @@ impl Kind for LambdaFunction {
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+    ) -> Result<(), ResourceError> {
         let name = want.str("name");
         let differs =
             |k: &str| want.props.contains_key(k) && have.props.get(k) != want.props.get(k);
@@ -296,7 +300,7 @@ impl Kind for LambdaFunction {
                 .lambda
                 .tag_resource()
                 .resource(have.attr("arn"))
-                .set_tags(Some(want.tags().into_iter().collect()))
+                .set_tags(Some(tag_map(want)))
                 .send()
                 .await
                 .op("TagResource")?;
@@ -304,17 +308,10 @@ impl Kind for LambdaFunction {
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
-            ctx.clients
-                .lambda
-                .delete_function()
-                .function_name(have.attr("name"))
-                .send()
-                .await
-                .op("DeleteFunction")
-                .map(|_| ()),
-        )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx.clients.lambda.delete_function();
+        let r = call.function_name(have.attr("name")).send().await;
+        Missing::LAMBDA.gone(r.op("DeleteFunction"))?;
         Ok(Vec::new())
     }
 }

@@ -6,8 +6,8 @@ use aws_sdk_lambda::types::FunctionUrlAuthType;
 use serde_json::Value;
 
 use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use crate::aws::{Missing, OpExt};
+use crate::error::ResourceError;
 
 pub struct LambdaFunctionUrl;
 
@@ -40,9 +40,9 @@ impl Kind for LambdaFunctionUrl {
         false
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let function = want.str("function_name");
-        let Some(c) = found(
+        let Some(c) = Missing::LAMBDA.found(
             ctx.clients
                 .lambda
                 .get_function_url_config()
@@ -66,7 +66,7 @@ impl Kind for LambdaFunctionUrl {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         ctx.clients
             .lambda
             .create_function_url_config()
@@ -78,7 +78,12 @@ impl Kind for LambdaFunctionUrl {
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, _have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        _have: &Observed,
+    ) -> Result<(), ResourceError> {
         ctx.clients
             .lambda
             .update_function_url_config()
@@ -90,16 +95,15 @@ impl Kind for LambdaFunctionUrl {
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        Missing::LAMBDA.gone(
             ctx.clients
                 .lambda
                 .delete_function_url_config()
                 .function_name(have.attr("function_name"))
                 .send()
                 .await
-                .op("DeleteFunctionUrlConfig")
-                .map(|_| ()),
+                .op("DeleteFunctionUrlConfig"),
         )?;
         Ok(Vec::new())
     }

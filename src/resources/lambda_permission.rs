@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use crate::aws::{Missing, OpExt};
+use crate::error::ResourceError;
 
 pub struct LambdaPermission;
 
@@ -62,9 +62,9 @@ impl Kind for LambdaPermission {
         false
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let (function, sid) = (want.str("function_name"), want.str("statement_id"));
-        let Some(p) = found(
+        let Some(p) = Missing::LAMBDA.found(
             ctx.clients
                 .lambda
                 .get_policy()
@@ -108,7 +108,7 @@ impl Kind for LambdaPermission {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         ctx.clients
             .lambda
             .add_permission()
@@ -127,14 +127,19 @@ impl Kind for LambdaPermission {
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+    ) -> Result<(), ResourceError> {
         // A statement cannot be edited: remove it and add the new one.
         self.delete(ctx, have).await?;
         self.create(ctx, want).await
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        Missing::LAMBDA.gone(
             ctx.clients
                 .lambda
                 .remove_permission()
@@ -142,8 +147,7 @@ impl Kind for LambdaPermission {
                 .statement_id(have.attr("statement_id"))
                 .send()
                 .await
-                .op("RemovePermission")
-                .map(|_| ()),
+                .op("RemovePermission"),
         )?;
         Ok(Vec::new())
     }

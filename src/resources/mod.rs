@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::aws::Clients;
-use crate::error::AwsError;
+use crate::error::ResourceError;
 
 pub mod cognito_identity_pool;
 pub mod cognito_identity_pool_roles;
@@ -33,6 +33,7 @@ pub mod lambda_permission;
 pub mod secretsmanager_secret;
 pub mod sns_subscription;
 pub mod sns_topic;
+pub mod support;
 
 /// Every kind a stack may use.
 pub static REGISTRY: &[&dyn Kind] = &[
@@ -267,13 +268,14 @@ pub trait Kind: Sync + Send {
         None
     }
     /// The live resource, or `None` when it does not exist.
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError>;
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError>;
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError>;
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError>;
     /// Brings an existing resource to `want`; only what differs is changed.
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError>;
+    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed)
+        -> Result<(), ResourceError>;
     /// Deletes the resource (and what only it holds); a missing resource is success. Returns
     /// notes for the user (what AWS did not allow, say).
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError>;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError>;
 }
 
 /// A name rule shared by several kinds: allowed characters and length.

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use crate::aws::{Missing, OpExt};
+use crate::error::ResourceError;
 use crate::state;
 
 pub struct SnsEmailSubscription;
@@ -39,36 +39,22 @@ impl Kind for SnsEmailSubscription {
         false
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let topic = want.str("topic_arn");
         let email = want.is_known("email").then(|| want.str("email"));
-        let mut subs = Vec::new();
-        let mut token = None;
-        loop {
-            let Some(r) = found(
-                ctx.clients
-                    .sns
-                    .list_subscriptions_by_topic()
-                    .topic_arn(topic)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .op("ListSubscriptionsByTopic"),
-            )?
-            else {
-                return Ok(None);
-            };
-            subs.extend(
-                r.subscriptions()
-                    .iter()
-                    .filter(|s| s.protocol() == Some("email"))
-                    .cloned(),
-            );
-            token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+        let list = ctx
+            .clients
+            .sns
+            .list_subscriptions_by_topic()
+            .topic_arn(topic);
+        let pages = list.into_paginator().items().send().try_collect().await;
+        let Some(all) = Missing::SNS.found(pages.op("ListSubscriptionsByTopic"))? else {
+            return Ok(None);
+        };
+        let subs: Vec<_> = all
+            .into_iter()
+            .filter(|s| s.protocol() == Some("email"))
+            .collect();
         // Ours is the one for the wanted address; failing that, the topic's email subscription
         // (its address changed: a replacement).
         let sub = subs
@@ -100,7 +86,7 @@ impl Kind for SnsEmailSubscription {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let r = ctx
             .clients
             .sns
@@ -122,12 +108,17 @@ impl Kind for SnsEmailSubscription {
         Ok(())
     }
 
-    async fn update(&self, _ctx: &Ctx, _want: &Desired, _have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        _ctx: &Ctx,
+        _want: &Desired,
+        _have: &Observed,
+    ) -> Result<(), ResourceError> {
         // Both properties force a replacement: there is nothing to change in place.
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let mut notes = Vec::new();
         let key = format!("{}.subscription-arn", have.attr("resource_id"));
         let mut arn = have.attr("arn").to_string();
@@ -158,7 +149,7 @@ impl Kind for SnsEmailSubscription {
                 have.attr("email"),
                 e.message
             )),
-            other => gone(other)?,
+            other => Missing::SNS.gone(other)?,
         }
         state::remove(&ctx.state_dir, &key);
         Ok(notes)

@@ -3,9 +3,10 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
+use super::support::tag_list;
 use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use crate::aws::{Missing, OpExt};
+use crate::error::ResourceError;
 
 pub struct SnsTopic;
 
@@ -28,16 +29,13 @@ fn topic_arn(ctx: &Ctx, name: &str) -> String {
 }
 
 fn sns_tags(want: &Desired) -> Vec<aws_sdk_sns::types::Tag> {
-    want.tags()
-        .into_iter()
-        .filter_map(|(k, v)| {
-            aws_sdk_sns::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .ok()
-        })
-        .collect()
+    tag_list(want, |k, v| {
+        aws_sdk_sns::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+            .ok()
+    })
 }
 
 #[async_trait]
@@ -60,7 +58,7 @@ impl Kind for SnsTopic {
         )
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let name = want.str("name");
         let arn = topic_arn(ctx, name);
         // The ARN is known up front: attributes and tags in one round trip.
@@ -76,7 +74,7 @@ impl Kind for SnsTopic {
                 .resource_arn(&arn)
                 .send(),
         );
-        let Some(a) = found(a.op("GetTopicAttributes"))? else {
+        let Some(a) = Missing::SNS.found(a.op("GetTopicAttributes"))? else {
             return Ok(None);
         };
         let attrs = a.attributes().cloned().unwrap_or_default();
@@ -97,7 +95,7 @@ impl Kind for SnsTopic {
         Ok(Some(o))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let mut req = ctx
             .clients
             .sns
@@ -111,7 +109,12 @@ impl Kind for SnsTopic {
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+    ) -> Result<(), ResourceError> {
         let arn = have.attr("arn");
         if want.props.contains_key("display_name")
             && have.props.get("display_name") != want.props.get("display_name")
@@ -139,17 +142,9 @@ impl Kind for SnsTopic {
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
-            ctx.clients
-                .sns
-                .delete_topic()
-                .topic_arn(have.attr("arn"))
-                .send()
-                .await
-                .op("DeleteTopic")
-                .map(|_| ()),
-        )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx.clients.sns.delete_topic().topic_arn(have.attr("arn"));
+        Missing::SNS.gone(call.send().await.op("DeleteTopic"))?;
         Ok(Vec::new())
     }
 }
