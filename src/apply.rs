@@ -10,8 +10,8 @@ use futures::FutureExt;
 use crate::discover::{deps_of, lookup, order_of, Live, Orphan};
 use crate::error::{Error, ResourceError, Result};
 use crate::graph;
-use crate::plan::{self, Action, Plan, Planned};
-use crate::resources::{Ctx, Kind, Observed};
+use crate::plan::{self, Action, Plan, Planned, PropChange};
+use crate::resources::{Changes, Ctx, Kind, Observed};
 use crate::stack::Stack;
 
 /// Receives progress; the CLI implements it with indicatif, plain lines or JSON lines.
@@ -148,24 +148,18 @@ pub async fn apply(
             let want = decl.resolve(values, &lookup(&known));
             let have = seen.get(id).cloned().flatten();
             let kind = decl.kind;
-            // With every reference now resolved, the plan's action is confirmed against the values
-            // that will really be written.
-            let action = {
-                let p = plan::plan(
-                    &plan.prefix,
-                    &[Planned {
-                        kind,
-                        desired: &want,
-                        observed: have.as_ref(),
-                    }],
-                );
-                p.resources[0].action
-            };
-            let planned = plan.get(id).map(|r| r.action).unwrap_or(action);
+            // With every reference now resolved, the plan's action and changes are confirmed
+            // against the values that will really be written.
+            let confirmed = plan::change(&Planned {
+                kind,
+                desired: &want,
+                observed: have.as_ref(),
+            });
+            let planned = plan.get(id).map(|r| r.action).unwrap_or(confirmed.action);
             let action = if planned == Action::Create {
                 Action::Create
             } else {
-                action
+                confirmed.action
             };
             let ctx = ctx.clone();
             let reporter = reporter.clone();
@@ -175,7 +169,7 @@ pub async fn apply(
                 if action != Action::NoOp {
                     reporter.started(&id, kind.type_name(), action);
                 }
-                let r = step(&ctx, kind, &want, have, action).await;
+                let r = step(&ctx, kind, &want, have, action, &confirmed.changes).await;
                 match r {
                     Ok(s) => {
                         if action != Action::NoOp {
@@ -227,6 +221,7 @@ async fn step(
     want: &crate::resources::Desired,
     have: Option<Observed>,
     action: Action,
+    changes: &[PropChange],
 ) -> Result<Step> {
     let id = want.id.as_str();
     let mut notes = Vec::new();
@@ -244,7 +239,7 @@ async fn step(
                 .map_err(|e| resource_err("creating", kind, id, e))?;
         }
         (Action::Update, Some(h)) => {
-            kind.update(ctx, want, h)
+            kind.update(ctx, want, h, Changes(changes))
                 .await
                 .map_err(|e| resource_err("updating", kind, id, e))?;
         }
@@ -287,16 +282,7 @@ async fn step(
             },
         ));
     };
-    let check = plan::plan(
-        "",
-        &[Planned {
-            kind,
-            desired: want,
-            observed: Some(&back),
-        }],
-    );
-    let left: Vec<String> = check.resources[0]
-        .changes
+    let left: Vec<String> = plan::changes(kind, want, &back)
         .iter()
         .filter(|c| !c.after_unknown)
         .map(|c| c.property.clone())
@@ -365,7 +351,7 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
             };
             let t0 = Instant::now();
             reporter.started(&id, kind.type_name(), Action::Delete);
-            match step(&ctx, kind, &desired, Some(have), Action::Delete).await {
+            match step(&ctx, kind, &desired, Some(have), Action::Delete, &[]).await {
                 Ok(s) => {
                     reporter.finished(
                         &id,

@@ -115,7 +115,7 @@ pub struct Planned<'a> {
 pub const SENSITIVE: &str = "(sensitive)";
 
 fn shown(kind: &dyn Kind, prop: &str, v: Option<&Value>) -> Option<Value> {
-    let sensitive = kind.props().iter().any(|p| p.name == prop && p.sensitive);
+    let sensitive = kind.spec().prop(prop).is_some_and(|p| p.sensitive);
     v.map(|v| {
         if sensitive {
             Value::String(SENSITIVE.into())
@@ -155,7 +155,7 @@ fn display_name(d: &Desired) -> String {
 
 /// The changes that bring what is live to what the stack wants.
 pub fn plan(prefix: &str, items: &[Planned<'_>]) -> Plan {
-    let resources = items.iter().map(diff).collect();
+    let resources = items.iter().map(change).collect();
     Plan {
         prefix: prefix.to_string(),
         destroy: false,
@@ -163,9 +163,21 @@ pub fn plan(prefix: &str, items: &[Planned<'_>]) -> Plan {
     }
 }
 
-fn diff(p: &Planned<'_>) -> ResourceChange {
+/// The property changes that bring `have` to `want`: what an update changes, or what a write
+/// left undone when it is read back.
+pub fn changes(kind: &dyn Kind, want: &Desired, have: &Observed) -> Vec<PropChange> {
+    change(&Planned {
+        kind,
+        desired: want,
+        observed: Some(have),
+    })
+    .changes
+}
+
+/// What the plan does with one resource, and why.
+pub fn change(p: &Planned<'_>) -> ResourceChange {
     let d = p.desired;
-    let force_new = |k: &str| p.kind.props().iter().any(|s| s.name == k && s.force_new);
+    let force_new = |k: &str| p.kind.spec().prop(k).is_some_and(|s| s.force_new);
     let mut changes = Vec::new();
     let mut notes = Vec::new();
     let action = match p.observed {

@@ -263,7 +263,11 @@ async fn do_repair(facts: &Facts<'_>, r: &Repair) -> std::result::Result<(), Res
                 return Ok(());
             };
             match &live.observed {
-                Some(have) => decl.kind.update(ctx, &live.desired, have).await,
+                Some(have) => {
+                    let changes = crate::plan::changes(decl.kind, &live.desired, have);
+                    let changes = crate::resources::Changes(&changes);
+                    decl.kind.update(ctx, &live.desired, have, changes).await
+                }
                 None => decl.kind.create(ctx, &live.desired).await,
             }
         }

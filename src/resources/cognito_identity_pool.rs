@@ -7,7 +7,10 @@ use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
 use serde_json::Value;
 
 use super::support::{first_owned, tag_map};
-use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{
+    wanted_tags, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
+    PropType,
+};
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
 
@@ -35,6 +38,16 @@ static PROPS: &[PropSpec] = &[
         "the app client, e.g. `${app-client.id}`",
     ),
 ];
+
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "cognito_identity_pool",
+    props: PROPS,
+    attrs: &["id", "name", "arn"],
+    name_rule: Some(NameRule::ascii(128, "+=,.@-_", "a Cognito identity pool name").any_script()),
+    ownership: Ownership::FoundByTag,
+    missing: Missing::COGNITO,
+    facts: &[],
+};
 
 fn provider(want: &Desired) -> CognitoIdentityProvider {
     CognitoIdentityProvider::builder()
@@ -71,22 +84,8 @@ async fn find(ctx: &Ctx, name: &str) -> Result<Option<DescribeIdentityPoolOutput
 
 #[async_trait]
 impl Kind for CognitoIdentityPool {
-    fn type_name(&self) -> &'static str {
-        "cognito_identity_pool"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["id", "name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            128,
-            |c| c.is_alphanumeric() || c.is_whitespace() || "+=,.@-_".contains(c),
-            "a Cognito identity pool name",
-        )
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -152,6 +151,7 @@ impl Kind for CognitoIdentityPool {
         ctx: &Ctx,
         want: &Desired,
         have: &Observed,
+        _changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
         ctx.clients
             .cognito_identity

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{Changes, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
 use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
 
@@ -28,19 +28,20 @@ static PROPS: &[PropSpec] = &[
     ),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "cognito_identity_pool_roles",
+    props: PROPS,
+    attrs: &[],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::COGNITO,
+    facts: &[],
+};
+
 #[async_trait]
 impl Kind for CognitoIdentityPoolRoles {
-    fn type_name(&self) -> &'static str {
-        "cognito_identity_pool_roles"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn taggable(&self) -> bool {
-        false
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -95,6 +96,7 @@ impl Kind for CognitoIdentityPoolRoles {
         ctx: &Ctx,
         want: &Desired,
         _have: &Observed,
+        _changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
         self.create(ctx, want).await
     }

@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use serde_json::Value;
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{Changes, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
 
@@ -40,6 +40,16 @@ static PROPS: &[PropSpec] = &[
         "the secret that holds the password, e.g. `${app-secret.arn}`",
     ),
 ];
+
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "cognito_user",
+    props: PROPS,
+    attrs: &["username", "sub"],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: MISSING,
+    facts: &["confirmed", "password_in_secret"],
+};
 
 /// A user that is not there, or a pool that is not.
 const MISSING: Missing = Missing(&["UserNotFoundException", "ResourceNotFoundException"]);
@@ -109,23 +119,8 @@ async fn set_password(ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
 
 #[async_trait]
 impl Kind for CognitoUser {
-    fn type_name(&self) -> &'static str {
-        "cognito_user"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["username", "sub"]
-    }
-    fn taggable(&self) -> bool {
-        false
-    }
-    fn fixed_props(&self) -> Vec<(&'static str, Value)> {
-        vec![
-            ("confirmed", Value::Bool(true)),
-            ("password_in_secret", Value::Bool(true)),
-        ]
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -193,9 +188,10 @@ impl Kind for CognitoUser {
         &self,
         ctx: &Ctx,
         want: &Desired,
-        have: &Observed,
+        _have: &Observed,
+        changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
-        if have.props.get("email") != want.props.get("email") {
+        if changes.has("email") {
             let attr = |n: &str, v: &str| AttributeType::builder().name(n).value(v).build();
             ctx.clients
                 .cognito_idp
@@ -208,11 +204,8 @@ impl Kind for CognitoUser {
                 .await
                 .op("AdminUpdateUserAttributes")?;
         }
-        let ok = |k: &str| have.props.get(k) == Some(&Value::Bool(true));
-        if !ok("confirmed")
-            || !ok("password_in_secret")
-            || have.props.get("password_secret_arn") != want.props.get("password_secret_arn")
-        {
+        let password = ["confirmed", "password_in_secret", "password_secret_arn"];
+        if changes.any(&password) {
             set_password(ctx, want).await?;
         }
         Ok(())

@@ -12,7 +12,10 @@ use aws_sdk_cognitoidentityprovider::types::{
 use serde_json::Value;
 
 use super::support::{first_owned, tag_map};
-use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{
+    wanted_tags, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
+    PropType,
+};
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
 
@@ -85,6 +88,16 @@ static PROPS: &[PropSpec] = &[
     ),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "cognito_user_pool",
+    props: PROPS,
+    attrs: &["id", "arn", "name", "provider_name"],
+    name_rule: Some(NameRule::ascii(128, "+=,.@-_", "a Cognito user pool name").any_script()),
+    ownership: Ownership::FoundByTag,
+    missing: Missing::COGNITO,
+    facts: &[],
+};
+
 fn password_policy(want: &Desired) -> PasswordPolicyType {
     PasswordPolicyType::builder()
         .minimum_length(want.value("password_min_length").as_i64().unwrap_or(8) as i32)
@@ -150,22 +163,8 @@ pub async fn find(ctx: &Ctx, name: &str) -> Result<Option<UserPoolType>, AwsErro
 
 #[async_trait]
 impl Kind for CognitoUserPool {
-    fn type_name(&self) -> &'static str {
-        "cognito_user_pool"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["id", "arn", "name", "provider_name"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            128,
-            |c| c.is_alphanumeric() || c.is_whitespace() || "+=,.@-_".contains(c),
-            "a Cognito user pool name",
-        )
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
     fn data_loss(&self, have: &Observed) -> Option<String> {
         let users = have
@@ -330,6 +329,7 @@ impl Kind for CognitoUserPool {
         ctx: &Ctx,
         want: &Desired,
         have: &Observed,
+        _changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
         ctx.clients
             .cognito_idp

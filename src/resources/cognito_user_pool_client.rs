@@ -6,7 +6,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use serde_json::Value;
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{Changes, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
 
@@ -41,6 +41,16 @@ static PROPS: &[PropSpec] = &[
     )
     .force_new(),
 ];
+
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "cognito_user_pool_client",
+    props: PROPS,
+    attrs: &["id", "name"],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::COGNITO,
+    facts: &[],
+};
 
 fn flows(want: &Desired) -> Vec<ExplicitAuthFlowsType> {
     want.value("explicit_auth_flows")
@@ -84,17 +94,8 @@ async fn find(ctx: &Ctx, pool: &str, name: &str) -> Result<Option<UserPoolClient
 
 #[async_trait]
 impl Kind for CognitoUserPoolClient {
-    fn type_name(&self) -> &'static str {
-        "cognito_user_pool_client"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["id", "name"]
-    }
-    fn taggable(&self) -> bool {
-        false
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -158,6 +159,7 @@ impl Kind for CognitoUserPoolClient {
         ctx: &Ctx,
         want: &Desired,
         have: &Observed,
+        _changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
         ctx.clients
             .cognito_idp

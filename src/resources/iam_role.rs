@@ -6,7 +6,10 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::support::{delete_after_detach, remove_each, tag_list};
-use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{
+    wanted_tags, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
+    PropType,
+};
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
 use crate::policy;
@@ -41,6 +44,16 @@ static PROPS: &[PropSpec] = &[
         "ARNs of managed policies to attach",
     ),
 ];
+
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iam_role",
+    props: PROPS,
+    attrs: &["name", "arn"],
+    name_rule: Some(NameRule::ascii(64, "+=,.@-_", "an IAM role name")),
+    ownership: Ownership::Tag,
+    missing: Missing::IAM,
+    facts: &[],
+};
 
 /// IAM returns policy documents percent-encoded.
 fn decode_policy(text: &str) -> Value {
@@ -161,22 +174,8 @@ fn arn_list(v: Option<&Value>) -> Vec<String> {
 
 #[async_trait]
 impl Kind for IamRole {
-    fn type_name(&self) -> &'static str {
-        "iam_role"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            64,
-            |c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c),
-            "an IAM role name",
-        )
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -255,10 +254,10 @@ impl Kind for IamRole {
         ctx: &Ctx,
         want: &Desired,
         have: &Observed,
+        changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
         let name = want.str("name");
-        let differs = |k: &str| have.props.get(k) != Some(want.value(k));
-        if differs("assume_role_policy") {
+        if changes.has("assume_role_policy") {
             ctx.clients
                 .iam
                 .update_assume_role_policy()
@@ -268,7 +267,7 @@ impl Kind for IamRole {
                 .await
                 .op("UpdateAssumeRolePolicy")?;
         }
-        if want.props.contains_key("description") && differs("description") {
+        if changes.has("description") {
             ctx.clients
                 .iam
                 .update_role()
@@ -278,7 +277,7 @@ impl Kind for IamRole {
                 .await
                 .op("UpdateRole")?;
         }
-        if differs("inline_policies") {
+        if changes.has("inline_policies") {
             let empty = serde_json::Map::new();
             let want_m = want.value("inline_policies").as_object().unwrap_or(&empty);
             let have_m = have.props.get("inline_policies").and_then(Value::as_object);
@@ -296,7 +295,7 @@ impl Kind for IamRole {
                 .collect();
             delete_inline(ctx, name, removed).await?;
         }
-        if differs("managed_policy_arns") {
+        if changes.has("managed_policy_arns") {
             let want_l = arn_list(want.props.get("managed_policy_arns"));
             let have_l = arn_list(have.props.get("managed_policy_arns"));
             let missing = |from: &[String], of: &[String]| -> Vec<String> {
@@ -305,7 +304,7 @@ impl Kind for IamRole {
             attach_managed(ctx, name, missing(&want_l, &have_l)).await?;
             detach_managed(ctx, name, missing(&have_l, &want_l)).await?;
         }
-        if differs("tags") {
+        if changes.has("tags") {
             ctx.clients
                 .iam
                 .tag_role()

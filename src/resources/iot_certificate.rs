@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::support::delete_after_detach;
-use super::{iot_policy, iot_thing, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{
+    iot_policy, iot_thing, Changes, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec,
+    PropType,
+};
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
 use crate::state;
@@ -29,6 +32,16 @@ static PROPS: &[PropSpec] = &[
         "whether the certificate is ACTIVE (default true)",
     ),
 ];
+
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_certificate",
+    props: PROPS,
+    attrs: &["id", "arn"],
+    name_rule: None,
+    ownership: Ownership::Subject,
+    missing: Missing::IOT,
+    facts: &[],
+};
 
 fn local_err(message: String) -> ResourceError {
     ResourceError::local("local files", message)
@@ -134,17 +147,8 @@ fn status_active(d: &aws_sdk_iot::types::CertificateDescription) -> bool {
 
 #[async_trait]
 impl Kind for IotCertificate {
-    fn type_name(&self) -> &'static str {
-        "iot_certificate"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["id", "arn"]
-    }
-    fn taggable(&self) -> bool {
-        false
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -255,11 +259,9 @@ impl Kind for IotCertificate {
         ctx: &Ctx,
         want: &Desired,
         have: &Observed,
+        changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
-        if have.props.get("active") != want.props.get("active")
-            || !want.props.contains_key("active")
-                && have.props.get("active") != Some(&Value::Bool(true))
-        {
+        if changes.has("active") {
             let status = if want.bool("active", true) {
                 "ACTIVE"
             } else {

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::OpExt;
+use super::{Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
+use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
 
 pub struct IotEndpoint;
@@ -15,19 +15,20 @@ static PROPS: &[PropSpec] = &[PropSpec::optional(
     "iot:Data-ATS (default), iot:CredentialProvider or iot:Jobs",
 )];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_endpoint",
+    props: PROPS,
+    attrs: &["address"],
+    name_rule: None,
+    ownership: Ownership::None,
+    missing: Missing::IOT,
+    facts: &[],
+};
+
 #[async_trait]
 impl Kind for IotEndpoint {
-    fn type_name(&self) -> &'static str {
-        "iot_endpoint"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["address"]
-    }
-    fn taggable(&self) -> bool {
-        false
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
     fn is_data_source(&self) -> bool {
         true
@@ -57,14 +58,6 @@ impl Kind for IotEndpoint {
     }
 
     async fn create(&self, _ctx: &Ctx, _want: &Desired) -> Result<(), ResourceError> {
-        Ok(())
-    }
-    async fn update(
-        &self,
-        _ctx: &Ctx,
-        _want: &Desired,
-        _have: &Observed,
-    ) -> Result<(), ResourceError> {
         Ok(())
     }
     async fn delete(&self, _ctx: &Ctx, _have: &Observed) -> Result<Vec<String>, ResourceError> {

@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{iot_policy, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{
+    iot_policy, Changes, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType,
+};
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
 
@@ -27,6 +29,16 @@ static PROPS: &[PropSpec] = &[
     )
     .force_new(),
 ];
+
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_identity_attachments",
+    props: PROPS,
+    attrs: &[],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::IOT,
+    facts: &["all_identities_attached"],
+};
 
 /// Every identity id in the pool. (ListIdentities has no paginator in the SDK: the pages are
 /// followed here.)
@@ -70,20 +82,8 @@ async fn missing(
 
 #[async_trait]
 impl Kind for IotIdentityAttachments {
-    fn type_name(&self) -> &'static str {
-        "iot_identity_attachments"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn taggable(&self) -> bool {
-        false
-    }
-    fn fixed_props(&self) -> Vec<(&'static str, Value)> {
-        vec![("all_identities_attached", Value::Bool(true))]
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -128,6 +128,7 @@ impl Kind for IotIdentityAttachments {
         ctx: &Ctx,
         want: &Desired,
         _have: &Observed,
+        _changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
         self.create(ctx, want).await
     }

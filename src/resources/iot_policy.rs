@@ -6,7 +6,10 @@ use aws_sdk_iot::types::PolicyVersion;
 use serde_json::Value;
 
 use super::support::{delete_after_detach, remove_each, tag_list};
-use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{
+    wanted_tags, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
+    PropType,
+};
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
 use crate::policy;
@@ -26,6 +29,16 @@ static PROPS: &[PropSpec] = &[
         "the policy template, e.g. `../policies/device-policy.json`",
     ),
 ];
+
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_policy",
+    props: PROPS,
+    attrs: &["name", "arn"],
+    name_rule: Some(NameRule::ascii(128, "+=,.@-_", "an IoT policy name")),
+    ownership: Ownership::Tag,
+    missing: Missing::IOT,
+    facts: &[],
+};
 
 /// Every target the policy is attached to (certificates, Cognito identities, thing groups).
 pub async fn targets(ctx: &Ctx, policy: &str) -> Result<Vec<String>, AwsError> {
@@ -95,22 +108,8 @@ fn iot_tags(want: &Desired) -> Vec<aws_sdk_iot::types::Tag> {
 
 #[async_trait]
 impl Kind for IotPolicy {
-    fn type_name(&self) -> &'static str {
-        "iot_policy"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            128,
-            |c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c),
-            "an IoT policy name",
-        )
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -162,9 +161,10 @@ impl Kind for IotPolicy {
         ctx: &Ctx,
         want: &Desired,
         have: &Observed,
+        changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
         let name = want.str("name");
-        if have.props.get("document") != Some(want.value("document")) {
+        if changes.has("document") {
             prune_oldest_version(ctx, name).await?;
             let call = ctx.clients.iot.create_policy_version().policy_name(name);
             let call = call.policy_document(want.document("document").to_string());
@@ -173,7 +173,7 @@ impl Kind for IotPolicy {
                 .await
                 .op("CreatePolicyVersion")?;
         }
-        if have.props.get("tags") != Some(want.value("tags")) {
+        if changes.has("tags") {
             tag(ctx, have.attr("arn"), want).await?;
         }
         Ok(())

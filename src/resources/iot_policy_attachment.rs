@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{iot_policy, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{iot_policy, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
 use crate::aws::Missing;
 use crate::error::ResourceError;
 
@@ -24,19 +24,20 @@ static PROPS: &[PropSpec] = &[
     .force_new(),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_policy_attachment",
+    props: PROPS,
+    attrs: &[],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::IOT,
+    facts: &[],
+};
+
 #[async_trait]
 impl Kind for IotPolicyAttachment {
-    fn type_name(&self) -> &'static str {
-        "iot_policy_attachment"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn taggable(&self) -> bool {
-        false
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -57,16 +58,6 @@ impl Kind for IotPolicyAttachment {
 
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         iot_policy::attach(ctx, want.str("policy"), want.str("target")).await?;
-        Ok(())
-    }
-
-    async fn update(
-        &self,
-        _ctx: &Ctx,
-        _want: &Desired,
-        _have: &Observed,
-    ) -> Result<(), ResourceError> {
-        // Both properties force a replacement: there is nothing to change in place.
         Ok(())
     }
 

@@ -6,7 +6,10 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::support::{delete_after_detach, remove_each};
-use super::{check_chars, map_value, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{
+    map_value, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
+    PropType,
+};
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
 
@@ -25,6 +28,16 @@ static PROPS: &[PropSpec] = &[
         "thing attributes: name -> value",
     ),
 ];
+
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_thing",
+    props: PROPS,
+    attrs: &["name", "arn"],
+    name_rule: Some(NameRule::ascii(128, ":_-", "an IoT thing name")),
+    ownership: Ownership::Attribute,
+    missing: Missing::IOT,
+    facts: &[],
+};
 
 /// Every principal (certificate ARN) attached to the thing.
 pub async fn principals(ctx: &Ctx, thing: &str) -> Result<Vec<String>, AwsError> {
@@ -69,22 +82,8 @@ fn payload(want: &Desired) -> aws_sdk_iot::types::AttributePayload {
 
 #[async_trait]
 impl Kind for IotThing {
-    fn type_name(&self) -> &'static str {
-        "iot_thing"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            128,
-            |c| c.is_ascii_alphanumeric() || ":_-".contains(c),
-            "an IoT thing name",
-        )
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -137,6 +136,7 @@ impl Kind for IotThing {
         ctx: &Ctx,
         want: &Desired,
         _have: &Observed,
+        _changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
         ctx.clients
             .iot

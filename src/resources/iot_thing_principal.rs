@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{iot_thing, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{iot_thing, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
 use crate::aws::Missing;
 use crate::error::ResourceError;
 
@@ -24,19 +24,20 @@ static PROPS: &[PropSpec] = &[
     .force_new(),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_thing_principal",
+    props: PROPS,
+    attrs: &[],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::IOT,
+    facts: &[],
+};
+
 #[async_trait]
 impl Kind for IotThingPrincipal {
-    fn type_name(&self) -> &'static str {
-        "iot_thing_principal"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn taggable(&self) -> bool {
-        false
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -57,16 +58,6 @@ impl Kind for IotThingPrincipal {
 
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         iot_thing::attach(ctx, want.str("thing"), want.str("principal")).await?;
-        Ok(())
-    }
-
-    async fn update(
-        &self,
-        _ctx: &Ctx,
-        _want: &Desired,
-        _have: &Observed,
-    ) -> Result<(), ResourceError> {
-        // Both properties force a replacement: there is nothing to change in place.
         Ok(())
     }
 

@@ -6,7 +6,10 @@ use async_trait::async_trait;
 use aws_sdk_iot::types::{Action, MessageFormat, SnsAction, TopicRulePayload};
 use serde_json::Value;
 
-use super::{check_chars, iot_policy, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{
+    iot_policy, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
+    PropType,
+};
 use crate::aws::{retry_while, Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
 
@@ -39,6 +42,20 @@ static PROPS: &[PropSpec] = &[
     PropSpec::optional("message_format", PropType::Str, "RAW or JSON (default RAW)"),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_topic_rule",
+    props: PROPS,
+    attrs: &["name", "arn"],
+    name_rule: Some(NameRule::ascii(
+        128,
+        "_",
+        "a topic rule name ([A-Za-z0-9_]+)",
+    )),
+    ownership: Ownership::Tag,
+    missing: MISSING,
+    facts: &[],
+};
+
 /// AWS answers UnauthorizedException for a rule that does not exist.
 const MISSING: Missing = Missing(&["UnauthorizedException", "ResourceNotFoundException"]);
 
@@ -64,6 +81,15 @@ fn payload(want: &Desired) -> Result<TopicRulePayload, ResourceError> {
         .map_err(err)
 }
 
+/// The properties sent as the rule's payload: a change to any of them replaces the payload.
+const BODY: [&str; 5] = [
+    "sql",
+    "description",
+    "sns_target_arn",
+    "role_arn",
+    "message_format",
+];
+
 /// A role created a moment ago may not be assumable by IoT yet (IAM is eventually consistent).
 fn role_not_ready(e: &AwsError) -> bool {
     e.code.as_deref() == Some("InvalidRequestException")
@@ -72,22 +98,8 @@ fn role_not_ready(e: &AwsError) -> bool {
 
 #[async_trait]
 impl Kind for IotTopicRule {
-    fn type_name(&self) -> &'static str {
-        "iot_topic_rule"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            128,
-            |c| c.is_ascii_alphanumeric() || c == '_',
-            "a topic rule name ([A-Za-z0-9_]+)",
-        )
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -173,20 +185,10 @@ impl Kind for IotTopicRule {
         ctx: &Ctx,
         want: &Desired,
         have: &Observed,
+        changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
         let name = want.str("name");
-        let differs =
-            |k: &str| want.props.contains_key(k) && have.props.get(k) != want.props.get(k);
-        let body = [
-            "sql",
-            "description",
-            "sns_target_arn",
-            "role_arn",
-            "message_format",
-        ]
-        .iter()
-        .any(|k| differs(k));
-        if body {
+        if changes.any(&BODY) {
             ctx.clients
                 .iot
                 .replace_topic_rule()
@@ -195,7 +197,7 @@ impl Kind for IotTopicRule {
                 .send()
                 .await
                 .op("ReplaceTopicRule")?;
-        } else if differs("enabled") {
+        } else if changes.has("enabled") {
             if want.bool("enabled", true) {
                 ctx.clients
                     .iot
@@ -214,7 +216,7 @@ impl Kind for IotTopicRule {
                     .op("DisableTopicRule")?;
             }
         }
-        if differs("tags") {
+        if changes.has("tags") {
             iot_policy::tag(ctx, have.attr("arn"), want).await?;
         }
         Ok(())

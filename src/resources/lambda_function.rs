@@ -15,7 +15,8 @@ use sha2::{Digest, Sha256};
 
 use super::support::tag_map;
 use super::{
-    check_chars, map_value, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType,
+    map_value, wanted_tags, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership,
+    PropSpec, PropType,
 };
 use crate::aws::{retry_while, Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -99,6 +100,16 @@ static PROPS: &[PropSpec] = &[
     PropSpec::optional("environment", PropType::StrMap, "environment variables"),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "lambda_function",
+    props: PROPS,
+    attrs: &["name", "arn"],
+    name_rule: Some(NameRule::ascii(64, "-_", "a Lambda function name")),
+    ownership: Ownership::Tag,
+    missing: Missing::LAMBDA,
+    facts: &[],
+};
+
 fn runtime(want: &Desired) -> Runtime {
     Runtime::from(want.opt_str("runtime").unwrap_or("python3.12"))
 }
@@ -119,6 +130,16 @@ fn code(want: &Desired) -> Result<Vec<u8>, ResourceError> {
         .map(|(z, _)| z)
         .map_err(|message| ResourceError::local("packaging", message))
 }
+
+/// The properties sent as the function's configuration.
+const CONFIGURATION: [&str; 6] = [
+    "role_arn",
+    "handler",
+    "runtime",
+    "timeout",
+    "description",
+    "environment",
+];
 
 /// Lambda refuses a role created a moment ago ("cannot be assumed by Lambda") until IAM has
 /// propagated it, and a function that is still being created or updated.
@@ -141,22 +162,8 @@ where
 
 #[async_trait]
 impl Kind for LambdaFunction {
-    fn type_name(&self) -> &'static str {
-        "lambda_function"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            64,
-            |c| c.is_ascii_alphanumeric() || c == '-' || c == '_',
-            "a Lambda function name",
-        )
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -249,11 +256,10 @@ impl Kind for LambdaFunction {
         ctx: &Ctx,
         want: &Desired,
         have: &Observed,
+        changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
         let name = want.str("name");
-        let differs =
-            |k: &str| want.props.contains_key(k) && have.props.get(k) != want.props.get(k);
-        if differs("code") {
+        if changes.has("code") {
             let zip = code(want)?;
             retrying(|| async {
                 ctx.clients
@@ -267,17 +273,7 @@ impl Kind for LambdaFunction {
             })
             .await?;
         }
-        if [
-            "role_arn",
-            "handler",
-            "runtime",
-            "timeout",
-            "description",
-            "environment",
-        ]
-        .iter()
-        .any(|k| differs(k))
-        {
+        if changes.any(&CONFIGURATION) {
             retrying(|| async {
                 ctx.clients
                     .lambda
@@ -295,7 +291,7 @@ impl Kind for LambdaFunction {
             })
             .await?;
         }
-        if differs("tags") {
+        if changes.has("tags") {
             ctx.clients
                 .lambda
                 .tag_resource()

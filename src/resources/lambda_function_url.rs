@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_lambda::types::FunctionUrlAuthType;
 use serde_json::Value;
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{Changes, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
 use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
 
@@ -21,23 +21,24 @@ static PROPS: &[PropSpec] = &[
     PropSpec::optional("auth_type", PropType::Str, "AWS_IAM (default) or NONE"),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "lambda_function_url",
+    props: PROPS,
+    attrs: &["url"],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::LAMBDA,
+    facts: &[],
+};
+
 fn auth(want: &Desired) -> FunctionUrlAuthType {
     FunctionUrlAuthType::from(want.opt_str("auth_type").unwrap_or("AWS_IAM"))
 }
 
 #[async_trait]
 impl Kind for LambdaFunctionUrl {
-    fn type_name(&self) -> &'static str {
-        "lambda_function_url"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["url"]
-    }
-    fn taggable(&self) -> bool {
-        false
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -83,6 +84,7 @@ impl Kind for LambdaFunctionUrl {
         ctx: &Ctx,
         want: &Desired,
         _have: &Observed,
+        _changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
         ctx.clients
             .lambda

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{Changes, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
 use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
 
@@ -35,6 +35,16 @@ static PROPS: &[PropSpec] = &[
     ),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "lambda_permission",
+    props: PROPS,
+    attrs: &[],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::LAMBDA,
+    facts: &[],
+};
+
 fn first_string(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -49,17 +59,8 @@ fn first_string(v: &Value) -> String {
 
 #[async_trait]
 impl Kind for LambdaPermission {
-    fn type_name(&self) -> &'static str {
-        "lambda_permission"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn taggable(&self) -> bool {
-        false
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -132,6 +133,7 @@ impl Kind for LambdaPermission {
         ctx: &Ctx,
         want: &Desired,
         have: &Observed,
+        _changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
         // A statement cannot be edited: remove it and add the new one.
         self.delete(ctx, have).await?;

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::aws::Clients;
 use crate::error::ResourceError;
+use crate::plan::PropChange;
 
 pub mod cognito_identity_pool;
 pub mod cognito_identity_pool_roles;
@@ -33,7 +34,10 @@ pub mod lambda_permission;
 pub mod secretsmanager_secret;
 pub mod sns_subscription;
 pub mod sns_topic;
+mod spec;
 pub mod support;
+
+pub use spec::{KindSpec, NameRule, Ownership, PropSpec, PropType, STACK_TAG, TAGS};
 
 /// Every kind a stack may use.
 pub static REGISTRY: &[&dyn Kind] = &[
@@ -63,74 +67,7 @@ pub fn kind(type_name: &str) -> Option<&'static dyn Kind> {
     REGISTRY
         .iter()
         .copied()
-        .find(|k| k.type_name() == type_name)
-}
-
-/// Extra tags a taggable resource may be given in the stack file; the stack tag is added to them.
-pub static TAGS: PropSpec =
-    PropSpec::optional("tags", PropType::StrMap, "extra tags: key -> value");
-
-/// The tag every taggable resource carries; its value is the prefix.
-pub const STACK_TAG: &str = "iotstack:stack";
-
-/// The shape of one property's value in the stack file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PropType {
-    /// A string; `${...}` allowed.
-    Str,
-    Bool,
-    /// A policy document: the path of a JSON template (relative to the stack file).
-    Policy,
-    /// A mapping of names to policy document paths.
-    PolicyMap,
-    /// A list of strings.
-    StrList,
-    /// A mapping of strings to strings.
-    StrMap,
-    /// A whole number.
-    Int,
-    /// Function source: `builtin:<name>` (shipped inside iotstack) or a path relative to the
-    /// stack file. Compared by the SHA-256 of the deterministic zip iotstack builds from it.
-    Code,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct PropSpec {
-    pub name: &'static str,
-    pub ty: PropType,
-    pub required: bool,
-    /// A change to this property cannot be made in place: the resource is replaced.
-    pub force_new: bool,
-    /// The value is never shown.
-    pub sensitive: bool,
-    pub doc: &'static str,
-}
-
-impl PropSpec {
-    pub const fn required(name: &'static str, ty: PropType, doc: &'static str) -> Self {
-        PropSpec {
-            name,
-            ty,
-            required: true,
-            force_new: false,
-            sensitive: false,
-            doc,
-        }
-    }
-    pub const fn optional(name: &'static str, ty: PropType, doc: &'static str) -> Self {
-        PropSpec {
-            name,
-            ty,
-            required: false,
-            force_new: false,
-            sensitive: false,
-            doc,
-        }
-    }
-    pub const fn force_new(mut self) -> Self {
-        self.force_new = true;
-        self
-    }
+        .find(|k| k.spec().type_name == type_name)
 }
 
 /// What the stack wants one resource to be, with every reference resolved that can be.
@@ -238,26 +175,22 @@ pub struct Ctx {
     pub state_dir: PathBuf,
 }
 
+/// The properties the plan found different, which `update` brings to what the stack wants.
+#[derive(Debug, Clone, Copy)]
+pub struct Changes<'a>(pub &'a [PropChange]);
+
+impl Changes<'_> {
+    pub fn has(&self, prop: &str) -> bool {
+        self.0.iter().any(|c| c.property == prop)
+    }
+    pub fn any(&self, props: &[&str]) -> bool {
+        props.iter().any(|p| self.has(p))
+    }
+}
+
 #[async_trait]
 pub trait Kind: Sync + Send {
-    /// The name used as `type:` in the stack file.
-    fn type_name(&self) -> &'static str;
-    fn props(&self) -> &'static [PropSpec];
-    /// Attributes other resources may refer to as `${id.attr}`.
-    fn attrs(&self) -> &'static [&'static str];
-    /// Whether the kind carries the `iotstack:stack` tag (as the `tags` property).
-    fn taggable(&self) -> bool {
-        true
-    }
-    /// The AWS naming rule for the `name` property, checked offline: `Some(problem)` if broken.
-    fn check_name(&self, _name: &str) -> Option<String> {
-        None
-    }
-    /// Properties the kind always wants, whatever the stack says (a user's password stored in its
-    /// secret, say): compared like any other property.
-    fn fixed_props(&self) -> Vec<(&'static str, Value)> {
-        Vec::new()
-    }
+    fn spec(&self) -> &'static KindSpec;
     /// A data source is only read (an endpoint address, say): never created, changed or deleted.
     fn is_data_source(&self) -> bool {
         false
@@ -270,34 +203,24 @@ pub trait Kind: Sync + Send {
     /// The live resource, or `None` when it does not exist.
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError>;
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError>;
-    /// Brings an existing resource to `want`; only what differs is changed.
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed)
-        -> Result<(), ResourceError>;
+    /// Brings an existing resource to `want`: `changes` are the properties that differ. Kinds
+    /// whose every property forces a replacement keep this default, which changes nothing.
+    async fn update(
+        &self,
+        _ctx: &Ctx,
+        _want: &Desired,
+        _have: &Observed,
+        _changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
+        Ok(())
+    }
     /// Deletes the resource (and what only it holds); a missing resource is success. Returns
     /// notes for the user (what AWS did not allow, say).
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError>;
 }
 
-/// A name rule shared by several kinds: allowed characters and length.
-pub fn check_chars(
-    name: &str,
-    max: usize,
-    allowed: fn(char) -> bool,
-    what: &str,
-) -> Option<String> {
-    if name.is_empty() {
-        return Some("the name is empty".into());
+impl dyn Kind + '_ {
+    pub fn type_name(&self) -> &'static str {
+        self.spec().type_name
     }
-    if name.chars().count() > max {
-        return Some(format!(
-            "`{name}` is {} characters long; {what} allows at most {max}",
-            name.chars().count()
-        ));
-    }
-    if let Some(c) = name.chars().find(|c| !allowed(*c)) {
-        return Some(format!(
-            "`{name}` contains `{c}`, which {what} does not allow"
-        ));
-    }
-    None
 }

@@ -9,7 +9,10 @@ use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
 use serde_json::Value;
 
 use super::support::tag_list;
-use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{
+    wanted_tags, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
+    PropType,
+};
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
 use crate::policy;
@@ -30,6 +33,16 @@ static PROPS: &[PropSpec] = &[
         "a resource policy template",
     ),
 ];
+
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "secretsmanager_secret",
+    props: PROPS,
+    attrs: &["name", "arn"],
+    name_rule: Some(NameRule::ascii(512, "/_+=.@-", "a secret name")),
+    ownership: Ownership::Tag,
+    missing: Missing::SECRETS,
+    facts: &[],
+};
 
 fn sm_tags(want: &Desired) -> Vec<Tag> {
     tag_list(want, |k, v| Some(Tag::builder().key(k).value(v).build()))
@@ -101,22 +114,8 @@ async fn restore(ctx: &Ctx, want: &Desired) -> Result<String, AwsError> {
 
 #[async_trait]
 impl Kind for SecretsManagerSecret {
-    fn type_name(&self) -> &'static str {
-        "secretsmanager_secret"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            512,
-            |c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c),
-            "a secret name",
-        )
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -215,11 +214,10 @@ impl Kind for SecretsManagerSecret {
         ctx: &Ctx,
         want: &Desired,
         have: &Observed,
+        changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
         let arn = have.attr("arn");
-        let differs =
-            |k: &str| want.props.contains_key(k) && have.props.get(k) != want.props.get(k);
-        if differs("description") {
+        if changes.has("description") {
             ctx.clients
                 .secrets
                 .update_secret()
@@ -229,7 +227,7 @@ impl Kind for SecretsManagerSecret {
                 .await
                 .op("UpdateSecret")?;
         }
-        if differs("tags") {
+        if changes.has("tags") {
             ctx.clients
                 .secrets
                 .tag_resource()
@@ -239,7 +237,7 @@ impl Kind for SecretsManagerSecret {
                 .await
                 .op("TagResource")?;
         }
-        if differs("resource_policy") {
+        if changes.has("resource_policy") {
             ctx.clients
                 .secrets
                 .put_resource_policy()

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
 use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
 use crate::state;
@@ -24,19 +24,20 @@ static PROPS: &[PropSpec] = &[
     PropSpec::required("email", PropType::Str, "the address, e.g. `${email}`").force_new(),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "sns_email_subscription",
+    props: PROPS,
+    attrs: &["arn"],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::SNS,
+    facts: &[],
+};
+
 #[async_trait]
 impl Kind for SnsEmailSubscription {
-    fn type_name(&self) -> &'static str {
-        "sns_email_subscription"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["arn"]
-    }
-    fn taggable(&self) -> bool {
-        false
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -105,16 +106,6 @@ impl Kind for SnsEmailSubscription {
                 arn,
             );
         }
-        Ok(())
-    }
-
-    async fn update(
-        &self,
-        _ctx: &Ctx,
-        _want: &Desired,
-        _have: &Observed,
-    ) -> Result<(), ResourceError> {
-        // Both properties force a replacement: there is nothing to change in place.
         Ok(())
     }
 

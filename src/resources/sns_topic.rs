@@ -4,7 +4,10 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::support::tag_list;
-use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
+use super::{
+    wanted_tags, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
+    PropType,
+};
 use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
 
@@ -24,6 +27,16 @@ static PROPS: &[PropSpec] = &[
     ),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "sns_topic",
+    props: PROPS,
+    attrs: &["name", "arn"],
+    name_rule: Some(NameRule::ascii(256, "-_", "an SNS topic name")),
+    ownership: Ownership::Tag,
+    missing: Missing::SNS,
+    facts: &[],
+};
+
 fn topic_arn(ctx: &Ctx, name: &str) -> String {
     format!("arn:aws:sns:{}:{}:{name}", ctx.region, ctx.account)
 }
@@ -40,22 +53,8 @@ fn sns_tags(want: &Desired) -> Vec<aws_sdk_sns::types::Tag> {
 
 #[async_trait]
 impl Kind for SnsTopic {
-    fn type_name(&self) -> &'static str {
-        "sns_topic"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            256,
-            |c| c.is_ascii_alphanumeric() || c == '-' || c == '_',
-            "an SNS topic name",
-        )
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -114,11 +113,10 @@ impl Kind for SnsTopic {
         ctx: &Ctx,
         want: &Desired,
         have: &Observed,
+        changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
         let arn = have.attr("arn");
-        if want.props.contains_key("display_name")
-            && have.props.get("display_name") != want.props.get("display_name")
-        {
+        if changes.has("display_name") {
             ctx.clients
                 .sns
                 .set_topic_attributes()
@@ -129,7 +127,7 @@ impl Kind for SnsTopic {
                 .await
                 .op("SetTopicAttributes")?;
         }
-        if have.props.get("tags") != want.props.get("tags") {
+        if changes.has("tags") {
             ctx.clients
                 .sns
                 .tag_resource()

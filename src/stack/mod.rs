@@ -176,11 +176,11 @@ impl ResourceDecl {
             }
             d.props.insert(name, v);
         }
-        for (k, v) in self.kind.fixed_props() {
+        for (k, v) in self.kind.spec().fixed_props() {
             d.props.insert(k.to_string(), v);
         }
         // Collections default to empty, so extra live entries show as drift.
-        for spec in self.kind.props() {
+        for spec in self.kind.spec().props {
             if !d.props.contains_key(spec.name) {
                 let empty = match spec.ty {
                     PropType::PolicyMap | PropType::StrMap => Value::Object(Default::default()),
@@ -190,7 +190,7 @@ impl ResourceDecl {
                 d.props.insert(spec.name.to_string(), empty);
             }
         }
-        if self.kind.taggable() {
+        if self.kind.spec().taggable() {
             let mut tags = match d.props.remove("tags") {
                 Some(Value::Object(m)) => m,
                 _ => serde_json::Map::new(),
@@ -483,8 +483,8 @@ impl Loader<'_> {
             },
             None => &empty,
         };
-        let mut specs: Vec<&PropSpec> = kind.props().iter().collect();
-        if kind.taggable() {
+        let mut specs: Vec<&PropSpec> = kind.spec().props.iter().collect();
+        if kind.spec().taggable() {
             specs.push(&resources::TAGS);
         }
         let names: Vec<&str> = specs.iter().map(|p| p.name).collect();
@@ -731,7 +731,7 @@ impl Stack {
                                         kinds.keys().cloned().collect::<Vec<_>>().join(", ")
                                     )));
                             }
-                            Some(k) if !k.attrs().contains(&attr) => {
+                            Some(k) if !k.spec().attrs.contains(&attr) => {
                                 let m = format!(
                                     "`{}.{}` refers to `${{{rid}.{attr}}}`, but {} has no attribute `{attr}`",
                                     d.id,
@@ -740,7 +740,7 @@ impl Stack {
                                 );
                                 l.diags.push(
                                     Diagnostic::error(p.origin.clone(), m)
-                                        .hint(format!("attributes: {}", k.attrs().join(", "))),
+                                        .hint(format!("attributes: {}", k.spec().attrs.join(", "))),
                                 );
                             }
                             Some(_) => {
@@ -814,7 +814,7 @@ impl Stack {
                 continue;
             }
             let (name, _) = t.render(&values, &|_, _| None, false);
-            if let Some(problem) = r.kind.check_name(&name) {
+            if let Some(problem) = r.kind.spec().check_name(&name) {
                 let uses_prefix = t
                     .parts
                     .iter()
