@@ -11,7 +11,7 @@ use crate::discover::{deps_of, lookup, order_of, Live, Orphan};
 use crate::error::{Error, ResourceError, Result};
 use crate::graph;
 use crate::plan::{self, Action, Plan, Planned, PropChange};
-use crate::resources::{Changes, Ctx, Kind, Observed};
+use crate::resources::{Changes, Ctx, Kind, Manage, Observed};
 use crate::stack::Stack;
 
 /// Receives progress; the CLI implements it with indicatif, plain lines or JSON lines.
@@ -50,10 +50,10 @@ impl Outcome {
     }
 }
 
-fn resource_err(action: &'static str, kind: &dyn Kind, id: &str, source: ResourceError) -> Error {
+fn resource_err(action: &'static str, kind: &dyn Manage, id: &str, source: ResourceError) -> Error {
     Error::Resource {
         action,
-        resource: format!("{} `{id}`", kind.type_name()),
+        resource: format!("{} `{id}`", kind.spec().type_name),
         source,
     }
 }
@@ -84,7 +84,7 @@ async fn delete_orphans(
 ) -> Result<()> {
     for o in w.orphans.iter().rev() {
         let t0 = Instant::now();
-        let (id, tn) = (o.desired.id.as_str(), o.kind.type_name());
+        let (id, tn) = (o.desired.id.as_str(), o.kind.spec().type_name);
         reporter.started(id, tn, Action::Delete);
         match o.kind.delete(&w.ctx, &o.observed).await {
             Ok(notes) => {
@@ -109,7 +109,7 @@ fn record(w: &Work<'_>, live: &BTreeMap<String, Option<Observed>>) {
         .stack
         .resources
         .iter()
-        .filter(|d| !d.kind.is_data_source())
+        .filter(|d| d.kind.managed().is_some())
         .filter(|d| live.get(&d.id).is_some_and(|o| o.is_some()))
         .map(|d| crate::state::AppliedResource {
             id: d.id.clone(),
@@ -217,7 +217,7 @@ fn finish(done: BTreeMap<String, Step>, failed: Vec<(String, Error)>) -> Result<
 
 async fn step(
     ctx: &Ctx,
-    kind: &'static dyn Kind,
+    kind: Kind,
     want: &crate::resources::Desired,
     have: Option<Observed>,
     action: Action,
@@ -225,19 +225,15 @@ async fn step(
 ) -> Result<Step> {
     let id = want.id.as_str();
     let mut notes = Vec::new();
+    // Data sources are only read: their plan is always to leave them.
+    let Some(kind) = kind.managed().filter(|_| action != Action::NoOp) else {
+        return Ok(Step {
+            action: Action::NoOp,
+            observed: have,
+            notes,
+        });
+    };
     match (action, &have) {
-        (Action::NoOp, _) => {
-            return Ok(Step {
-                action,
-                observed: have,
-                notes,
-            });
-        }
-        (Action::Create, _) | (_, None) => {
-            kind.create(ctx, want)
-                .await
-                .map_err(|e| resource_err("creating", kind, id, e))?;
-        }
         (Action::Update, Some(h)) => {
             kind.update(ctx, want, h, Changes(changes))
                 .await
@@ -265,6 +261,12 @@ async fn step(
                 notes,
             });
         }
+        // A creation, or a resource that is not there.
+        _ => {
+            kind.create(ctx, want)
+                .await
+                .map_err(|e| resource_err("creating", kind, id, e))?;
+        }
     }
     // Read back what was written.
     let back = kind
@@ -282,7 +284,7 @@ async fn step(
             },
         ));
     };
-    let left: Vec<String> = plan::changes(kind, want, &back)
+    let left: Vec<String> = plan::changes(Kind::Managed(kind), want, &back)
         .iter()
         .filter(|c| !c.after_unknown)
         .map(|c| c.property.clone())
@@ -333,15 +335,20 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
     rev_order.reverse();
     let (done, failed) = graph::walk(&rev_order, &reverse, bound, |id, _| {
         let kind = stack.get(id).expect("ordered ids come from the stack").kind;
+        // Data sources are only read: nothing of theirs is deleted.
+        let kind = kind.managed();
         let l = seen.get(id).cloned();
         let ctx = ctx.clone();
         let reporter = reporter.clone();
         let id = id.to_string();
         async move {
-            let Some(Live {
-                desired,
-                observed: Some(have),
-            }) = l.filter(|_| !kind.is_data_source())
+            let (
+                Some(kind),
+                Some(Live {
+                    desired,
+                    observed: Some(have),
+                }),
+            ) = (kind, l)
             else {
                 return Ok(Step {
                     action: Action::NoOp,
@@ -350,20 +357,16 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
                 });
             };
             let t0 = Instant::now();
-            reporter.started(&id, kind.type_name(), Action::Delete);
+            let type_name = kind.spec().type_name;
+            reporter.started(&id, type_name, Action::Delete);
+            let kind = Kind::Managed(kind);
             match step(&ctx, kind, &desired, Some(have), Action::Delete, &[]).await {
                 Ok(s) => {
-                    reporter.finished(
-                        &id,
-                        kind.type_name(),
-                        Action::Delete,
-                        t0.elapsed(),
-                        &s.notes,
-                    );
+                    reporter.finished(&id, type_name, Action::Delete, t0.elapsed(), &s.notes);
                     Ok(s)
                 }
                 Err(e) => {
-                    reporter.failed(&id, kind.type_name(), Action::Delete, &e);
+                    reporter.failed(&id, type_name, Action::Delete, &e);
                     Err(e)
                 }
             }

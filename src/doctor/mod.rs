@@ -262,13 +262,16 @@ async fn do_repair(facts: &Facts<'_>, r: &Repair) -> std::result::Result<(), Res
             else {
                 return Ok(());
             };
+            let Some(kind) = decl.kind.managed() else {
+                return Ok(());
+            };
             match &live.observed {
                 Some(have) => {
                     let changes = crate::plan::changes(decl.kind, &live.desired, have);
                     let changes = crate::resources::Changes(&changes);
-                    decl.kind.update(ctx, &live.desired, have, changes).await
+                    kind.update(ctx, &live.desired, have, changes).await
                 }
-                None => decl.kind.create(ctx, &live.desired).await,
+                None => kind.create(ctx, &live.desired).await,
             }
         }
         Repair::Attach { policy, target } => Ok(iot_policy::attach(ctx, policy, target).await?),

@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::support::{first_owned, tag_map};
 use super::{
-    wanted_tags, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
-    PropType,
+    wanted_tags, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
+    PropType, Read,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -83,7 +83,7 @@ async fn find(ctx: &Ctx, name: &str) -> Result<Option<DescribeIdentityPoolOutput
 }
 
 #[async_trait]
-impl Kind for CognitoIdentityPool {
+impl Read for CognitoIdentityPool {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -131,7 +131,10 @@ impl Kind for CognitoIdentityPool {
         );
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for CognitoIdentityPool {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         ctx.clients
             .cognito_identity

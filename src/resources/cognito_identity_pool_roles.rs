@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{Changes, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
+use super::{
+    Changes, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+};
 use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
 
@@ -39,7 +41,7 @@ pub static SPEC: KindSpec = KindSpec {
 };
 
 #[async_trait]
-impl Kind for CognitoIdentityPoolRoles {
+impl Read for CognitoIdentityPoolRoles {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -73,7 +75,10 @@ impl Kind for CognitoIdentityPoolRoles {
         o.attrs.insert("identity_pool_id".into(), pool.to_string());
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for CognitoIdentityPoolRoles {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let mut req = ctx
             .clients

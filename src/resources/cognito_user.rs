@@ -10,7 +10,9 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use serde_json::Value;
 
-use super::{Changes, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
+use super::{
+    Changes, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+};
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
 
@@ -118,7 +120,7 @@ async fn set_password(ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
 }
 
 #[async_trait]
-impl Kind for CognitoUser {
+impl Read for CognitoUser {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -160,7 +162,10 @@ impl Kind for CognitoUser {
         o.attrs.insert("user_pool_id".into(), pool.to_string());
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for CognitoUser {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let attr = |n: &str, v: &str| AttributeType::builder().name(n).value(v).build();
         let r = ctx

@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use super::support::{first_owned, tag_map};
 use super::{
-    wanted_tags, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
-    PropType,
+    wanted_tags, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
+    PropType, Read,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -162,17 +162,9 @@ pub async fn find(ctx: &Ctx, name: &str) -> Result<Option<UserPoolType>, AwsErro
 }
 
 #[async_trait]
-impl Kind for CognitoUserPool {
+impl Read for CognitoUserPool {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
-    }
-    fn data_loss(&self, have: &Observed) -> Option<String> {
-        let users = have
-            .attrs
-            .get("users")
-            .and_then(|u| u.parse::<i64>().ok())
-            .unwrap_or(0);
-        (users > 0).then(|| format!("the user pool has {users} user(s); deleting it deletes them"))
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -286,6 +278,18 @@ impl Kind for CognitoUserPool {
         o.attrs
             .insert("users".into(), pool.estimated_number_of_users().to_string());
         Ok(Some(o))
+    }
+}
+
+#[async_trait]
+impl Manage for CognitoUserPool {
+    fn data_loss(&self, have: &Observed) -> Option<String> {
+        let users = have
+            .attrs
+            .get("users")
+            .and_then(|u| u.parse::<i64>().ok())
+            .unwrap_or(0);
+        (users > 0).then(|| format!("the user pool has {users} user(s); deleting it deletes them"))
     }
 
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {

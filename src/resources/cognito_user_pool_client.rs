@@ -6,7 +6,9 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use serde_json::Value;
 
-use super::{Changes, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
+use super::{
+    Changes, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+};
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
 
@@ -93,7 +95,7 @@ async fn find(ctx: &Ctx, pool: &str, name: &str) -> Result<Option<UserPoolClient
 }
 
 #[async_trait]
-impl Kind for CognitoUserPoolClient {
+impl Read for CognitoUserPoolClient {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -137,7 +139,10 @@ impl Kind for CognitoUserPoolClient {
         o.attrs.insert("user_pool_id".into(), pool.to_string());
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for CognitoUserPoolClient {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         ctx.clients
             .cognito_idp

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::support::{delete_after_detach, remove_each, tag_list};
 use super::{
-    wanted_tags, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
-    PropType,
+    wanted_tags, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
+    PropType, Read,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -173,7 +173,7 @@ fn arn_list(v: Option<&Value>) -> Vec<String> {
 }
 
 #[async_trait]
-impl Kind for IamRole {
+impl Read for IamRole {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -227,7 +227,10 @@ impl Kind for IamRole {
         );
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for IamRole {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let name = want.str("name");
         ctx.clients

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::support::delete_after_detach;
 use super::{
-    iot_policy, iot_thing, Changes, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec,
-    PropType,
+    iot_policy, iot_thing, Changes, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec,
+    PropType, Read,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -146,7 +146,7 @@ fn status_active(d: &aws_sdk_iot::types::CertificateDescription) -> bool {
 }
 
 #[async_trait]
-impl Kind for IotCertificate {
+impl Read for IotCertificate {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -203,7 +203,10 @@ impl Kind for IotCertificate {
         }
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for IotCertificate {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let id = &want.id;
         let key_path = ctx.state_dir.join(key_file(id));

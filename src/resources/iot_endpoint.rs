@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
+use super::{Ctx, Desired, KindSpec, Observed, Ownership, PropSpec, PropType, Read};
 use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
 
@@ -26,12 +26,9 @@ pub static SPEC: KindSpec = KindSpec {
 };
 
 #[async_trait]
-impl Kind for IotEndpoint {
+impl Read for IotEndpoint {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
-    }
-    fn is_data_source(&self) -> bool {
-        true
     }
 
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
@@ -55,12 +52,5 @@ impl Kind for IotEndpoint {
             r.endpoint_address().unwrap_or_default().to_string(),
         );
         Ok(Some(o))
-    }
-
-    async fn create(&self, _ctx: &Ctx, _want: &Desired) -> Result<(), ResourceError> {
-        Ok(())
-    }
-    async fn delete(&self, _ctx: &Ctx, _have: &Observed) -> Result<Vec<String>, ResourceError> {
-        Ok(Vec::new())
     }
 }

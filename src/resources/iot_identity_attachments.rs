@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{
-    iot_policy, Changes, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType,
+    iot_policy, Changes, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
+    Read,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -81,7 +82,7 @@ async fn missing(
 }
 
 #[async_trait]
-impl Kind for IotIdentityAttachments {
+impl Read for IotIdentityAttachments {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -111,7 +112,10 @@ impl Kind for IotIdentityAttachments {
         o.attrs.insert("identity_pool_id".into(), pool.to_string());
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for IotIdentityAttachments {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let (policy, pool) = (want.str("policy"), want.str("identity_pool_id"));
         let Some((missing, _)) = missing(ctx, policy, pool).await? else {

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::support::{delete_after_detach, remove_each, tag_list};
 use super::{
-    wanted_tags, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
-    PropType,
+    wanted_tags, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
+    PropType, Read,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -107,7 +107,7 @@ fn iot_tags(want: &Desired) -> Vec<aws_sdk_iot::types::Tag> {
 }
 
 #[async_trait]
-impl Kind for IotPolicy {
+impl Read for IotPolicy {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -142,7 +142,10 @@ impl Kind for IotPolicy {
         }
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for IotPolicy {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         ctx.clients
             .iot

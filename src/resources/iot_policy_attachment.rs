@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{iot_policy, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
+use super::{
+    iot_policy, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+};
 use crate::aws::Missing;
 use crate::error::ResourceError;
 
@@ -35,7 +37,7 @@ pub static SPEC: KindSpec = KindSpec {
 };
 
 #[async_trait]
-impl Kind for IotPolicyAttachment {
+impl Read for IotPolicyAttachment {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -55,7 +57,10 @@ impl Kind for IotPolicyAttachment {
         }
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for IotPolicyAttachment {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         iot_policy::attach(ctx, want.str("policy"), want.str("target")).await?;
         Ok(())

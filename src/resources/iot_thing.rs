@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::support::{delete_after_detach, remove_each};
 use super::{
-    map_value, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
-    PropType,
+    map_value, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
+    PropType, Read,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -81,7 +81,7 @@ fn payload(want: &Desired) -> aws_sdk_iot::types::AttributePayload {
 }
 
 #[async_trait]
-impl Kind for IotThing {
+impl Read for IotThing {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -118,7 +118,10 @@ impl Kind for IotThing {
             .insert("arn".into(), t.thing_arn().unwrap_or_default().to_string());
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for IotThing {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         ctx.clients
             .iot

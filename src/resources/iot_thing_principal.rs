@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{iot_thing, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
+use super::{
+    iot_thing, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+};
 use crate::aws::Missing;
 use crate::error::ResourceError;
 
@@ -35,7 +37,7 @@ pub static SPEC: KindSpec = KindSpec {
 };
 
 #[async_trait]
-impl Kind for IotThingPrincipal {
+impl Read for IotThingPrincipal {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -55,7 +57,10 @@ impl Kind for IotThingPrincipal {
         }
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for IotThingPrincipal {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         iot_thing::attach(ctx, want.str("thing"), want.str("principal")).await?;
         Ok(())

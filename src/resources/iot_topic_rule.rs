@@ -7,8 +7,8 @@ use aws_sdk_iot::types::{Action, MessageFormat, SnsAction, TopicRulePayload};
 use serde_json::Value;
 
 use super::{
-    iot_policy, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
-    PropType,
+    iot_policy, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
+    PropType, Read,
 };
 use crate::aws::{retry_while, Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -97,7 +97,7 @@ fn role_not_ready(e: &AwsError) -> bool {
 }
 
 #[async_trait]
-impl Kind for IotTopicRule {
+impl Read for IotTopicRule {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -152,7 +152,10 @@ impl Kind for IotTopicRule {
         o.attrs.insert("arn".into(), arn);
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for IotTopicRule {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let tags = want
             .tags()

@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 
 use super::support::tag_map;
 use super::{
-    map_value, wanted_tags, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership,
-    PropSpec, PropType,
+    map_value, wanted_tags, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership,
+    PropSpec, PropType, Read,
 };
 use crate::aws::{retry_while, Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -161,7 +161,7 @@ where
 }
 
 #[async_trait]
-impl Kind for LambdaFunction {
+impl Read for LambdaFunction {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -223,7 +223,10 @@ impl Kind for LambdaFunction {
         );
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for LambdaFunction {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let zip = code(want)?;
         retrying(|| async {

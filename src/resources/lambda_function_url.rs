@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use aws_sdk_lambda::types::FunctionUrlAuthType;
 use serde_json::Value;
 
-use super::{Changes, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
+use super::{
+    Changes, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+};
 use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
 
@@ -36,7 +38,7 @@ fn auth(want: &Desired) -> FunctionUrlAuthType {
 }
 
 #[async_trait]
-impl Kind for LambdaFunctionUrl {
+impl Read for LambdaFunctionUrl {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -66,7 +68,10 @@ impl Kind for LambdaFunctionUrl {
         o.attrs.insert("function_name".into(), function.to_string());
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for LambdaFunctionUrl {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         ctx.clients
             .lambda

@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{Changes, Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
+use super::{
+    Changes, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+};
 use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
 
@@ -58,7 +60,7 @@ fn first_string(v: &Value) -> String {
 }
 
 #[async_trait]
-impl Kind for LambdaPermission {
+impl Read for LambdaPermission {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -108,7 +110,10 @@ impl Kind for LambdaPermission {
         o.attrs.insert("statement_id".into(), sid.to_string());
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for LambdaPermission {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         ctx.clients
             .lambda

@@ -1,4 +1,5 @@
-//! Resource kinds: one file per kind, each implementing [`Kind`], and one registry.
+//! Resource kinds: one file per kind, each described by a [`KindSpec`] and implementing
+//! [`Read`] (and [`Manage`] unless it is a data source), and one registry of [`Kind`]s.
 //!
 //! A kind knows its properties (for offline validation), which attributes other resources may
 //! refer to, and how to read, create, update and delete itself with the not-found rules of the
@@ -40,34 +41,34 @@ pub mod support;
 pub use spec::{KindSpec, NameRule, Ownership, PropSpec, PropType, STACK_TAG, TAGS};
 
 /// Every kind a stack may use.
-pub static REGISTRY: &[&dyn Kind] = &[
-    &iam_role::IamRole,
-    &iot_policy::IotPolicy,
-    &iot_thing::IotThing,
-    &iot_certificate::IotCertificate,
-    &iot_policy_attachment::IotPolicyAttachment,
-    &iot_thing_principal::IotThingPrincipal,
-    &iot_topic_rule::IotTopicRule,
-    &sns_topic::SnsTopic,
-    &sns_subscription::SnsEmailSubscription,
-    &lambda_function::LambdaFunction,
-    &cognito_user_pool::CognitoUserPool,
-    &cognito_user_pool_client::CognitoUserPoolClient,
-    &cognito_identity_pool::CognitoIdentityPool,
-    &cognito_identity_pool_roles::CognitoIdentityPoolRoles,
-    &cognito_user::CognitoUser,
-    &lambda_permission::LambdaPermission,
-    &lambda_function_url::LambdaFunctionUrl,
-    &secretsmanager_secret::SecretsManagerSecret,
-    &iot_endpoint::IotEndpoint,
-    &iot_identity_attachments::IotIdentityAttachments,
+pub static REGISTRY: &[Kind] = &[
+    Kind::Managed(&iam_role::IamRole),
+    Kind::Managed(&iot_policy::IotPolicy),
+    Kind::Managed(&iot_thing::IotThing),
+    Kind::Managed(&iot_certificate::IotCertificate),
+    Kind::Managed(&iot_policy_attachment::IotPolicyAttachment),
+    Kind::Managed(&iot_thing_principal::IotThingPrincipal),
+    Kind::Managed(&iot_topic_rule::IotTopicRule),
+    Kind::Managed(&sns_topic::SnsTopic),
+    Kind::Managed(&sns_subscription::SnsEmailSubscription),
+    Kind::Managed(&lambda_function::LambdaFunction),
+    Kind::Managed(&cognito_user_pool::CognitoUserPool),
+    Kind::Managed(&cognito_user_pool_client::CognitoUserPoolClient),
+    Kind::Managed(&cognito_identity_pool::CognitoIdentityPool),
+    Kind::Managed(&cognito_identity_pool_roles::CognitoIdentityPoolRoles),
+    Kind::Managed(&cognito_user::CognitoUser),
+    Kind::Managed(&lambda_permission::LambdaPermission),
+    Kind::Managed(&lambda_function_url::LambdaFunctionUrl),
+    Kind::Managed(&secretsmanager_secret::SecretsManagerSecret),
+    Kind::Data(&iot_endpoint::IotEndpoint),
+    Kind::Managed(&iot_identity_attachments::IotIdentityAttachments),
 ];
 
-pub fn kind(type_name: &str) -> Option<&'static dyn Kind> {
+pub fn kind(type_name: &str) -> Option<Kind> {
     REGISTRY
         .iter()
         .copied()
-        .find(|k| k.spec().type_name == type_name)
+        .find(|k| k.type_name() == type_name)
 }
 
 /// What the stack wants one resource to be, with every reference resolved that can be.
@@ -188,20 +189,22 @@ impl Changes<'_> {
     }
 }
 
+/// What every kind has: its description, and a read of what is live.
 #[async_trait]
-pub trait Kind: Sync + Send {
+pub trait Read: Sync + Send {
     fn spec(&self) -> &'static KindSpec;
-    /// A data source is only read (an endpoint address, say): never created, changed or deleted.
-    fn is_data_source(&self) -> bool {
-        false
-    }
+    /// The live resource, or `None` when it does not exist.
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError>;
+}
+
+/// A resource iotstack creates, changes and deletes.
+#[async_trait]
+pub trait Manage: Read {
     /// What deleting this live resource would destroy beyond configuration (users, say), if
     /// anything: a replacement that loses data needs the user's explicit consent.
     fn data_loss(&self, _have: &Observed) -> Option<String> {
         None
     }
-    /// The live resource, or `None` when it does not exist.
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError>;
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError>;
     /// Brings an existing resource to `want`: `changes` are the properties that differ. Kinds
     /// whose every property forces a replacement keep this default, which changes nothing.
@@ -219,8 +222,42 @@ pub trait Kind: Sync + Send {
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError>;
 }
 
-impl dyn Kind + '_ {
-    pub fn type_name(&self) -> &'static str {
+/// A kind of the registry: a resource iotstack manages, or a data source it only reads (an
+/// endpoint address, say), which is never created, changed or deleted.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    Managed(&'static dyn Manage),
+    Data(&'static dyn Read),
+}
+
+impl Kind {
+    pub fn spec(self) -> &'static KindSpec {
+        match self {
+            Kind::Managed(k) => k.spec(),
+            Kind::Data(d) => d.spec(),
+        }
+    }
+
+    pub fn type_name(self) -> &'static str {
         self.spec().type_name
+    }
+
+    /// The kind's create, update and delete; `None` for a data source.
+    pub fn managed(self) -> Option<&'static dyn Manage> {
+        match self {
+            Kind::Managed(k) => Some(k),
+            Kind::Data(_) => None,
+        }
+    }
+
+    pub async fn read(self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
+        match self {
+            Kind::Managed(k) => k.read(ctx, want).await,
+            Kind::Data(d) => d.read(ctx, want).await,
+        }
+    }
+
+    pub fn data_loss(self, have: &Observed) -> Option<String> {
+        self.managed()?.data_loss(have)
     }
 }

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::support::tag_list;
 use super::{
-    wanted_tags, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
-    PropType,
+    wanted_tags, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
+    PropType, Read,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -113,7 +113,7 @@ async fn restore(ctx: &Ctx, want: &Desired) -> Result<String, AwsError> {
 }
 
 #[async_trait]
-impl Kind for SecretsManagerSecret {
+impl Read for SecretsManagerSecret {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -170,7 +170,10 @@ impl Kind for SecretsManagerSecret {
         o.attrs.insert("has_value".into(), has_value.to_string());
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for SecretsManagerSecret {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let name = want.str("name");
         let scheduled = entry(ctx, name)

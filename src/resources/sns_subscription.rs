@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{Ctx, Desired, Kind, KindSpec, Observed, Ownership, PropSpec, PropType};
+use super::{Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read};
 use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
 use crate::state;
@@ -35,7 +35,7 @@ pub static SPEC: KindSpec = KindSpec {
 };
 
 #[async_trait]
-impl Kind for SnsEmailSubscription {
+impl Read for SnsEmailSubscription {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -86,7 +86,10 @@ impl Kind for SnsEmailSubscription {
         o.attrs.insert("resource_id".into(), want.id.clone());
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for SnsEmailSubscription {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let r = ctx
             .clients

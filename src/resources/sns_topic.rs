@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::support::tag_list;
 use super::{
-    wanted_tags, Changes, Ctx, Desired, Kind, KindSpec, NameRule, Observed, Ownership, PropSpec,
-    PropType,
+    wanted_tags, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
+    PropType, Read,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
@@ -52,7 +52,7 @@ fn sns_tags(want: &Desired) -> Vec<aws_sdk_sns::types::Tag> {
 }
 
 #[async_trait]
-impl Kind for SnsTopic {
+impl Read for SnsTopic {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
@@ -93,7 +93,10 @@ impl Kind for SnsTopic {
         o.attrs.insert("arn".into(), arn);
         Ok(Some(o))
     }
+}
 
+#[async_trait]
+impl Manage for SnsTopic {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let mut req = ctx
             .clients

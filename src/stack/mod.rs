@@ -47,7 +47,7 @@ pub struct Settings {
 pub struct ResourceDecl {
     pub id: String,
     pub origin: Origin,
-    pub kind: &'static dyn Kind,
+    pub kind: Kind,
     pub props: Vec<PropDecl>,
     /// Resources this one refers to or names in `depends_on`.
     pub deps: Vec<String>,
@@ -710,7 +710,7 @@ impl Stack {
         }
 
         // References: every `${id.attr}` must name a resource and one of its attributes.
-        let kinds: BTreeMap<String, &'static dyn Kind> = decls
+        let kinds: BTreeMap<String, Kind> = decls
             .iter()
             .map(|(d, _, _)| (d.id.clone(), d.kind))
             .collect();

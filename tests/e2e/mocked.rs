@@ -30,7 +30,7 @@ use iotstack::error::{AwsError, ResourceError};
 use iotstack::resources::iot_topic_rule::IotTopicRule;
 use iotstack::resources::secretsmanager_secret::SecretsManagerSecret;
 use iotstack::resources::sns_subscription::{SnsEmailSubscription, PENDING};
-use iotstack::resources::{Ctx, Desired, Kind, Observed};
+use iotstack::resources::{Ctx, Desired, Manage, Observed, Read};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:mk-iot-notification";
 const EMAIL: &str = "ops@example.com";
