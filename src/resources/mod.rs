@@ -115,6 +115,21 @@ impl Desired {
     }
 }
 
+#[cfg(test)]
+impl Desired {
+    /// What a stack wants, from a JSON object of properties (every value known).
+    pub fn from_json(id: &str, props: Value) -> Desired {
+        let Value::Object(props) = props else {
+            panic!("properties are a JSON object");
+        };
+        Desired {
+            id: id.into(),
+            props: props.into_iter().collect(),
+            ..Default::default()
+        }
+    }
+}
+
 /// The live tags worth comparing: those the stack sets (other tags are left alone).
 pub fn wanted_tags<'a>(
     want: &Desired,
@@ -159,6 +174,33 @@ pub struct Observed {
 }
 
 impl Observed {
+    /// An observation from its properties and its attributes, each given as a JSON object.
+    /// Attribute values that are not strings are written out (a number of users, say); a `null`
+    /// one is left out.
+    pub fn new(props: Value, attrs: Value) -> Observed {
+        let entries = |v: Value| match v {
+            Value::Object(m) => m.into_iter().collect(),
+            _ => Vec::new(),
+        };
+        let text = |(k, v): (String, Value)| match v {
+            Value::String(s) => Some((k, s)),
+            Value::Null => None,
+            other => Some((k, other.to_string())),
+        };
+        let attrs: Vec<(String, Value)> = entries(attrs);
+        Observed {
+            props: entries(props).into_iter().collect(),
+            attrs: attrs.into_iter().filter_map(text).collect(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The same observation with a note for the user, when there is one.
+    pub fn note(mut self, note: Option<String>) -> Observed {
+        self.notes.extend(note);
+        self
+    }
+
     pub fn attr(&self, k: &str) -> &str {
         self.attrs.get(k).map(String::as_str).unwrap_or("")
     }
@@ -195,6 +237,36 @@ pub trait Read: Sync + Send {
     fn spec(&self) -> &'static KindSpec;
     /// The live resource, or `None` when it does not exist.
     async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError>;
+}
+
+/// A kind's read in two halves: `fetch` asks AWS and returns what it answered, as the SDK's
+/// types; `observe` turns that answer into [`Observed`] without any I/O, so it is unit-tested
+/// with recorded answers. Every kind implements it; [`Read`] comes with it.
+#[async_trait]
+pub trait Fetch: Sync + Send {
+    /// What AWS answered about one resource.
+    type Fetched: Send;
+    fn spec(&self) -> &'static KindSpec;
+    /// AWS's answer about the resource `want` names; `None` when AWS says it is not there.
+    async fn fetch(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+    ) -> Result<Option<Self::Fetched>, ResourceError>;
+    /// What is live, in the form of `want`; `None` when the answer shows it is not there.
+    fn observe(&self, fetched: Self::Fetched, want: &Desired) -> Option<Observed>;
+}
+
+#[async_trait]
+impl<T: Fetch> Read for T {
+    fn spec(&self) -> &'static KindSpec {
+        Fetch::spec(self)
+    }
+
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
+        let fetched = self.fetch(ctx, want).await?;
+        Ok(fetched.and_then(|f| self.observe(f, want)))
+    }
 }
 
 /// A resource iotstack creates, changes and deletes.

@@ -1,15 +1,25 @@
 //! What kinds share: the stack's tags in each service's form, finding a resource whose name is
-//! not unique through the stack tag, and undoing links before a delete AWS refuses while
-//! anything is still attached.
+//! not unique through the stack tag, undoing links before a delete AWS refuses while anything is
+//! still attached, and policy documents in the form plans compare.
 
 use std::collections::HashMap;
 use std::future::Future;
 
+use aws_sdk_iot::types::Tag as IotTag;
 use futures::FutureExt;
+use serde_json::Value;
 
-use super::{Desired, STACK_TAG};
+use super::{wanted_tags, Ctx, Desired, STACK_TAG};
 use crate::aws::{retry_on, Missing, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
 use crate::error::AwsError;
+
+/// A policy document as AWS returns it, in the normalised form plans compare: `null` when there
+/// is none or it is not JSON.
+pub fn normalized_policy(text: Option<&str>) -> Value {
+    text.and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .map(|v| crate::policy::normalize(&v))
+        .unwrap_or(Value::Null)
+}
 
 /// The stack's tags (the stack tag and the stack file's `tags:`) in a service's own tag type,
 /// which `tag` builds from a key and a value.
@@ -23,6 +33,35 @@ pub fn tag_list<T>(want: &Desired, tag: impl Fn(String, String) -> Option<T>) ->
 /// The stack's tags as a map, for the services that take one (Cognito, Lambda).
 pub fn tag_map(want: &Desired) -> HashMap<String, String> {
     want.tags().into_iter().collect()
+}
+
+/// The stack's tags in IoT's tag type.
+pub fn iot_tags(want: &Desired) -> Vec<IotTag> {
+    tag_list(want, |k, v| IotTag::builder().key(k).value(v).build().ok())
+}
+
+/// The tags of an IoT resource (a policy, a topic rule).
+pub async fn iot_tags_of(ctx: &Ctx, arn: &str) -> Result<Vec<IotTag>, AwsError> {
+    let list = ctx.clients.iot.list_tags_for_resource().resource_arn(arn);
+    let pages = list.into_paginator().items().send();
+    pages.try_collect().await.op("ListTagsForResource")
+}
+
+/// The IoT tags the stack sets, as the `tags` property (other tags are left alone).
+pub fn iot_wanted_tags(want: &Desired, tags: &[IotTag]) -> Value {
+    wanted_tags(
+        want,
+        tags.iter()
+            .map(|t| (t.key(), t.value().unwrap_or_default())),
+    )
+}
+
+/// Sets the stack's tags on an IoT resource.
+pub async fn iot_tag(ctx: &Ctx, arn: &str, want: &Desired) -> Result<(), AwsError> {
+    let call = ctx.clients.iot.tag_resource().resource_arn(arn);
+    let call = call.set_tags(Some(iot_tags(want)));
+    call.send().await.op("TagResource")?;
+    Ok(())
 }
 
 /// Whether a resource's tags mark it as this stack's.
