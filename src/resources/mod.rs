@@ -218,6 +218,17 @@ pub struct Ctx {
     pub state_dir: PathBuf,
 }
 
+impl Ctx {
+    /// The ARN of a resource of this account and region, for services whose answers do not
+    /// carry one: `arn:aws:<service>:<region>:<account>:<resource>`.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:aws:{service}:{}:{}:{resource}",
+            self.region, self.account
+        )
+    }
+}
+
 /// The properties the plan found different, which `update` brings to what the stack wants.
 #[derive(Debug, Clone, Copy)]
 pub struct Changes<'a>(pub &'a [PropChange]);
