@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 
 use crate::discover::{Live, Orphan};
-use crate::error::{AwsError, Error, Result};
+use crate::error::{Error, ResourceError, Result};
 use crate::graph;
-use crate::plan::{self, Action, Plan, Planned};
-use crate::resources::{Ctx, Kind, Observed};
+use crate::plan::{self, Action, Plan, Planned, PropChange};
+use crate::resources::{Changes, Ctx, Kind, Manage, Observed};
 use crate::stack::Stack;
 
 /// Receives progress; the CLI implements it with indicatif, plain lines or JSON lines.
@@ -50,10 +50,10 @@ impl Outcome {
     }
 }
 
-fn resource_err(action: &'static str, kind: &dyn Kind, id: &str, source: AwsError) -> Error {
+fn resource_err(action: &'static str, kind: &dyn Manage, id: &str, source: ResourceError) -> Error {
     Error::Resource {
         action,
-        resource: format!("{} `{id}`", kind.type_name()),
+        resource: format!("{} `{id}`", kind.spec().type_name),
         source,
     }
 }
@@ -84,7 +84,7 @@ async fn delete_orphans(
 ) -> Result<()> {
     for o in w.orphans.iter().rev() {
         let t0 = Instant::now();
-        let (id, tn) = (o.desired.id.as_str(), o.kind.type_name());
+        let (id, tn) = (o.desired.id.as_str(), o.kind.spec().type_name);
         reporter.started(id, tn, Action::Delete);
         match o.kind.delete(&w.ctx, &o.observed).await {
             Ok(notes) => {
@@ -109,7 +109,7 @@ fn record(w: &Work<'_>, live: &BTreeMap<String, Option<Observed>>) {
         .stack
         .resources
         .iter()
-        .filter(|d| !d.kind.is_data_source())
+        .filter(|d| d.kind.managed().is_some())
         .filter(|d| live.get(&d.id).is_some_and(|o| o.is_some()))
         .map(|d| crate::state::AppliedResource {
             id: d.id.clone(),
@@ -148,24 +148,18 @@ pub async fn apply(
             let want = decl.resolve(values, &Stack::lookup(&known));
             let have = seen.get(id).cloned().flatten();
             let kind = decl.kind;
-            // With every reference now resolved, the plan's action is confirmed against the values
-            // that will really be written.
-            let action = {
-                let p = plan::plan(
-                    &plan.prefix,
-                    &[Planned {
-                        kind,
-                        desired: &want,
-                        observed: have.as_ref(),
-                    }],
-                );
-                p.resources[0].action
-            };
-            let planned = plan.get(id).map(|r| r.action).unwrap_or(action);
+            // With every reference now resolved, the plan's action and changes are confirmed
+            // against the values that will really be written.
+            let confirmed = plan::change(&Planned {
+                kind,
+                desired: &want,
+                observed: have.as_ref(),
+            });
+            let planned = plan.get(id).map(|r| r.action).unwrap_or(confirmed.action);
             let action = if planned == Action::Create {
                 Action::Create
             } else {
-                action
+                confirmed.action
             };
             let ctx = ctx.clone();
             let reporter = reporter.clone();
@@ -175,7 +169,7 @@ pub async fn apply(
                 if action != Action::NoOp {
                     reporter.started(&id, kind.type_name(), action);
                 }
-                let r = step(&ctx, kind, &want, have, action).await;
+                let r = step(&ctx, kind, &want, have, action, &confirmed.changes).await;
                 match r {
                     Ok(s) => {
                         if action != Action::NoOp {
@@ -223,28 +217,25 @@ fn finish(done: BTreeMap<String, Step>, failed: Vec<(String, Error)>) -> Result<
 
 async fn step(
     ctx: &Ctx,
-    kind: &'static dyn Kind,
+    kind: Kind,
     want: &crate::resources::Desired,
     have: Option<Observed>,
     action: Action,
+    changes: &[PropChange],
 ) -> Result<Step> {
     let id = want.id.as_str();
     let mut notes = Vec::new();
+    // Data sources are only read: their plan is always to leave them.
+    let Some(kind) = kind.managed().filter(|_| action != Action::NoOp) else {
+        return Ok(Step {
+            action: Action::NoOp,
+            observed: have,
+            notes,
+        });
+    };
     match (action, &have) {
-        (Action::NoOp, _) => {
-            return Ok(Step {
-                action,
-                observed: have,
-                notes,
-            });
-        }
-        (Action::Create, _) | (_, None) => {
-            kind.create(ctx, want)
-                .await
-                .map_err(|e| resource_err("creating", kind, id, e))?;
-        }
         (Action::Update, Some(h)) => {
-            kind.update(ctx, want, h)
+            kind.update(ctx, want, h, Changes(changes))
                 .await
                 .map_err(|e| resource_err("updating", kind, id, e))?;
         }
@@ -270,6 +261,12 @@ async fn step(
                 notes,
             });
         }
+        // A creation, or a resource that is not there.
+        _ => {
+            kind.create(ctx, want)
+                .await
+                .map_err(|e| resource_err("creating", kind, id, e))?;
+        }
     }
     // Read back what was written.
     let back = kind
@@ -281,23 +278,13 @@ async fn step(
             "reading back",
             kind,
             id,
-            AwsError {
+            ResourceError::Other {
                 operation: "read back",
-                code: None,
                 message: "the resource was written but cannot be read back".into(),
             },
         ));
     };
-    let check = plan::plan(
-        "",
-        &[Planned {
-            kind,
-            desired: want,
-            observed: Some(&back),
-        }],
-    );
-    let left: Vec<String> = check.resources[0]
-        .changes
+    let left: Vec<String> = plan::changes(Kind::Managed(kind), want, &back)
         .iter()
         .filter(|c| !c.after_unknown)
         .map(|c| c.property.clone())
@@ -307,9 +294,8 @@ async fn step(
             "reading back",
             kind,
             id,
-            AwsError {
+            ResourceError::Other {
                 operation: "read back",
-                code: None,
                 message: format!(
                     "after the write, AWS still reports a different {}",
                     left.join(", ")
@@ -349,15 +335,20 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
     rev_order.reverse();
     let (done, failed) = graph::walk(&rev_order, &reverse, bound, |id, _| {
         let kind = stack.get(id).expect("ordered ids come from the stack").kind;
+        // Data sources are only read: nothing of theirs is deleted.
+        let kind = kind.managed();
         let l = seen.get(id).cloned();
         let ctx = ctx.clone();
         let reporter = reporter.clone();
         let id = id.to_string();
         async move {
-            let Some(Live {
-                desired,
-                observed: Some(have),
-            }) = l.filter(|_| !kind.is_data_source())
+            let (
+                Some(kind),
+                Some(Live {
+                    desired,
+                    observed: Some(have),
+                }),
+            ) = (kind, l)
             else {
                 return Ok(Step {
                     action: Action::NoOp,
@@ -366,20 +357,16 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
                 });
             };
             let t0 = Instant::now();
-            reporter.started(&id, kind.type_name(), Action::Delete);
-            match step(&ctx, kind, &desired, Some(have), Action::Delete).await {
+            let type_name = kind.spec().type_name;
+            reporter.started(&id, type_name, Action::Delete);
+            let kind = Kind::Managed(kind);
+            match step(&ctx, kind, &desired, Some(have), Action::Delete, &[]).await {
                 Ok(s) => {
-                    reporter.finished(
-                        &id,
-                        kind.type_name(),
-                        Action::Delete,
-                        t0.elapsed(),
-                        &s.notes,
-                    );
+                    reporter.finished(&id, type_name, Action::Delete, t0.elapsed(), &s.notes);
                     Ok(s)
                 }
                 Err(e) => {
-                    reporter.failed(&id, kind.type_name(), Action::Delete, &e);
+                    reporter.failed(&id, type_name, Action::Delete, &e);
                     Err(e)
                 }
             }

@@ -219,32 +219,41 @@ where
     }
 }
 
-const NOT_FOUND: &[&str] = &[
-    "ResourceNotFoundException",
-    "NoSuchEntity",
-    "NotFound",
-    "NotFoundException",
-    "ResourceNotFound",
-];
+/// The error codes with which AWS says that what was asked for is not there. Each kind names its
+/// own ([`KindSpec::missing`](crate::resources::KindSpec)), and each call about something else
+/// names that service's: a read turns them into `None`, a delete or a detach into done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Missing(pub &'static [&'static str]);
 
-pub fn is_not_found(e: &AwsError) -> bool {
-    e.code.as_deref().is_some_and(|c| NOT_FOUND.contains(&c))
-}
+impl Missing {
+    pub const IOT: Missing = Missing(&["ResourceNotFoundException"]);
+    pub const IAM: Missing = Missing(&["NoSuchEntity"]);
+    /// `NotFound` for topics and subscriptions, `ResourceNotFound` for their tags.
+    pub const SNS: Missing = Missing(&["NotFound", "ResourceNotFound"]);
+    /// Cognito user pools and identity pools alike.
+    pub const COGNITO: Missing = Missing(&["ResourceNotFoundException"]);
+    pub const SECRETS: Missing = Missing(&["ResourceNotFoundException"]);
+    pub const LAMBDA: Missing = Missing(&["ResourceNotFoundException"]);
 
-/// A read that treats "not found" as `None`.
-pub fn found<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(e),
+    pub fn is(self, e: &AwsError) -> bool {
+        e.code.as_deref().is_some_and(|c| self.0.contains(&c))
     }
-}
 
-/// A delete that treats "not found" as done.
-pub fn gone(r: Result<(), AwsError>) -> Result<(), AwsError> {
-    match r {
-        Err(e) if is_not_found(&e) => Ok(()),
-        other => other,
+    /// A read: "not there" is `None`.
+    pub fn found<T>(self, r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if self.is(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A delete or a detach: "not there" is done.
+    pub fn gone<T>(self, r: Result<T, AwsError>) -> Result<(), AwsError> {
+        match r {
+            Err(e) if self.is(&e) => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 }
 

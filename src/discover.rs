@@ -8,7 +8,7 @@ use futures::FutureExt;
 
 use crate::error::{Error, Result};
 use crate::graph;
-use crate::resources::{Ctx, Desired, Observed};
+use crate::resources::{Ctx, Desired, Kind, Manage, Observed};
 use crate::stack::Stack;
 
 /// One resource: what the stack wants (resolved as far as the live state allows) and what is live.
@@ -76,7 +76,7 @@ pub async fn discover(
 /// name), still live: plan deletes it.
 #[derive(Clone)]
 pub struct Orphan {
-    pub kind: &'static dyn crate::resources::Kind,
+    pub kind: &'static dyn Manage,
     pub desired: Desired,
     pub observed: Observed,
 }
@@ -85,12 +85,10 @@ pub struct Orphan {
 pub async fn orphans(stack: &Stack, live: &[Live], ctx: &Ctx) -> Result<Vec<Orphan>> {
     let mut out = Vec::new();
     for rec in crate::state::load_applied(&ctx.state_dir) {
-        let Some(kind) = crate::resources::kind(&rec.type_name) else {
+        // Data sources are only read: nothing of theirs is left behind.
+        let Some(kind) = crate::resources::kind(&rec.type_name).and_then(Kind::managed) else {
             continue;
         };
-        if kind.is_data_source() {
-            continue;
-        }
         if let Some(decl) = stack.get(&rec.id) {
             // Still declared: an orphan only if it was renamed (both names known, different).
             let now = live.iter().find(|l| l.desired.id == rec.id);
@@ -115,7 +113,11 @@ pub async fn orphans(stack: &Stack, live: &[Live], ctx: &Ctx) -> Result<Vec<Orph
             .await
             .map_err(|e| Error::Resource {
                 action: "reading",
-                resource: format!("{} `{}` (no longer in the stack)", kind.type_name(), rec.id),
+                resource: format!(
+                    "{} `{}` (no longer in the stack)",
+                    kind.spec().type_name,
+                    rec.id
+                ),
                 source: e,
             })?;
         if let Some(observed) = observed {

@@ -84,17 +84,86 @@ impl fmt::Display for AwsError {
     }
 }
 
+/// Why work on one resource failed: AWS's answer, or something that is not AWS's doing. JSON
+/// output tells them apart by `kind` (`aws`, `local`, `other`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ResourceError {
+    /// AWS refused the call, or could not be reached.
+    #[error("{0}")]
+    Aws(#[from] AwsError),
+    /// Something on this machine: packaging function code, a local file (a key, a CSR), a
+    /// request that could not be put together.
+    #[error("{operation}: {message}")]
+    Local {
+        operation: &'static str,
+        message: String,
+    },
+    /// Neither: AWS accepted a write that it then does not show when read back.
+    #[error("{operation}: {message}")]
+    Other {
+        operation: &'static str,
+        message: String,
+    },
+}
+
+impl ResourceError {
+    pub fn local(operation: &'static str, message: impl fmt::Display) -> Self {
+        ResourceError::Local {
+            operation,
+            message: message.to_string(),
+        }
+    }
+
+    /// The AWS error, when AWS answered.
+    pub fn aws(&self) -> Option<&AwsError> {
+        match self {
+            ResourceError::Aws(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// `aws`, `local` or `other`: the `kind` of the JSON error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ResourceError::Aws(_) => "aws",
+            ResourceError::Local { .. } => "local",
+            ResourceError::Other { .. } => "other",
+        }
+    }
+
+    pub fn operation(&self) -> &'static str {
+        match self {
+            ResourceError::Aws(e) => e.operation,
+            ResourceError::Local { operation, .. } | ResourceError::Other { operation, .. } => {
+                operation
+            }
+        }
+    }
+
+    /// AWS's error code (none for local and other failures).
+    pub fn code(&self) -> Option<&str> {
+        self.aws().and_then(|e| e.code.as_deref())
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            ResourceError::Aws(e) => &e.message,
+            ResourceError::Local { message, .. } | ResourceError::Other { message, .. } => message,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad input, found before any AWS call. Every problem is listed.
     #[error("{}", render_diagnostics(.0))]
     Invalid(Vec<Diagnostic>),
-    /// An AWS operation failed while working on one resource of the stack.
+    /// Work on one resource of the stack failed (AWS refused, or something local did).
     #[error("{action} {resource}: {source}")]
     Resource {
         action: &'static str,
         resource: String,
-        source: AwsError,
+        source: ResourceError,
     },
     /// An AWS operation failed outside any one resource (account lookup, client set-up).
     #[error("{0}")]

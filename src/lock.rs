@@ -49,7 +49,7 @@ use aws_sdk_iot::types::AttributePayload;
 use futures::FutureExt;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::aws::{found, OpExt};
+use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, Error, Result};
 use crate::resources::Ctx;
 
@@ -244,7 +244,7 @@ fn code_is(e: &AwsError, code: &str) -> bool {
 
 /// The lock thing's holder and version, or `None` when no one holds the lock.
 async fn read(iot: &aws_sdk_iot::Client, name: &str) -> Result<Option<(Holder, i64)>, AwsError> {
-    let out = found(
+    let out = Missing::IOT.found(
         iot.describe_thing()
             .thing_name(name)
             .send()
@@ -363,7 +363,7 @@ pub async fn acquire(ctx: &Ctx, operation: &str, break_lock: bool) -> Result<Hel
     let aws = |source: AwsError| Error::Resource {
         action: "locking",
         resource: format!("the stack (IoT thing {name})"),
-        source,
+        source: source.into(),
     };
     let caller = ctx
         .clients
@@ -406,8 +406,7 @@ pub async fn acquire(ctx: &Ctx, operation: &str, break_lock: bool) -> Result<Hel
                         Ok(_) => broken = Some(other),
                         // Changed or released since it was read: look again.
                         Err(e)
-                            if code_is(&e, "VersionConflictException")
-                                || crate::aws::is_not_found(&e) =>
+                            if code_is(&e, "VersionConflictException") || Missing::IOT.is(&e) =>
                         {
                             continue
                         }

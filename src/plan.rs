@@ -129,15 +129,15 @@ impl Plan {
 
 /// One resource of the stack with what is live for it.
 pub struct Planned<'a> {
-    pub kind: &'a dyn Kind,
+    pub kind: Kind,
     pub desired: &'a Desired,
     pub observed: Option<&'a Observed>,
 }
 
 pub const SENSITIVE: &str = "(sensitive)";
 
-fn shown(kind: &dyn Kind, prop: &str, v: Option<&Value>) -> Option<Value> {
-    let sensitive = kind.props().iter().any(|p| p.name == prop && p.sensitive);
+fn shown(kind: Kind, prop: &str, v: Option<&Value>) -> Option<Value> {
+    let sensitive = kind.spec().prop(prop).is_some_and(|p| p.sensitive);
     v.map(|v| {
         if sensitive {
             Value::String(SENSITIVE.into())
@@ -177,7 +177,7 @@ fn display_name(d: &Desired) -> String {
 
 /// The changes that bring what is live to what the stack wants.
 pub fn plan(prefix: &str, items: &[Planned<'_>]) -> Plan {
-    let resources = items.iter().map(diff).collect();
+    let resources = items.iter().map(change).collect();
     Plan {
         prefix: prefix.to_string(),
         destroy: false,
@@ -185,14 +185,26 @@ pub fn plan(prefix: &str, items: &[Planned<'_>]) -> Plan {
     }
 }
 
-fn diff(p: &Planned<'_>) -> ResourceChange {
+/// The property changes that bring `have` to `want`: what an update changes, or what a write
+/// left undone when it is read back.
+pub fn changes(kind: Kind, want: &Desired, have: &Observed) -> Vec<PropChange> {
+    change(&Planned {
+        kind,
+        desired: want,
+        observed: Some(have),
+    })
+    .changes
+}
+
+/// What the plan does with one resource, and why.
+pub fn change(p: &Planned<'_>) -> ResourceChange {
     let d = p.desired;
-    let force_new = |k: &str| p.kind.props().iter().any(|s| s.name == k && s.force_new);
+    let force_new = |k: &str| p.kind.spec().prop(k).is_some_and(|s| s.force_new);
     let mut changes = Vec::new();
     let mut notes = Vec::new();
-    let action = match p.observed {
-        _ if p.kind.is_data_source() => Action::NoOp,
-        None => {
+    let action = match (p.kind, p.observed) {
+        (Kind::Data(_), _) => Action::NoOp,
+        (_, None) => {
             for (k, v) in &d.props {
                 changes.push(PropChange {
                     property: k.clone(),
@@ -204,7 +216,7 @@ fn diff(p: &Planned<'_>) -> ResourceChange {
             }
             Action::Create
         }
-        Some(o) => {
+        (_, Some(o)) => {
             notes.extend(o.notes.iter().cloned());
             for (k, want) in &d.props {
                 let have = o.props.get(k);
@@ -286,29 +298,28 @@ pub fn destroy(prefix: &str, items: &[Planned<'_>]) -> Plan {
     let resources = items
         .iter()
         .rev()
-        .map(|p| ResourceChange {
-            id: p.desired.id.clone(),
-            type_name: p.kind.type_name().to_string(),
-            name: p
-                .observed
-                .and_then(|o| o.attrs.get("name").cloned())
-                .unwrap_or_else(|| display_name(p.desired)),
-            action: if p.observed.is_some() && !p.kind.is_data_source() {
-                Action::Delete
-            } else {
-                Action::NoOp
-            },
-            changes: Vec::new(),
-            reason: None,
-            notes: p
-                .observed
-                .filter(|_| !p.kind.is_data_source())
-                .map(|o| o.notes.iter().cloned().chain(p.kind.data_loss(o)).collect())
-                .unwrap_or_default(),
-            data_loss: p
-                .observed
-                .filter(|_| !p.kind.is_data_source())
-                .and_then(|o| p.kind.data_loss(o)),
+        .map(|p| {
+            // Data sources are only read: nothing of theirs is deleted.
+            let deleted = p.observed.filter(|_| p.kind.managed().is_some());
+            ResourceChange {
+                id: p.desired.id.clone(),
+                type_name: p.kind.type_name().to_string(),
+                name: p
+                    .observed
+                    .and_then(|o| o.attrs.get("name").cloned())
+                    .unwrap_or_else(|| display_name(p.desired)),
+                action: if deleted.is_some() {
+                    Action::Delete
+                } else {
+                    Action::NoOp
+                },
+                changes: Vec::new(),
+                reason: None,
+                notes: deleted
+                    .map(|o| o.notes.iter().cloned().chain(p.kind.data_loss(o)).collect())
+                    .unwrap_or_default(),
+                data_loss: deleted.and_then(|o| p.kind.data_loss(o)),
+            }
         })
         .collect();
     Plan {
@@ -322,6 +333,8 @@ pub fn destroy(prefix: &str, items: &[Planned<'_>]) -> Plan {
 mod tests {
     use super::*;
     use crate::resources::{iot_policy::IotPolicy, sns_subscription::SnsEmailSubscription};
+
+    const POLICY: Kind = Kind::Managed(&IotPolicy);
     use serde_json::json;
 
     fn desired(id: &str, props: Value) -> Desired {
@@ -359,7 +372,7 @@ mod tests {
         let plan = plan(
             "x",
             &[Planned {
-                kind: &IotPolicy,
+                kind: POLICY,
                 desired: &d,
                 observed: None,
             }],
@@ -381,7 +394,7 @@ mod tests {
         let plan1 = plan(
             "x",
             &[Planned {
-                kind: &IotPolicy,
+                kind: POLICY,
                 desired: &d,
                 observed: Some(&same),
             }],
@@ -392,7 +405,7 @@ mod tests {
         let plan2 = plan(
             "x",
             &[Planned {
-                kind: &IotPolicy,
+                kind: POLICY,
                 desired: &d,
                 observed: Some(&other),
             }],
@@ -413,7 +426,7 @@ mod tests {
         let plan = plan(
             "x",
             &[Planned {
-                kind: &SnsEmailSubscription,
+                kind: Kind::Managed(&SnsEmailSubscription),
                 desired: &d,
                 observed: Some(&o),
             }],
@@ -467,12 +480,12 @@ mod tests {
             "x",
             &[
                 Planned {
-                    kind: &IotPolicy,
+                    kind: POLICY,
                     desired: &a,
                     observed: Some(&o),
                 },
                 Planned {
-                    kind: &IotPolicy,
+                    kind: POLICY,
                     desired: &b,
                     observed: None,
                 },

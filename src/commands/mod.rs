@@ -308,7 +308,7 @@ impl Session {
         self.orphans
             .iter()
             .map(|o| crate::plan::Planned {
-                kind: o.kind,
+                kind: crate::resources::Kind::Managed(o.kind),
                 desired: &o.desired,
                 observed: Some(&o.observed),
             })

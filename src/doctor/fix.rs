@@ -8,9 +8,8 @@ use std::sync::Arc;
 use super::gather::gather;
 use super::{judge, Facts, Repair, Report, Status, Subject};
 use crate::discover::{self, Live};
-use crate::error::{AwsError, Error, Result};
-use crate::resources::iot_policy_attachment::IotPolicyAttachment;
-use crate::resources::{Ctx, Desired, Kind, Observed};
+use crate::error::{Error, ResourceError, Result};
+use crate::resources::{iot_policy, Changes, Ctx};
 use crate::stack::Stack;
 
 /// What doctor is asked.
@@ -122,30 +121,29 @@ async fn do_repair(
     stack: &Stack,
     facts: &Facts,
     r: &Repair,
-) -> std::result::Result<(), AwsError> {
+) -> std::result::Result<(), ResourceError> {
     match r {
         Repair::Restore { resource } => {
             let (Some(decl), Some(live)) = (stack.get(resource), facts.by_id(resource)) else {
                 return Ok(());
             };
+            let Some(kind) = decl.kind.managed() else {
+                return Ok(());
+            };
+            // The update apply would make: only what differs from the stack is written.
             match &live.observed {
-                Some(have) => decl.kind.update(ctx, &live.desired, have).await,
-                None => decl.kind.create(ctx, &live.desired).await,
+                Some(have) => {
+                    let changes = crate::plan::changes(decl.kind, &live.desired, have);
+                    kind.update(ctx, &live.desired, have, Changes(&changes))
+                        .await
+                }
+                None => kind.create(ctx, &live.desired).await,
             }
         }
-        Repair::Attach { policy, target } => {
-            let mut want = Desired::default();
-            for (k, v) in [("policy", policy), ("target", target)] {
-                want.props.insert(k.into(), v.as_str().into());
-            }
-            IotPolicyAttachment.create(ctx, &want).await
-        }
+        Repair::Attach { policy, target } => Ok(iot_policy::attach(ctx, policy, target).await?),
         Repair::Detach { policy, target } => {
-            let mut have = Observed::default();
-            for (k, v) in [("policy", policy), ("target", target)] {
-                have.attrs.insert(k.into(), v.clone());
-            }
-            IotPolicyAttachment.delete(ctx, &have).await.map(|_| ())
+            iot_policy::detach(ctx, [(policy.clone(), target.clone())]).await?;
+            Ok(())
         }
     }
 }

@@ -11,7 +11,7 @@ use super::crosscheck::{self, action_type};
 use super::device;
 use super::facts::{managed_arns, Answer, Attached, Evaluator, Facts, Question, Resource, User};
 use super::Subject;
-use crate::aws::{aws_err, found, retry_config, OpExt};
+use crate::aws::{aws_err, retry_config, Missing, OpExt};
 use crate::discover::Live;
 use crate::error::AwsError;
 use crate::resources::sns_subscription::PENDING;
@@ -102,7 +102,7 @@ async fn alerts(ctx: &Ctx, f: &mut Facts) -> Result<(), AwsError> {
         .filter(|arn| arn != PENDING && !arn.is_empty())
         .collect();
     for arn in arns {
-        let a = found(
+        let a = Missing::SNS.found(
             ctx.clients
                 .sns
                 .get_subscription_attributes()
@@ -130,7 +130,7 @@ async fn policy_ages(ctx: &Ctx, f: &mut Facts) -> Result<(), AwsError> {
         .map(|o| o.attr("name").to_string())
         .collect();
     for name in names {
-        let Some(v) = found(
+        let Some(v) = Missing::IOT.found(
             ctx.clients
                 .iot
                 .list_policy_versions()
@@ -194,7 +194,7 @@ async fn managed_policies(
 ) -> Result<(), AwsError> {
     let iam = &ctx.clients.iam;
     for arn in managed_arns(role) {
-        let Some(p) = found(
+        let Some(p) = Missing::IAM.found(
             iam.get_policy()
                 .policy_arn(arn)
                 .send()
@@ -240,7 +240,7 @@ async fn attached(ctx: &Ctx, identity: &str) -> Result<Attached, AwsError> {
         .collect();
     let mut documents = Vec::new();
     for n in &names {
-        let p = found(iot.get_policy().policy_name(n).send().await.op("GetPolicy"))?;
+        let p = Missing::IOT.found(iot.get_policy().policy_name(n).send().await.op("GetPolicy"))?;
         if let Some(p) = p {
             if let Ok(d) = serde_json::from_str::<Value>(p.policy_document().unwrap_or("{}")) {
                 documents.push((n.clone(), d));

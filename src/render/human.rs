@@ -668,7 +668,8 @@ pub(crate) mod tests {
                 operation: "CreatePolicy",
                 code: Some("MalformedPolicyException".into()),
                 message: "Policy document is malformed".into(),
-            },
+            }
+            .into(),
         }
     }
 

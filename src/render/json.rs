@@ -67,12 +67,12 @@ pub fn error(e: &Error) -> Value {
             source,
         } => json!({
             "type": "error",
-            "kind": "aws",
+            "kind": source.kind(),
             "action": action,
             "resource": resource,
-            "operation": source.operation,
-            "code": source.code,
-            "message": source.message,
+            "operation": source.operation(),
+            "code": source.code(),
+            "message": source.message(),
         }),
         other => json!({"type": "error", "kind": "other", "message": other.to_string()}),
     }
@@ -105,5 +105,19 @@ mod tests {
     fn errors() {
         insta::assert_json_snapshot!("error_invalid", error(&invalid_error()));
         insta::assert_json_snapshot!("error_resource", error(&resource_error()));
+    }
+
+    #[test]
+    fn local_failures_are_not_called_aws() {
+        let e = Error::Resource {
+            action: "creating",
+            resource: "lambda_function `attach-function`".into(),
+            source: crate::error::ResourceError::local("packaging", "no built-in function `x`"),
+        };
+        let v = error(&e);
+        assert_eq!(v["kind"], "local");
+        assert_eq!(v["operation"], "packaging");
+        assert_eq!(v["code"], Value::Null);
+        assert_eq!(v["message"], "no built-in function `x`");
     }
 }

@@ -2,14 +2,17 @@
 //! found through its `iotstack:stack` tag.
 
 use async_trait::async_trait;
+use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
 use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
 use serde_json::Value;
 
+use super::support::{first_owned, tag_map};
 use super::{
-    check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType, STACK_TAG,
+    wanted_tags, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
+    PropType, Read,
 };
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct CognitoIdentityPool;
 
@@ -36,154 +39,141 @@ static PROPS: &[PropSpec] = &[
     ),
 ];
 
-fn provider(want: &Desired) -> Result<CognitoIdentityProvider, AwsError> {
-    Ok(CognitoIdentityProvider::builder()
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "cognito_identity_pool",
+    props: PROPS,
+    attrs: &["id", "name", "arn"],
+    name_rule: Some(NameRule::ascii(128, "+=,.@-_", "a Cognito identity pool name").any_script()),
+    ownership: Ownership::FoundByTag,
+    missing: Missing::COGNITO,
+    facts: &[],
+};
+
+fn provider(want: &Desired) -> CognitoIdentityProvider {
+    CognitoIdentityProvider::builder()
         .provider_name(want.str("provider_name"))
         .client_id(want.str("client_id"))
         .server_side_token_check(false)
-        .build())
+        .build()
+}
+
+/// The pool of this stack with the wanted name: listed by name, owned through the stack tag.
+async fn find(ctx: &Ctx, name: &str) -> Result<Option<DescribeIdentityPoolOutput>, AwsError> {
+    let ci = &ctx.clients.cognito_identity;
+    let pages = ci.list_identity_pools().max_results(60).into_paginator();
+    let pools = pages
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .op("ListIdentityPools")?;
+    let named = pools
+        .into_iter()
+        .filter(|p| p.identity_pool_name() == Some(name));
+    let ids = named.filter_map(|p| p.identity_pool_id).collect();
+    let describe = |id: String| async move {
+        let r = ci
+            .describe_identity_pool()
+            .identity_pool_id(id)
+            .send()
+            .await;
+        Missing::COGNITO.found(r.op("DescribeIdentityPool"))
+    };
+    first_owned(ids, &ctx.prefix, describe, |d| d.identity_pool_tags()).await
 }
 
 #[async_trait]
-impl Kind for CognitoIdentityPool {
-    fn type_name(&self) -> &'static str {
-        "cognito_identity_pool"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["id", "name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            128,
-            |c| c.is_alphanumeric() || c.is_whitespace() || "+=,.@-_".contains(c),
-            "a Cognito identity pool name",
-        )
+impl Read for CognitoIdentityPool {
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let name = want.str("name");
-        let ci = &ctx.clients.cognito_identity;
-        let mut token = None;
-        loop {
-            let r = ci
-                .list_identity_pools()
-                .max_results(60)
-                .set_next_token(token)
-                .send()
-                .await
-                .op("ListIdentityPools")?;
-            for p in r.identity_pools() {
-                if p.identity_pool_name() != Some(name) {
-                    continue;
-                }
-                let Some(id) = p.identity_pool_id() else {
-                    continue;
-                };
-                let Some(d) = found(
-                    ci.describe_identity_pool()
-                        .identity_pool_id(id)
-                        .send()
-                        .await
-                        .op("DescribeIdentityPool"),
-                )?
-                else {
-                    continue;
-                };
-                let ours = d
-                    .identity_pool_tags()
-                    .and_then(|t| t.get(STACK_TAG))
-                    .is_some_and(|v| v == &ctx.prefix);
-                if !ours {
-                    continue;
-                }
-                let prov = d.cognito_identity_providers().first();
-                let s = |v: &str| Value::String(v.to_string());
-                let mut o = Observed::default();
-                o.props.insert("name".into(), s(name));
-                o.props.insert(
-                    "allow_unauthenticated".into(),
-                    Value::Bool(d.allow_unauthenticated_identities()),
-                );
-                o.props.insert(
-                    "provider_name".into(),
-                    s(prov.and_then(|p| p.provider_name()).unwrap_or_default()),
-                );
-                o.props.insert(
-                    "client_id".into(),
-                    s(prov.and_then(|p| p.client_id()).unwrap_or_default()),
-                );
-                o.props.insert(
-                    "tags".into(),
-                    wanted_tags(
-                        want,
-                        d.identity_pool_tags()
-                            .into_iter()
-                            .flatten()
-                            .map(|(k, v)| (k.as_str(), v.as_str())),
-                    ),
-                );
-                o.attrs.insert("id".into(), id.to_string());
-                o.attrs.insert("name".into(), name.to_string());
-                o.attrs.insert(
-                    "arn".into(),
-                    format!(
-                        "arn:aws:cognito-identity:{}:{}:identitypool/{id}",
-                        ctx.region, ctx.account
-                    ),
-                );
-                return Ok(Some(o));
-            }
-            token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-            if token.is_none() {
-                return Ok(None);
-            }
-        }
+        let Some(d) = find(ctx, name).await? else {
+            return Ok(None);
+        };
+        let id = d.identity_pool_id();
+        let prov = d.cognito_identity_providers().first();
+        let s = |v: &str| Value::String(v.to_string());
+        let mut o = Observed::default();
+        o.props.insert("name".into(), s(name));
+        o.props.insert(
+            "allow_unauthenticated".into(),
+            Value::Bool(d.allow_unauthenticated_identities()),
+        );
+        o.props.insert(
+            "provider_name".into(),
+            s(prov.and_then(|p| p.provider_name()).unwrap_or_default()),
+        );
+        o.props.insert(
+            "client_id".into(),
+            s(prov.and_then(|p| p.client_id()).unwrap_or_default()),
+        );
+        o.props.insert(
+            "tags".into(),
+            wanted_tags(
+                want,
+                d.identity_pool_tags()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            ),
+        );
+        o.attrs.insert("id".into(), id.to_string());
+        o.attrs.insert("name".into(), name.to_string());
+        o.attrs.insert(
+            "arn".into(),
+            format!(
+                "arn:aws:cognito-identity:{}:{}:identitypool/{id}",
+                ctx.region, ctx.account
+            ),
+        );
+        Ok(Some(o))
     }
+}
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+#[async_trait]
+impl Manage for CognitoIdentityPool {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         ctx.clients
             .cognito_identity
             .create_identity_pool()
             .identity_pool_name(want.str("name"))
             .allow_unauthenticated_identities(want.bool("allow_unauthenticated", false))
-            .cognito_identity_providers(provider(want)?)
-            .set_identity_pool_tags(Some(want.tags().into_iter().collect()))
+            .cognito_identity_providers(provider(want))
+            .set_identity_pool_tags(Some(tag_map(want)))
             .send()
             .await
             .op("CreateIdentityPool")?;
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+        _changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
         ctx.clients
             .cognito_identity
             .update_identity_pool()
             .identity_pool_id(have.attr("id"))
             .identity_pool_name(want.str("name"))
             .allow_unauthenticated_identities(want.bool("allow_unauthenticated", false))
-            .cognito_identity_providers(provider(want)?)
-            .set_identity_pool_tags(Some(want.tags().into_iter().collect()))
+            .cognito_identity_providers(provider(want))
+            .set_identity_pool_tags(Some(tag_map(want)))
             .send()
             .await
             .op("UpdateIdentityPool")?;
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
-            ctx.clients
-                .cognito_identity
-                .delete_identity_pool()
-                .identity_pool_id(have.attr("id"))
-                .send()
-                .await
-                .op("DeleteIdentityPool")
-                .map(|_| ()),
-        )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx.clients.cognito_identity.delete_identity_pool();
+        let r = call.identity_pool_id(have.attr("id")).send().await;
+        Missing::COGNITO.gone(r.op("DeleteIdentityPool"))?;
         Ok(Vec::new())
     }
 }

@@ -3,9 +3,11 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use super::{
+    Changes, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+};
+use crate::aws::{Missing, OpExt};
+use crate::error::ResourceError;
 
 pub struct CognitoIdentityPoolRoles;
 
@@ -28,24 +30,25 @@ static PROPS: &[PropSpec] = &[
     ),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "cognito_identity_pool_roles",
+    props: PROPS,
+    attrs: &[],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::COGNITO,
+    facts: &[],
+};
+
 #[async_trait]
-impl Kind for CognitoIdentityPoolRoles {
-    fn type_name(&self) -> &'static str {
-        "cognito_identity_pool_roles"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn taggable(&self) -> bool {
-        false
+impl Read for CognitoIdentityPoolRoles {
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let pool = want.str("identity_pool_id");
-        let Some(r) = found(
+        let Some(r) = Missing::COGNITO.found(
             ctx.clients
                 .cognito_identity
                 .get_identity_pool_roles()
@@ -72,8 +75,11 @@ impl Kind for CognitoIdentityPoolRoles {
         o.attrs.insert("identity_pool_id".into(), pool.to_string());
         Ok(Some(o))
     }
+}
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+#[async_trait]
+impl Manage for CognitoIdentityPoolRoles {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let mut req = ctx
             .clients
             .cognito_identity
@@ -90,22 +96,21 @@ impl Kind for CognitoIdentityPoolRoles {
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, _have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        _have: &Observed,
+        _changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
         self.create(ctx, want).await
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
-            ctx.clients
-                .cognito_identity
-                .set_identity_pool_roles()
-                .identity_pool_id(have.attr("identity_pool_id"))
-                .set_roles(Some(Default::default()))
-                .send()
-                .await
-                .op("SetIdentityPoolRoles")
-                .map(|_| ()),
-        )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx.clients.cognito_identity.set_identity_pool_roles();
+        let call = call.identity_pool_id(have.attr("identity_pool_id"));
+        let r = call.set_roles(Some(Default::default())).send().await;
+        Missing::COGNITO.gone(r.op("SetIdentityPoolRoles"))?;
         Ok(Vec::new())
     }
 }

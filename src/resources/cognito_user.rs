@@ -10,9 +10,11 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use serde_json::Value;
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use super::{
+    Changes, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+};
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct CognitoUser;
 
@@ -41,6 +43,19 @@ static PROPS: &[PropSpec] = &[
     ),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "cognito_user",
+    props: PROPS,
+    attrs: &["username", "sub"],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: MISSING,
+    facts: &["confirmed", "password_in_secret"],
+};
+
+/// A user that is not there, or a pool that is not.
+const MISSING: Missing = Missing(&["UserNotFoundException", "ResourceNotFoundException"]);
+
 const SYMBOLS: &[u8] = b"!@#%^*()-_=+[]{}:,.?~";
 
 /// A password Cognito's strictest policy accepts: 20 characters with upper, lower, digit, symbol.
@@ -65,7 +80,7 @@ pub fn generate_password() -> String {
 }
 
 async fn secret_has_value(ctx: &Ctx, secret: &str) -> Result<bool, AwsError> {
-    let r = found(
+    let r = Missing::SECRETS.found(
         ctx.clients
             .secrets
             .list_secret_version_ids()
@@ -105,42 +120,18 @@ async fn set_password(ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
 }
 
 #[async_trait]
-impl Kind for CognitoUser {
-    fn type_name(&self) -> &'static str {
-        "cognito_user"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["username", "sub"]
-    }
-    fn taggable(&self) -> bool {
-        false
-    }
-    fn fixed_props(&self) -> Vec<(&'static str, Value)> {
-        vec![
-            ("confirmed", Value::Bool(true)),
-            ("password_in_secret", Value::Bool(true)),
-        ]
+impl Read for CognitoUser {
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let (pool, username) = (want.str("user_pool_id"), want.str("username"));
-        let r = ctx
-            .clients
-            .cognito_idp
-            .admin_get_user()
-            .user_pool_id(pool)
-            .username(username)
-            .send()
-            .await
-            .op("AdminGetUser");
-        let u = match r {
-            Err(e) if e.code.as_deref() == Some("UserNotFoundException") => return Ok(None),
-            other => found(other)?,
+        let call = ctx.clients.cognito_idp.admin_get_user().user_pool_id(pool);
+        let r = call.username(username).send().await;
+        let Some(u) = MISSING.found(r.op("AdminGetUser"))? else {
+            return Ok(None);
         };
-        let Some(u) = u else { return Ok(None) };
         let attr = |n: &str| {
             u.user_attributes()
                 .iter()
@@ -171,8 +162,11 @@ impl Kind for CognitoUser {
         o.attrs.insert("user_pool_id".into(), pool.to_string());
         Ok(Some(o))
     }
+}
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+#[async_trait]
+impl Manage for CognitoUser {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let attr = |n: &str, v: &str| AttributeType::builder().name(n).value(v).build();
         let r = ctx
             .clients
@@ -192,11 +186,17 @@ impl Kind for CognitoUser {
                 other?;
             }
         }
-        set_password(ctx, want).await
+        Ok(set_password(ctx, want).await?)
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
-        if have.props.get("email") != want.props.get("email") {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        _have: &Observed,
+        changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
+        if changes.has("email") {
             let attr = |n: &str, v: &str| AttributeType::builder().name(n).value(v).build();
             ctx.clients
                 .cognito_idp
@@ -209,41 +209,25 @@ impl Kind for CognitoUser {
                 .await
                 .op("AdminUpdateUserAttributes")?;
         }
-        let ok = |k: &str| have.props.get(k) == Some(&Value::Bool(true));
-        if !ok("confirmed")
-            || !ok("password_in_secret")
-            || have.props.get("password_secret_arn") != want.props.get("password_secret_arn")
-        {
+        let password = ["confirmed", "password_in_secret", "password_secret_arn"];
+        if changes.any(&password) {
             set_password(ctx, want).await?;
         }
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        let r = ctx
-            .clients
-            .cognito_idp
-            .admin_delete_user()
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx.clients.cognito_idp.admin_delete_user();
+        let call = call
             .user_pool_id(have.attr("user_pool_id"))
-            .username(have.attr("username"))
-            .send()
-            .await
-            .op("AdminDeleteUser")
-            .map(|_| ());
-        match r {
-            Err(e) if e.code.as_deref() == Some("UserNotFoundException") => {}
-            other => gone(other)?,
-        }
+            .username(have.attr("username"));
+        MISSING.gone(call.send().await.op("AdminDeleteUser"))?;
         Ok(Vec::new())
     }
 }
 
-fn build_err(e: aws_sdk_cognitoidentityprovider::error::BuildError) -> AwsError {
-    AwsError {
-        operation: "AdminCreateUser",
-        code: None,
-        message: e.to_string(),
-    }
+fn build_err(e: aws_sdk_cognitoidentityprovider::error::BuildError) -> ResourceError {
+    ResourceError::local("AdminCreateUser", e)
 }
 
 #[cfg(test)]

@@ -11,11 +11,13 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use serde_json::Value;
 
+use super::support::{first_owned, tag_map};
 use super::{
-    check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType, STACK_TAG,
+    wanted_tags, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
+    PropType, Read,
 };
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct CognitoUserPool;
 
@@ -86,6 +88,16 @@ static PROPS: &[PropSpec] = &[
     ),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "cognito_user_pool",
+    props: PROPS,
+    attrs: &["id", "arn", "name", "provider_name"],
+    name_rule: Some(NameRule::ascii(128, "+=,.@-_", "a Cognito user pool name").any_script()),
+    ownership: Ownership::FoundByTag,
+    missing: Missing::COGNITO,
+    facts: &[],
+};
+
 fn password_policy(want: &Desired) -> PasswordPolicyType {
     PasswordPolicyType::builder()
         .minimum_length(want.value("password_min_length").as_i64().unwrap_or(8) as i32)
@@ -131,80 +143,31 @@ fn admin_config(want: &Desired) -> AdminCreateUserConfigType {
 
 /// The pool of this stack with the wanted name: listed by name, owned through the stack tag.
 pub async fn find(ctx: &Ctx, name: &str) -> Result<Option<UserPoolType>, AwsError> {
-    let mut token = None;
-    loop {
-        let r = ctx
-            .clients
-            .cognito_idp
-            .list_user_pools()
-            .max_results(60)
-            .set_next_token(token)
-            .send()
-            .await
-            .op("ListUserPools")?;
-        for p in r.user_pools() {
-            if p.name() != Some(name) {
-                continue;
-            }
-            let Some(id) = p.id() else { continue };
-            let Some(d) = found(
-                ctx.clients
-                    .cognito_idp
-                    .describe_user_pool()
-                    .user_pool_id(id)
-                    .send()
-                    .await
-                    .op("DescribeUserPool"),
-            )?
-            else {
-                continue;
-            };
-            if let Some(pool) = d.user_pool() {
-                let ours = pool
-                    .user_pool_tags()
-                    .and_then(|t| t.get(STACK_TAG))
-                    .is_some_and(|v| v == &ctx.prefix);
-                if ours {
-                    return Ok(Some(pool.clone()));
-                }
-            }
-        }
-        token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-        if token.is_none() {
-            return Ok(None);
-        }
-    }
+    let idp = &ctx.clients.cognito_idp;
+    let pages = idp.list_user_pools().max_results(60).into_paginator();
+    let pools = pages
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .op("ListUserPools")?;
+    let named = pools.into_iter().filter(|p| p.name() == Some(name));
+    let ids = named.filter_map(|p| p.id).collect();
+    let describe = |id: String| async move {
+        let r = idp.describe_user_pool().user_pool_id(id).send().await;
+        let d = Missing::COGNITO.found(r.op("DescribeUserPool"))?;
+        Ok(d.and_then(|d| d.user_pool))
+    };
+    first_owned(ids, &ctx.prefix, describe, |p| p.user_pool_tags()).await
 }
 
 #[async_trait]
-impl Kind for CognitoUserPool {
-    fn type_name(&self) -> &'static str {
-        "cognito_user_pool"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["id", "arn", "name", "provider_name"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            128,
-            |c| c.is_alphanumeric() || c.is_whitespace() || "+=,.@-_".contains(c),
-            "a Cognito user pool name",
-        )
-    }
-    fn data_loss(&self, have: &Observed) -> Option<String> {
-        let users = have
-            .attrs
-            .get("users")
-            .and_then(|u| u.parse::<i64>().ok())
-            .unwrap_or(0);
-        (users > 0).then(|| format!("the user pool has {users} user(s); deleting it deletes them"))
+impl Read for CognitoUserPool {
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let name = want.str("name");
         let Some(pool) = find(ctx, name).await? else {
             return Ok(None);
@@ -316,8 +279,20 @@ impl Kind for CognitoUserPool {
             .insert("users".into(), pool.estimated_number_of_users().to_string());
         Ok(Some(o))
     }
+}
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+#[async_trait]
+impl Manage for CognitoUserPool {
+    fn data_loss(&self, have: &Observed) -> Option<String> {
+        let users = have
+            .attrs
+            .get("users")
+            .and_then(|u| u.parse::<i64>().ok())
+            .unwrap_or(0);
+        (users > 0).then(|| format!("the user pool has {users} user(s); deleting it deletes them"))
+    }
+
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let mut req = ctx
             .clients
             .cognito_idp
@@ -335,14 +310,10 @@ impl Kind for CognitoUserPool {
                 UsernameConfigurationType::builder()
                     .case_sensitive(want.bool("case_sensitive_usernames", false))
                     .build()
-                    .map_err(|e| AwsError {
-                        operation: "CreateUserPool",
-                        code: None,
-                        message: e.to_string(),
-                    })?,
+                    .map_err(|e| ResourceError::local("CreateUserPool", e))?,
             )
             .lambda_config(lambda_config(want))
-            .set_user_pool_tags(Some(want.tags().into_iter().collect()));
+            .set_user_pool_tags(Some(tag_map(want)));
         if want.bool("email_required", true) {
             req = req.schema(
                 SchemaAttributeType::builder()
@@ -357,7 +328,13 @@ impl Kind for CognitoUserPool {
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+        _changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
         ctx.clients
             .cognito_idp
             .update_user_pool()
@@ -371,28 +348,21 @@ impl Kind for CognitoUserPool {
             .mfa_configuration(mfa(want))
             .admin_create_user_config(admin_config(want))
             .lambda_config(lambda_config(want))
-            .set_user_pool_tags(Some(want.tags().into_iter().collect()))
+            .set_user_pool_tags(Some(tag_map(want)))
             .send()
             .await
             .op("UpdateUserPool")?;
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let mut notes = Vec::new();
         if let Some(loss) = self.data_loss(have) {
             notes.push(loss);
         }
-        gone(
-            ctx.clients
-                .cognito_idp
-                .delete_user_pool()
-                .user_pool_id(have.attr("id"))
-                .send()
-                .await
-                .op("DeleteUserPool")
-                .map(|_| ()),
-        )?;
+        let call = ctx.clients.cognito_idp.delete_user_pool();
+        let r = call.user_pool_id(have.attr("id")).send().await;
+        Missing::COGNITO.gone(r.op("DeleteUserPool"))?;
         Ok(notes)
     }
 }

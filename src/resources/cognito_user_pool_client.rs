@@ -6,9 +6,11 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use serde_json::Value;
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use super::{
+    Changes, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+};
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct CognitoUserPoolClient;
 
@@ -42,6 +44,16 @@ static PROPS: &[PropSpec] = &[
     .force_new(),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "cognito_user_pool_client",
+    props: PROPS,
+    attrs: &["id", "name"],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::COGNITO,
+    facts: &[],
+};
+
 fn flows(want: &Desired) -> Vec<ExplicitAuthFlowsType> {
     want.value("explicit_auth_flows")
         .as_array()
@@ -64,63 +76,31 @@ fn units() -> TokenValidityUnitsType {
 }
 
 async fn find(ctx: &Ctx, pool: &str, name: &str) -> Result<Option<UserPoolClientType>, AwsError> {
-    let mut token = None;
-    loop {
-        let Some(r) = found(
-            ctx.clients
-                .cognito_idp
-                .list_user_pool_clients()
-                .user_pool_id(pool)
-                .max_results(60)
-                .set_next_token(token)
-                .send()
-                .await
-                .op("ListUserPoolClients"),
-        )?
-        else {
-            return Ok(None);
-        };
-        if let Some(id) = r
-            .user_pool_clients()
-            .iter()
-            .find(|c| c.client_name() == Some(name))
-            .and_then(|c| c.client_id())
-        {
-            let d = found(
-                ctx.clients
-                    .cognito_idp
-                    .describe_user_pool_client()
-                    .user_pool_id(pool)
-                    .client_id(id)
-                    .send()
-                    .await
-                    .op("DescribeUserPoolClient"),
-            )?;
-            return Ok(d.and_then(|d| d.user_pool_client().cloned()));
-        }
-        token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-        if token.is_none() {
-            return Ok(None);
-        }
-    }
+    let idp = &ctx.clients.cognito_idp;
+    let list = idp
+        .list_user_pool_clients()
+        .user_pool_id(pool)
+        .max_results(60);
+    let clients = list.into_paginator().items().send().try_collect().await;
+    let Some(clients) = Missing::COGNITO.found(clients.op("ListUserPoolClients"))? else {
+        return Ok(None);
+    };
+    let Some(id) = clients.into_iter().find(|c| c.client_name() == Some(name)) else {
+        return Ok(None);
+    };
+    let call = idp.describe_user_pool_client().user_pool_id(pool);
+    let r = call.set_client_id(id.client_id).send().await;
+    let d = Missing::COGNITO.found(r.op("DescribeUserPoolClient"))?;
+    Ok(d.and_then(|d| d.user_pool_client))
 }
 
 #[async_trait]
-impl Kind for CognitoUserPoolClient {
-    fn type_name(&self) -> &'static str {
-        "cognito_user_pool_client"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["id", "name"]
-    }
-    fn taggable(&self) -> bool {
-        false
+impl Read for CognitoUserPoolClient {
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let (pool, name) = (want.str("user_pool_id"), want.str("name"));
         let Some(c) = find(ctx, pool, name).await? else {
             return Ok(None);
@@ -159,8 +139,11 @@ impl Kind for CognitoUserPoolClient {
         o.attrs.insert("user_pool_id".into(), pool.to_string());
         Ok(Some(o))
     }
+}
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+#[async_trait]
+impl Manage for CognitoUserPoolClient {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         ctx.clients
             .cognito_idp
             .create_user_pool_client()
@@ -176,7 +159,13 @@ impl Kind for CognitoUserPoolClient {
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+        _changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
         ctx.clients
             .cognito_idp
             .update_user_pool_client()
@@ -192,18 +181,12 @@ impl Kind for CognitoUserPoolClient {
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
-            ctx.clients
-                .cognito_idp
-                .delete_user_pool_client()
-                .user_pool_id(have.attr("user_pool_id"))
-                .client_id(have.attr("id"))
-                .send()
-                .await
-                .op("DeleteUserPoolClient")
-                .map(|_| ()),
-        )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx.clients.cognito_idp.delete_user_pool_client();
+        let call = call
+            .user_pool_id(have.attr("user_pool_id"))
+            .client_id(have.attr("id"));
+        Missing::COGNITO.gone(call.send().await.op("DeleteUserPoolClient"))?;
         Ok(Vec::new())
     }
 }

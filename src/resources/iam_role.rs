@@ -3,396 +3,384 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use serde_json::Value;
+use aws_sdk_iam::types::{Role, Tag};
+use serde_json::{json, Map, Value};
 
-use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, retry_on, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
-use crate::error::AwsError;
+use super::support::{delete_after_detach, normalized_policy, remove_each, tag_list};
+use super::{
+    wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
+    PropSpec, PropType,
+};
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct IamRole;
 
-static PROPS: &[PropSpec] = &[
-    PropSpec::required(
-        "name",
-        PropType::Str,
-        "the role name, e.g. `${prefix}-iot-rule-sns-role`",
-    )
-    .force_new(),
-    PropSpec::required(
-        "assume_role_policy",
-        PropType::Policy,
-        "the trust policy template",
-    ),
-    PropSpec::optional(
-        "description",
-        PropType::Str,
-        "a description shown in the console",
-    ),
-    PropSpec::optional(
-        "inline_policies",
-        PropType::PolicyMap,
-        "inline policies: name -> policy template",
-    ),
-    PropSpec::optional(
-        "managed_policy_arns",
-        PropType::StrList,
-        "ARNs of managed policies to attach",
-    ),
-];
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iam_role",
+    props: &[
+        PropSpec::required(
+            "name",
+            PropType::Str,
+            "the role name, e.g. `${prefix}-iot-rule-sns-role`",
+        )
+        .force_new(),
+        PropSpec::required(
+            "assume_role_policy",
+            PropType::Policy,
+            "the trust policy template",
+        ),
+        PropSpec::optional(
+            "description",
+            PropType::Str,
+            "a description shown in the console",
+        ),
+        PropSpec::optional(
+            "inline_policies",
+            PropType::PolicyMap,
+            "inline policies: name -> policy template",
+        ),
+        PropSpec::optional(
+            "managed_policy_arns",
+            PropType::StrList,
+            "ARNs of managed policies to attach",
+        ),
+    ],
+    attrs: &["name", "arn"],
+    name_rule: Some(NameRule::ascii(64, "+=,.@-_", "an IAM role name")),
+    ownership: Ownership::Tag,
+    missing: Missing::IAM,
+    facts: &[],
+};
 
 /// IAM returns policy documents percent-encoded.
 fn decode_policy(text: &str) -> Value {
     let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
-    serde_json::from_str::<Value>(&decoded)
-        .map(|v| iotstack_policy::normalize(&v))
-        .unwrap_or(Value::Null)
+    normalized_policy(Some(&decoded))
 }
 
-async fn inline_policies(ctx: &Ctx, role: &str) -> Result<BTreeMap<String, Value>, AwsError> {
+/// Each inline policy with its document, as IAM returns it.
+async fn inline_policies(ctx: &Ctx, role: &str) -> Result<Vec<(String, String)>, AwsError> {
     let names = inline_policy_names(ctx, role).await?;
-    let docs = futures::future::try_join_all(names.iter().map(|n| async move {
-        let p = ctx
-            .clients
-            .iam
-            .get_role_policy()
-            .role_name(role)
-            .policy_name(n)
-            .send()
-            .await
-            .op("GetRolePolicy")?;
-        Ok::<_, AwsError>((n.clone(), decode_policy(p.policy_document())))
+    futures::future::try_join_all(names.into_iter().map(|n| async move {
+        let call = ctx.clients.iam.get_role_policy().role_name(role);
+        let p = call.policy_name(&n).send().await.op("GetRolePolicy")?;
+        Ok::<_, AwsError>((n, p.policy_document))
     }))
-    .await?;
-    Ok(docs.into_iter().collect())
+    .await
 }
 
 async fn inline_policy_names(ctx: &Ctx, role: &str) -> Result<Vec<String>, AwsError> {
-    let mut names = Vec::new();
-    let mut marker = None;
-    loop {
-        let r = ctx
-            .clients
-            .iam
-            .list_role_policies()
-            .role_name(role)
-            .set_marker(marker)
-            .send()
-            .await
-            .op("ListRolePolicies")?;
-        names.extend(r.policy_names().iter().cloned());
-        marker = r.marker().map(str::to_string).filter(|_| r.is_truncated());
-        if marker.is_none() {
-            break;
-        }
-    }
-    Ok(names)
+    let list = ctx.clients.iam.list_role_policies().role_name(role);
+    let pages = list.into_paginator().items().send();
+    pages.try_collect().await.op("ListRolePolicies")
 }
 
 async fn managed_policies(ctx: &Ctx, role: &str) -> Result<Vec<String>, AwsError> {
-    let mut arns = Vec::new();
-    let mut marker = None;
-    loop {
-        let r = ctx
-            .clients
-            .iam
-            .list_attached_role_policies()
-            .role_name(role)
-            .set_marker(marker)
-            .send()
-            .await
-            .op("ListAttachedRolePolicies")?;
-        arns.extend(
-            r.attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn().map(str::to_string)),
-        );
-        marker = r.marker().map(str::to_string).filter(|_| r.is_truncated());
-        if marker.is_none() {
-            break;
-        }
-    }
-    arns.sort();
-    Ok(arns)
+    let list = ctx
+        .clients
+        .iam
+        .list_attached_role_policies()
+        .role_name(role);
+    let pages = list.into_paginator().items().send();
+    let attached = pages.try_collect().await.op("ListAttachedRolePolicies")?;
+    Ok(attached.into_iter().filter_map(|p| p.policy_arn).collect())
 }
 
-fn iam_tags(want: &Desired) -> Vec<aws_sdk_iam::types::Tag> {
-    want.tags()
-        .into_iter()
-        .filter_map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .ok()
-        })
-        .collect()
+fn iam_tags(want: &Desired) -> Vec<Tag> {
+    tag_list(want, |k, v| Tag::builder().key(k).value(v).build().ok())
 }
 
 async fn put_inline(ctx: &Ctx, role: &str, name: &str, doc: &Value) -> Result<(), AwsError> {
-    ctx.clients
-        .iam
-        .put_role_policy()
-        .role_name(role)
-        .policy_name(name)
-        .policy_document(doc.to_string())
-        .send()
-        .await
-        .op("PutRolePolicy")?;
+    let call = ctx.clients.iam.put_role_policy().role_name(role);
+    let call = call.policy_name(name).policy_document(doc.to_string());
+    call.send().await.op("PutRolePolicy")?;
     Ok(())
 }
 
+async fn delete_inline(ctx: &Ctx, role: &str, names: Vec<String>) -> Result<usize, AwsError> {
+    let iam = &ctx.clients.iam;
+    remove_each(names, "DeleteRolePolicy", SPEC.missing, |n| {
+        iam.delete_role_policy()
+            .role_name(role)
+            .policy_name(n)
+            .send()
+    })
+    .await
+}
+
+async fn attach_managed(ctx: &Ctx, role: &str, arns: Vec<String>) -> Result<(), AwsError> {
+    for arn in arns {
+        let call = ctx.clients.iam.attach_role_policy().role_name(role);
+        call.policy_arn(arn).send().await.op("AttachRolePolicy")?;
+    }
+    Ok(())
+}
+
+async fn detach_managed(ctx: &Ctx, role: &str, arns: Vec<String>) -> Result<usize, AwsError> {
+    let iam = &ctx.clients.iam;
+    remove_each(arns, "DetachRolePolicy", SPEC.missing, |a| {
+        iam.detach_role_policy()
+            .role_name(role)
+            .policy_arn(a)
+            .send()
+    })
+    .await
+}
+
+/// The managed policy ARNs of a `managed_policy_arns` value.
+fn arn_list(v: Option<&Value>) -> Vec<String> {
+    let items = v.and_then(Value::as_array).into_iter().flatten();
+    items
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Puts the inline policies that are new or differ, and deletes those the stack no longer has.
+async fn sync_inline(ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    let (name, empty) = (want.str("name"), Map::new());
+    let want_m = want.value("inline_policies").as_object().unwrap_or(&empty);
+    let have_m = have.props.get("inline_policies").and_then(Value::as_object);
+    let have_m = have_m.unwrap_or(&empty);
+    let authored = want.document("inline_policies");
+    for (pname, doc) in want_m {
+        if have_m.get(pname) != Some(doc) {
+            put_inline(ctx, name, pname, &authored[pname.as_str()]).await?;
+        }
+    }
+    let removed = have_m.keys().filter(|k| !want_m.contains_key(*k));
+    delete_inline(ctx, name, removed.cloned().collect()).await?;
+    Ok(())
+}
+
+/// Attaches the managed policies the stack adds and detaches those it no longer has.
+async fn sync_managed(ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    let name = want.str("name");
+    let want_l = arn_list(want.props.get("managed_policy_arns"));
+    let have_l = arn_list(have.props.get("managed_policy_arns"));
+    let missing = |from: &[String], of: &[String]| -> Vec<String> {
+        from.iter().filter(|a| !of.contains(a)).cloned().collect()
+    };
+    attach_managed(ctx, name, missing(&want_l, &have_l)).await?;
+    detach_managed(ctx, name, missing(&have_l, &want_l)).await?;
+    Ok(())
+}
+
+/// What IAM answers about a role: the role, its inline policies (name and document as IAM
+/// returns it) and the ARNs of its managed policies.
+pub struct Fetched {
+    pub role: Role,
+    pub inline: Vec<(String, String)>,
+    pub managed: Vec<String>,
+}
+
 #[async_trait]
-impl Kind for IamRole {
-    fn type_name(&self) -> &'static str {
-        "iam_role"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            64,
-            |c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c),
-            "an IAM role name",
-        )
+impl Fetch for IamRole {
+    type Fetched = Fetched;
+
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
         let name = want.str("name");
-        let Some(r) = found(
-            ctx.clients
-                .iam
-                .get_role()
-                .role_name(name)
-                .send()
-                .await
-                .op("GetRole"),
-        )?
-        else {
+        let r = ctx.clients.iam.get_role().role_name(name).send().await;
+        let Some(role) = SPEC.missing.found(r.op("GetRole"))?.and_then(|r| r.role) else {
             return Ok(None);
         };
-        let Some(role) = r.role() else {
-            return Ok(None);
-        };
-        let mut o = Observed::default();
-        o.attrs.insert("name".into(), name.to_string());
-        o.attrs.insert("arn".into(), role.arn().to_string());
-        o.props
-            .insert("name".into(), Value::String(name.to_string()));
-        o.props.insert(
-            "assume_role_policy".into(),
-            decode_policy(role.assume_role_policy_document().unwrap_or("{}")),
-        );
-        if want.props.contains_key("description") {
-            o.props.insert(
-                "description".into(),
-                Value::String(role.description().unwrap_or_default().to_string()),
-            );
-        }
         // Inline and managed policies are independent reads: one round trip instead of two.
         let (inline, managed) =
             futures::try_join!(inline_policies(ctx, name), managed_policies(ctx, name))?;
-        o.props.insert(
-            "inline_policies".into(),
-            Value::Object(inline.into_iter().collect()),
-        );
-        o.props.insert(
-            "managed_policy_arns".into(),
-            Value::Array(managed.into_iter().map(Value::String).collect()),
-        );
-        o.props.insert(
-            "tags".into(),
-            wanted_tags(want, role.tags().iter().map(|t| (t.key(), t.value()))),
-        );
-        Ok(Some(o))
+        Ok(Some(Fetched {
+            role,
+            inline,
+            managed,
+        }))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
-        let name = want.str("name");
-        ctx.clients
-            .iam
-            .create_role()
-            .role_name(name)
-            .assume_role_policy_document(want.document("assume_role_policy").to_string())
-            .set_description(want.opt_str("description").map(str::to_string))
-            .set_tags(Some(iam_tags(want)))
-            .send()
-            .await
-            .op("CreateRole")?;
-        if let Some(m) = want.document("inline_policies").as_object() {
-            for (pname, doc) in m {
-                put_inline(ctx, name, pname, doc).await?;
-            }
+    fn observe(&self, f: Fetched, want: &Desired) -> Option<Observed> {
+        let role = &f.role;
+        let trust = role.assume_role_policy_document().unwrap_or("{}");
+        let inline: BTreeMap<&String, Value> = f
+            .inline
+            .iter()
+            .map(|(n, d)| (n, decode_policy(d)))
+            .collect();
+        let mut managed = f.managed.clone();
+        managed.sort();
+        let tags = role.tags().iter().map(|t| (t.key(), t.value()));
+        let mut o = Observed::new(
+            json!({
+                "name": want.str("name"),
+                "assume_role_policy": decode_policy(trust),
+                "inline_policies": inline,
+                "managed_policy_arns": managed,
+                "tags": wanted_tags(want, tags),
+            }),
+            json!({ "name": want.str("name"), "arn": role.arn() }),
+        );
+        if want.props.contains_key("description") {
+            let description = role.description().unwrap_or_default();
+            o.props.insert("description".into(), json!(description));
         }
-        for arn in want
-            .value("managed_policy_arns")
-            .as_array()
+        Some(o)
+    }
+}
+
+#[async_trait]
+impl Manage for IamRole {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+        let name = want.str("name");
+        let call = ctx.clients.iam.create_role().role_name(name);
+        let trust = want.document("assume_role_policy").to_string();
+        let call = call.assume_role_policy_document(trust);
+        let call = call.set_description(want.opt_str("description").map(str::to_string));
+        let call = call.set_tags(Some(iam_tags(want)));
+        call.send().await.op("CreateRole")?;
+        for (pname, doc) in want
+            .document("inline_policies")
+            .as_object()
             .into_iter()
             .flatten()
         {
-            ctx.clients
-                .iam
-                .attach_role_policy()
-                .role_name(name)
-                .policy_arn(arn.as_str().unwrap_or_default())
-                .send()
-                .await
-                .op("AttachRolePolicy")?;
+            put_inline(ctx, name, pname, doc).await?;
         }
+        attach_managed(ctx, name, arn_list(want.props.get("managed_policy_arns"))).await?;
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
-        let name = want.str("name");
-        let differs = |k: &str| have.props.get(k) != Some(want.value(k));
-        if differs("assume_role_policy") {
-            ctx.clients
-                .iam
-                .update_assume_role_policy()
-                .role_name(name)
-                .policy_document(want.document("assume_role_policy").to_string())
-                .send()
-                .await
-                .op("UpdateAssumeRolePolicy")?;
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+        changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
+        let (iam, name) = (&ctx.clients.iam, want.str("name"));
+        if changes.has("assume_role_policy") {
+            let call = iam.update_assume_role_policy().role_name(name);
+            let call = call.policy_document(want.document("assume_role_policy").to_string());
+            call.send().await.op("UpdateAssumeRolePolicy")?;
         }
-        if want.props.contains_key("description") && differs("description") {
-            ctx.clients
-                .iam
-                .update_role()
-                .role_name(name)
-                .description(want.str("description"))
-                .send()
-                .await
-                .op("UpdateRole")?;
+        if changes.has("description") {
+            let call = iam.update_role().role_name(name);
+            let call = call.description(want.str("description"));
+            call.send().await.op("UpdateRole")?;
         }
-        if differs("inline_policies") {
-            let empty = serde_json::Map::new();
-            let want_m = want.value("inline_policies").as_object().unwrap_or(&empty);
-            let have_m = have
-                .props
-                .get("inline_policies")
-                .and_then(Value::as_object)
-                .unwrap_or(&empty);
-            let authored = want.document("inline_policies");
-            for (pname, doc) in want_m {
-                if have_m.get(pname) != Some(doc) {
-                    put_inline(ctx, name, pname, &authored[pname.as_str()]).await?;
-                }
-            }
-            for pname in have_m.keys().filter(|k| !want_m.contains_key(*k)) {
-                gone(
-                    ctx.clients
-                        .iam
-                        .delete_role_policy()
-                        .role_name(name)
-                        .policy_name(pname)
-                        .send()
-                        .await
-                        .op("DeleteRolePolicy")
-                        .map(|_| ()),
-                )?;
-            }
+        if changes.has("inline_policies") {
+            sync_inline(ctx, want, have).await?;
         }
-        if differs("managed_policy_arns") {
-            let list = |v: Option<&Value>| -> Vec<String> {
-                v.and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|s| s.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
-            let want_l = list(want.props.get("managed_policy_arns"));
-            let have_l = list(have.props.get("managed_policy_arns"));
-            for arn in want_l.iter().filter(|a| !have_l.contains(a)) {
-                ctx.clients
-                    .iam
-                    .attach_role_policy()
-                    .role_name(name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .op("AttachRolePolicy")?;
-            }
-            for arn in have_l.iter().filter(|a| !want_l.contains(a)) {
-                gone(
-                    ctx.clients
-                        .iam
-                        .detach_role_policy()
-                        .role_name(name)
-                        .policy_arn(arn)
-                        .send()
-                        .await
-                        .op("DetachRolePolicy")
-                        .map(|_| ()),
-                )?;
-            }
+        if changes.has("managed_policy_arns") {
+            sync_managed(ctx, want, have).await?;
         }
-        if differs("tags") {
-            ctx.clients
-                .iam
+        if changes.has("tags") {
+            let call = iam
                 .tag_role()
                 .role_name(name)
-                .set_tags(Some(iam_tags(want)))
-                .send()
-                .await
-                .op("TagRole")?;
+                .set_tags(Some(iam_tags(want)));
+            call.send().await.op("TagRole")?;
         }
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let name = have.attr("name");
         // Names only: a role cannot be deleted while it has inline policies.
-        for pname in found(inline_policy_names(ctx, name).await)?.unwrap_or_default() {
-            gone(
-                ctx.clients
-                    .iam
-                    .delete_role_policy()
-                    .role_name(name)
-                    .policy_name(&pname)
-                    .send()
-                    .await
-                    .op("DeleteRolePolicy")
-                    .map(|_| ()),
-            )?;
-        }
-        for arn in found(managed_policies(ctx, name).await)?.unwrap_or_default() {
-            gone(
-                ctx.clients
-                    .iam
-                    .detach_role_policy()
-                    .role_name(name)
-                    .policy_arn(&arn)
-                    .send()
-                    .await
-                    .op("DetachRolePolicy")
-                    .map(|_| ()),
-            )?;
-        }
-        gone(
-            retry_on(
-                &["DeleteConflict"],
-                CONFLICT_ATTEMPTS,
-                CONFLICT_PAUSE,
-                || async {
-                    ctx.clients
-                        .iam
-                        .delete_role()
-                        .role_name(name)
-                        .send()
-                        .await
-                        .op("DeleteRole")
-                        .map(|_| ())
-                },
-            )
-            .await,
-        )?;
+        let inline = SPEC.missing.found(inline_policy_names(ctx, name).await)?;
+        delete_inline(ctx, name, inline.unwrap_or_default()).await?;
+        let managed = SPEC.missing.found(managed_policies(ctx, name).await)?;
+        detach_managed(ctx, name, managed.unwrap_or_default()).await?;
+        delete_after_detach("DeleteRole", &["DeleteConflict"], SPEC.missing, || {
+            ctx.clients.iam.delete_role().role_name(name).send()
+        })
+        .await?;
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role() -> Role {
+        let trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"iot.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
+        Role::builder()
+            .path("/")
+            .role_name("p-iot-rule-sns-role")
+            .role_id("AROA0000000000EXAMPLE")
+            .arn("arn:aws:iam::123456789012:role/p-iot-rule-sns-role")
+            .create_date(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+            .assume_role_policy_document(
+                percent_encoding::utf8_percent_encode(trust, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string(),
+            )
+            .tags(
+                Tag::builder()
+                    .key("iotstack:stack")
+                    .value("p")
+                    .build()
+                    .unwrap(),
+            )
+            .tags(
+                Tag::builder()
+                    .key("cost-centre")
+                    .value("42")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn policies_are_decoded_and_normalised_and_managed_arns_sorted() {
+        let publish = r#"{"Statement":[{"Effect":"Allow","Action":"sns:Publish","Resource":"*"}]}"#;
+        let fetched = Fetched {
+            role: role(),
+            inline: vec![("publish".into(), publish.replace('"', "%22"))],
+            managed: vec![
+                "arn:aws:iam::aws:policy/B".into(),
+                "arn:aws:iam::aws:policy/A".into(),
+            ],
+        };
+        let want = Desired::from_json(
+            "rule-role",
+            json!({"name": "p-iot-rule-sns-role", "tags": {"iotstack:stack": "p"}}),
+        );
+        let o = IamRole.observe(fetched, &want).unwrap();
+        assert_eq!(
+            o.props["assume_role_policy"]["Statement"][0]["Principal"],
+            json!({"Service": ["iot.amazonaws.com"]})
+        );
+        assert_eq!(
+            o.props["inline_policies"]["publish"]["Statement"][0]["Action"],
+            json!(["sns:Publish"])
+        );
+        assert_eq!(
+            o.props["managed_policy_arns"],
+            json!(["arn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/B"])
+        );
+        assert_eq!(o.props["tags"], json!({"iotstack:stack": "p"}));
+        assert!(
+            !o.props.contains_key("description"),
+            "not compared unless wanted"
+        );
+        assert_eq!(
+            o.attr("arn"),
+            "arn:aws:iam::123456789012:role/p-iot-rule-sns-role"
+        );
+    }
+
+    #[test]
+    fn a_wanted_description_is_compared_even_when_aws_has_none() {
+        let fetched = Fetched {
+            role: role(),
+            inline: Vec::new(),
+            managed: Vec::new(),
+        };
+        let want = Desired::from_json("r", json!({"name": "n", "description": "d"}));
+        let o = IamRole.observe(fetched, &want).unwrap();
+        assert_eq!(o.props["description"], json!(""));
+        assert_eq!(o.props["inline_policies"], json!({}));
     }
 }

@@ -5,36 +5,47 @@
 //! whose id was never recorded (a run killed right after CreateCertificateFromCsr) is found
 //! again by listing certificates: by the marker, or by the public key of the local key.
 
-use async_trait::async_trait;
-use serde_json::Value;
+use std::path::PathBuf;
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, retry_on, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
-use crate::error::AwsError;
+use async_trait::async_trait;
+use aws_sdk_iot::types::{CertificateDescription, CertificateStatus};
+use serde_json::json;
+
+use super::support::delete_after_detach;
+use super::{
+    iot_policy, iot_thing, Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership,
+    PropSpec, PropType,
+};
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 use crate::state;
 
 pub struct IotCertificate;
 
-static PROPS: &[PropSpec] = &[
-    PropSpec::required(
-        "common_name",
-        PropType::Str,
-        "the certificate's CN, e.g. `${prefix}-thing`",
-    )
-    .force_new(),
-    PropSpec::optional(
-        "active",
-        PropType::Bool,
-        "whether the certificate is ACTIVE (default true)",
-    ),
-];
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_certificate",
+    props: &[
+        PropSpec::required(
+            "common_name",
+            PropType::Str,
+            "the certificate's CN, e.g. `${prefix}-thing`",
+        )
+        .force_new(),
+        PropSpec::optional(
+            "active",
+            PropType::Bool,
+            "whether the certificate is ACTIVE (default true)",
+        ),
+    ],
+    attrs: &["id", "arn"],
+    name_rule: None,
+    ownership: Ownership::Subject,
+    missing: Missing::IOT,
+    facts: &[],
+};
 
-fn local_err(message: String) -> AwsError {
-    AwsError {
-        operation: "local files",
-        code: None,
-        message,
-    }
+fn local_err(message: String) -> ResourceError {
+    ResourceError::local("local files", message)
 }
 
 pub fn marker(prefix: &str, id: &str) -> String {
@@ -88,84 +99,58 @@ fn local_spki(ctx: &Ctx, id: &str) -> Option<Vec<u8>> {
     Some(kp.public_key_raw().to_vec())
 }
 
-async fn describe(
-    ctx: &Ctx,
-    cert_id: &str,
-) -> Result<Option<aws_sdk_iot::types::CertificateDescription>, AwsError> {
-    Ok(found(
-        ctx.clients
-            .iot
-            .describe_certificate()
-            .certificate_id(cert_id)
-            .send()
-            .await
-            .op("DescribeCertificate"),
-    )?
-    .and_then(|d| d.certificate_description().cloned()))
+async fn describe(ctx: &Ctx, cert_id: &str) -> Result<Option<CertificateDescription>, AwsError> {
+    let call = ctx
+        .clients
+        .iot
+        .describe_certificate()
+        .certificate_id(cert_id);
+    let d = SPEC
+        .missing
+        .found(call.send().await.op("DescribeCertificate"))?;
+    Ok(d.and_then(|d| d.certificate_description))
 }
 
 /// Finds the stack's certificate among all certificates of the account and region.
-async fn scan(
-    ctx: &Ctx,
-    id: &str,
-) -> Result<Option<aws_sdk_iot::types::CertificateDescription>, AwsError> {
+async fn scan(ctx: &Ctx, id: &str) -> Result<Option<CertificateDescription>, AwsError> {
     let want_marker = marker(&ctx.prefix, id);
     let spki = local_spki(ctx, id);
-    let mut marker_tok = None;
-    loop {
-        let r = ctx
-            .clients
-            .iot
-            .list_certificates()
-            .page_size(250)
-            .set_marker(marker_tok)
-            .send()
-            .await
-            .op("ListCertificates")?;
-        for c in r.certificates() {
-            let Some(cid) = c.certificate_id() else {
-                continue;
-            };
-            let Some(d) = describe(ctx, cid).await? else {
-                continue;
-            };
-            let Some(p) = d.certificate_pem().and_then(parse_pem) else {
-                continue;
-            };
-            if p.ou.iter().any(|o| o == &want_marker) || spki.as_deref() == Some(&p.spki[..]) {
-                return Ok(Some(d));
-            }
-        }
-        marker_tok = r
-            .next_marker()
-            .filter(|m| !m.is_empty())
-            .map(str::to_string);
-        if marker_tok.is_none() {
-            return Ok(None);
+    let list = ctx.clients.iot.list_certificates().page_size(250);
+    let mut certs = list.into_paginator().items().send();
+    while let Some(c) = certs.try_next().await.op("ListCertificates")? {
+        let Some(cid) = c.certificate_id() else {
+            continue;
+        };
+        let Some(d) = describe(ctx, cid).await? else {
+            continue;
+        };
+        let Some(p) = d.certificate_pem().and_then(parse_pem) else {
+            continue;
+        };
+        if p.ou.iter().any(|o| o == &want_marker) || spki.as_deref() == Some(&p.spki[..]) {
+            return Ok(Some(d));
         }
     }
+    Ok(None)
 }
 
-fn status_active(d: &aws_sdk_iot::types::CertificateDescription) -> bool {
-    d.status().map(|s| s.as_str()) == Some("ACTIVE")
+/// What is known of the stack's certificate: AWS's description, and where its private key is
+/// expected on this machine and whether it is there.
+pub struct Fetched {
+    pub description: CertificateDescription,
+    pub key: PathBuf,
+    pub key_present: bool,
 }
 
 #[async_trait]
-impl Kind for IotCertificate {
-    fn type_name(&self) -> &'static str {
-        "iot_certificate"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["id", "arn"]
-    }
-    fn taggable(&self) -> bool {
-        false
+impl Fetch for IotCertificate {
+    type Fetched = Fetched;
+
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
         let id = &want.id;
         let id_file = format!("{id}.cert-id");
         let mut desc = None;
@@ -176,49 +161,45 @@ impl Kind for IotCertificate {
             desc = scan(ctx, id).await?;
             if let Some(d) = &desc {
                 // Record what a killed run could not.
-                state::write_small(
-                    &ctx.state_dir,
-                    &id_file,
-                    d.certificate_id().unwrap_or_default(),
-                );
+                let cid = d.certificate_id().unwrap_or_default();
+                state::write_small(&ctx.state_dir, &id_file, cid);
                 if let Some(pem) = d.certificate_pem() {
                     state::write_small(&ctx.state_dir, &format!("{id}.cert.pem"), pem);
                 }
             }
         }
-        let Some(d) = desc else { return Ok(None) };
-        let cn = d
-            .certificate_pem()
-            .and_then(parse_pem)
-            .map(|p| p.cn)
-            .unwrap_or_default();
-        let mut o = Observed::default();
-        o.props.insert("common_name".into(), Value::String(cn));
-        o.props
-            .insert("active".into(), Value::Bool(status_active(&d)));
-        o.attrs.insert(
-            "id".into(),
-            d.certificate_id().unwrap_or_default().to_string(),
-        );
-        o.attrs.insert(
-            "arn".into(),
-            d.certificate_arn().unwrap_or_default().to_string(),
-        );
-        o.attrs.insert("resource_id".into(), id.clone());
         let key = ctx.state_dir.join(key_file(id));
-        if key.exists() {
-            o.attrs
-                .insert("private_key".into(), key.display().to_string());
-        } else {
-            o.notes.push(format!(
-                "the private key of this certificate is not on this machine (expected at {})",
-                key.display()
-            ));
-        }
-        Ok(Some(o))
+        Ok(desc.map(|description| Fetched {
+            description,
+            key_present: key.exists(),
+            key,
+        }))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    fn observe(&self, f: Fetched, want: &Desired) -> Option<Observed> {
+        let d = &f.description;
+        let cn = d.certificate_pem().and_then(parse_pem).map(|p| p.cn);
+        let active = d.status() == Some(&CertificateStatus::Active);
+        let key = f.key.display().to_string();
+        let o = Observed::new(
+            json!({ "common_name": cn.unwrap_or_default(), "active": active }),
+            json!({
+                "id": d.certificate_id().unwrap_or_default(),
+                "arn": d.certificate_arn().unwrap_or_default(),
+                "resource_id": want.id,
+                "private_key": f.key_present.then_some(&key),
+            }),
+        );
+        let missing = format!(
+            "the private key of this certificate is not on this machine (expected at {key})"
+        );
+        Some(o.note((!f.key_present).then_some(missing)))
+    }
+}
+
+#[async_trait]
+impl Manage for IotCertificate {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let id = &want.id;
         let key_path = ctx.state_dir.join(key_file(id));
         // Reuse a key a killed run left behind; otherwise make one and keep it before calling AWS.
@@ -248,118 +229,118 @@ impl Kind for IotCertificate {
             .and_then(|c| c.pem())
             .map_err(|e| local_err(format!("cannot make a CSR: {e}")))?;
         state::write_small(&ctx.state_dir, &format!("{id}.csr.pem"), &csr);
-        let r = ctx
-            .clients
-            .iot
-            .create_certificate_from_csr()
-            .certificate_signing_request(&csr)
-            .set_as_active(want.bool("active", true))
-            .send()
-            .await
-            .op("CreateCertificateFromCsr")?;
-        state::write_small(
-            &ctx.state_dir,
-            &format!("{id}.cert-id"),
-            r.certificate_id().unwrap_or_default(),
-        );
+        let call = ctx.clients.iot.create_certificate_from_csr();
+        let call = call.certificate_signing_request(&csr);
+        let call = call.set_as_active(want.bool("active", true));
+        let r = call.send().await.op("CreateCertificateFromCsr")?;
+        let cid = r.certificate_id().unwrap_or_default();
+        state::write_small(&ctx.state_dir, &format!("{id}.cert-id"), cid);
         if let Some(pem) = r.certificate_pem() {
             state::write_small(&ctx.state_dir, &format!("{id}.cert.pem"), pem);
         }
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
-        if have.props.get("active") != want.props.get("active")
-            || !want.props.contains_key("active")
-                && have.props.get("active") != Some(&Value::Bool(true))
-        {
-            let status = if want.bool("active", true) {
-                "ACTIVE"
-            } else {
-                "INACTIVE"
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+        changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
+        if changes.has("active") {
+            let status = match want.bool("active", true) {
+                true => CertificateStatus::Active,
+                false => CertificateStatus::Inactive,
             };
-            ctx.clients
-                .iot
-                .update_certificate()
-                .certificate_id(have.attr("id"))
-                .new_status(status.into())
-                .send()
-                .await
-                .op("UpdateCertificate")?;
+            let call = ctx.clients.iot.update_certificate();
+            let call = call.certificate_id(have.attr("id")).new_status(status);
+            call.send().await.op("UpdateCertificate")?;
         }
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let (cid, arn) = (have.attr("id"), have.attr("arn"));
         let iot = &ctx.clients.iot;
-        let things = found(
-            iot.list_principal_things()
-                .principal(arn)
-                .send()
-                .await
-                .op("ListPrincipalThings"),
-        )?;
-        for t in things.iter().flat_map(|t| t.things()) {
-            gone(
-                iot.detach_thing_principal()
-                    .thing_name(t)
-                    .principal(arn)
-                    .send()
-                    .await
-                    .op("DetachThingPrincipal")
-                    .map(|_| ()),
-            )?;
-        }
-        let policies = found(
-            iot.list_attached_policies()
-                .target(arn)
-                .send()
-                .await
-                .op("ListAttachedPolicies"),
-        )?;
-        for p in policies.iter().flat_map(|p| p.policies()) {
-            if let Some(name) = p.policy_name() {
-                gone(
-                    iot.detach_policy()
-                        .policy_name(name)
-                        .target(arn)
-                        .send()
-                        .await
-                        .op("DetachPolicy")
-                        .map(|_| ()),
-                )?;
-            }
-        }
-        gone(
-            iot.update_certificate()
-                .certificate_id(cid)
-                .new_status("INACTIVE".into())
-                .send()
-                .await
-                .op("UpdateCertificate")
-                .map(|_| ()),
-        )?;
+        let things = iot.list_principal_things().principal(arn).into_paginator();
+        let things = things.items().send().try_collect().await;
+        let things = SPEC.missing.found(things.op("ListPrincipalThings"))?;
+        let links = things.into_iter().flatten().map(|t| (t, arn.to_string()));
+        iot_thing::detach(ctx, links).await?;
+        let policies = iot.list_attached_policies().target(arn).into_paginator();
+        let policies = policies.items().send().try_collect().await;
+        let policies = SPEC.missing.found(policies.op("ListAttachedPolicies"))?;
+        let names = policies.into_iter().flatten().filter_map(|p| p.policy_name);
+        iot_policy::detach(ctx, names.map(|p| (p, arn.to_string()))).await?;
+        let deactivate = iot.update_certificate().certificate_id(cid);
+        let deactivate = deactivate
+            .new_status(CertificateStatus::Inactive)
+            .send()
+            .await;
+        SPEC.missing.gone(deactivate.op("UpdateCertificate"))?;
         // Detaching is asynchronous in AWS IoT: the delete may see a conflict for a while.
-        gone(
-            retry_on(
-                &["DeleteConflictException", "CertificateStateException"],
-                CONFLICT_ATTEMPTS,
-                CONFLICT_PAUSE,
-                || async {
-                    iot.delete_certificate()
-                        .certificate_id(cid)
-                        .send()
-                        .await
-                        .op("DeleteCertificate")
-                        .map(|_| ())
-                },
-            )
-            .await,
-        )?;
+        let conflicts = ["DeleteConflictException", "CertificateStateException"];
+        delete_after_detach("DeleteCertificate", &conflicts, SPEC.missing, || {
+            iot.delete_certificate().certificate_id(cid).send()
+        })
+        .await?;
         for f in files(have.attr("resource_id")) {
             state::remove(&ctx.state_dir, &f);
         }
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn certificate(cn: &str) -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
+        params.self_signed(&key).unwrap().pem()
+    }
+
+    fn fetched(key_present: bool) -> Fetched {
+        Fetched {
+            description: CertificateDescription::builder()
+                .certificate_id("c0ffee")
+                .certificate_arn("arn:aws:iot:eu-west-1:123456789012:cert/c0ffee")
+                .status(CertificateStatus::Inactive)
+                .certificate_pem(certificate("p-thing"))
+                .build(),
+            key: PathBuf::from("/keys/device-cert.private.key"),
+            key_present,
+        }
+    }
+
+    #[test]
+    fn the_common_name_comes_from_the_pem_and_the_key_is_named() {
+        let want = Desired::from_json("device-cert", json!({"common_name": "p-thing"}));
+        let o = IotCertificate.observe(fetched(true), &want).unwrap();
+        assert_eq!(o.props["common_name"], json!("p-thing"));
+        assert_eq!(o.props["active"], json!(false));
+        assert_eq!(o.attr("id"), "c0ffee");
+        assert_eq!(o.attr("resource_id"), "device-cert");
+        assert_eq!(o.attr("private_key"), "/keys/device-cert.private.key");
+        assert!(o.notes.is_empty(), "{:?}", o.notes);
+    }
+
+    #[test]
+    fn a_key_not_on_this_machine_is_a_note() {
+        let want = Desired::from_json("device-cert", json!({}));
+        let o = IotCertificate.observe(fetched(false), &want).unwrap();
+        assert!(!o.attrs.contains_key("private_key"));
+        assert_eq!(
+            o.notes,
+            [
+                "the private key of this certificate is not on this machine \
+              (expected at /keys/device-cert.private.key)"
+            ]
+        );
     }
 }

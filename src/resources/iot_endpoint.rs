@@ -1,68 +1,74 @@
 //! The account's IoT data endpoint: a data source, only read.
 
 use async_trait::async_trait;
-use serde_json::Value;
+use aws_sdk_iot::operation::describe_endpoint::DescribeEndpointOutput;
+use serde_json::{json, Value};
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::OpExt;
-use crate::error::AwsError;
+use super::{Ctx, Desired, Fetch, KindSpec, Observed, Ownership, PropSpec, PropType};
+use crate::aws::{Missing, OpExt};
+use crate::error::ResourceError;
 
 pub struct IotEndpoint;
 
-static PROPS: &[PropSpec] = &[PropSpec::optional(
-    "endpoint_type",
-    PropType::Str,
-    "iot:Data-ATS (default), iot:CredentialProvider or iot:Jobs",
-)];
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_endpoint",
+    props: &[PropSpec::optional(
+        "endpoint_type",
+        PropType::Str,
+        "iot:Data-ATS (default), iot:CredentialProvider or iot:Jobs",
+    )],
+    attrs: &["address"],
+    name_rule: None,
+    ownership: Ownership::None,
+    missing: Missing::IOT,
+    facts: &[],
+};
+
+fn endpoint_type(want: &Desired) -> &str {
+    want.opt_str("endpoint_type").unwrap_or("iot:Data-ATS")
+}
 
 #[async_trait]
-impl Kind for IotEndpoint {
-    fn type_name(&self) -> &'static str {
-        "iot_endpoint"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["address"]
-    }
-    fn taggable(&self) -> bool {
-        false
-    }
-    fn is_data_source(&self) -> bool {
-        true
+impl Fetch for IotEndpoint {
+    type Fetched = DescribeEndpointOutput;
+
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
-        let t = want.opt_str("endpoint_type").unwrap_or("iot:Data-ATS");
-        let r = ctx
-            .clients
-            .iot
-            .describe_endpoint()
-            .endpoint_type(t)
-            .send()
-            .await
-            .op("DescribeEndpoint")?;
-        let mut o = Observed::default();
-        for (k, v) in &want.props {
-            o.props.insert(k.clone(), v.clone());
-        }
-        o.props
-            .insert("endpoint_type".into(), Value::String(t.to_string()));
-        o.attrs.insert(
-            "address".into(),
-            r.endpoint_address().unwrap_or_default().to_string(),
-        );
-        Ok(Some(o))
+    async fn fetch(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+    ) -> Result<Option<DescribeEndpointOutput>, ResourceError> {
+        let call = ctx.clients.iot.describe_endpoint();
+        let call = call.endpoint_type(endpoint_type(want));
+        Ok(Some(call.send().await.op("DescribeEndpoint")?))
     }
 
-    async fn create(&self, _ctx: &Ctx, _want: &Desired) -> Result<(), AwsError> {
-        Ok(())
+    /// A data source is what the stack says it is, with the address AWS gives.
+    fn observe(&self, r: DescribeEndpointOutput, want: &Desired) -> Option<Observed> {
+        let mut props: serde_json::Map<String, Value> = want.props.clone().into_iter().collect();
+        props.insert("endpoint_type".into(), json!(endpoint_type(want)));
+        Some(Observed::new(
+            Value::Object(props),
+            json!({ "address": r.endpoint_address().unwrap_or_default() }),
+        ))
     }
-    async fn update(&self, _ctx: &Ctx, _want: &Desired, _have: &Observed) -> Result<(), AwsError> {
-        Ok(())
-    }
-    async fn delete(&self, _ctx: &Ctx, _have: &Observed) -> Result<Vec<String>, AwsError> {
-        Ok(Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_address_is_an_attribute_and_the_type_defaults_to_data_ats() {
+        let r = DescribeEndpointOutput::builder()
+            .endpoint_address("abc123-ats.iot.eu-west-1.amazonaws.com")
+            .build();
+        let o = IotEndpoint.observe(r, &Desired::from_json("endpoint", json!({})));
+        let o = o.unwrap();
+        assert_eq!(o.attr("address"), "abc123-ats.iot.eu-west-1.amazonaws.com");
+        assert_eq!(o.props["endpoint_type"], json!("iot:Data-ATS"));
     }
 }

@@ -5,49 +5,55 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde_json::json;
 
-use super::{iot_policy, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use super::{
+    iot_policy, Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec,
+    PropType,
+};
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct IotIdentityAttachments;
 
-static PROPS: &[PropSpec] = &[
-    PropSpec::required(
-        "policy",
-        PropType::Str,
-        "the IoT policy, e.g. `${identity-iot-policy.name}`",
-    )
-    .force_new(),
-    PropSpec::required(
-        "identity_pool_id",
-        PropType::Str,
-        "the pool, e.g. `${identity-pool.id}`",
-    )
-    .force_new(),
-];
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_identity_attachments",
+    props: &[
+        PropSpec::required(
+            "policy",
+            PropType::Str,
+            "the IoT policy, e.g. `${identity-iot-policy.name}`",
+        )
+        .force_new(),
+        PropSpec::required(
+            "identity_pool_id",
+            PropType::Str,
+            "the pool, e.g. `${identity-pool.id}`",
+        )
+        .force_new(),
+    ],
+    attrs: &[],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::IOT,
+    facts: &["all_identities_attached"],
+};
 
-/// Every identity id in the pool.
+/// Every identity id in the pool. (ListIdentities has no paginator in the SDK: the pages are
+/// followed here.)
 pub async fn identities(ctx: &Ctx, pool: &str) -> Result<Vec<String>, AwsError> {
     let mut out = Vec::new();
     let mut token = None;
     loop {
-        let r = ctx
-            .clients
-            .cognito_identity
-            .list_identities()
-            .identity_pool_id(pool)
-            .max_results(60)
+        let list = ctx.clients.cognito_identity.list_identities();
+        let list = list.identity_pool_id(pool).max_results(60);
+        let r = list
             .set_next_token(token)
             .send()
             .await
             .op("ListIdentities")?;
-        out.extend(
-            r.identities()
-                .iter()
-                .filter_map(|i| i.identity_id().map(str::to_string)),
-        );
+        let ids = r.identities().iter().filter_map(|i| i.identity_id());
+        out.extend(ids.map(str::to_string));
         token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
         if token.is_none() {
             return Ok(out);
@@ -55,113 +61,135 @@ pub async fn identities(ctx: &Ctx, pool: &str) -> Result<Vec<String>, AwsError> 
     }
 }
 
-async fn missing(
-    ctx: &Ctx,
-    policy: &str,
-    pool: &str,
-) -> Result<Option<(Vec<String>, usize)>, AwsError> {
-    let Some(targets) = found(iot_policy::targets(ctx, policy).await)? else {
+/// The policy's targets and the pool's identities.
+pub struct Fetched {
+    pub targets: Vec<String>,
+    pub identities: Vec<String>,
+}
+
+impl Fetched {
+    /// The identities the policy is not attached to.
+    fn unattached(&self) -> Vec<String> {
+        let attached: BTreeSet<&String> = self.targets.iter().collect();
+        let missing = self.identities.iter().filter(|i| !attached.contains(i));
+        missing.cloned().collect()
+    }
+}
+
+/// What AWS answers for the policy and the pool; `None` when either is not there.
+async fn links(ctx: &Ctx, policy: &str, pool: &str) -> Result<Option<Fetched>, AwsError> {
+    let Some(targets) = SPEC.missing.found(iot_policy::targets(ctx, policy).await)? else {
         return Ok(None);
     };
-    let Some(ids) = found(identities(ctx, pool).await)? else {
-        return Ok(None);
-    };
-    let targets: BTreeSet<String> = targets.into_iter().collect();
-    let total = ids.len();
-    Ok(Some((
-        ids.into_iter().filter(|i| !targets.contains(i)).collect(),
-        total,
-    )))
+    let identities = Missing::COGNITO.found(identities(ctx, pool).await)?;
+    Ok(identities.map(|identities| Fetched {
+        targets,
+        identities,
+    }))
 }
 
 #[async_trait]
-impl Kind for IotIdentityAttachments {
-    fn type_name(&self) -> &'static str {
-        "iot_identity_attachments"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn taggable(&self) -> bool {
-        false
-    }
-    fn fixed_props(&self) -> Vec<(&'static str, Value)> {
-        vec![("all_identities_attached", Value::Bool(true))]
+impl Fetch for IotIdentityAttachments {
+    type Fetched = Fetched;
+
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
         let (policy, pool) = (want.str("policy"), want.str("identity_pool_id"));
-        let Some((missing, total)) = missing(ctx, policy, pool).await? else {
-            return Ok(None);
-        };
-        let mut o = Observed::default();
-        o.props
-            .insert("policy".into(), Value::String(policy.to_string()));
-        o.props
-            .insert("identity_pool_id".into(), Value::String(pool.to_string()));
-        o.props.insert(
-            "all_identities_attached".into(),
-            Value::Bool(missing.is_empty()),
+        Ok(links(ctx, policy, pool).await?)
+    }
+
+    fn observe(&self, f: Fetched, want: &Desired) -> Option<Observed> {
+        let (policy, pool) = (want.str("policy"), want.str("identity_pool_id"));
+        let missing = f.unattached();
+        let o = Observed::new(
+            json!({
+                "policy": policy,
+                "identity_pool_id": pool,
+                "all_identities_attached": missing.is_empty(),
+            }),
+            json!({ "policy": policy, "identity_pool_id": pool }),
         );
-        if !missing.is_empty() {
-            o.notes.push(format!(
-                "{} of {total} identities lack the policy: {}",
-                missing.len(),
-                missing.join(", ")
-            ));
-        }
-        o.attrs.insert("policy".into(), policy.to_string());
-        o.attrs.insert("identity_pool_id".into(), pool.to_string());
-        Ok(Some(o))
+        let note = format!(
+            "{} of {} identities lack the policy: {}",
+            missing.len(),
+            f.identities.len(),
+            missing.join(", ")
+        );
+        Some(o.note((!missing.is_empty()).then_some(note)))
     }
+}
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
-        let (policy, pool) = (want.str("policy"), want.str("identity_pool_id"));
-        let Some((missing, _)) = missing(ctx, policy, pool).await? else {
-            return Ok(());
-        };
-        for id in missing {
-            ctx.clients
-                .iot
-                .attach_policy()
-                .policy_name(policy)
-                .target(&id)
-                .send()
-                .await
-                .op("AttachPolicy")?;
+#[async_trait]
+impl Manage for IotIdentityAttachments {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+        let policy = want.str("policy");
+        for id in self
+            .fetch(ctx, want)
+            .await?
+            .map(|f| f.unattached())
+            .unwrap_or_default()
+        {
+            iot_policy::attach(ctx, policy, &id).await?;
         }
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, _have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        _have: &Observed,
+        _changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
         self.create(ctx, want).await
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        let (policy, pool) = (have.attr("policy"), have.attr("identity_pool_id"));
-        let Some(targets) = found(iot_policy::targets(ctx, policy).await)? else {
-            return Ok(Vec::new());
-        };
-        let ids: BTreeSet<String> = found(identities(ctx, pool).await)?
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        for t in targets.iter().filter(|t| ids.contains(*t)) {
-            gone(
-                ctx.clients
-                    .iot
-                    .detach_policy()
-                    .policy_name(policy)
-                    .target(t)
-                    .send()
-                    .await
-                    .op("DetachPolicy")
-                    .map(|_| ()),
-            )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let policy = have.attr("policy");
+        if let Some(f) = links(ctx, policy, have.attr("identity_pool_id")).await? {
+            let identities: BTreeSet<String> = f.identities.into_iter().collect();
+            let ours = f.targets.into_iter().filter(|t| identities.contains(t));
+            iot_policy::detach(ctx, ours.map(|t| (policy.to_string(), t))).await?;
         }
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_without_the_policy_are_named() {
+        let f = Fetched {
+            targets: vec![
+                "arn:aws:iot:eu-west-1:1:cert/c".into(),
+                "eu-west-1:a".into(),
+            ],
+            identities: vec!["eu-west-1:a".into(), "eu-west-1:b".into()],
+        };
+        let want = Desired::from_json(
+            "attach-all",
+            json!({"policy": "p-cognito-iot-policy", "identity_pool_id": "eu-west-1:pool"}),
+        );
+        let o = IotIdentityAttachments.observe(f, &want).unwrap();
+        assert_eq!(o.props["all_identities_attached"], json!(false));
+        assert_eq!(o.notes, ["1 of 2 identities lack the policy: eu-west-1:b"]);
+        assert_eq!(o.attr("identity_pool_id"), "eu-west-1:pool");
+    }
+
+    #[test]
+    fn an_empty_pool_is_all_attached() {
+        let f = Fetched {
+            targets: Vec::new(),
+            identities: Vec::new(),
+        };
+        let o = IotIdentityAttachments.observe(f, &Desired::from_json("a", json!({})));
+        let o = o.unwrap();
+        assert_eq!(o.props["all_identities_attached"], json!(true));
+        assert!(o.notes.is_empty());
     }
 }

@@ -2,276 +2,249 @@
 //! oldest non-default one is pruned first. Delete detaches every target and prunes versions.
 
 use async_trait::async_trait;
-use serde_json::Value;
+use aws_sdk_iot::operation::get_policy::GetPolicyOutput;
+use aws_sdk_iot::types::{PolicyVersion, Tag};
+use serde_json::json;
 
-use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, retry_on, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
-use crate::error::AwsError;
+use super::support::{
+    delete_after_detach, iot_tag, iot_tags, iot_tags_of, iot_wanted_tags, normalized_policy,
+    remove_each,
+};
+use super::{
+    Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
+    PropType,
+};
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct IotPolicy;
 
-static PROPS: &[PropSpec] = &[
-    PropSpec::required(
-        "name",
-        PropType::Str,
-        "the policy name, e.g. `${prefix}-device-policy`",
-    )
-    .force_new(),
-    PropSpec::required(
-        "document",
-        PropType::Policy,
-        "the policy template, e.g. `../policies/device-policy.json`",
-    ),
-];
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_policy",
+    props: &[
+        PropSpec::required(
+            "name",
+            PropType::Str,
+            "the policy name, e.g. `${prefix}-device-policy`",
+        )
+        .force_new(),
+        PropSpec::required(
+            "document",
+            PropType::Policy,
+            "the policy template, e.g. `../policies/device-policy.json`",
+        ),
+    ],
+    attrs: &["name", "arn"],
+    name_rule: Some(NameRule::ascii(128, "+=,.@-_", "an IoT policy name")),
+    ownership: Ownership::Tag,
+    missing: Missing::IOT,
+    facts: &[],
+};
 
 /// Every target the policy is attached to (certificates, Cognito identities, thing groups).
 pub async fn targets(ctx: &Ctx, policy: &str) -> Result<Vec<String>, AwsError> {
-    let mut out = Vec::new();
-    let mut marker = None;
-    loop {
-        let r = ctx
-            .clients
-            .iot
-            .list_targets_for_policy()
-            .policy_name(policy)
-            .set_marker(marker)
-            .page_size(250)
-            .send()
-            .await
-            .op("ListTargetsForPolicy")?;
-        out.extend(r.targets().iter().cloned());
-        marker = r
-            .next_marker()
-            .filter(|m| !m.is_empty())
-            .map(str::to_string);
-        if marker.is_none() {
-            break;
-        }
-    }
-    Ok(out)
+    let list = ctx.clients.iot.list_targets_for_policy();
+    let pages = list.policy_name(policy).page_size(250).into_paginator();
+    pages
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .op("ListTargetsForPolicy")
 }
 
-pub async fn tags_of(ctx: &Ctx, arn: &str, want: &Desired) -> Result<Value, AwsError> {
-    let r = ctx
-        .clients
-        .iot
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .op("ListTagsForResource")?;
-    Ok(wanted_tags(
-        want,
-        r.tags()
-            .iter()
-            .map(|t| (t.key(), t.value().unwrap_or_default())),
-    ))
-}
-
-pub async fn tag(ctx: &Ctx, arn: &str, want: &Desired) -> Result<(), AwsError> {
-    ctx.clients
-        .iot
-        .tag_resource()
-        .resource_arn(arn)
-        .set_tags(Some(iot_tags(want)))
-        .send()
-        .await
-        .op("TagResource")?;
+/// Attaches the policy to a target (a certificate ARN, a Cognito identity id).
+pub async fn attach(ctx: &Ctx, policy: &str, target: &str) -> Result<(), AwsError> {
+    let call = ctx.clients.iot.attach_policy().policy_name(policy);
+    call.target(target).send().await.op("AttachPolicy")?;
     Ok(())
 }
 
-fn iot_tags(want: &Desired) -> Vec<aws_sdk_iot::types::Tag> {
-    want.tags()
-        .into_iter()
-        .filter_map(|(k, v)| {
-            aws_sdk_iot::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .ok()
-        })
-        .collect()
+/// Detaches each `(policy, target)` link; a link already gone is done.
+pub async fn detach(
+    ctx: &Ctx,
+    links: impl IntoIterator<Item = (String, String)>,
+) -> Result<usize, AwsError> {
+    let iot = &ctx.clients.iot;
+    remove_each(links, "DetachPolicy", SPEC.missing, |(p, t)| {
+        iot.detach_policy().policy_name(p).target(t).send()
+    })
+    .await
+}
+
+/// What AWS answers about a policy: the policy, and its tags.
+pub struct Fetched {
+    pub policy: GetPolicyOutput,
+    pub tags: Vec<Tag>,
 }
 
 #[async_trait]
-impl Kind for IotPolicy {
-    fn type_name(&self) -> &'static str {
-        "iot_policy"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            128,
-            |c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c),
-            "an IoT policy name",
-        )
+impl Fetch for IotPolicy {
+    type Fetched = Fetched;
+
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
-        let name = want.str("name");
-        let Some(p) = found(
-            ctx.clients
-                .iot
-                .get_policy()
-                .policy_name(name)
-                .send()
-                .await
-                .op("GetPolicy"),
-        )?
-        else {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+        let call = ctx.clients.iot.get_policy().policy_name(want.str("name"));
+        let Some(policy) = SPEC.missing.found(call.send().await.op("GetPolicy"))? else {
             return Ok(None);
         };
-        let arn = p.policy_arn().unwrap_or_default().to_string();
-        let doc: Value =
-            serde_json::from_str(p.policy_document().unwrap_or("{}")).unwrap_or(Value::Null);
-        let mut o = Observed::default();
-        o.props
-            .insert("name".into(), Value::String(name.to_string()));
-        o.props
-            .insert("document".into(), iotstack_policy::normalize(&doc));
-        o.props
-            .insert("tags".into(), tags_of(ctx, &arn, want).await?);
-        o.attrs.insert("name".into(), name.to_string());
-        o.attrs.insert("arn".into(), arn);
-        if let Some(v) = p.default_version_id() {
-            o.attrs.insert("default_version".into(), v.to_string());
-        }
-        Ok(Some(o))
+        let tags = iot_tags_of(ctx, policy.policy_arn().unwrap_or_default()).await?;
+        Ok(Some(Fetched { policy, tags }))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
-        ctx.clients
+    fn observe(&self, f: Fetched, want: &Desired) -> Option<Observed> {
+        let (p, name) = (&f.policy, want.str("name"));
+        let document = normalized_policy(Some(p.policy_document().unwrap_or("{}")));
+        let tags = iot_wanted_tags(want, &f.tags);
+        Some(Observed::new(
+            json!({ "name": name, "document": document, "tags": tags }),
+            json!({
+                "name": name,
+                "arn": p.policy_arn().unwrap_or_default(),
+                "default_version": p.default_version_id(),
+            }),
+        ))
+    }
+}
+
+#[async_trait]
+impl Manage for IotPolicy {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+        let call = ctx
+            .clients
             .iot
             .create_policy()
-            .policy_name(want.str("name"))
-            .policy_document(want.document("document").to_string())
-            .set_tags(Some(iot_tags(want)))
-            .send()
-            .await
-            .op("CreatePolicy")?;
+            .policy_name(want.str("name"));
+        let call = call.policy_document(want.document("document").to_string());
+        let call = call.set_tags(Some(iot_tags(want)));
+        call.send().await.op("CreatePolicy")?;
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+        changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
         let name = want.str("name");
-        if have.props.get("document") != Some(want.value("document")) {
-            let versions = ctx
-                .clients
-                .iot
-                .list_policy_versions()
-                .policy_name(name)
-                .send()
-                .await
-                .op("ListPolicyVersions")?;
-            let mut old: Vec<_> = versions
-                .policy_versions()
-                .iter()
-                .filter(|v| !v.is_default_version())
-                .collect();
-            if versions.policy_versions().len() >= 5 {
-                old.sort_by_key(|v| v.create_date().map(|d| d.as_nanos()).unwrap_or(0));
-                if let Some(oldest) = old.first().and_then(|v| v.version_id()) {
-                    gone(
-                        ctx.clients
-                            .iot
-                            .delete_policy_version()
-                            .policy_name(name)
-                            .policy_version_id(oldest)
-                            .send()
-                            .await
-                            .op("DeletePolicyVersion")
-                            .map(|_| ()),
-                    )?;
-                }
-            }
-            ctx.clients
-                .iot
-                .create_policy_version()
-                .policy_name(name)
-                .policy_document(want.document("document").to_string())
-                .set_as_default(true)
-                .send()
-                .await
-                .op("CreatePolicyVersion")?;
+        if changes.has("document") {
+            prune_oldest_version(ctx, name).await?;
+            let call = ctx.clients.iot.create_policy_version().policy_name(name);
+            let call = call.policy_document(want.document("document").to_string());
+            let call = call.set_as_default(true);
+            call.send().await.op("CreatePolicyVersion")?;
         }
-        if have.props.get("tags") != Some(want.value("tags")) {
-            tag(ctx, have.attr("arn"), want).await?;
+        if changes.has("tags") {
+            iot_tag(ctx, have.attr("arn"), want).await?;
         }
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let name = have.attr("name");
-        let mut notes = Vec::new();
-        let targets = targets(ctx, name).await?;
-        for t in &targets {
-            gone(
-                ctx.clients
-                    .iot
-                    .detach_policy()
-                    .policy_name(name)
-                    .target(t)
-                    .send()
-                    .await
-                    .op("DetachPolicy")
-                    .map(|_| ()),
-            )?;
-        }
-        if !targets.is_empty() {
-            notes.push(format!("detached from {} target(s)", targets.len()));
-        }
-        let versions = found(
-            ctx.clients
-                .iot
-                .list_policy_versions()
-                .policy_name(name)
-                .send()
-                .await
-                .op("ListPolicyVersions"),
-        )?;
-        for v in versions.iter().flat_map(|v| v.policy_versions()) {
-            if v.is_default_version() {
-                continue;
-            }
-            if let Some(id) = v.version_id() {
-                gone(
-                    ctx.clients
-                        .iot
-                        .delete_policy_version()
-                        .policy_name(name)
-                        .policy_version_id(id)
-                        .send()
-                        .await
-                        .op("DeletePolicyVersion")
-                        .map(|_| ()),
-                )?;
-            }
-        }
-        // Detaching is asynchronous in AWS IoT: the delete may see a conflict for a while.
-        gone(
-            retry_on(
-                &["DeleteConflictException"],
-                CONFLICT_ATTEMPTS,
-                CONFLICT_PAUSE,
-                || async {
-                    ctx.clients
-                        .iot
-                        .delete_policy()
-                        .policy_name(name)
-                        .send()
-                        .await
-                        .op("DeletePolicy")
-                        .map(|_| ())
-                },
-            )
-            .await,
-        )?;
-        Ok(notes)
+        let links = targets(ctx, name).await?.into_iter();
+        let detached = detach(ctx, links.map(|t| (name.to_string(), t))).await?;
+        let versions = SPEC.missing.found(versions(ctx, name).await)?;
+        let old = versions
+            .into_iter()
+            .flatten()
+            .filter(|v| !v.is_default_version());
+        delete_versions(ctx, name, old.filter_map(|v| v.version_id).collect()).await?;
+        let conflicts = ["DeleteConflictException"];
+        delete_after_detach("DeletePolicy", &conflicts, SPEC.missing, || {
+            ctx.clients.iot.delete_policy().policy_name(name).send()
+        })
+        .await?;
+        let detached = (detached > 0).then(|| format!("detached from {detached} target(s)"));
+        Ok(detached.into_iter().collect())
+    }
+}
+
+async fn versions(ctx: &Ctx, name: &str) -> Result<Vec<PolicyVersion>, AwsError> {
+    let call = ctx.clients.iot.list_policy_versions().policy_name(name);
+    let out = call.send().await.op("ListPolicyVersions")?;
+    Ok(out.policy_versions.unwrap_or_default())
+}
+
+/// At five versions AWS refuses a new one: the oldest non-default version goes first.
+async fn prune_oldest_version(ctx: &Ctx, name: &str) -> Result<(), AwsError> {
+    let versions = versions(ctx, name).await?;
+    if versions.len() < 5 {
+        return Ok(());
+    }
+    let oldest = versions
+        .into_iter()
+        .filter(|v| !v.is_default_version())
+        .min_by_key(|v| v.create_date().map(|d| d.as_nanos()).unwrap_or(0))
+        .and_then(|v| v.version_id);
+    delete_versions(ctx, name, oldest.into_iter().collect()).await
+}
+
+async fn delete_versions(ctx: &Ctx, name: &str, ids: Vec<String>) -> Result<(), AwsError> {
+    let iot = &ctx.clients.iot;
+    remove_each(ids, "DeletePolicyVersion", SPEC.missing, |id| {
+        let call = iot.delete_policy_version().policy_name(name);
+        call.policy_version_id(id).send()
+    })
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::Desired;
+
+    #[test]
+    fn the_document_is_normalised_and_only_the_stack_tags_compared() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"iot:Connect","Resource":"*"},
+            {"Effect":"Allow","Action":["iot:Publish"],"Resource":["*"]}]}"#;
+        let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
+        let fetched = Fetched {
+            policy: GetPolicyOutput::builder()
+                .policy_name("p-device-policy")
+                .policy_arn("arn:aws:iot:eu-west-1:123456789012:policy/p-device-policy")
+                .policy_document(doc)
+                .default_version_id("3")
+                .build(),
+            tags: vec![tag("iotstack:stack", "p"), tag("team", "ops")],
+        };
+        let want = Desired::from_json(
+            "device-policy",
+            json!({"name": "p-device-policy", "tags": {"iotstack:stack": "p"}}),
+        );
+        let o = IotPolicy.observe(fetched, &want).unwrap();
+        assert_eq!(
+            o.props["document"],
+            json!({"Statement": [
+                {"Action": ["iot:Connect"], "Effect": "Allow", "Resource": ["*"]},
+                {"Action": ["iot:Publish"], "Effect": "Allow", "Resource": ["*"]}],
+                "Version": "2012-10-17"})
+        );
+        assert_eq!(o.props["tags"], json!({"iotstack:stack": "p"}));
+        assert_eq!(o.attr("default_version"), "3");
+        assert_eq!(
+            o.attr("arn"),
+            "arn:aws:iot:eu-west-1:123456789012:policy/p-device-policy"
+        );
+    }
+
+    #[test]
+    fn a_policy_without_a_default_version_has_no_such_attribute() {
+        let fetched = Fetched {
+            policy: GetPolicyOutput::builder().build(),
+            tags: Vec::new(),
+        };
+        let want = Desired::from_json("p", json!({"name": "n"}));
+        let o = IotPolicy.observe(fetched, &want).unwrap();
+        assert!(!o.attrs.contains_key("default_version"));
+        assert_eq!(o.props["document"], json!({}));
+        assert_eq!(o.props["tags"], json!({}));
     }
 }

@@ -3,9 +3,11 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{iot_policy, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use super::{
+    iot_policy, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+};
+use crate::aws::Missing;
+use crate::error::ResourceError;
 
 pub struct IotPolicyAttachment;
 
@@ -24,24 +26,25 @@ static PROPS: &[PropSpec] = &[
     .force_new(),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_policy_attachment",
+    props: PROPS,
+    attrs: &[],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::IOT,
+    facts: &[],
+};
+
 #[async_trait]
-impl Kind for IotPolicyAttachment {
-    fn type_name(&self) -> &'static str {
-        "iot_policy_attachment"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn taggable(&self) -> bool {
-        false
+impl Read for IotPolicyAttachment {
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let (policy, target) = (want.str("policy"), want.str("target"));
-        let Some(targets) = found(iot_policy::targets(ctx, policy).await)? else {
+        let Some(targets) = Missing::IOT.found(iot_policy::targets(ctx, policy).await)? else {
             return Ok(None);
         };
         if !targets.iter().any(|t| t == target) {
@@ -54,36 +57,21 @@ impl Kind for IotPolicyAttachment {
         }
         Ok(Some(o))
     }
+}
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
-        ctx.clients
-            .iot
-            .attach_policy()
-            .policy_name(want.str("policy"))
-            .target(want.str("target"))
-            .send()
-            .await
-            .op("AttachPolicy")?;
+#[async_trait]
+impl Manage for IotPolicyAttachment {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+        iot_policy::attach(ctx, want.str("policy"), want.str("target")).await?;
         Ok(())
     }
 
-    async fn update(&self, _ctx: &Ctx, _want: &Desired, _have: &Observed) -> Result<(), AwsError> {
-        // Both properties force a replacement: there is nothing to change in place.
-        Ok(())
-    }
-
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
-            ctx.clients
-                .iot
-                .detach_policy()
-                .policy_name(have.attr("policy"))
-                .target(have.attr("target"))
-                .send()
-                .await
-                .op("DetachPolicy")
-                .map(|_| ()),
-        )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let link = (
+            have.attr("policy").to_string(),
+            have.attr("target").to_string(),
+        );
+        iot_policy::detach(ctx, [link]).await?;
         Ok(Vec::new())
     }
 }

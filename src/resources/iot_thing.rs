@@ -3,171 +3,191 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use serde_json::Value;
+use aws_sdk_iot::operation::describe_thing::DescribeThingOutput;
+use aws_sdk_iot::types::AttributePayload;
+use serde_json::json;
 
-use super::{check_chars, map_value, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, retry_on, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
-use crate::error::AwsError;
+use super::support::{delete_after_detach, remove_each};
+use super::{
+    map_value, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
+    PropSpec, PropType,
+};
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct IotThing;
 
-static PROPS: &[PropSpec] = &[
-    PropSpec::required(
-        "name",
-        PropType::Str,
-        "the thing name, e.g. `${prefix}-thing`",
-    )
-    .force_new(),
-    PropSpec::optional(
-        "attributes",
-        PropType::StrMap,
-        "thing attributes: name -> value",
-    ),
-];
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_thing",
+    props: &[
+        PropSpec::required(
+            "name",
+            PropType::Str,
+            "the thing name, e.g. `${prefix}-thing`",
+        )
+        .force_new(),
+        PropSpec::optional(
+            "attributes",
+            PropType::StrMap,
+            "thing attributes: name -> value",
+        ),
+    ],
+    attrs: &["name", "arn"],
+    name_rule: Some(NameRule::ascii(128, ":_-", "an IoT thing name")),
+    ownership: Ownership::Attribute,
+    missing: Missing::IOT,
+    facts: &[],
+};
 
 /// Every principal (certificate ARN) attached to the thing.
 pub async fn principals(ctx: &Ctx, thing: &str) -> Result<Vec<String>, AwsError> {
-    let mut out = Vec::new();
-    let mut token = None;
-    loop {
-        let r = ctx
-            .clients
-            .iot
-            .list_thing_principals()
-            .thing_name(thing)
-            .set_next_token(token)
-            .send()
-            .await
-            .op("ListThingPrincipals")?;
-        out.extend(r.principals().iter().cloned());
-        token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    Ok(out)
+    let list = ctx.clients.iot.list_thing_principals().thing_name(thing);
+    let pages = list.into_paginator().items().send();
+    pages.try_collect().await.op("ListThingPrincipals")
 }
 
-fn payload(want: &Desired) -> aws_sdk_iot::types::AttributePayload {
+/// Attaches a principal (a certificate ARN) to the thing.
+pub async fn attach(ctx: &Ctx, thing: &str, principal: &str) -> Result<(), AwsError> {
+    let call = ctx.clients.iot.attach_thing_principal().thing_name(thing);
+    let call = call.principal(principal);
+    call.send().await.op("AttachThingPrincipal")?;
+    Ok(())
+}
+
+/// Detaches each `(thing, principal)` link; a link already gone is done.
+pub async fn detach(
+    ctx: &Ctx,
+    links: impl IntoIterator<Item = (String, String)>,
+) -> Result<usize, AwsError> {
+    let iot = &ctx.clients.iot;
+    remove_each(links, "DetachThingPrincipal", SPEC.missing, |(t, p)| {
+        iot.detach_thing_principal()
+            .thing_name(t)
+            .principal(p)
+            .send()
+    })
+    .await
+}
+
+/// The thing's attributes: those of the stack file and the stack tag, replacing all others.
+fn payload(want: &Desired) -> AttributePayload {
     let mut attrs = want.str_map("attributes");
     attrs.extend(want.tags());
-    aws_sdk_iot::types::AttributePayload::builder()
-        .set_attributes(Some(attrs.into_iter().collect()))
+    let attrs = attrs.into_iter().collect();
+    AttributePayload::builder()
+        .set_attributes(Some(attrs))
         .merge(false)
         .build()
 }
 
 #[async_trait]
-impl Kind for IotThing {
-    fn type_name(&self) -> &'static str {
-        "iot_thing"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            128,
-            |c| c.is_ascii_alphanumeric() || ":_-".contains(c),
-            "an IoT thing name",
-        )
+impl Fetch for IotThing {
+    type Fetched = DescribeThingOutput;
+
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
-        let name = want.str("name");
-        let Some(t) = found(
-            ctx.clients
-                .iot
-                .describe_thing()
-                .thing_name(name)
-                .send()
-                .await
-                .op("DescribeThing"),
-        )?
-        else {
-            return Ok(None);
-        };
+    async fn fetch(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+    ) -> Result<Option<DescribeThingOutput>, ResourceError> {
+        let call = ctx
+            .clients
+            .iot
+            .describe_thing()
+            .thing_name(want.str("name"));
+        Ok(SPEC.missing.found(call.send().await.op("DescribeThing"))?)
+    }
+
+    /// The stack tag lives among the thing's attributes: it is told apart by its key.
+    fn observe(&self, t: DescribeThingOutput, want: &Desired) -> Option<Observed> {
         let want_tags = want.tags();
-        let all: BTreeMap<String, String> = t
-            .attributes()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
+        let all = t.attributes.clone().unwrap_or_default();
         let (tags, attrs): (BTreeMap<_, _>, BTreeMap<_, _>) = all
             .into_iter()
             .partition(|(k, _)| want_tags.contains_key(k));
-        let mut o = Observed::default();
-        o.props
-            .insert("name".into(), Value::String(name.to_string()));
-        o.props.insert("attributes".into(), map_value(&attrs));
-        o.props.insert("tags".into(), map_value(&tags));
-        o.attrs.insert("name".into(), name.to_string());
-        o.attrs
-            .insert("arn".into(), t.thing_arn().unwrap_or_default().to_string());
-        Ok(Some(o))
+        Some(Observed::new(
+            json!({
+                "name": want.str("name"),
+                "attributes": map_value(&attrs),
+                "tags": map_value(&tags),
+            }),
+            json!({ "name": want.str("name"), "arn": t.thing_arn().unwrap_or_default() }),
+        ))
     }
+}
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
-        ctx.clients
-            .iot
-            .create_thing()
-            .thing_name(want.str("name"))
-            .attribute_payload(payload(want))
-            .send()
-            .await
-            .op("CreateThing")?;
+#[async_trait]
+impl Manage for IotThing {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+        let call = ctx.clients.iot.create_thing().thing_name(want.str("name"));
+        let call = call.attribute_payload(payload(want));
+        call.send().await.op("CreateThing")?;
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, _have: &Observed) -> Result<(), AwsError> {
-        ctx.clients
-            .iot
-            .update_thing()
-            .thing_name(want.str("name"))
-            .attribute_payload(payload(want))
-            .send()
-            .await
-            .op("UpdateThing")?;
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        _have: &Observed,
+        _changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
+        let call = ctx.clients.iot.update_thing().thing_name(want.str("name"));
+        let call = call.attribute_payload(payload(want));
+        call.send().await.op("UpdateThing")?;
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let name = have.attr("name");
-        for p in found(principals(ctx, name).await)?.unwrap_or_default() {
-            gone(
-                ctx.clients
-                    .iot
-                    .detach_thing_principal()
-                    .thing_name(name)
-                    .principal(&p)
-                    .send()
-                    .await
-                    .op("DetachThingPrincipal")
-                    .map(|_| ()),
-            )?;
-        }
+        let attached = SPEC.missing.found(principals(ctx, name).await)?;
+        let links = attached.into_iter().flatten();
+        detach(ctx, links.map(|p| (name.to_string(), p))).await?;
         // Detaching principals is asynchronous: the delete may be refused for a while.
-        gone(
-            retry_on(
-                &["InvalidRequestException", "DeleteConflictException"],
-                CONFLICT_ATTEMPTS,
-                CONFLICT_PAUSE,
-                || async {
-                    ctx.clients
-                        .iot
-                        .delete_thing()
-                        .thing_name(name)
-                        .send()
-                        .await
-                        .op("DeleteThing")
-                        .map(|_| ())
-                },
-            )
-            .await,
-        )?;
+        let conflicts = ["InvalidRequestException", "DeleteConflictException"];
+        delete_after_detach("DeleteThing", &conflicts, SPEC.missing, || {
+            ctx.clients.iot.delete_thing().thing_name(name).send()
+        })
+        .await?;
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stack_tag_is_told_apart_from_the_attributes() {
+        let thing = DescribeThingOutput::builder()
+            .thing_name("p-thing")
+            .thing_arn("arn:aws:iot:eu-west-1:123456789012:thing/p-thing")
+            .attributes("iotstack:stack", "p")
+            .attributes("model", "m1")
+            .build();
+        let want = Desired::from_json(
+            "device-thing",
+            json!({"name": "p-thing", "tags": {"iotstack:stack": "p"}}),
+        );
+        let o = IotThing.observe(thing, &want).unwrap();
+        assert_eq!(o.props["attributes"], json!({"model": "m1"}));
+        assert_eq!(o.props["tags"], json!({"iotstack:stack": "p"}));
+        assert_eq!(
+            o.attr("arn"),
+            "arn:aws:iot:eu-west-1:123456789012:thing/p-thing"
+        );
+    }
+
+    #[test]
+    fn a_thing_without_attributes_has_empty_maps() {
+        let want = Desired::from_json("t", json!({"name": "p-thing"}));
+        let o = IotThing.observe(DescribeThingOutput::builder().build(), &want);
+        let o = o.unwrap();
+        assert_eq!(o.props["attributes"], json!({}));
+        assert_eq!(o.props["tags"], json!({}));
+        assert_eq!(o.attr("arn"), "");
     }
 }

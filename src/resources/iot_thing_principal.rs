@@ -3,9 +3,11 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{iot_thing, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use super::{
+    iot_thing, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+};
+use crate::aws::Missing;
+use crate::error::ResourceError;
 
 pub struct IotThingPrincipal;
 
@@ -24,24 +26,25 @@ static PROPS: &[PropSpec] = &[
     .force_new(),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_thing_principal",
+    props: PROPS,
+    attrs: &[],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::IOT,
+    facts: &[],
+};
+
 #[async_trait]
-impl Kind for IotThingPrincipal {
-    fn type_name(&self) -> &'static str {
-        "iot_thing_principal"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn taggable(&self) -> bool {
-        false
+impl Read for IotThingPrincipal {
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let (thing, principal) = (want.str("thing"), want.str("principal"));
-        let Some(list) = found(iot_thing::principals(ctx, thing).await)? else {
+        let Some(list) = Missing::IOT.found(iot_thing::principals(ctx, thing).await)? else {
             return Ok(None);
         };
         if !list.iter().any(|p| p == principal) {
@@ -54,36 +57,21 @@ impl Kind for IotThingPrincipal {
         }
         Ok(Some(o))
     }
+}
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
-        ctx.clients
-            .iot
-            .attach_thing_principal()
-            .thing_name(want.str("thing"))
-            .principal(want.str("principal"))
-            .send()
-            .await
-            .op("AttachThingPrincipal")?;
+#[async_trait]
+impl Manage for IotThingPrincipal {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+        iot_thing::attach(ctx, want.str("thing"), want.str("principal")).await?;
         Ok(())
     }
 
-    async fn update(&self, _ctx: &Ctx, _want: &Desired, _have: &Observed) -> Result<(), AwsError> {
-        // Both properties force a replacement: there is nothing to change in place.
-        Ok(())
-    }
-
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
-            ctx.clients
-                .iot
-                .detach_thing_principal()
-                .thing_name(have.attr("thing"))
-                .principal(have.attr("principal"))
-                .send()
-                .await
-                .op("DetachThingPrincipal")
-                .map(|_| ()),
-        )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let link = (
+            have.attr("thing").to_string(),
+            have.attr("principal").to_string(),
+        );
+        iot_thing::detach(ctx, [link]).await?;
         Ok(Vec::new())
     }
 }

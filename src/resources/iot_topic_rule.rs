@@ -3,56 +3,77 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_iot::types::{Action, MessageFormat, SnsAction, TopicRulePayload};
-use serde_json::Value;
+use aws_sdk_iot::operation::get_topic_rule::GetTopicRuleOutput;
+use aws_sdk_iot::types::{Action, MessageFormat, SnsAction, Tag, TopicRulePayload};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use serde_json::json;
 
-use super::{check_chars, iot_policy, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, retry_while, OpExt};
-use crate::error::AwsError;
+use super::support::{iot_tag, iot_tags_of, iot_wanted_tags};
+use super::{
+    Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
+    PropType,
+};
+use crate::aws::{retry_while, Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct IotTopicRule;
 
-static PROPS: &[PropSpec] = &[
-    PropSpec::required(
-        "name",
-        PropType::Str,
-        "the rule name (letters, digits and `_`), e.g. `${prefix_underscore}_alerts`",
-    )
-    .force_new(),
-    PropSpec::required(
-        "sql",
-        PropType::Str,
-        "the rule query, e.g. `SELECT * FROM '${prefix}/alerts'`",
-    ),
-    PropSpec::optional("description", PropType::Str, "a description of the rule"),
-    PropSpec::optional(
-        "enabled",
-        PropType::Bool,
-        "whether the rule is enabled (default true)",
-    ),
-    PropSpec::required(
-        "sns_target_arn",
-        PropType::Str,
-        "the SNS topic the rule publishes to",
-    ),
-    PropSpec::required("role_arn", PropType::Str, "the role IoT assumes to publish"),
-    PropSpec::optional("message_format", PropType::Str, "RAW or JSON (default RAW)"),
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "iot_topic_rule",
+    props: &[
+        PropSpec::required(
+            "name",
+            PropType::Str,
+            "the rule name (letters, digits and `_`), e.g. `${prefix_underscore}_alerts`",
+        )
+        .force_new(),
+        PropSpec::required(
+            "sql",
+            PropType::Str,
+            "the rule query, e.g. `SELECT * FROM '${prefix}/alerts'`",
+        ),
+        PropSpec::optional("description", PropType::Str, "a description of the rule"),
+        PropSpec::optional(
+            "enabled",
+            PropType::Bool,
+            "whether the rule is enabled (default true)",
+        ),
+        PropSpec::required(
+            "sns_target_arn",
+            PropType::Str,
+            "the SNS topic the rule publishes to",
+        ),
+        PropSpec::required("role_arn", PropType::Str, "the role IoT assumes to publish"),
+        PropSpec::optional("message_format", PropType::Str, "RAW or JSON (default RAW)"),
+    ],
+    attrs: &["name", "arn"],
+    name_rule: Some(NameRule::ascii(
+        128,
+        "_",
+        "a topic rule name ([A-Za-z0-9_]+)",
+    )),
+    ownership: Ownership::Tag,
+    // AWS answers UnauthorizedException for a rule that does not exist.
+    missing: Missing(&["UnauthorizedException", "ResourceNotFoundException"]),
+    facts: &[],
+};
+
+/// The properties sent as the rule's payload: a change to any of them replaces the payload.
+const BODY: [&str; 5] = [
+    "sql",
+    "description",
+    "sns_target_arn",
+    "role_arn",
+    "message_format",
 ];
 
-fn format_of(want: &Desired) -> MessageFormat {
-    MessageFormat::from(want.opt_str("message_format").unwrap_or("RAW"))
-}
-
-fn payload(want: &Desired) -> Result<TopicRulePayload, AwsError> {
-    let err = |e: aws_sdk_iot::error::BuildError| AwsError {
-        operation: "CreateTopicRule",
-        code: None,
-        message: e.to_string(),
-    };
+fn payload(want: &Desired) -> Result<TopicRulePayload, ResourceError> {
+    let err = |e| ResourceError::local("CreateTopicRule", e);
+    let format = MessageFormat::from(want.opt_str("message_format").unwrap_or("RAW"));
     let sns = SnsAction::builder()
         .target_arn(want.str("sns_target_arn"))
         .role_arn(want.str("role_arn"))
-        .message_format(format_of(want))
+        .message_format(format)
         .build()
         .map_err(err)?;
     TopicRulePayload::builder()
@@ -65,178 +86,182 @@ fn payload(want: &Desired) -> Result<TopicRulePayload, AwsError> {
         .map_err(err)
 }
 
+/// CreateTopicRule takes its tags as a URL query string.
+fn tag_query(want: &Desired) -> String {
+    let pair = |(k, v): (String, String)| {
+        let (k, v) = (k.as_str(), v.as_str());
+        let enc = |s| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+        format!("{}={}", enc(k), enc(v))
+    };
+    let pairs: Vec<String> = want.tags().into_iter().map(pair).collect();
+    pairs.join("&")
+}
+
 /// A role created a moment ago may not be assumable by IoT yet (IAM is eventually consistent).
 fn role_not_ready(e: &AwsError) -> bool {
     e.code.as_deref() == Some("InvalidRequestException")
         && e.message.to_ascii_lowercase().contains("assume")
 }
 
+/// What AWS answers about a rule: the rule, and its tags.
+pub struct Fetched {
+    pub rule: GetTopicRuleOutput,
+    pub tags: Vec<Tag>,
+}
+
 #[async_trait]
-impl Kind for IotTopicRule {
-    fn type_name(&self) -> &'static str {
-        "iot_topic_rule"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            128,
-            |c| c.is_ascii_alphanumeric() || c == '_',
-            "a topic rule name ([A-Za-z0-9_]+)",
-        )
+impl Fetch for IotTopicRule {
+    type Fetched = Fetched;
+
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
-        let name = want.str("name");
-        let r = ctx
-            .clients
-            .iot
-            .get_topic_rule()
-            .rule_name(name)
-            .send()
-            .await
-            .op("GetTopicRule");
-        // AWS answers UnauthorizedException for a rule that does not exist.
-        let r = match r {
-            Err(e) if e.code.as_deref() == Some("UnauthorizedException") => return Ok(None),
-            other => found(other)?,
-        };
-        let Some(out) = r else { return Ok(None) };
-        let Some(rule) = out.rule() else {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+        let call = ctx.clients.iot.get_topic_rule().rule_name(want.str("name"));
+        let rule = SPEC.missing.found(call.send().await.op("GetTopicRule"))?;
+        let Some(rule) = rule.filter(|r| r.rule().is_some()) else {
             return Ok(None);
         };
-        let arn = out.rule_arn().unwrap_or_default().to_string();
-        let sns = rule.actions().iter().find_map(|a| a.sns());
-        let mut o = Observed::default();
-        let s = |v: &str| Value::String(v.to_string());
-        o.props.insert("name".into(), s(name));
-        o.props
-            .insert("sql".into(), s(rule.sql().unwrap_or_default()));
-        o.props.insert(
-            "description".into(),
-            s(rule.description().unwrap_or_default()),
-        );
-        o.props.insert(
-            "enabled".into(),
-            Value::Bool(!rule.rule_disabled().unwrap_or(false)),
-        );
-        o.props.insert(
-            "sns_target_arn".into(),
-            s(sns.map(|a| a.target_arn()).unwrap_or_default()),
-        );
-        o.props.insert(
-            "role_arn".into(),
-            s(sns.map(|a| a.role_arn()).unwrap_or_default()),
-        );
-        o.props.insert(
-            "message_format".into(),
-            s(sns
-                .and_then(|a| a.message_format())
-                .map(|f| f.as_str())
-                .unwrap_or("RAW")),
-        );
-        o.props
-            .insert("tags".into(), iot_policy::tags_of(ctx, &arn, want).await?);
-        o.attrs.insert("name".into(), name.to_string());
-        o.attrs.insert("arn".into(), arn);
-        Ok(Some(o))
+        let tags = iot_tags_of(ctx, rule.rule_arn().unwrap_or_default()).await?;
+        Ok(Some(Fetched { rule, tags }))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
-        let tags = want
-            .tags()
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{}={}",
-                    percent_encoding::utf8_percent_encode(k, percent_encoding::NON_ALPHANUMERIC),
-                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("&");
-        let tags = &tags;
+    fn observe(&self, f: Fetched, want: &Desired) -> Option<Observed> {
+        let rule = f.rule.rule()?;
+        let sns = rule.actions().iter().find_map(|a| a.sns());
+        let format = sns.and_then(|a| a.message_format()).map(|f| f.as_str());
+        Some(Observed::new(
+            json!({
+                "name": want.str("name"),
+                "sql": rule.sql().unwrap_or_default(),
+                "description": rule.description().unwrap_or_default(),
+                "enabled": !rule.rule_disabled().unwrap_or(false),
+                "sns_target_arn": sns.map(|a| a.target_arn()).unwrap_or_default(),
+                "role_arn": sns.map(|a| a.role_arn()).unwrap_or_default(),
+                "message_format": format.unwrap_or("RAW"),
+                "tags": iot_wanted_tags(want, &f.tags),
+            }),
+            json!({ "name": want.str("name"), "arn": f.rule.rule_arn().unwrap_or_default() }),
+        ))
+    }
+}
+
+#[async_trait]
+impl Manage for IotTopicRule {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+        let (tags, payload) = (&tag_query(want), &payload(want)?);
         retry_while(role_not_ready, 11, Duration::from_secs(2), || async move {
-            ctx.clients
+            let call = ctx
+                .clients
                 .iot
                 .create_topic_rule()
-                .rule_name(want.str("name"))
-                .topic_rule_payload(payload(want)?)
-                .tags(tags)
-                .send()
-                .await
-                .op("CreateTopicRule")
-                .map(|_| ())
+                .rule_name(want.str("name"));
+            let call = call.topic_rule_payload(payload.clone()).tags(tags);
+            call.send().await.op("CreateTopicRule").map(|_| ())
         })
-        .await
+        .await?;
+        Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
-        let name = want.str("name");
-        let differs =
-            |k: &str| want.props.contains_key(k) && have.props.get(k) != want.props.get(k);
-        let body = [
-            "sql",
-            "description",
-            "sns_target_arn",
-            "role_arn",
-            "message_format",
-        ]
-        .iter()
-        .any(|k| differs(k));
-        if body {
-            ctx.clients
-                .iot
-                .replace_topic_rule()
-                .rule_name(name)
-                .topic_rule_payload(payload(want)?)
-                .send()
-                .await
-                .op("ReplaceTopicRule")?;
-        } else if differs("enabled") {
-            if want.bool("enabled", true) {
-                ctx.clients
-                    .iot
-                    .enable_topic_rule()
-                    .rule_name(name)
-                    .send()
-                    .await
-                    .op("EnableTopicRule")?;
-            } else {
-                ctx.clients
-                    .iot
-                    .disable_topic_rule()
-                    .rule_name(name)
-                    .send()
-                    .await
-                    .op("DisableTopicRule")?;
-            }
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+        changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
+        let (iot, name) = (&ctx.clients.iot, want.str("name"));
+        if changes.any(&BODY) {
+            let call = iot.replace_topic_rule().rule_name(name);
+            let call = call.topic_rule_payload(payload(want)?);
+            call.send().await.op("ReplaceTopicRule")?;
+        } else if changes.has("enabled") && want.bool("enabled", true) {
+            let call = iot.enable_topic_rule().rule_name(name);
+            call.send().await.op("EnableTopicRule")?;
+        } else if changes.has("enabled") {
+            let call = iot.disable_topic_rule().rule_name(name);
+            call.send().await.op("DisableTopicRule")?;
         }
-        if differs("tags") {
-            iot_policy::tag(ctx, have.attr("arn"), want).await?;
+        if changes.has("tags") {
+            iot_tag(ctx, have.attr("arn"), want).await?;
         }
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        let r = ctx
-            .clients
-            .iot
-            .delete_topic_rule()
-            .rule_name(have.attr("name"))
-            .send()
-            .await
-            .op("DeleteTopicRule")
-            .map(|_| ());
-        match r {
-            Err(e) if e.code.as_deref() == Some("UnauthorizedException") => {}
-            other => gone(other)?,
-        }
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx.clients.iot.delete_topic_rule();
+        let call = call.rule_name(have.attr("name"));
+        SPEC.missing.gone(call.send().await.op("DeleteTopicRule"))?;
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_iot::types::TopicRule;
+
+    fn want() -> Desired {
+        Desired::from_json(
+            "alert-rule",
+            json!({"name": "p_alerts", "tags": {"iotstack:stack": "p"}}),
+        )
+    }
+
+    #[test]
+    fn the_sns_action_and_the_enabled_state_are_read_from_the_rule() {
+        let sns = SnsAction::builder()
+            .target_arn("arn:aws:sns:eu-west-1:123456789012:p-iot-notification")
+            .role_arn("arn:aws:iam::123456789012:role/p-iot-rule-sns-role")
+            .build()
+            .unwrap();
+        let rule = TopicRule::builder()
+            .sql("SELECT * FROM 'p/alerts'")
+            .rule_disabled(true)
+            .actions(Action::builder().sns(sns).build())
+            .build();
+        let fetched = Fetched {
+            rule: GetTopicRuleOutput::builder()
+                .rule_arn("arn:aws:iot:eu-west-1:123456789012:rule/p_alerts")
+                .rule(rule)
+                .build(),
+            tags: vec![Tag::builder()
+                .key("iotstack:stack")
+                .value("p")
+                .build()
+                .unwrap()],
+        };
+        let o = IotTopicRule.observe(fetched, &want()).unwrap();
+        assert_eq!(o.props["enabled"], json!(false));
+        assert_eq!(o.props["description"], json!(""));
+        assert_eq!(o.props["message_format"], json!("RAW"), "RAW when unset");
+        assert_eq!(
+            o.props["role_arn"],
+            json!("arn:aws:iam::123456789012:role/p-iot-rule-sns-role")
+        );
+        assert_eq!(o.props["tags"], json!({"iotstack:stack": "p"}));
+        assert_eq!(
+            o.attr("arn"),
+            "arn:aws:iot:eu-west-1:123456789012:rule/p_alerts"
+        );
+    }
+
+    #[test]
+    fn an_answer_without_a_rule_is_no_rule() {
+        let fetched = Fetched {
+            rule: GetTopicRuleOutput::builder().build(),
+            tags: Vec::new(),
+        };
+        assert_eq!(IotTopicRule.observe(fetched, &want()), None);
+    }
+
+    #[test]
+    fn tags_go_to_create_as_a_query_string() {
+        let want = Desired::from_json(
+            "r",
+            json!({"tags": {"iotstack:stack": "p", "owner": "a b&c"}}),
+        );
+        assert_eq!(tag_query(&want), "iotstack%3Astack=p&owner=a%20b%26c");
     }
 }

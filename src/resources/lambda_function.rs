@@ -1,50 +1,62 @@
-//! AWS Lambda function, its code packaged by iotstack (see `crate::package`): the SHA-256 that
-//! Lambda reports compares equal to the stack's when nothing changed.
+//! AWS Lambda function, its code packaged by iotstack: a built-in handler shipped inside the
+//! binary (`builtin:<name>`) or a Python file, zipped deterministically so the SHA-256 that
+//! Lambda reports compares equal when nothing changed.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
-use serde_json::Value;
+use serde_json::json;
 
+use super::support::tag_map;
 use super::{
-    check_chars, map_value, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType,
+    map_value, wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed,
+    Ownership, PropSpec, PropType,
 };
-use crate::aws::{found, gone, retry_while, OpExt};
-use crate::error::AwsError;
+use crate::aws::{retry_while, Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 use crate::package::package;
 
 pub struct LambdaFunction;
 
-static PROPS: &[PropSpec] = &[
-    PropSpec::required(
-        "name",
-        PropType::Str,
-        "the function name, e.g. `${prefix}-attach-iot-policy`",
-    )
-    .force_new(),
-    PropSpec::required(
-        "role_arn",
-        PropType::Str,
-        "the execution role, e.g. `${attach-role.arn}`",
-    ),
-    PropSpec::required(
-        "code",
-        PropType::Code,
-        "`builtin:presignup`, `builtin:attach_policy`, or a Python file",
-    ),
-    PropSpec::required(
-        "handler",
-        PropType::Str,
-        "module.function, e.g. `presignup.handler`",
-    ),
-    PropSpec::optional("runtime", PropType::Str, "the runtime (default python3.12)"),
-    PropSpec::optional("timeout", PropType::Int, "seconds (default 30)"),
-    PropSpec::optional("description", PropType::Str, "a description"),
-    PropSpec::optional("environment", PropType::StrMap, "environment variables"),
-];
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "lambda_function",
+    props: &[
+        PropSpec::required(
+            "name",
+            PropType::Str,
+            "the function name, e.g. `${prefix}-attach-iot-policy`",
+        )
+        .force_new(),
+        PropSpec::required(
+            "role_arn",
+            PropType::Str,
+            "the execution role, e.g. `${attach-role.arn}`",
+        ),
+        PropSpec::required(
+            "code",
+            PropType::Code,
+            "`builtin:presignup`, `builtin:attach_policy`, or a Python file",
+        ),
+        PropSpec::required(
+            "handler",
+            PropType::Str,
+            "module.function, e.g. `presignup.handler`",
+        ),
+        PropSpec::optional("runtime", PropType::Str, "the runtime (default python3.12)"),
+        PropSpec::optional("timeout", PropType::Int, "seconds (default 30)"),
+        PropSpec::optional("description", PropType::Str, "a description"),
+        PropSpec::optional("environment", PropType::StrMap, "environment variables"),
+    ],
+    attrs: &["name", "arn"],
+    name_rule: Some(NameRule::ascii(64, "-_", "a Lambda function name")),
+    ownership: Ownership::Tag,
+    missing: Missing::LAMBDA,
+    facts: &[],
+};
 
 fn runtime(want: &Desired) -> Runtime {
     Runtime::from(want.opt_str("runtime").unwrap_or("python3.12"))
@@ -60,14 +72,22 @@ fn env(want: &Desired) -> Environment {
         .build()
 }
 
-fn code(want: &Desired) -> Result<Vec<u8>, AwsError> {
+fn code(want: &Desired) -> Result<Vec<u8>, ResourceError> {
     let src = want.document("code").as_str().unwrap_or_default();
-    package(src).map(|(z, _)| z).map_err(|message| AwsError {
-        operation: "packaging",
-        code: None,
-        message,
-    })
+    package(src)
+        .map(|(z, _)| z)
+        .map_err(|message| ResourceError::local("packaging", message))
 }
+
+/// The properties sent as the function's configuration.
+const CONFIGURATION: [&str; 6] = [
+    "role_arn",
+    "handler",
+    "runtime",
+    "timeout",
+    "description",
+    "environment",
+];
 
 /// Lambda refuses a role created a moment ago ("cannot be assumed by Lambda") until IAM has
 /// propagated it, and a function that is still being created or updated.
@@ -89,180 +109,176 @@ where
 }
 
 #[async_trait]
-impl Kind for LambdaFunction {
-    fn type_name(&self) -> &'static str {
-        "lambda_function"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            64,
-            |c| c.is_ascii_alphanumeric() || c == '-' || c == '_',
-            "a Lambda function name",
-        )
+impl Fetch for LambdaFunction {
+    type Fetched = GetFunctionOutput;
+
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
-        let name = want.str("name");
-        let Some(f) = found(
-            ctx.clients
-                .lambda
-                .get_function()
-                .function_name(name)
-                .send()
-                .await
-                .op("GetFunction"),
-        )?
-        else {
-            return Ok(None);
-        };
-        let Some(c) = f.configuration() else {
-            return Ok(None);
-        };
-        let s = |v: &str| Value::String(v.to_string());
-        let mut o = Observed::default();
-        o.props.insert("name".into(), s(name));
-        o.props
-            .insert("role_arn".into(), s(c.role().unwrap_or_default()));
-        o.props
-            .insert("code".into(), s(c.code_sha256().unwrap_or_default()));
-        o.props
-            .insert("handler".into(), s(c.handler().unwrap_or_default()));
-        o.props.insert(
-            "runtime".into(),
-            s(c.runtime().map(|r| r.as_str()).unwrap_or_default()),
-        );
-        o.props
-            .insert("timeout".into(), Value::from(c.timeout().unwrap_or(3)));
-        o.props
-            .insert("description".into(), s(c.description().unwrap_or_default()));
-        let vars: BTreeMap<String, String> = c
-            .environment()
-            .and_then(|e| e.variables())
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
-        o.props.insert("environment".into(), map_value(&vars));
-        o.props.insert(
-            "tags".into(),
-            wanted_tags(
-                want,
-                f.tags()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.as_str(), v.as_str())),
-            ),
-        );
-        o.attrs.insert("name".into(), name.to_string());
-        o.attrs.insert(
-            "arn".into(),
-            c.function_arn().unwrap_or_default().to_string(),
-        );
-        Ok(Some(o))
+    async fn fetch(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+    ) -> Result<Option<GetFunctionOutput>, ResourceError> {
+        let call = ctx
+            .clients
+            .lambda
+            .get_function()
+            .function_name(want.str("name"));
+        Ok(SPEC.missing.found(call.send().await.op("GetFunction"))?)
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
-        let zip = code(want)?;
+    /// The code is compared by the SHA-256 Lambda reports for the zip.
+    fn observe(&self, f: GetFunctionOutput, want: &Desired) -> Option<Observed> {
+        let c = f.configuration()?;
+        let vars = c.environment().and_then(|e| e.variables()).cloned();
+        let vars: BTreeMap<String, String> = vars.unwrap_or_default().into_iter().collect();
+        let tags = f.tags().into_iter().flatten();
+        let tags = tags.map(|(k, v)| (k.as_str(), v.as_str()));
+        Some(Observed::new(
+            json!({
+                "name": want.str("name"),
+                "role_arn": c.role().unwrap_or_default(),
+                "code": c.code_sha256().unwrap_or_default(),
+                "handler": c.handler().unwrap_or_default(),
+                "runtime": c.runtime().map(|r| r.as_str()).unwrap_or_default(),
+                "timeout": c.timeout().unwrap_or(3),
+                "description": c.description().unwrap_or_default(),
+                "environment": map_value(&vars),
+                "tags": wanted_tags(want, tags),
+            }),
+            json!({ "name": want.str("name"), "arn": c.function_arn().unwrap_or_default() }),
+        ))
+    }
+}
+
+#[async_trait]
+impl Manage for LambdaFunction {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+        let zip = FunctionCode::builder()
+            .zip_file(Blob::new(code(want)?))
+            .build();
         retrying(|| async {
-            ctx.clients
-                .lambda
-                .create_function()
+            let call = ctx.clients.lambda.create_function();
+            let call = call
                 .function_name(want.str("name"))
-                .role(want.str("role_arn"))
-                .runtime(runtime(want))
-                .handler(want.str("handler"))
-                .timeout(timeout(want))
-                .set_description(want.opt_str("description").map(str::to_string))
-                .environment(env(want))
-                .code(
-                    FunctionCode::builder()
-                        .zip_file(Blob::new(zip.clone()))
-                        .build(),
-                )
-                .set_tags(Some(want.tags().into_iter().collect()))
-                .send()
-                .await
-                .op("CreateFunction")
+                .role(want.str("role_arn"));
+            let call = call.runtime(runtime(want)).handler(want.str("handler"));
+            let call = call.timeout(timeout(want)).environment(env(want));
+            let call = call.set_description(want.opt_str("description").map(str::to_string));
+            let call = call.code(zip.clone()).set_tags(Some(tag_map(want)));
+            call.send().await.op("CreateFunction")
         })
         .await?;
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
-        let name = want.str("name");
-        let differs =
-            |k: &str| want.props.contains_key(k) && have.props.get(k) != want.props.get(k);
-        if differs("code") {
-            let zip = code(want)?;
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+        changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
+        let (lambda, name) = (&ctx.clients.lambda, want.str("name"));
+        if changes.has("code") {
+            let zip = Blob::new(code(want)?);
             retrying(|| async {
-                ctx.clients
-                    .lambda
-                    .update_function_code()
-                    .function_name(name)
-                    .zip_file(Blob::new(zip.clone()))
-                    .send()
-                    .await
-                    .op("UpdateFunctionCode")
+                let call = lambda.update_function_code().function_name(name);
+                let call = call.zip_file(zip.clone());
+                call.send().await.op("UpdateFunctionCode")
             })
             .await?;
         }
-        if [
-            "role_arn",
-            "handler",
-            "runtime",
-            "timeout",
-            "description",
-            "environment",
-        ]
-        .iter()
-        .any(|k| differs(k))
-        {
+        if changes.any(&CONFIGURATION) {
             retrying(|| async {
-                ctx.clients
-                    .lambda
-                    .update_function_configuration()
-                    .function_name(name)
-                    .role(want.str("role_arn"))
-                    .handler(want.str("handler"))
-                    .runtime(runtime(want))
-                    .timeout(timeout(want))
+                let call = lambda.update_function_configuration().function_name(name);
+                let call = call.role(want.str("role_arn")).handler(want.str("handler"));
+                let call = call.runtime(runtime(want)).timeout(timeout(want));
+                let call = call
                     .description(want.str("description"))
-                    .environment(env(want))
-                    .send()
-                    .await
-                    .op("UpdateFunctionConfiguration")
+                    .environment(env(want));
+                call.send().await.op("UpdateFunctionConfiguration")
             })
             .await?;
         }
-        if differs("tags") {
-            ctx.clients
-                .lambda
-                .tag_resource()
-                .resource(have.attr("arn"))
-                .set_tags(Some(want.tags().into_iter().collect()))
-                .send()
-                .await
-                .op("TagResource")?;
+        if changes.has("tags") {
+            let call = lambda.tag_resource().resource(have.attr("arn"));
+            let call = call.set_tags(Some(tag_map(want)));
+            call.send().await.op("TagResource")?;
         }
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
-            ctx.clients
-                .lambda
-                .delete_function()
-                .function_name(have.attr("name"))
-                .send()
-                .await
-                .op("DeleteFunction")
-                .map(|_| ()),
-        )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx.clients.lambda.delete_function();
+        let r = call.function_name(have.attr("name")).send().await;
+        SPEC.missing.gone(r.op("DeleteFunction"))?;
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_lambda::types::{EnvironmentResponse, FunctionConfiguration};
+
+    #[test]
+    fn the_configuration_and_its_defaults_are_read() {
+        let env = EnvironmentResponse::builder()
+            .variables("ALLOWED_DOMAINS", "example.com")
+            .build();
+        let config = FunctionConfiguration::builder()
+            .function_name("p-cognito-presignup-lambda")
+            .function_arn(
+                "arn:aws:lambda:eu-west-1:123456789012:function:p-cognito-presignup-lambda",
+            )
+            .role("arn:aws:iam::123456789012:role/p-presignup")
+            .code_sha256("c2hhMjU2")
+            .handler("presignup.handler")
+            .runtime(Runtime::Python312)
+            .environment(env)
+            .build();
+        let f = GetFunctionOutput::builder()
+            .configuration(config)
+            .tags("iotstack:stack", "p")
+            .tags("aws:cloudformation:stack-name", "other")
+            .build();
+        let want = Desired::from_json(
+            "presignup-function",
+            json!({"name": "p-cognito-presignup-lambda", "tags": {"iotstack:stack": "p"}}),
+        );
+        let o = LambdaFunction.observe(f, &want).unwrap();
+        assert_eq!(o.props["code"], json!("c2hhMjU2"));
+        assert_eq!(o.props["runtime"], json!("python3.12"));
+        assert_eq!(o.props["timeout"], json!(3), "Lambda's default when unset");
+        assert_eq!(o.props["description"], json!(""));
+        assert_eq!(
+            o.props["environment"],
+            json!({"ALLOWED_DOMAINS": "example.com"})
+        );
+        assert_eq!(o.props["tags"], json!({"iotstack:stack": "p"}));
+        assert_eq!(
+            o.attr("arn"),
+            "arn:aws:lambda:eu-west-1:123456789012:function:p-cognito-presignup-lambda"
+        );
+        let bare = GetFunctionOutput::builder().build();
+        assert_eq!(
+            LambdaFunction.observe(bare, &want),
+            None,
+            "no configuration"
+        );
+    }
+
+    #[test]
+    fn packaging_is_deterministic() {
+        let (a, sha_a) = package("builtin:presignup").unwrap();
+        let (b, sha_b) = package("builtin:presignup").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(sha_a, sha_b);
+        let (_, other) = package("builtin:attach_policy").unwrap();
+        assert_ne!(sha_a, other);
+        assert!(package("builtin:nope").is_err());
     }
 }

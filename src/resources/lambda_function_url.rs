@@ -2,105 +2,125 @@
 //! request's trusted context; no API Gateway needed).
 
 use async_trait::async_trait;
+use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutput;
 use aws_sdk_lambda::types::FunctionUrlAuthType;
-use serde_json::Value;
+use serde_json::json;
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use super::{
+    Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
+};
+use crate::aws::{Missing, OpExt};
+use crate::error::ResourceError;
 
 pub struct LambdaFunctionUrl;
 
-static PROPS: &[PropSpec] = &[
-    PropSpec::required(
-        "function_name",
-        PropType::Str,
-        "the function, e.g. `${attach-function.name}`",
-    )
-    .force_new(),
-    PropSpec::optional("auth_type", PropType::Str, "AWS_IAM (default) or NONE"),
-];
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "lambda_function_url",
+    props: &[
+        PropSpec::required(
+            "function_name",
+            PropType::Str,
+            "the function, e.g. `${attach-function.name}`",
+        )
+        .force_new(),
+        PropSpec::optional("auth_type", PropType::Str, "AWS_IAM (default) or NONE"),
+    ],
+    attrs: &["url"],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::LAMBDA,
+    facts: &[],
+};
 
 fn auth(want: &Desired) -> FunctionUrlAuthType {
     FunctionUrlAuthType::from(want.opt_str("auth_type").unwrap_or("AWS_IAM"))
 }
 
 #[async_trait]
-impl Kind for LambdaFunctionUrl {
-    fn type_name(&self) -> &'static str {
-        "lambda_function_url"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["url"]
-    }
-    fn taggable(&self) -> bool {
-        false
+impl Fetch for LambdaFunctionUrl {
+    type Fetched = GetFunctionUrlConfigOutput;
+
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn fetch(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+    ) -> Result<Option<GetFunctionUrlConfigOutput>, ResourceError> {
+        let call = ctx.clients.lambda.get_function_url_config();
+        let call = call.function_name(want.str("function_name"));
+        Ok(SPEC
+            .missing
+            .found(call.send().await.op("GetFunctionUrlConfig"))?)
+    }
+
+    fn observe(&self, c: GetFunctionUrlConfigOutput, want: &Desired) -> Option<Observed> {
         let function = want.str("function_name");
-        let Some(c) = found(
-            ctx.clients
-                .lambda
-                .get_function_url_config()
-                .function_name(function)
-                .send()
-                .await
-                .op("GetFunctionUrlConfig"),
-        )?
-        else {
-            return Ok(None);
-        };
-        let mut o = Observed::default();
-        o.props
-            .insert("function_name".into(), Value::String(function.to_string()));
-        o.props.insert(
-            "auth_type".into(),
-            Value::String(c.auth_type().as_str().to_string()),
-        );
-        o.attrs.insert("url".into(), c.function_url().to_string());
-        o.attrs.insert("function_name".into(), function.to_string());
-        Ok(Some(o))
+        Some(Observed::new(
+            json!({ "function_name": function, "auth_type": c.auth_type().as_str() }),
+            json!({ "url": c.function_url(), "function_name": function }),
+        ))
     }
+}
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
-        ctx.clients
-            .lambda
-            .create_function_url_config()
+#[async_trait]
+impl Manage for LambdaFunctionUrl {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+        let call = ctx.clients.lambda.create_function_url_config();
+        let call = call
             .function_name(want.str("function_name"))
-            .auth_type(auth(want))
-            .send()
-            .await
-            .op("CreateFunctionUrlConfig")?;
+            .auth_type(auth(want));
+        call.send().await.op("CreateFunctionUrlConfig")?;
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, _have: &Observed) -> Result<(), AwsError> {
-        ctx.clients
-            .lambda
-            .update_function_url_config()
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        _have: &Observed,
+        _changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
+        let call = ctx.clients.lambda.update_function_url_config();
+        let call = call
             .function_name(want.str("function_name"))
-            .auth_type(auth(want))
-            .send()
-            .await
-            .op("UpdateFunctionUrlConfig")?;
+            .auth_type(auth(want));
+        call.send().await.op("UpdateFunctionUrlConfig")?;
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
-            ctx.clients
-                .lambda
-                .delete_function_url_config()
-                .function_name(have.attr("function_name"))
-                .send()
-                .await
-                .op("DeleteFunctionUrlConfig")
-                .map(|_| ()),
-        )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx.clients.lambda.delete_function_url_config();
+        let call = call.function_name(have.attr("function_name"));
+        SPEC.missing
+            .gone(call.send().await.op("DeleteFunctionUrlConfig"))?;
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_is_an_attribute_and_the_auth_type_a_property() {
+        let c = GetFunctionUrlConfigOutput::builder()
+            .function_url("https://abc.lambda-url.eu-west-1.on.aws/")
+            .function_arn("arn:aws:lambda:eu-west-1:123456789012:function:p-attach-iot-policy")
+            .auth_type(FunctionUrlAuthType::AwsIam)
+            .creation_time("2026-01-01T00:00:00Z")
+            .last_modified_time("2026-01-01T00:00:00Z")
+            .build()
+            .unwrap();
+        let want = Desired::from_json(
+            "attach-url",
+            json!({"function_name": "p-attach-iot-policy"}),
+        );
+        let o = LambdaFunctionUrl.observe(c, &want).unwrap();
+        assert_eq!(o.props["auth_type"], json!("AWS_IAM"));
+        assert_eq!(o.attr("url"), "https://abc.lambda-url.eu-west-1.on.aws/");
+        assert_eq!(o.attr("function_name"), "p-attach-iot-policy");
     }
 }

@@ -1,150 +1,183 @@
 //! One statement of a Lambda function's resource policy (who may invoke it).
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use super::{
+    Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
+};
+use crate::aws::{Missing, OpExt};
+use crate::error::ResourceError;
 
 pub struct LambdaPermission;
 
-static PROPS: &[PropSpec] = &[
-    PropSpec::required(
-        "function_name",
-        PropType::Str,
-        "the function, e.g. `${presignup-function.name}`",
-    )
-    .force_new(),
-    PropSpec::required(
-        "statement_id",
-        PropType::Str,
-        "the statement id, e.g. `cognito-presignup`",
-    )
-    .force_new(),
-    PropSpec::required(
-        "principal",
-        PropType::Str,
-        "who may invoke, e.g. `cognito-idp.amazonaws.com`",
-    ),
-    PropSpec::optional("action", PropType::Str, "default `lambda:InvokeFunction`"),
-    PropSpec::optional(
-        "source_arn",
-        PropType::Str,
-        "only on behalf of this resource, e.g. `${user-pool.arn}`",
-    ),
-];
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "lambda_permission",
+    props: &[
+        PropSpec::required(
+            "function_name",
+            PropType::Str,
+            "the function, e.g. `${presignup-function.name}`",
+        )
+        .force_new(),
+        PropSpec::required(
+            "statement_id",
+            PropType::Str,
+            "the statement id, e.g. `cognito-presignup`",
+        )
+        .force_new(),
+        PropSpec::required(
+            "principal",
+            PropType::Str,
+            "who may invoke, e.g. `cognito-idp.amazonaws.com`",
+        ),
+        PropSpec::optional("action", PropType::Str, "default `lambda:InvokeFunction`"),
+        PropSpec::optional(
+            "source_arn",
+            PropType::Str,
+            "only on behalf of this resource, e.g. `${user-pool.arn}`",
+        ),
+    ],
+    attrs: &[],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::LAMBDA,
+    facts: &[],
+};
 
-fn first_string(v: &Value) -> String {
+/// A string, or the first of a list of strings.
+fn first_string(v: &Value) -> &str {
     match v {
-        Value::String(s) => s.clone(),
-        Value::Array(a) => a
-            .first()
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        _ => String::new(),
+        Value::Array(a) => a.first().and_then(Value::as_str).unwrap_or_default(),
+        other => other.as_str().unwrap_or_default(),
     }
 }
 
 #[async_trait]
-impl Kind for LambdaPermission {
-    fn type_name(&self) -> &'static str {
-        "lambda_permission"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn taggable(&self) -> bool {
-        false
+impl Fetch for LambdaPermission {
+    /// The function's resource policy, as Lambda returns it.
+    type Fetched = String;
+
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<String>, ResourceError> {
+        let call = ctx.clients.lambda.get_policy();
+        let call = call.function_name(want.str("function_name"));
+        let p = SPEC.missing.found(call.send().await.op("GetPolicy"))?;
+        Ok(p.map(|p| p.policy.unwrap_or_else(|| "{}".into())))
+    }
+
+    /// The statement with the wanted id, if the policy has one.
+    fn observe(&self, policy: String, want: &Desired) -> Option<Observed> {
         let (function, sid) = (want.str("function_name"), want.str("statement_id"));
-        let Some(p) = found(
-            ctx.clients
-                .lambda
-                .get_policy()
-                .function_name(function)
-                .send()
-                .await
-                .op("GetPolicy"),
-        )?
-        else {
-            return Ok(None);
-        };
-        let doc: Value = serde_json::from_str(p.policy().unwrap_or("{}")).unwrap_or(Value::Null);
+        let doc: Value = serde_json::from_str(&policy).unwrap_or(Value::Null);
         let stmts = match &doc["Statement"] {
             Value::Array(a) => a.clone(),
-            Value::Object(_) => vec![doc["Statement"].clone()],
+            one @ Value::Object(_) => vec![one.clone()],
             _ => vec![],
         };
-        let Some(st) = stmts.iter().find(|s| s["Sid"] == sid) else {
-            return Ok(None);
-        };
+        let st = stmts.iter().find(|s| s["Sid"] == sid)?;
         let principal = match &st["Principal"] {
-            Value::Object(m) => m
-                .get("Service")
-                .or_else(|| m.get("AWS"))
-                .map(first_string)
-                .unwrap_or_default(),
-            other => first_string(other),
+            Value::Object(m) => m.get("Service").or_else(|| m.get("AWS")),
+            other => Some(other),
         };
-        let source_arn = st["Condition"]["ArnLike"]["AWS:SourceArn"].clone();
-        let s = |v: &str| Value::String(v.to_string());
-        let mut o = Observed::default();
-        o.props.insert("function_name".into(), s(function));
-        o.props.insert("statement_id".into(), s(sid));
-        o.props.insert("principal".into(), s(&principal));
-        o.props
-            .insert("action".into(), s(&first_string(&st["Action"])));
-        o.props
-            .insert("source_arn".into(), s(&first_string(&source_arn)));
-        o.attrs.insert("function_name".into(), function.to_string());
-        o.attrs.insert("statement_id".into(), sid.to_string());
-        Ok(Some(o))
+        let source_arn = &st["Condition"]["ArnLike"]["AWS:SourceArn"];
+        Some(Observed::new(
+            json!({
+                "function_name": function,
+                "statement_id": sid,
+                "principal": principal.map(first_string).unwrap_or_default(),
+                "action": first_string(&st["Action"]),
+                "source_arn": first_string(source_arn),
+            }),
+            json!({ "function_name": function, "statement_id": sid }),
+        ))
     }
+}
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
-        ctx.clients
-            .lambda
-            .add_permission()
-            .function_name(want.str("function_name"))
-            .statement_id(want.str("statement_id"))
-            .action(want.opt_str("action").unwrap_or("lambda:InvokeFunction"))
-            .principal(want.str("principal"))
-            .set_source_arn(
-                want.opt_str("source_arn")
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string),
-            )
-            .send()
-            .await
-            .op("AddPermission")?;
+#[async_trait]
+impl Manage for LambdaPermission {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+        let call = ctx.clients.lambda.add_permission();
+        let call = call.function_name(want.str("function_name"));
+        let call = call.statement_id(want.str("statement_id"));
+        let call = call.action(want.opt_str("action").unwrap_or("lambda:InvokeFunction"));
+        let source = want.opt_str("source_arn").filter(|s| !s.is_empty());
+        let call = call.principal(want.str("principal"));
+        let call = call.set_source_arn(source.map(str::to_string));
+        call.send().await.op("AddPermission")?;
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+        _changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
         // A statement cannot be edited: remove it and add the new one.
         self.delete(ctx, have).await?;
         self.create(ctx, want).await
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
-            ctx.clients
-                .lambda
-                .remove_permission()
-                .function_name(have.attr("function_name"))
-                .statement_id(have.attr("statement_id"))
-                .send()
-                .await
-                .op("RemovePermission")
-                .map(|_| ()),
-        )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx.clients.lambda.remove_permission();
+        let call = call.function_name(have.attr("function_name"));
+        let call = call.statement_id(have.attr("statement_id"));
+        SPEC.missing
+            .gone(call.send().await.op("RemovePermission"))?;
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn want(sid: &str) -> Desired {
+        Desired::from_json(
+            "presignup-permission",
+            json!({"function_name": "p-cognito-presignup-lambda", "statement_id": sid}),
+        )
+    }
+
+    #[test]
+    fn the_statement_is_found_by_its_id_and_read_in_its_parts() {
+        let policy = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "other", "Effect": "Allow", "Principal": "*", "Action": "lambda:GetFunction"},
+            {"Sid": "cognito-presignup", "Effect": "Allow",
+             "Principal": {"Service": "cognito-idp.amazonaws.com"},
+             "Action": "lambda:InvokeFunction",
+             "Resource": "arn:aws:lambda:eu-west-1:123456789012:function:p-cognito-presignup-lambda",
+             "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_abc"}}}
+        ]});
+        let o = LambdaPermission
+            .observe(policy.to_string(), &want("cognito-presignup"))
+            .unwrap();
+        assert_eq!(o.props["principal"], json!("cognito-idp.amazonaws.com"));
+        assert_eq!(o.props["action"], json!("lambda:InvokeFunction"));
+        assert_eq!(
+            o.props["source_arn"],
+            json!("arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_abc")
+        );
+        assert_eq!(o.attr("statement_id"), "cognito-presignup");
+    }
+
+    #[test]
+    fn a_single_statement_without_a_condition_and_a_missing_one() {
+        let policy = json!({"Statement": {"Sid": "url", "Principal": {"AWS": ["arn:aws:iam::1:root"]}, "Action": ["lambda:InvokeFunctionUrl"]}});
+        let o = LambdaPermission
+            .observe(policy.to_string(), &want("url"))
+            .unwrap();
+        assert_eq!(o.props["principal"], json!("arn:aws:iam::1:root"));
+        assert_eq!(o.props["action"], json!("lambda:InvokeFunctionUrl"));
+        assert_eq!(o.props["source_arn"], json!(""));
+        assert_eq!(
+            LambdaPermission.observe(policy.to_string(), &want("gone")),
+            None
+        );
     }
 }

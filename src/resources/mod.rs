@@ -1,4 +1,5 @@
-//! Resource kinds: one file per kind, each implementing [`Kind`], and one registry.
+//! Resource kinds: one file per kind, each described by a [`KindSpec`] and implementing
+//! [`Read`] (and [`Manage`] unless it is a data source), and one registry of [`Kind`]s.
 //!
 //! A kind knows its properties (for offline validation), which attributes other resources may
 //! refer to, and how to read, create, update and delete itself with the not-found rules of the
@@ -11,7 +12,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::aws::Clients;
-use crate::error::AwsError;
+use crate::error::ResourceError;
+use crate::plan::PropChange;
 
 pub mod cognito_identity_pool;
 pub mod cognito_identity_pool_roles;
@@ -33,103 +35,40 @@ pub mod lambda_permission;
 pub mod secretsmanager_secret;
 pub mod sns_subscription;
 pub mod sns_topic;
+mod spec;
+pub mod support;
+
+pub use spec::{KindSpec, NameRule, Ownership, PropSpec, PropType, STACK_TAG, TAGS};
 
 /// Every kind a stack may use.
-pub static REGISTRY: &[&dyn Kind] = &[
-    &iam_role::IamRole,
-    &iot_policy::IotPolicy,
-    &iot_thing::IotThing,
-    &iot_certificate::IotCertificate,
-    &iot_policy_attachment::IotPolicyAttachment,
-    &iot_thing_principal::IotThingPrincipal,
-    &iot_topic_rule::IotTopicRule,
-    &sns_topic::SnsTopic,
-    &sns_subscription::SnsEmailSubscription,
-    &lambda_function::LambdaFunction,
-    &cognito_user_pool::CognitoUserPool,
-    &cognito_user_pool_client::CognitoUserPoolClient,
-    &cognito_identity_pool::CognitoIdentityPool,
-    &cognito_identity_pool_roles::CognitoIdentityPoolRoles,
-    &cognito_user::CognitoUser,
-    &lambda_permission::LambdaPermission,
-    &lambda_function_url::LambdaFunctionUrl,
-    &secretsmanager_secret::SecretsManagerSecret,
-    &iot_endpoint::IotEndpoint,
-    &iot_identity_attachments::IotIdentityAttachments,
+pub static REGISTRY: &[Kind] = &[
+    Kind::Managed(&iam_role::IamRole),
+    Kind::Managed(&iot_policy::IotPolicy),
+    Kind::Managed(&iot_thing::IotThing),
+    Kind::Managed(&iot_certificate::IotCertificate),
+    Kind::Managed(&iot_policy_attachment::IotPolicyAttachment),
+    Kind::Managed(&iot_thing_principal::IotThingPrincipal),
+    Kind::Managed(&iot_topic_rule::IotTopicRule),
+    Kind::Managed(&sns_topic::SnsTopic),
+    Kind::Managed(&sns_subscription::SnsEmailSubscription),
+    Kind::Managed(&lambda_function::LambdaFunction),
+    Kind::Managed(&cognito_user_pool::CognitoUserPool),
+    Kind::Managed(&cognito_user_pool_client::CognitoUserPoolClient),
+    Kind::Managed(&cognito_identity_pool::CognitoIdentityPool),
+    Kind::Managed(&cognito_identity_pool_roles::CognitoIdentityPoolRoles),
+    Kind::Managed(&cognito_user::CognitoUser),
+    Kind::Managed(&lambda_permission::LambdaPermission),
+    Kind::Managed(&lambda_function_url::LambdaFunctionUrl),
+    Kind::Managed(&secretsmanager_secret::SecretsManagerSecret),
+    Kind::Data(&iot_endpoint::IotEndpoint),
+    Kind::Managed(&iot_identity_attachments::IotIdentityAttachments),
 ];
 
-pub fn kind(type_name: &str) -> Option<&'static dyn Kind> {
+pub fn kind(type_name: &str) -> Option<Kind> {
     REGISTRY
         .iter()
         .copied()
         .find(|k| k.type_name() == type_name)
-}
-
-/// Extra tags a taggable resource may be given in the stack file; the stack tag is added to them.
-pub static TAGS: PropSpec =
-    PropSpec::optional("tags", PropType::StrMap, "extra tags: key -> value");
-
-/// The tag every taggable resource carries; its value is the prefix.
-pub const STACK_TAG: &str = "iotstack:stack";
-
-/// The shape of one property's value in the stack file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PropType {
-    /// A string; `${...}` allowed.
-    Str,
-    Bool,
-    /// A policy document: the path of a JSON template (relative to the stack file).
-    Policy,
-    /// A mapping of names to policy document paths.
-    PolicyMap,
-    /// A list of strings.
-    StrList,
-    /// A mapping of strings to strings.
-    StrMap,
-    /// A whole number.
-    Int,
-    /// Function source: `builtin:<name>` (shipped inside iotstack) or a path relative to the
-    /// stack file. Compared by the SHA-256 of the deterministic zip iotstack builds from it.
-    Code,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct PropSpec {
-    pub name: &'static str,
-    pub ty: PropType,
-    pub required: bool,
-    /// A change to this property cannot be made in place: the resource is replaced.
-    pub force_new: bool,
-    /// The value is never shown.
-    pub sensitive: bool,
-    pub doc: &'static str,
-}
-
-impl PropSpec {
-    pub const fn required(name: &'static str, ty: PropType, doc: &'static str) -> Self {
-        PropSpec {
-            name,
-            ty,
-            required: true,
-            force_new: false,
-            sensitive: false,
-            doc,
-        }
-    }
-    pub const fn optional(name: &'static str, ty: PropType, doc: &'static str) -> Self {
-        PropSpec {
-            name,
-            ty,
-            required: false,
-            force_new: false,
-            sensitive: false,
-            doc,
-        }
-    }
-    pub const fn force_new(mut self) -> Self {
-        self.force_new = true;
-        self
-    }
 }
 
 /// What the stack wants one resource to be, with every reference resolved that can be.
@@ -173,6 +112,21 @@ impl Desired {
     /// The stack tags (`iotstack:stack`), when the kind is taggable.
     pub fn tags(&self) -> BTreeMap<String, String> {
         self.str_map("tags")
+    }
+}
+
+#[cfg(test)]
+impl Desired {
+    /// What a stack wants, from a JSON object of properties (every value known).
+    pub fn from_json(id: &str, props: Value) -> Desired {
+        let Value::Object(props) = props else {
+            panic!("properties are a JSON object");
+        };
+        Desired {
+            id: id.into(),
+            props: props.into_iter().collect(),
+            ..Default::default()
+        }
     }
 }
 
@@ -220,6 +174,33 @@ pub struct Observed {
 }
 
 impl Observed {
+    /// An observation from its properties and its attributes, each given as a JSON object.
+    /// Attribute values that are not strings are written out (a number of users, say); a `null`
+    /// one is left out.
+    pub fn new(props: Value, attrs: Value) -> Observed {
+        let entries = |v: Value| match v {
+            Value::Object(m) => m.into_iter().collect(),
+            _ => Vec::new(),
+        };
+        let text = |(k, v): (String, Value)| match v {
+            Value::String(s) => Some((k, s)),
+            Value::Null => None,
+            other => Some((k, other.to_string())),
+        };
+        let attrs: Vec<(String, Value)> = entries(attrs);
+        Observed {
+            props: entries(props).into_iter().collect(),
+            attrs: attrs.into_iter().filter_map(text).collect(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The same observation with a note for the user, when there is one.
+    pub fn note(mut self, note: Option<String>) -> Observed {
+        self.notes.extend(note);
+        self
+    }
+
     pub fn attr(&self, k: &str) -> &str {
         self.attrs.get(k).map(String::as_str).unwrap_or("")
     }
@@ -237,65 +218,129 @@ pub struct Ctx {
     pub state_dir: PathBuf,
 }
 
+impl Ctx {
+    /// The ARN of a resource of this account and region, for services whose answers do not
+    /// carry one: `arn:aws:<service>:<region>:<account>:<resource>`.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:aws:{service}:{}:{}:{resource}",
+            self.region, self.account
+        )
+    }
+}
+
+/// The properties the plan found different, which `update` brings to what the stack wants.
+#[derive(Debug, Clone, Copy)]
+pub struct Changes<'a>(pub &'a [PropChange]);
+
+impl Changes<'_> {
+    pub fn has(&self, prop: &str) -> bool {
+        self.0.iter().any(|c| c.property == prop)
+    }
+    pub fn any(&self, props: &[&str]) -> bool {
+        props.iter().any(|p| self.has(p))
+    }
+}
+
+/// What every kind has: its description, and a read of what is live.
 #[async_trait]
-pub trait Kind: Sync + Send {
-    /// The name used as `type:` in the stack file.
-    fn type_name(&self) -> &'static str;
-    fn props(&self) -> &'static [PropSpec];
-    /// Attributes other resources may refer to as `${id.attr}`.
-    fn attrs(&self) -> &'static [&'static str];
-    /// Whether the kind carries the `iotstack:stack` tag (as the `tags` property).
-    fn taggable(&self) -> bool {
-        true
+pub trait Read: Sync + Send {
+    fn spec(&self) -> &'static KindSpec;
+    /// The live resource, or `None` when it does not exist.
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError>;
+}
+
+/// A kind's read in two halves: `fetch` asks AWS and returns what it answered, as the SDK's
+/// types; `observe` turns that answer into [`Observed`] without any I/O, so it is unit-tested
+/// with recorded answers. Every kind implements it; [`Read`] comes with it.
+#[async_trait]
+pub trait Fetch: Sync + Send {
+    /// What AWS answered about one resource.
+    type Fetched: Send;
+    fn spec(&self) -> &'static KindSpec;
+    /// AWS's answer about the resource `want` names; `None` when AWS says it is not there.
+    async fn fetch(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+    ) -> Result<Option<Self::Fetched>, ResourceError>;
+    /// What is live, in the form of `want`; `None` when the answer shows it is not there.
+    fn observe(&self, fetched: Self::Fetched, want: &Desired) -> Option<Observed>;
+}
+
+#[async_trait]
+impl<T: Fetch> Read for T {
+    fn spec(&self) -> &'static KindSpec {
+        Fetch::spec(self)
     }
-    /// The AWS naming rule for the `name` property, checked offline: `Some(problem)` if broken.
-    fn check_name(&self, _name: &str) -> Option<String> {
-        None
+
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
+        let fetched = self.fetch(ctx, want).await?;
+        Ok(fetched.and_then(|f| self.observe(f, want)))
     }
-    /// Properties the kind always wants, whatever the stack says (a user's password stored in its
-    /// secret, say): compared like any other property.
-    fn fixed_props(&self) -> Vec<(&'static str, Value)> {
-        Vec::new()
-    }
-    /// A data source is only read (an endpoint address, say): never created, changed or deleted.
-    fn is_data_source(&self) -> bool {
-        false
-    }
+}
+
+/// A resource iotstack creates, changes and deletes.
+#[async_trait]
+pub trait Manage: Read {
     /// What deleting this live resource would destroy beyond configuration (users, say), if
     /// anything: a replacement that loses data needs the user's explicit consent.
     fn data_loss(&self, _have: &Observed) -> Option<String> {
         None
     }
-    /// The live resource, or `None` when it does not exist.
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError>;
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError>;
-    /// Brings an existing resource to `want`; only what differs is changed.
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError>;
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError>;
+    /// Brings an existing resource to `want`: `changes` are the properties that differ. Kinds
+    /// whose every property forces a replacement keep this default, which changes nothing.
+    async fn update(
+        &self,
+        _ctx: &Ctx,
+        _want: &Desired,
+        _have: &Observed,
+        _changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
+        Ok(())
+    }
     /// Deletes the resource (and what only it holds); a missing resource is success. Returns
     /// notes for the user (what AWS did not allow, say).
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError>;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError>;
 }
 
-/// A name rule shared by several kinds: allowed characters and length.
-pub fn check_chars(
-    name: &str,
-    max: usize,
-    allowed: fn(char) -> bool,
-    what: &str,
-) -> Option<String> {
-    if name.is_empty() {
-        return Some("the name is empty".into());
+/// A kind of the registry: a resource iotstack manages, or a data source it only reads (an
+/// endpoint address, say), which is never created, changed or deleted.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    Managed(&'static dyn Manage),
+    Data(&'static dyn Read),
+}
+
+impl Kind {
+    pub fn spec(self) -> &'static KindSpec {
+        match self {
+            Kind::Managed(k) => k.spec(),
+            Kind::Data(d) => d.spec(),
+        }
     }
-    if name.chars().count() > max {
-        return Some(format!(
-            "`{name}` is {} characters long; {what} allows at most {max}",
-            name.chars().count()
-        ));
+
+    pub fn type_name(self) -> &'static str {
+        self.spec().type_name
     }
-    if let Some(c) = name.chars().find(|c| !allowed(*c)) {
-        return Some(format!(
-            "`{name}` contains `{c}`, which {what} does not allow"
-        ));
+
+    /// The kind's create, update and delete; `None` for a data source.
+    pub fn managed(self) -> Option<&'static dyn Manage> {
+        match self {
+            Kind::Managed(k) => Some(k),
+            Kind::Data(_) => None,
+        }
     }
-    None
+
+    pub async fn read(self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
+        match self {
+            Kind::Managed(k) => k.read(ctx, want).await,
+            Kind::Data(d) => d.read(ctx, want).await,
+        }
+    }
+
+    pub fn data_loss(self, have: &Observed) -> Option<String> {
+        self.managed()?.data_loss(have)
+    }
 }

@@ -8,9 +8,13 @@ use async_trait::async_trait;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
 use serde_json::Value;
 
-use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use super::support::tag_list;
+use super::{
+    wanted_tags, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
+    PropType, Read,
+};
+use crate::aws::{Missing, OpExt};
+use crate::error::{AwsError, ResourceError};
 
 pub struct SecretsManagerSecret;
 
@@ -29,11 +33,18 @@ static PROPS: &[PropSpec] = &[
     ),
 ];
 
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "secretsmanager_secret",
+    props: PROPS,
+    attrs: &["name", "arn"],
+    name_rule: Some(NameRule::ascii(512, "/_+=.@-", "a secret name")),
+    ownership: Ownership::Tag,
+    missing: Missing::SECRETS,
+    facts: &[],
+};
+
 fn sm_tags(want: &Desired) -> Vec<Tag> {
-    want.tags()
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
+    tag_list(want, |k, v| Some(Tag::builder().key(k).value(v).build()))
 }
 
 /// The secret's list entry, including one scheduled for deletion.
@@ -41,31 +52,22 @@ async fn entry(
     ctx: &Ctx,
     name: &str,
 ) -> Result<Option<aws_sdk_secretsmanager::types::SecretListEntry>, AwsError> {
-    let mut token = None;
-    loop {
-        let r = ctx
-            .clients
-            .secrets
-            .list_secrets()
-            .include_planned_deletion(true)
-            .filters(
-                Filter::builder()
-                    .key(FilterNameStringType::Name)
-                    .values(name)
-                    .build(),
-            )
-            .set_next_token(token)
-            .send()
-            .await
-            .op("ListSecrets")?;
-        if let Some(e) = r.secret_list().iter().find(|e| e.name() == Some(name)) {
-            return Ok(Some(e.clone()));
-        }
-        token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-        if token.is_none() {
-            return Ok(None);
+    let by_name = Filter::builder()
+        .key(FilterNameStringType::Name)
+        .values(name);
+    let list = ctx
+        .clients
+        .secrets
+        .list_secrets()
+        .include_planned_deletion(true);
+    let mut pages = list.filters(by_name.build()).into_paginator().send();
+    while let Some(page) = pages.try_next().await.op("ListSecrets")? {
+        let mut entries = page.secret_list.into_iter().flatten();
+        if let Some(e) = entries.find(|e| e.name() == Some(name)) {
+            return Ok(Some(e));
         }
     }
+    Ok(None)
 }
 
 /// AWS refuses to create a secret whose name is scheduled for deletion.
@@ -110,26 +112,12 @@ async fn restore(ctx: &Ctx, want: &Desired) -> Result<String, AwsError> {
 }
 
 #[async_trait]
-impl Kind for SecretsManagerSecret {
-    fn type_name(&self) -> &'static str {
-        "secretsmanager_secret"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            512,
-            |c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c),
-            "a secret name",
-        )
+impl Read for SecretsManagerSecret {
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
+    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
         let name = want.str("name");
         let Some(e) = entry(ctx, name).await? else {
             return Ok(None);
@@ -156,7 +144,7 @@ impl Kind for SecretsManagerSecret {
             ),
         );
         if want.props.contains_key("resource_policy") {
-            let p = found(
+            let p = Missing::SECRETS.found(
                 ctx.clients
                     .secrets
                     .get_resource_policy()
@@ -181,8 +169,11 @@ impl Kind for SecretsManagerSecret {
         o.attrs.insert("has_value".into(), has_value.to_string());
         Ok(Some(o))
     }
+}
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+#[async_trait]
+impl Manage for SecretsManagerSecret {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let name = want.str("name");
         let scheduled = entry(ctx, name)
             .await?
@@ -204,7 +195,7 @@ impl Kind for SecretsManagerSecret {
                 Ok(out) => out.arn().unwrap_or_default().to_string(),
                 // Scheduled for deletion between the look-up and the create.
                 Err(e) if scheduled_for_deletion(&e) => restore(ctx, want).await?,
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         };
         if want.props.contains_key("resource_policy") {
@@ -220,11 +211,15 @@ impl Kind for SecretsManagerSecret {
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+        changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
         let arn = have.attr("arn");
-        let differs =
-            |k: &str| want.props.contains_key(k) && have.props.get(k) != want.props.get(k);
-        if differs("description") {
+        if changes.has("description") {
             ctx.clients
                 .secrets
                 .update_secret()
@@ -234,7 +229,7 @@ impl Kind for SecretsManagerSecret {
                 .await
                 .op("UpdateSecret")?;
         }
-        if differs("tags") {
+        if changes.has("tags") {
             ctx.clients
                 .secrets
                 .tag_resource()
@@ -244,7 +239,7 @@ impl Kind for SecretsManagerSecret {
                 .await
                 .op("TagResource")?;
         }
-        if differs("resource_policy") {
+        if changes.has("resource_policy") {
             ctx.clients
                 .secrets
                 .put_resource_policy()
@@ -257,18 +252,14 @@ impl Kind for SecretsManagerSecret {
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
-            ctx.clients
-                .secrets
-                .delete_secret()
-                .secret_id(have.attr("arn"))
-                .force_delete_without_recovery(true)
-                .send()
-                .await
-                .op("DeleteSecret")
-                .map(|_| ()),
-        )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx
+            .clients
+            .secrets
+            .delete_secret()
+            .secret_id(have.attr("arn"));
+        let r = call.force_delete_without_recovery(true).send().await;
+        Missing::SECRETS.gone(r.op("DeleteSecret"))?;
         Ok(Vec::new())
     }
 }

@@ -3,131 +3,99 @@
 //! remove it on destroy where AWS allows that.
 
 use async_trait::async_trait;
-use serde_json::Value;
+use aws_sdk_sns::types::Subscription;
+use serde_json::json;
 
-use super::{Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use super::{Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType};
+use crate::aws::{Missing, OpExt};
+use crate::error::ResourceError;
 use crate::state;
 
 pub struct SnsEmailSubscription;
 
 pub const PENDING: &str = "PendingConfirmation";
 
-static PROPS: &[PropSpec] = &[
-    PropSpec::required(
-        "topic_arn",
-        PropType::Str,
-        "the topic, e.g. `${alert-topic.arn}`",
-    )
-    .force_new(),
-    PropSpec::required("email", PropType::Str, "the address, e.g. `${email}`").force_new(),
-];
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "sns_email_subscription",
+    props: &[
+        PropSpec::required(
+            "topic_arn",
+            PropType::Str,
+            "the topic, e.g. `${alert-topic.arn}`",
+        )
+        .force_new(),
+        PropSpec::required("email", PropType::Str, "the address, e.g. `${email}`").force_new(),
+    ],
+    attrs: &["arn"],
+    name_rule: None,
+    ownership: Ownership::Parent,
+    missing: Missing::SNS,
+    facts: &[],
+};
 
 #[async_trait]
-impl Kind for SnsEmailSubscription {
-    fn type_name(&self) -> &'static str {
-        "sns_email_subscription"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["arn"]
-    }
-    fn taggable(&self) -> bool {
-        false
+impl Fetch for SnsEmailSubscription {
+    /// The topic's email subscriptions.
+    type Fetched = Vec<Subscription>;
+
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
-        let topic = want.str("topic_arn");
+    async fn fetch(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+    ) -> Result<Option<Vec<Subscription>>, ResourceError> {
+        let list = ctx.clients.sns.list_subscriptions_by_topic();
+        let list = list.topic_arn(want.str("topic_arn")).into_paginator();
+        let all = list.items().send().try_collect().await;
+        let all = SPEC.missing.found(all.op("ListSubscriptionsByTopic"))?;
+        let email = |s: &Subscription| s.protocol() == Some("email");
+        Ok(all.map(|all| all.into_iter().filter(email).collect()))
+    }
+
+    /// Ours is the one for the wanted address; failing that, the topic's email subscription (its
+    /// address changed: a replacement).
+    fn observe(&self, subs: Vec<Subscription>, want: &Desired) -> Option<Observed> {
         let email = want.is_known("email").then(|| want.str("email"));
-        let mut subs = Vec::new();
-        let mut token = None;
-        loop {
-            let Some(r) = found(
-                ctx.clients
-                    .sns
-                    .list_subscriptions_by_topic()
-                    .topic_arn(topic)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .op("ListSubscriptionsByTopic"),
-            )?
-            else {
-                return Ok(None);
-            };
-            subs.extend(
-                r.subscriptions()
-                    .iter()
-                    .filter(|s| s.protocol() == Some("email"))
-                    .cloned(),
-            );
-            token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
-        // Ours is the one for the wanted address; failing that, the topic's email subscription
-        // (its address changed: a replacement).
-        let sub = subs
-            .iter()
-            .find(|s| {
-                email.is_some_and(|e| s.endpoint().unwrap_or_default().eq_ignore_ascii_case(e))
-            })
-            .or_else(|| subs.first());
-        let Some(sub) = sub else { return Ok(None) };
-        let arn = sub.subscription_arn().unwrap_or_default().to_string();
-        let mut o = Observed::default();
-        o.props
-            .insert("topic_arn".into(), Value::String(topic.to_string()));
-        o.props.insert(
-            "email".into(),
-            Value::String(sub.endpoint().unwrap_or_default().to_string()),
+        let endpoint = |s: &Subscription| s.endpoint().unwrap_or_default().to_string();
+        let ours = |s: &&Subscription| email.is_some_and(|e| endpoint(s).eq_ignore_ascii_case(e));
+        let sub = subs.iter().find(ours).or_else(|| subs.first())?;
+        let arn = sub.subscription_arn().unwrap_or_default();
+        let topic = want.str("topic_arn");
+        let o = Observed::new(
+            json!({ "topic_arn": topic, "email": endpoint(sub) }),
+            json!({
+                "arn": arn,
+                "topic_arn": topic,
+                "email": endpoint(sub),
+                "resource_id": want.id,
+            }),
         );
-        if arn == PENDING {
-            o.notes
-                .push("the subscription is pending: the recipient must confirm the email".into());
-        }
-        o.attrs.insert("arn".into(), arn);
-        o.attrs.insert("topic_arn".into(), topic.to_string());
-        o.attrs.insert(
-            "email".into(),
-            sub.endpoint().unwrap_or_default().to_string(),
-        );
-        o.attrs.insert("resource_id".into(), want.id.clone());
-        Ok(Some(o))
+        let pending = "the subscription is pending: the recipient must confirm the email";
+        Some(o.note((arn == PENDING).then(|| pending.to_string())))
     }
+}
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
-        let r = ctx
-            .clients
-            .sns
-            .subscribe()
-            .topic_arn(want.str("topic_arn"))
-            .protocol("email")
-            .endpoint(want.str("email"))
+#[async_trait]
+impl Manage for SnsEmailSubscription {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+        let call = ctx.clients.sns.subscribe().topic_arn(want.str("topic_arn"));
+        let call = call.protocol("email").endpoint(want.str("email"));
+        let r = call
             .return_subscription_arn(true)
             .send()
             .await
             .op("Subscribe")?;
         if let Some(arn) = r.subscription_arn() {
-            state::write_small(
-                &ctx.state_dir,
-                &format!("{}.subscription-arn", want.id),
-                arn,
-            );
+            let file = format!("{}.subscription-arn", want.id);
+            state::write_small(&ctx.state_dir, &file, arn);
         }
         Ok(())
     }
 
-    async fn update(&self, _ctx: &Ctx, _want: &Desired, _have: &Observed) -> Result<(), AwsError> {
-        // Both properties force a replacement: there is nothing to change in place.
-        Ok(())
-    }
-
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let mut notes = Vec::new();
         let key = format!("{}.subscription-arn", have.attr("resource_id"));
         let mut arn = have.attr("arn").to_string();
@@ -143,24 +111,66 @@ impl Kind for SnsEmailSubscription {
                 }
             }
         }
-        let r = ctx
-            .clients
-            .sns
-            .unsubscribe()
-            .subscription_arn(&arn)
-            .send()
-            .await
-            .op("Unsubscribe")
-            .map(|_| ());
+        let call = ctx.clients.sns.unsubscribe().subscription_arn(&arn);
+        let r = call.send().await.op("Unsubscribe");
         match r {
             Err(e) if e.code.as_deref() == Some("InvalidParameter") => notes.push(format!(
                 "AWS did not allow removing the pending subscription of {} ({}); it expires after 3 days unconfirmed, and deleting the topic removes it",
                 have.attr("email"),
                 e.message
             )),
-            other => gone(other)?,
+            other => SPEC.missing.gone(other)?,
         }
         state::remove(&ctx.state_dir, &key);
         Ok(notes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:p-iot-notification";
+
+    fn email(arn: &str, address: &str) -> Subscription {
+        Subscription::builder()
+            .subscription_arn(arn)
+            .protocol("email")
+            .endpoint(address)
+            .topic_arn(TOPIC)
+            .build()
+    }
+
+    #[test]
+    fn the_wanted_address_is_ours_and_pending_is_a_note() {
+        let subs = vec![
+            email(&format!("{TOPIC}:1111"), "old@example.com"),
+            email(PENDING, "Ops@Example.com"),
+        ];
+        let want = Desired::from_json(
+            "alert-email",
+            json!({"topic_arn": TOPIC, "email": "ops@example.com"}),
+        );
+        let o = SnsEmailSubscription.observe(subs, &want).unwrap();
+        assert_eq!(o.props["email"], json!("Ops@Example.com"));
+        assert_eq!(o.attr("arn"), PENDING);
+        assert_eq!(o.attr("resource_id"), "alert-email");
+        assert_eq!(
+            o.notes,
+            ["the subscription is pending: the recipient must confirm the email"]
+        );
+    }
+
+    #[test]
+    fn another_address_is_the_one_to_replace_and_none_is_missing() {
+        let want = Desired::from_json(
+            "alert-email",
+            json!({"topic_arn": TOPIC, "email": "new@example.com"}),
+        );
+        let subs = vec![email(&format!("{TOPIC}:1111"), "old@example.com")];
+        let o = SnsEmailSubscription.observe(subs, &want).unwrap();
+        assert_eq!(o.props["email"], json!("old@example.com"));
+        assert!(o.notes.is_empty());
+        assert_eq!(SnsEmailSubscription.observe(Vec::new(), &want), None);
     }
 }

@@ -1,155 +1,158 @@
 //! SNS topic.
 
-use async_trait::async_trait;
-use serde_json::Value;
+use std::collections::HashMap;
 
-use super::{check_chars, wanted_tags, Ctx, Desired, Kind, Observed, PropSpec, PropType};
-use crate::aws::{found, gone, OpExt};
-use crate::error::AwsError;
+use async_trait::async_trait;
+use aws_sdk_sns::types::Tag;
+use serde_json::json;
+
+use super::support::tag_list;
+use super::{
+    wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
+    PropSpec, PropType,
+};
+use crate::aws::{Missing, OpExt};
+use crate::error::ResourceError;
 
 pub struct SnsTopic;
 
-static PROPS: &[PropSpec] = &[
-    PropSpec::required(
-        "name",
-        PropType::Str,
-        "the topic name, e.g. `${prefix}-iot-notification`",
-    )
-    .force_new(),
-    PropSpec::optional(
-        "display_name",
-        PropType::Str,
-        "the display name used as the email sender name",
-    ),
-];
+pub static SPEC: KindSpec = KindSpec {
+    type_name: "sns_topic",
+    props: &[
+        PropSpec::required(
+            "name",
+            PropType::Str,
+            "the topic name, e.g. `${prefix}-iot-notification`",
+        )
+        .force_new(),
+        PropSpec::optional(
+            "display_name",
+            PropType::Str,
+            "the display name used as the email sender name",
+        ),
+    ],
+    attrs: &["name", "arn"],
+    name_rule: Some(NameRule::ascii(256, "-_", "an SNS topic name")),
+    ownership: Ownership::Tag,
+    missing: Missing::SNS,
+    facts: &[],
+};
 
-fn topic_arn(ctx: &Ctx, name: &str) -> String {
-    format!("arn:aws:sns:{}:{}:{name}", ctx.region, ctx.account)
+fn sns_tags(want: &Desired) -> Vec<Tag> {
+    tag_list(want, |k, v| Tag::builder().key(k).value(v).build().ok())
 }
 
-fn sns_tags(want: &Desired) -> Vec<aws_sdk_sns::types::Tag> {
-    want.tags()
-        .into_iter()
-        .filter_map(|(k, v)| {
-            aws_sdk_sns::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .ok()
-        })
-        .collect()
+/// What SNS answers about a topic: its attributes and its tags.
+pub struct Fetched {
+    pub arn: String,
+    pub attributes: HashMap<String, String>,
+    pub tags: Vec<Tag>,
 }
 
 #[async_trait]
-impl Kind for SnsTopic {
-    fn type_name(&self) -> &'static str {
-        "sns_topic"
-    }
-    fn props(&self) -> &'static [PropSpec] {
-        PROPS
-    }
-    fn attrs(&self) -> &'static [&'static str] {
-        &["name", "arn"]
-    }
-    fn check_name(&self, name: &str) -> Option<String> {
-        check_chars(
-            name,
-            256,
-            |c| c.is_ascii_alphanumeric() || c == '-' || c == '_',
-            "an SNS topic name",
-        )
+impl Fetch for SnsTopic {
+    type Fetched = Fetched;
+
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, AwsError> {
-        let name = want.str("name");
-        let arn = topic_arn(ctx, name);
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+        let (sns, arn) = (&ctx.clients.sns, ctx.arn("sns", want.str("name")));
         // The ARN is known up front: attributes and tags in one round trip.
         let (a, t) = futures::join!(
-            ctx.clients
-                .sns
-                .get_topic_attributes()
-                .topic_arn(&arn)
-                .send(),
-            ctx.clients
-                .sns
-                .list_tags_for_resource()
-                .resource_arn(&arn)
-                .send(),
+            sns.get_topic_attributes().topic_arn(&arn).send(),
+            sns.list_tags_for_resource().resource_arn(&arn).send(),
         );
-        let Some(a) = found(a.op("GetTopicAttributes"))? else {
+        let Some(a) = SPEC.missing.found(a.op("GetTopicAttributes"))? else {
             return Ok(None);
         };
-        let attrs = a.attributes().cloned().unwrap_or_default();
-        let t = t.op("ListTagsForResource")?;
-        let mut o = Observed::default();
-        o.props
-            .insert("name".into(), Value::String(name.to_string()));
-        o.props.insert(
-            "display_name".into(),
-            Value::String(attrs.get("DisplayName").cloned().unwrap_or_default()),
-        );
-        o.props.insert(
-            "tags".into(),
-            wanted_tags(want, t.tags().iter().map(|t| (t.key(), t.value()))),
-        );
-        o.attrs.insert("name".into(), name.to_string());
-        o.attrs.insert("arn".into(), arn);
-        Ok(Some(o))
+        let tags = t.op("ListTagsForResource")?.tags.unwrap_or_default();
+        let attributes = a.attributes.unwrap_or_default();
+        Ok(Some(Fetched {
+            arn,
+            attributes,
+            tags,
+        }))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
-        let mut req = ctx
-            .clients
-            .sns
-            .create_topic()
-            .name(want.str("name"))
-            .set_tags(Some(sns_tags(want)));
+    fn observe(&self, f: Fetched, want: &Desired) -> Option<Observed> {
+        let display_name = f.attributes.get("DisplayName").cloned();
+        let tags = f.tags.iter().map(|t| (t.key(), t.value()));
+        Some(Observed::new(
+            json!({
+                "name": want.str("name"),
+                "display_name": display_name.unwrap_or_default(),
+                "tags": wanted_tags(want, tags),
+            }),
+            json!({ "name": want.str("name"), "arn": f.arn }),
+        ))
+    }
+}
+
+#[async_trait]
+impl Manage for SnsTopic {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+        let call = ctx.clients.sns.create_topic().name(want.str("name"));
+        let mut call = call.set_tags(Some(sns_tags(want)));
         if let Some(d) = want.opt_str("display_name") {
-            req = req.attributes("DisplayName", d);
+            call = call.attributes("DisplayName", d);
         }
-        req.send().await.op("CreateTopic")?;
+        call.send().await.op("CreateTopic")?;
         Ok(())
     }
 
-    async fn update(&self, ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), AwsError> {
-        let arn = have.attr("arn");
-        if want.props.contains_key("display_name")
-            && have.props.get("display_name") != want.props.get("display_name")
-        {
-            ctx.clients
-                .sns
-                .set_topic_attributes()
-                .topic_arn(arn)
-                .attribute_name("DisplayName")
-                .attribute_value(want.str("display_name"))
-                .send()
-                .await
-                .op("SetTopicAttributes")?;
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        have: &Observed,
+        changes: Changes<'_>,
+    ) -> Result<(), ResourceError> {
+        let (sns, arn) = (&ctx.clients.sns, have.attr("arn"));
+        if changes.has("display_name") {
+            let call = sns.set_topic_attributes().topic_arn(arn);
+            let call = call.attribute_name("DisplayName");
+            let call = call.attribute_value(want.str("display_name"));
+            call.send().await.op("SetTopicAttributes")?;
         }
-        if have.props.get("tags") != want.props.get("tags") {
-            ctx.clients
-                .sns
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(sns_tags(want)))
-                .send()
-                .await
-                .op("TagResource")?;
+        if changes.has("tags") {
+            let call = sns.tag_resource().resource_arn(arn);
+            let call = call.set_tags(Some(sns_tags(want)));
+            call.send().await.op("TagResource")?;
         }
         Ok(())
     }
 
-    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, AwsError> {
-        gone(
-            ctx.clients
-                .sns
-                .delete_topic()
-                .topic_arn(have.attr("arn"))
-                .send()
-                .await
-                .op("DeleteTopic")
-                .map(|_| ()),
-        )?;
+    async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
+        let call = ctx.clients.sns.delete_topic().topic_arn(have.attr("arn"));
+        SPEC.missing.gone(call.send().await.op("DeleteTopic"))?;
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_display_name_is_an_attribute_and_foreign_tags_are_ignored() {
+        let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
+        let fetched = Fetched {
+            arn: "arn:aws:sns:eu-west-1:123456789012:p-iot-notification".into(),
+            attributes: HashMap::from([("DisplayName".into(), "Alerts".into())]),
+            tags: vec![tag("iotstack:stack", "p"), tag("owner", "ops")],
+        };
+        let want = Desired::from_json(
+            "alert-topic",
+            json!({"name": "p-iot-notification", "tags": {"iotstack:stack": "p", "team": "a"}}),
+        );
+        let o = SnsTopic.observe(fetched, &want).unwrap();
+        assert_eq!(o.props["display_name"], json!("Alerts"));
+        assert_eq!(o.props["tags"], json!({"iotstack:stack": "p"}));
+        assert_eq!(
+            o.attr("arn"),
+            "arn:aws:sns:eu-west-1:123456789012:p-iot-notification"
+        );
     }
 }

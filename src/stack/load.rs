@@ -281,7 +281,7 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn kind(&mut self, key: &Key, tnode: Option<&Node>) -> Option<&'static dyn Kind> {
+    fn kind(&mut self, key: &Key, tnode: Option<&Node>) -> Option<Kind> {
         let id = &key.name;
         let Some(tnode) = tnode else {
             self.err(key.pos, format!("resource `{id}` has no `type`"))
@@ -324,16 +324,11 @@ impl<'a> Loader<'a> {
         p.as_map()
     }
 
-    fn props(
-        &mut self,
-        key: &Key,
-        kind: &'static dyn Kind,
-        props_map: &[(Key, Node)],
-    ) -> Vec<PropDecl> {
+    fn props(&mut self, key: &Key, kind: Kind, props_map: &[(Key, Node)]) -> Vec<PropDecl> {
         let id = &key.name;
         let tname = kind.type_name();
-        let mut specs: Vec<&PropSpec> = kind.props().iter().collect();
-        if kind.taggable() {
+        let mut specs: Vec<&PropSpec> = kind.spec().props.iter().collect();
+        if kind.spec().taggable() {
             specs.push(&resources::TAGS);
         }
         let names: Vec<&str> = specs.iter().map(|p| p.name).collect();

@@ -49,7 +49,7 @@ impl Default for Settings {
 pub struct ResourceDecl {
     pub id: String,
     pub origin: Origin,
-    pub kind: &'static dyn Kind,
+    pub kind: Kind,
     pub props: Vec<PropDecl>,
     /// Resources this one refers to or names in `depends_on`.
     pub deps: Vec<String>,

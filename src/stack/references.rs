@@ -16,7 +16,7 @@ pub(super) struct Parsed {
 
 /// Fills in every resource's dependencies, reporting references to what does not exist.
 pub(super) fn link(parsed: &mut [Parsed], diags: &mut Vec<Diagnostic>) {
-    let kinds: BTreeMap<String, &'static dyn Kind> = parsed
+    let kinds: BTreeMap<String, Kind> = parsed
         .iter()
         .map(|p| (p.decl.id.clone(), p.decl.kind))
         .collect();
@@ -31,7 +31,7 @@ pub(super) fn link(parsed: &mut [Parsed], diags: &mut Vec<Diagnostic>) {
 /// The resources `d`'s templates refer to.
 fn references(
     d: &ResourceDecl,
-    kinds: &BTreeMap<String, &'static dyn Kind>,
+    kinds: &BTreeMap<String, Kind>,
     deps: &mut BTreeSet<String>,
     diags: &mut Vec<Diagnostic>,
 ) {
@@ -50,7 +50,7 @@ fn references(
                         "resources: {}",
                         kinds.keys().cloned().collect::<Vec<_>>().join(", ")
                     )),
-                    Some(k) if !k.attrs().contains(&attr) => Diagnostic::error(
+                    Some(k) if !k.spec().attrs.contains(&attr) => Diagnostic::error(
                         p.origin.clone(),
                         format!(
                             "`{}.{}` refers to `${{{rid}.{attr}}}`, but {} has no attribute `{attr}`",
@@ -59,7 +59,7 @@ fn references(
                             k.type_name()
                         ),
                     )
-                    .hint(format!("attributes: {}", k.attrs().join(", "))),
+                    .hint(format!("attributes: {}", k.spec().attrs.join(", "))),
                     Some(_) => {
                         deps.insert(rid.to_string());
                         continue;
@@ -74,7 +74,7 @@ fn references(
 /// The resources `depends_on` names.
 fn explicit(
     p: &Parsed,
-    kinds: &BTreeMap<String, &'static dyn Kind>,
+    kinds: &BTreeMap<String, Kind>,
     deps: &mut BTreeSet<String>,
     diags: &mut Vec<Diagnostic>,
 ) {

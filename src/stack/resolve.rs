@@ -56,11 +56,11 @@ impl ResourceDecl {
             }
             d.props.insert(name, r.value);
         }
-        for (k, v) in self.kind.fixed_props() {
+        for (k, v) in self.kind.spec().fixed_props() {
             d.props.insert(k.to_string(), v);
         }
         self.default_collections(&mut d);
-        if self.kind.taggable() {
+        if self.kind.spec().taggable() {
             add_stack_tag(&mut d, values);
         }
         d
@@ -68,7 +68,7 @@ impl ResourceDecl {
 
     /// Collections default to empty, so extra live entries show as drift.
     fn default_collections(&self, d: &mut Desired) {
-        for spec in self.kind.props() {
+        for spec in self.kind.spec().props {
             if !d.props.contains_key(spec.name) {
                 let empty = match spec.ty {
                     PropType::PolicyMap | PropType::StrMap => Value::Object(Default::default()),

@@ -106,8 +106,8 @@ pub fn json_schema() -> Value {
     let mut defs = Map::new();
     defs.insert("resource".into(), resource_schema());
     for k in resources::REGISTRY {
-        let mut specs: Vec<&PropSpec> = k.props().iter().collect();
-        if k.taggable() {
+        let mut specs: Vec<&PropSpec> = k.spec().props.iter().collect();
+        if k.spec().taggable() {
             specs.push(&resources::TAGS);
         }
         defs.insert(k.type_name().into(), object_of(&specs));
@@ -176,7 +176,7 @@ fn resource_schema() -> Value {
             let name = k.type_name();
             let mut then =
                 json!({"properties": {"properties": {"$ref": format!("#/$defs/{name}")}}});
-            if k.props().iter().any(|p| p.required) {
+            if k.spec().props.iter().any(|p| p.required) {
                 then["required"] = json!(["properties"]);
             }
             json!({

@@ -276,7 +276,7 @@ fn name_problem(
         return None;
     }
     let (name, _) = t.render(values, &|_, _| None, false);
-    let problem = r.kind.check_name(&name)?;
+    let problem = r.kind.spec().check_name(&name)?;
     let uses_prefix = t
         .parts
         .iter()

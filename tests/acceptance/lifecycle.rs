@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use serde_json::Value;
 
-use iotstack::aws::{found, Clients, OpExt};
+use iotstack::aws::{Clients, Missing, OpExt};
 
 use crate::attach::{self, Signer};
 use crate::binary::Iotstack;
@@ -260,14 +260,16 @@ async fn lifecycle(s: &Settings) {
             .collect();
         // Read by id, which is current (ListSecrets is not): gone means "not found".
         let cert = aws.iot.describe_certificate().certificate_id(&cert_id);
-        if found(cert.send().await.op("DescribeCertificate"))
+        if Missing::IOT
+            .found(cert.send().await.op("DescribeCertificate"))
             .map_err(|e| e.to_string())?
             .is_some()
         {
             left.push(format!("IoT certificate {cert_id}"));
         }
         let secret = aws.secrets.describe_secret().secret_id(&secret_arn);
-        if found(secret.send().await.op("DescribeSecret"))
+        if Missing::SECRETS
+            .found(secret.send().await.op("DescribeSecret"))
             .map_err(|e| e.to_string())?
             .is_some()
         {

@@ -26,11 +26,11 @@ use aws_smithy_types::body::SdkBody;
 use serde_json::{json, Value};
 
 use iotstack::aws::{aws_err, load_config, retry_config, timeout_config, AwsOptions, Clients};
-use iotstack::error::AwsError;
+use iotstack::error::{AwsError, ResourceError};
 use iotstack::resources::iot_topic_rule::IotTopicRule;
 use iotstack::resources::secretsmanager_secret::SecretsManagerSecret;
 use iotstack::resources::sns_subscription::{SnsEmailSubscription, PENDING};
-use iotstack::resources::{Ctx, Desired, Kind, Observed};
+use iotstack::resources::{Ctx, Desired, Manage, Observed, Read};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:mk-iot-notification";
 const EMAIL: &str = "ops@example.com";
@@ -693,7 +693,12 @@ async fn read_rule(rule: &Rule, backoffs: &Backoffs) -> Result<Option<Observed>,
         "alert-rule",
         json!({ "name": "mk_alerts", "sql": "SELECT * FROM 'mk/alerts'" }),
     );
-    IotTopicRule.read(&c, &want).await
+    IotTopicRule.read(&c, &want).await.map_err(aws_only)
+}
+
+/// The AWS error of a resource's failure (these tests only make AWS fail).
+fn aws_only(e: ResourceError) -> AwsError {
+    e.aws().cloned().expect("an AWS error")
 }
 
 #[tokio::test]
@@ -781,6 +786,7 @@ async fn create_function(rule: &Rule) -> Result<(), AwsError> {
     iotstack::resources::lambda_function::LambdaFunction
         .create(&c, &want)
         .await
+        .map_err(aws_only)
 }
 
 #[tokio::test]

@@ -202,7 +202,7 @@ fn every_kind_and_property_is_in_the_schema() {
     for k in crate::resources::REGISTRY {
         let def = &s["$defs"][k.type_name()];
         assert_eq!(def["additionalProperties"], false, "{}", k.type_name());
-        for p in k.props() {
+        for p in k.spec().props {
             let prop = &def["properties"][p.name];
             assert!(prop.is_object(), "{}.{}", k.type_name(), p.name);
             assert!(
@@ -216,7 +216,7 @@ fn every_kind_and_property_is_in_the_schema() {
         }
         assert_eq!(
             def["properties"].get("tags").is_some(),
-            k.taggable(),
+            k.spec().taggable(),
             "{}",
             k.type_name()
         );

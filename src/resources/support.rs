@@ -1,0 +1,147 @@
+//! What kinds share: the stack's tags in each service's form, finding a resource whose name is
+//! not unique through the stack tag, undoing links before a delete AWS refuses while anything is
+//! still attached, and policy documents in the form plans compare.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use aws_sdk_iot::types::Tag as IotTag;
+use futures::FutureExt;
+use serde_json::Value;
+
+use super::{wanted_tags, Ctx, Desired, STACK_TAG};
+use crate::aws::{retry_on, Missing, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
+use crate::error::AwsError;
+
+/// A policy document as AWS returns it, in the normalised form plans compare: `null` when there
+/// is none or it is not JSON.
+pub fn normalized_policy(text: Option<&str>) -> Value {
+    text.and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .map(|v| iotstack_policy::normalize(&v))
+        .unwrap_or(Value::Null)
+}
+
+/// The stack's tags (the stack tag and the stack file's `tags:`) in a service's own tag type,
+/// which `tag` builds from a key and a value.
+pub fn tag_list<T>(want: &Desired, tag: impl Fn(String, String) -> Option<T>) -> Vec<T> {
+    want.tags()
+        .into_iter()
+        .filter_map(|(k, v)| tag(k, v))
+        .collect()
+}
+
+/// The stack's tags as a map, for the services that take one (Cognito, Lambda).
+pub fn tag_map(want: &Desired) -> HashMap<String, String> {
+    want.tags().into_iter().collect()
+}
+
+/// The stack's tags in IoT's tag type.
+pub fn iot_tags(want: &Desired) -> Vec<IotTag> {
+    tag_list(want, |k, v| IotTag::builder().key(k).value(v).build().ok())
+}
+
+/// The tags of an IoT resource (a policy, a topic rule).
+pub async fn iot_tags_of(ctx: &Ctx, arn: &str) -> Result<Vec<IotTag>, AwsError> {
+    let list = ctx.clients.iot.list_tags_for_resource().resource_arn(arn);
+    let pages = list.into_paginator().items().send();
+    pages.try_collect().await.op("ListTagsForResource")
+}
+
+/// The IoT tags the stack sets, as the `tags` property (other tags are left alone).
+pub fn iot_wanted_tags(want: &Desired, tags: &[IotTag]) -> Value {
+    wanted_tags(
+        want,
+        tags.iter()
+            .map(|t| (t.key(), t.value().unwrap_or_default())),
+    )
+}
+
+/// Sets the stack's tags on an IoT resource.
+pub async fn iot_tag(ctx: &Ctx, arn: &str, want: &Desired) -> Result<(), AwsError> {
+    let call = ctx.clients.iot.tag_resource().resource_arn(arn);
+    let call = call.set_tags(Some(iot_tags(want)));
+    call.send().await.op("TagResource")?;
+    Ok(())
+}
+
+/// Whether a resource's tags mark it as this stack's.
+pub fn carries_stack_tag(tags: Option<&HashMap<String, String>>, prefix: &str) -> bool {
+    tags.and_then(|t| t.get(STACK_TAG))
+        .is_some_and(|v| v == prefix)
+}
+
+/// The stack's resource among those listed under its name (user and identity pool names are not
+/// unique): the first of `ids` that `describe` finds and whose `tags` carry the stack tag.
+pub async fn first_owned<T, F, Fut>(
+    ids: Vec<String>,
+    prefix: &str,
+    mut describe: F,
+    tags: impl Fn(&T) -> Option<&HashMap<String, String>>,
+) -> Result<Option<T>, AwsError>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Result<Option<T>, AwsError>>,
+{
+    for id in ids {
+        if let Some(d) = describe(id).await? {
+            if carries_stack_tag(tags(&d), prefix) {
+                return Ok(Some(d));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Removes each of `items` with `send` (a detach, a version delete: one call each, one after
+/// another); an item already gone is done. Returns how many there were.
+pub async fn remove_each<I, T, F, Fut>(
+    items: I,
+    operation: &'static str,
+    missing: Missing,
+    mut send: F,
+) -> Result<usize, AwsError>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future,
+    Fut::Output: OpExt<T>,
+{
+    let mut n = 0;
+    for item in items {
+        missing.gone(send(item).await.op(operation))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Deletes a resource AWS lets go only once nothing is attached to it. Detaching is
+/// asynchronous in AWS, so the delete is retried while AWS answers one of `conflicts`; a
+/// resource already gone is done.
+pub async fn delete_after_detach<T, F, Fut>(
+    operation: &'static str,
+    conflicts: &[&str],
+    missing: Missing,
+    mut send: F,
+) -> Result<(), AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future,
+    Fut::Output: OpExt<T>,
+{
+    let attempt = || send().map(|r| r.op(operation));
+    missing.gone(retry_on(conflicts, CONFLICT_ATTEMPTS, CONFLICT_PAUSE, attempt).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stack_tag_must_name_this_prefix() {
+        let tags = |v: &str| HashMap::from([(STACK_TAG.to_string(), v.to_string())]);
+        assert!(carries_stack_tag(Some(&tags("p")), "p"));
+        assert!(!carries_stack_tag(Some(&tags("other")), "p"));
+        assert!(!carries_stack_tag(Some(&HashMap::new()), "p"));
+        assert!(!carries_stack_tag(None, "p"));
+    }
+}
