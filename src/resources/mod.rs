@@ -103,6 +103,9 @@ pub struct PropSpec {
     /// The value is never shown.
     pub sensitive: bool,
     pub doc: &'static str,
+    /// The smallest and largest value AWS accepts, for an `Int` property; checked offline, so a
+    /// value always fits the `i32` the SDK takes.
+    pub range: Option<(i64, i64)>,
 }
 
 impl PropSpec {
@@ -114,6 +117,7 @@ impl PropSpec {
             force_new: false,
             sensitive: false,
             doc,
+            range: None,
         }
     }
     pub const fn optional(name: &'static str, ty: PropType, doc: &'static str) -> Self {
@@ -124,10 +128,16 @@ impl PropSpec {
             force_new: false,
             sensitive: false,
             doc,
+            range: None,
         }
     }
     pub const fn force_new(mut self) -> Self {
         self.force_new = true;
+        self
+    }
+    /// The values AWS accepts for an `Int` property, `min..=max`.
+    pub const fn range(mut self, min: i64, max: i64) -> Self {
+        self.range = Some((min, max));
         self
     }
 }

@@ -373,7 +373,9 @@ impl<'a> Loader<'a> {
         let what = format!("`{rid}.{}`", spec.name);
         match spec.ty {
             PropType::Str => self.template(node, &what).map(PropValue::Str),
-            PropType::Int => self.int(node, &what).map(PropValue::Int),
+            PropType::Int => self
+                .int(node, &what, schema::int_range(spec))
+                .map(PropValue::Int),
             PropType::Bool => self.bool(node, &what).map(PropValue::Bool),
             PropType::Code => self.code(node, &what).map(PropValue::Code),
             PropType::Policy => self
@@ -410,11 +412,18 @@ impl<'a> Loader<'a> {
         })
     }
 
-    fn int(&mut self, node: &Node, what: &str) -> Option<i64> {
-        self.expect(node, what, "be a whole number", |v| match v {
-            yaml::Value::Int(i) if *i >= 0 => Some(*i),
+    /// A whole number within `range`, the values AWS accepts.
+    fn int(&mut self, node: &Node, what: &str, (min, max): (i64, i64)) -> Option<i64> {
+        let i = self.expect(node, what, "be a whole number", |v| match v {
+            yaml::Value::Int(i) => Some(*i),
             _ => None,
-        })
+        })?;
+        if !(min..=max).contains(&i) {
+            let m = format!("{what} must be from {min} to {max} (the AWS limit), found {i}");
+            self.err(node.pos, m);
+            return None;
+        }
+        Some(i)
     }
 
     fn bool(&mut self, node: &Node, what: &str) -> Option<bool> {

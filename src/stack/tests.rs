@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::error::{Diagnostic, Origin};
+use crate::resources::PropType;
 
 fn parse(settings: &str) -> Result<Stack, Vec<Diagnostic>> {
     let text = format!(
@@ -149,4 +150,82 @@ fn bad_policy_json() {
     let text = "version: 1\nresources:\n  policy:\n    type: iot_policy\n    properties:\n      name: p\n      document: ../policies/p.json\n";
     let out = errors_of(&dir.path().join("stacks/s.yaml"), text);
     insta::assert_snapshot!(out.replace(&dir.path().display().to_string(), "<dir>"));
+}
+
+#[test]
+fn every_whole_number_property_has_the_range_aws_accepts() {
+    for kind in crate::resources::REGISTRY {
+        for p in kind.props().iter().filter(|p| p.ty == PropType::Int) {
+            let what = format!("{}.{}", kind.type_name(), p.name);
+            let (min, max) = p.range.unwrap_or_else(|| panic!("{what} has no range"));
+            assert!(min <= max, "{what}");
+            // The SDK takes an i32: every accepted value fits one.
+            assert!(
+                i32::try_from(min).is_ok() && i32::try_from(max).is_ok(),
+                "{what}"
+            );
+        }
+    }
+}
+
+#[test]
+fn whole_numbers_out_of_the_aws_range_are_refused_at_their_value() {
+    let stack = |kind: &str, prop: &str, value: &str| {
+        format!("version: 1\nresources:\n  r:\n    type: {kind}\n    properties:\n      name: n\n      {prop}: {value}\n")
+    };
+    let cases = [
+        (
+            "cognito_user_pool",
+            "password_min_length",
+            "5",
+            "from 6 to 99",
+        ),
+        (
+            "cognito_user_pool",
+            "password_min_length",
+            "100",
+            "from 6 to 99",
+        ),
+        // 2^32 + 6 would have been sent as 6.
+        (
+            "cognito_user_pool",
+            "password_min_length",
+            "4294967302",
+            "from 6 to 99",
+        ),
+        (
+            "cognito_user_pool",
+            "temporary_password_validity_days",
+            "366",
+            "from 1 to 365",
+        ),
+        (
+            "cognito_user_pool",
+            "temporary_password_validity_days",
+            "-1",
+            "from 1 to 365",
+        ),
+    ];
+    for (kind, prop, value, range) in cases {
+        let out = errors(&stack(kind, prop, value));
+        assert_eq!(
+            out,
+            format!("stacks/s.yaml:7:{}: error: `r.{prop}` must be {range} (the AWS limit), found {value}", 9 + prop.len()),
+        );
+    }
+    let client = "version: 1\nresources:\n  c:\n    type: cognito_user_pool_client\n    properties:\n      name: n\n      user_pool_id: p\n      refresh_token_validity_days: 3651\n";
+    assert!(errors(client).contains(
+        "stacks/s.yaml:8:36: error: `c.refresh_token_validity_days` must be from 1 to 3650 (the AWS limit), found 3651"
+    ));
+    for timeout in ["0", "901"] {
+        let f = format!("version: 1\nresources:\n  f:\n    type: lambda_function\n    properties:\n      name: n\n      role: r\n      code: builtin:presignup\n      handler: h.h\n      timeout: {timeout}\n");
+        assert!(errors(&f).contains(&format!(
+            "stacks/s.yaml:10:16: error: `f.timeout` must be from 1 to 900 (the AWS limit), found {timeout}"
+        )));
+    }
+    // The limits themselves are accepted.
+    for (value, days) in [("6", "1"), ("99", "365")] {
+        let text = format!("version: 1\nresources:\n  r:\n    type: cognito_user_pool\n    properties:\n      name: n\n      password_min_length: {value}\n      temporary_password_validity_days: {days}\n");
+        Stack::parse(Path::new("s.yaml"), &text).unwrap_or_else(|d| panic!("{d:?}"));
+    }
 }
