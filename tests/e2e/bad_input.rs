@@ -19,6 +19,24 @@ fn fails_offline(w: &World, ep: &CountingEndpoint, args: &[&str], expect: &[&str
     r.stderr
 }
 
+/// Writes `stacks/<name>.yaml` in the world's folder and runs plan on it, which must fail
+/// offline with each of `expect`, where `{f}` stands for the stack file's path.
+#[track_caller]
+fn stack_fails_offline(
+    w: &World,
+    ep: &CountingEndpoint,
+    name: &str,
+    text: &str,
+    expect: &[&str],
+) -> String {
+    let f = write(w.dir.path(), &format!("stacks/{name}.yaml"), text)
+        .display()
+        .to_string();
+    let e: Vec<String> = expect.iter().map(|s| s.replace("{f}", &f)).collect();
+    let e: Vec<&str> = e.iter().map(String::as_str).collect();
+    fails_offline(w, ep, &plan(&f, "ok", "ops@example.com", IP), &e)
+}
+
 const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:${region}:${account}:client/${iot:ClientId}"}]}"#;
 
 #[test]
@@ -101,15 +119,8 @@ fn stack_file_problems_have_file_line_and_column() {
     let (w, ep) = World::offline();
     let d = w.dir.path();
     write(d, "policies/p.json", POLICY);
-    // Runs plan on a stack file; `{f}` in an expectation stands for the stack file's path.
-    let run = |name: &str, text: &str, expect: &[&str]| {
-        let f = write(d, &format!("stacks/{name}.yaml"), text)
-            .display()
-            .to_string();
-        let e: Vec<String> = expect.iter().map(|s| s.replace("{f}", &f)).collect();
-        let er: Vec<&str> = e.iter().map(String::as_str).collect();
-        fails_offline(&w, &ep, &plan(&f, "ok", "ops@example.com", IP), &er)
-    };
+    let run =
+        |name: &str, text: &str, expect: &[&str]| stack_fails_offline(&w, &ep, name, text, expect);
 
     // Malformed YAML.
     run(
@@ -289,7 +300,6 @@ fn a_stack_reads_no_file_outside_its_folder() {
 #[test]
 fn deep_nesting_is_an_error_not_a_crash() {
     let (w, ep) = World::offline();
-    let d = w.dir.path();
     let deep_block: String = (0..2_000)
         .map(|i| format!("{}k:\n", " ".repeat(i)))
         .collect();
@@ -298,37 +308,24 @@ fn deep_nesting_is_an_error_not_a_crash() {
         ("sequences", format!("{}x\n", "- ".repeat(100_000)), "1:129"),
         ("mappings", deep_block, "65:65"),
     ] {
-        let f = write(d, &format!("stacks/{name}.yaml"), &text)
-            .display()
-            .to_string();
-        fails_offline(
-            &w,
-            &ep,
-            &plan(&f, "ok", "ops@example.com", IP),
-            &[&format!(
-                "{f}:{at}: error: invalid YAML: lists and mappings nest more than 64 levels deep"
-            )],
+        let expect = format!(
+            "{{f}}:{at}: error: invalid YAML: lists and mappings nest more than 64 levels deep"
         );
+        stack_fails_offline(&w, &ep, name, &text, &[&expect]);
     }
 }
 
 #[test]
 fn whole_numbers_outside_the_aws_limits_are_refused() {
     let (w, ep) = World::offline();
-    let f = write(
-        w.dir.path(),
-        "stacks/numbers.yaml",
-        "version: 1\nresources:\n  pool:\n    type: cognito_user_pool\n    properties:\n      name: ${prefix}-pool\n      password_min_length: 4294967302\n  fn:\n    type: lambda_function\n    properties:\n      name: ${prefix}-fn\n      role_arn: arn:aws:iam::123456789012:role/r\n      code: builtin:presignup\n      handler: presignup.handler\n      timeout: 901\n",
-    )
-    .display()
-    .to_string();
-    fails_offline(
+    stack_fails_offline(
         &w,
         &ep,
-        &plan(&f, "ok", "ops@example.com", IP),
+        "numbers",
+        "version: 1\nresources:\n  pool:\n    type: cognito_user_pool\n    properties:\n      name: ${prefix}-pool\n      password_min_length: 4294967302\n  fn:\n    type: lambda_function\n    properties:\n      name: ${prefix}-fn\n      role_arn: arn:aws:iam::123456789012:role/r\n      code: builtin:presignup\n      handler: presignup.handler\n      timeout: 901\n",
         &[
-            &format!("{f}:7:28: error: `pool.password_min_length` must be from 6 to 99 (the AWS limit), found 4294967302"),
-            &format!("{f}:15:16: error: `fn.timeout` must be from 1 to 900 (the AWS limit), found 901"),
+            "{f}:7:28: error: `pool.password_min_length` must be from 6 to 99 (the AWS limit), found 4294967302",
+            "{f}:15:16: error: `fn.timeout` must be from 1 to 900 (the AWS limit), found 901",
         ],
     );
 }
