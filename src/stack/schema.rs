@@ -221,10 +221,11 @@ fn prop_schema(p: &PropSpec) -> Value {
     let schema = match p.ty {
         PropType::Str => text(),
         PropType::Bool => json!({"type": "boolean"}),
-        PropType::Int => {
-            let (min, max) = int_range(p);
-            json!({"type": "integer", "minimum": min, "maximum": max})
-        }
+        // Without its AWS range a whole number shows no maximum (a test asks for every one).
+        PropType::Int => match p.range {
+            Some((min, max)) => json!({"type": "integer", "minimum": min, "maximum": max}),
+            None => json!({"type": "integer", "minimum": 0}),
+        },
         PropType::StrList => json!({"type": "array", "items": text()}),
         PropType::StrMap => json!({"type": "object", "additionalProperties": text()}),
         PropType::Policy => json!({"type": "string"}),
@@ -250,8 +251,9 @@ fn prop_schema(p: &PropSpec) -> Value {
         PropType::Policy => doc.push_str(" (a JSON file, relative to the stack file)"),
         PropType::PolicyMap => doc.push_str(" (JSON files, relative to the stack file)"),
         PropType::Int => {
-            let (min, max) = int_range(p);
-            doc.push_str(&format!("; from {min} to {max}"));
+            if let Some((min, max)) = p.range {
+                doc.push_str(&format!("; from {min} to {max}"));
+            }
         }
         _ => {}
     }

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::error::{Diagnostic, Origin};
-use crate::resources::PropType;
 
 fn parse(settings: &str) -> Result<Stack, Vec<Diagnostic>> {
     let text = format!(
@@ -154,10 +153,19 @@ fn bad_policy_json() {
 
 #[test]
 fn every_whole_number_property_has_the_range_aws_accepts() {
-    for kind in crate::resources::REGISTRY {
-        for p in kind.props().iter().filter(|p| p.ty == PropType::Int) {
-            let what = format!("{}.{}", kind.type_name(), p.name);
-            let (min, max) = p.range.unwrap_or_else(|| panic!("{what} has no range"));
+    // Read from the schema, which shows each property's range: every kind, every property.
+    let schema = super::schema::json_schema();
+    let mut seen = 0;
+    for (kind, def) in schema["$defs"].as_object().expect("$defs") {
+        for (name, p) in def["properties"].as_object().into_iter().flatten() {
+            if p["type"] != "integer" {
+                continue;
+            }
+            seen += 1;
+            let what = format!("{kind}.{name}");
+            let (Some(min), Some(max)) = (p["minimum"].as_i64(), p["maximum"].as_i64()) else {
+                panic!("{what} has no range: give its PropSpec `.range(min, max)`");
+            };
             assert!(min <= max, "{what}");
             // The SDK takes an i32: every accepted value fits one.
             assert!(
@@ -166,6 +174,9 @@ fn every_whole_number_property_has_the_range_aws_accepts() {
             );
         }
     }
+    // At least password_min_length, temporary_password_validity_days, refresh_token_validity_days
+    // and timeout.
+    assert!(seen >= 4, "{seen} whole-number properties");
 }
 
 #[test]
