@@ -76,6 +76,10 @@ K. On demand, a request whose answer is lost: POST
    /moto-api/iotstack/lose-answer {"action": "CreateUserPool", "count": 1}
    makes the next such request succeed but answer HTTP 500 InternalFailure,
    so the SDK retries it (a create AWS does not make idempotent duplicates).
+L. cognito-idp password length: a password is checked against the pool's
+   MinimumLength and AWS's maximum of 256 characters (AdminSetUserPassword,
+   SignUp: "Maximum length of 256"); moto 5.2.5 refused any password of 99
+   characters or more, which AWS accepts.
 
 Strict mode (IOTSTACK_EMULATOR_STRICT, or ``--strict[=SPEC]``, read when the
 server starts; off by default). moto forgives what AWS does not; each strict
@@ -1666,6 +1670,45 @@ def iot_replace_topic_rule_role(original: Callable[..., Any], self: IoTResponse)
     """Strict ``role-delay``: as CreateTopicRule."""
     _iot_role_check(self)
     return original(self)
+
+
+# --- L. cognito-idp password length -----------------------------------------
+
+# AWS's longest password (Amazon Cognito user pools API reference,
+# AdminSetUserPassword / SignUp, Password: "Maximum length of 256").
+_PASSWORD_MAX = 256
+
+
+# The special characters a password may use for RequireSymbols (Amazon Cognito
+# developer guide, "Password policies").
+_PASSWORD_SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
+
+
+@_wrap(CognitoIdpBackend, "_validate_password")
+def cognito_validate_password(
+    original: Callable[..., Any], self: CognitoIdpBackend, user_pool_id: str, password: str
+) -> None:
+    """A password is checked as AWS checks it: at least the pool's
+    MinimumLength, at most 256 characters, and the classes the policy
+    requires (moto 5.2.5 refused 99 characters or more, a limit no pool can
+    set)."""
+    from moto.cognitoidp.exceptions import InvalidPasswordException
+
+    policy = (
+        self.describe_user_pool(user_pool_id)
+        .extended_config.get("Policies", {})
+        .get("PasswordPolicy", {})
+    )
+    ok = policy.get("MinimumLength", 8) <= len(password) <= _PASSWORD_MAX
+    for key, present in (
+        ("RequireUppercase", any(c.isupper() for c in password)),
+        ("RequireLowercase", any(c.islower() for c in password)),
+        ("RequireNumbers", any(c.isdigit() for c in password)),
+        ("RequireSymbols", any(c in _PASSWORD_SYMBOLS for c in password)),
+    ):
+        ok = ok and (present or not policy.get(key, True))
+    if not ok:
+        raise InvalidPasswordException()
 
 
 # --- K. lost answers (on demand) ----------------------------------------------

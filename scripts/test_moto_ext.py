@@ -688,6 +688,27 @@ class LambdaPermissionTest(EmulatorCase):
 # --- G ----------------------------------------------------------------------
 
 
+class PasswordLengthTest(EmulatorCase):
+    def test_passwords_up_to_256_characters_meet_the_policy(self) -> None:
+        idp = client("cognito-idp")
+        pool = idp.create_user_pool(
+            PoolName=unique("pool"),
+            Policies={"PasswordPolicy": {"MinimumLength": 30}},
+        )["UserPool"]["Id"]
+        idp.admin_create_user(UserPoolId=pool, Username="u")
+        good = "Aa1!" + "x" * 95
+        idp.admin_set_user_password(UserPoolId=pool, Username="u", Password=good, Permanent=True)
+        for bad in ("Aa1!" + "x" * 20, "Aa1!" + "x" * 253, "a" * 40):
+            self.assertError(
+                "InvalidPasswordException",
+                idp.admin_set_user_password,
+                UserPoolId=pool,
+                Username="u",
+                Password=bad,
+                Permanent=True,
+            )
+
+
 class ManagedPolicyTest(EmulatorCase):
     def test_attach_aws_managed_policy(self) -> None:
         iam = client("iam")

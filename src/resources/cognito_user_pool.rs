@@ -32,7 +32,9 @@ static PROPS: &[PropSpec] = &[
         "password_min_length",
         PropType::Int,
         "minimum password length (default 8)",
-    ),
+    )
+    // PasswordPolicyType.MinimumLength.
+    .range(6, 99),
     PropSpec::optional(
         "require_uppercase",
         PropType::Bool,
@@ -57,7 +59,9 @@ static PROPS: &[PropSpec] = &[
         "temporary_password_validity_days",
         PropType::Int,
         "days a temporary password is valid (default 7)",
-    ),
+    )
+    // PasswordPolicyType.TemporaryPasswordValidityDays: 0 to 365, where 0 stands for the default.
+    .range(1, 365),
     PropSpec::optional(
         "email_required",
         PropType::Bool,

@@ -35,7 +35,9 @@ static PROPS: &[PropSpec] = &[
         "refresh_token_validity_days",
         PropType::Int,
         "days a refresh token is valid (default 30)",
-    ),
+    )
+    // RefreshTokenValidity in days: 60 minutes to 10 years; 0 stands for the default.
+    .range(1, 3650),
     PropSpec::optional(
         "generate_secret",
         PropType::Bool,

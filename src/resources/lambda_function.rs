@@ -47,7 +47,7 @@ pub static SPEC: KindSpec = KindSpec {
             "module.function, e.g. `presignup.handler`",
         ),
         PropSpec::optional("runtime", PropType::Str, "the runtime (default python3.12)"),
-        PropSpec::optional("timeout", PropType::Int, "seconds (default 30)"),
+        PropSpec::optional("timeout", PropType::Int, "seconds (default 30)").range(1, 900),
         PropSpec::optional("description", PropType::Str, "a description"),
         PropSpec::optional("environment", PropType::StrMap, "environment variables"),
     ],

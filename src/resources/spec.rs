@@ -159,6 +159,9 @@ pub struct PropSpec {
     /// The value is never shown.
     pub sensitive: bool,
     pub doc: &'static str,
+    /// The smallest and largest value AWS accepts, for an `Int` property; checked offline, so a
+    /// value always fits the `i32` the SDK takes.
+    pub range: Option<(i64, i64)>,
 }
 
 impl PropSpec {
@@ -170,6 +173,7 @@ impl PropSpec {
             force_new: false,
             sensitive: false,
             doc,
+            range: None,
         }
     }
 
@@ -182,6 +186,12 @@ impl PropSpec {
 
     pub const fn force_new(mut self) -> Self {
         self.force_new = true;
+        self
+    }
+
+    /// The values AWS accepts for an `Int` property, `min..=max`.
+    pub const fn range(mut self, min: i64, max: i64) -> Self {
+        self.range = Some((min, max));
         self
     }
 }

@@ -89,6 +89,9 @@ struct Loader<'a> {
     path: &'a Path,
     /// The stack file's folder: the files it names are relative to it.
     dir: PathBuf,
+    /// On disk, the folder every file the stack names must be in (see [`confinement`]), when it
+    /// exists.
+    root: Option<PathBuf>,
     diags: Vec<Diagnostic>,
 }
 
@@ -98,10 +101,15 @@ impl<'a> Loader<'a> {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
+        let root = match source {
+            Source::Disk => confinement(&dir),
+            Source::Embedded(_) => None,
+        };
         Loader {
             source,
             path,
             dir,
+            root,
             diags: Vec::new(),
         }
     }
@@ -368,7 +376,9 @@ impl<'a> Loader<'a> {
         let what = format!("`{rid}.{}`", spec.name);
         match spec.ty {
             PropType::Str => self.template(node, &what).map(PropValue::Str),
-            PropType::Int => self.int(node, &what).map(PropValue::Int),
+            PropType::Int => self
+                .int(node, &what, schema::int_range(spec))
+                .map(PropValue::Int),
             PropType::Bool => self.bool(node, &what).map(PropValue::Bool),
             PropType::Code => self.code(node, &what).map(PropValue::Code),
             PropType::Policy => self
@@ -405,11 +415,18 @@ impl<'a> Loader<'a> {
         })
     }
 
-    fn int(&mut self, node: &Node, what: &str) -> Option<i64> {
-        self.expect(node, what, "be a whole number", |v| match v {
-            yaml::Value::Int(i) if *i >= 0 => Some(*i),
+    /// A whole number within `range`, the values AWS accepts.
+    fn int(&mut self, node: &Node, what: &str, (min, max): (i64, i64)) -> Option<i64> {
+        let i = self.expect(node, what, "be a whole number", |v| match v {
+            yaml::Value::Int(i) => Some(*i),
             _ => None,
-        })
+        })?;
+        if !(min..=max).contains(&i) {
+            let m = format!("{what} must be from {min} to {max} (the AWS limit), found {i}");
+            self.err(node.pos, m);
+            return None;
+        }
+        Some(i)
     }
 
     fn bool(&mut self, node: &Node, what: &str) -> Option<bool> {
@@ -447,7 +464,7 @@ impl<'a> Loader<'a> {
             }
             return Some(src);
         }
-        let path = clean_path(&self.dir.join(&src));
+        let path = self.referenced(node, what, &src)?;
         if !self.source.is_file(&path) {
             let m = format!("{what}: cannot read function source `{}`", path.display());
             self.err(node.pos, m).hint =
@@ -459,7 +476,7 @@ impl<'a> Loader<'a> {
 
     fn policy_file(&mut self, node: &Node, what: &str) -> Option<(PathBuf, Template)> {
         let rel = self.string(node, what)?;
-        let path = clean_path(&self.dir.join(&rel));
+        let path = self.referenced(node, what, &rel)?;
         let text = match self.source.read(&path) {
             Ok(t) => t,
             Err(e) => {
@@ -472,6 +489,43 @@ impl<'a> Loader<'a> {
         };
         let t = self.policy_text(&path, &text)?;
         Some((path, t))
+    }
+
+    /// The path of a file the stack names (`rel`, relative to the stack file), or `None` (an
+    /// error at `node`) when, on disk, it resolves (after `..` and symbolic links) outside the
+    /// stack's folder or into a hidden file or folder: a stack must not send `~/.aws/credentials`
+    /// or `/etc/passwd` to AWS. A file that does not exist is left for the caller to report.
+    fn referenced(&mut self, node: &Node, what: &str, rel: &str) -> Option<PathBuf> {
+        let path = clean_path(&self.dir.join(rel));
+        if self.source != Source::Disk {
+            return Some(path);
+        }
+        let Ok(real) = path.canonicalize() else {
+            return Some(path);
+        };
+        let shown = path.display();
+        let Some(inside) = self.root.as_ref().and_then(|r| real.strip_prefix(r).ok()) else {
+            let root = self.root.as_ref().map_or_else(
+                || self.dir.display().to_string(),
+                |r| r.display().to_string(),
+            );
+            let m = format!("{what}: `{shown}` is outside the stack's folder `{root}`");
+            self.err(node.pos, m).hint = Some(format!(
+                "a stack reads only files inside the folder of its stack file (for a stack file in a `{STACKS_FOLDER}/` folder, the folder that holds it): copy the file there"
+            ));
+            return None;
+        };
+        if inside
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+        {
+            let m = format!("{what}: `{shown}` is a hidden file or in a hidden folder");
+            self.err(node.pos, m).hint = Some(
+                "a stack reads no hidden files or folders (such as `.aws` or `.ssh`): move the file out of it".into(),
+            );
+            return None;
+        }
+        Some(path)
     }
 
     /// A policy file's text: valid JSON, and a valid template.
@@ -548,6 +602,28 @@ impl<'a> Loader<'a> {
             }
         }
         Some(out)
+    }
+}
+
+/// The folder name `iotstack init` writes stack files into, beside `policies/`.
+const STACKS_FOLDER: &str = "stacks";
+
+/// The folder, resolved, that every file a stack file in `dir` names must be in: `dir` itself,
+/// or its parent when `dir` is a `stacks/` folder, as `iotstack init` lays a project out
+/// (`stacks/default.yaml` naming `../policies/device-policy.json`). `None` when `dir` cannot be
+/// resolved.
+fn confinement(dir: &Path) -> Option<PathBuf> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let real = dir.canonicalize().ok()?;
+    match real.parent() {
+        Some(parent) if real.file_name().is_some_and(|n| n == STACKS_FOLDER) => {
+            Some(parent.to_path_buf())
+        }
+        _ => Some(real),
     }
 }
 

@@ -221,7 +221,11 @@ fn prop_schema(p: &PropSpec) -> Value {
     let schema = match p.ty {
         PropType::Str => text(),
         PropType::Bool => json!({"type": "boolean"}),
-        PropType::Int => json!({"type": "integer", "minimum": 0}),
+        // Without its AWS range a whole number shows no maximum (a test asks for every one).
+        PropType::Int => match p.range {
+            Some((min, max)) => json!({"type": "integer", "minimum": min, "maximum": max}),
+            None => json!({"type": "integer", "minimum": 0}),
+        },
         PropType::StrList => json!({"type": "array", "items": text()}),
         PropType::StrMap => json!({"type": "object", "additionalProperties": text()}),
         PropType::Policy => json!({"type": "string"}),
@@ -246,12 +250,23 @@ fn prop_schema(p: &PropSpec) -> Value {
     match p.ty {
         PropType::Policy => doc.push_str(" (a JSON file, relative to the stack file)"),
         PropType::PolicyMap => doc.push_str(" (JSON files, relative to the stack file)"),
+        PropType::Int => {
+            if let Some((min, max)) = p.range {
+                doc.push_str(&format!("; from {min} to {max}"));
+            }
+        }
         _ => {}
     }
     if p.force_new {
         doc.push_str("; changing it replaces the resource");
     }
     described(schema, &doc)
+}
+
+/// The values an `Int` property accepts: the AWS limit its spec gives, else what fits an `i32`
+/// (the SDK's integer type), so no value is ever truncated on its way to AWS.
+pub fn int_range(p: &PropSpec) -> (i64, i64) {
+    p.range.unwrap_or((0, i64::from(i32::MAX)))
 }
 
 fn described(mut schema: Value, doc: &str) -> Value {

@@ -150,3 +150,173 @@ fn bad_policy_json() {
     let out = errors_of(&dir.path().join("stacks/s.yaml"), text);
     insta::assert_snapshot!(out.replace(&dir.path().display().to_string(), "<dir>"));
 }
+
+#[test]
+fn every_whole_number_property_has_the_range_aws_accepts() {
+    // Read from the schema, which shows each property's range: every kind, every property.
+    let schema = super::schema::json_schema();
+    let mut seen = 0;
+    for (kind, def) in schema["$defs"].as_object().expect("$defs") {
+        for (name, p) in def["properties"].as_object().into_iter().flatten() {
+            if p["type"] != "integer" {
+                continue;
+            }
+            seen += 1;
+            let what = format!("{kind}.{name}");
+            let (Some(min), Some(max)) = (p["minimum"].as_i64(), p["maximum"].as_i64()) else {
+                panic!("{what} has no range: give its PropSpec `.range(min, max)`");
+            };
+            assert!(min <= max, "{what}");
+            // The SDK takes an i32: every accepted value fits one.
+            assert!(
+                i32::try_from(min).is_ok() && i32::try_from(max).is_ok(),
+                "{what}"
+            );
+        }
+    }
+    // At least password_min_length, temporary_password_validity_days, refresh_token_validity_days
+    // and timeout.
+    assert!(seen >= 4, "{seen} whole-number properties");
+}
+
+#[test]
+fn whole_numbers_out_of_the_aws_range_are_refused_at_their_value() {
+    let stack = |kind: &str, prop: &str, value: &str| {
+        format!("version: 1\nresources:\n  r:\n    type: {kind}\n    properties:\n      name: n\n      {prop}: {value}\n")
+    };
+    let cases = [
+        (
+            "cognito_user_pool",
+            "password_min_length",
+            "5",
+            "from 6 to 99",
+        ),
+        (
+            "cognito_user_pool",
+            "password_min_length",
+            "100",
+            "from 6 to 99",
+        ),
+        // 2^32 + 6 would have been sent as 6.
+        (
+            "cognito_user_pool",
+            "password_min_length",
+            "4294967302",
+            "from 6 to 99",
+        ),
+        (
+            "cognito_user_pool",
+            "temporary_password_validity_days",
+            "366",
+            "from 1 to 365",
+        ),
+        (
+            "cognito_user_pool",
+            "temporary_password_validity_days",
+            "-1",
+            "from 1 to 365",
+        ),
+    ];
+    for (kind, prop, value, range) in cases {
+        let out = errors(&stack(kind, prop, value));
+        assert_eq!(
+            out,
+            format!("stacks/s.yaml:7:{}: error: `r.{prop}` must be {range} (the AWS limit), found {value}", 9 + prop.len()),
+        );
+    }
+    let client = "version: 1\nresources:\n  c:\n    type: cognito_user_pool_client\n    properties:\n      name: n\n      user_pool_id: p\n      refresh_token_validity_days: 3651\n";
+    assert!(errors(client).contains(
+        "stacks/s.yaml:8:36: error: `c.refresh_token_validity_days` must be from 1 to 3650 (the AWS limit), found 3651"
+    ));
+    for timeout in ["0", "901"] {
+        let f = format!("version: 1\nresources:\n  f:\n    type: lambda_function\n    properties:\n      name: n\n      role_arn: r\n      code: builtin:presignup\n      handler: h.h\n      timeout: {timeout}\n");
+        assert!(errors(&f).contains(&format!(
+            "stacks/s.yaml:10:16: error: `f.timeout` must be from 1 to 900 (the AWS limit), found {timeout}"
+        )));
+    }
+    // The limits themselves are accepted.
+    for (value, days) in [("6", "1"), ("99", "365")] {
+        let text = format!("version: 1\nresources:\n  r:\n    type: cognito_user_pool\n    properties:\n      name: n\n      password_min_length: {value}\n      temporary_password_validity_days: {days}\n");
+        Stack::parse(Path::new("s.yaml"), &text).unwrap_or_else(|d| panic!("{d:?}"));
+    }
+}
+
+/// The errors of the stack file `stacks/s.yaml` in `dir` with `text`, the folder (as named and
+/// resolved) shown as `<dir>`.
+fn errors_in(dir: &Path, text: &str) -> String {
+    let real = dir.canonicalize().expect("resolves").display().to_string();
+    errors_of(&dir.join("stacks/s.yaml"), text)
+        .replace(&real, "<dir>")
+        .replace(&dir.display().to_string(), "<dir>")
+}
+
+#[test]
+fn files_a_stack_names_stay_inside_its_folder() {
+    let outside = tempfile::tempdir().expect("temp dir");
+    let secret = outside.path().join("credentials");
+    std::fs::write(&secret, "[default]\naws_secret_access_key = hush\n").expect("write");
+    let project = tempfile::tempdir().expect("temp dir");
+    let d = project.path();
+    for sub in ["stacks", "policies", "functions", ".aws"] {
+        std::fs::create_dir_all(d.join(sub)).expect("mkdir");
+    }
+    let policy = r#"{"Version": "2012-10-17", "Statement": []}"#;
+    std::fs::write(d.join("policies/p.json"), policy).expect("write");
+    std::fs::write(d.join("functions/f.py"), "def h(e, c): pass\n").expect("write");
+    std::fs::write(d.join(".aws/credentials"), policy).expect("write");
+    std::os::unix::fs::symlink(&secret, d.join("policies/link.json")).expect("symlink");
+    std::os::unix::fs::symlink(&secret, d.join("functions/link.py")).expect("symlink");
+    let doc = |path: &str| {
+        format!("version: 1\nresources:\n  p:\n    type: iot_policy\n    properties:\n      name: p\n      document: {path}\n")
+    };
+    let code = |path: &str| {
+        format!("version: 1\nresources:\n  f:\n    type: lambda_function\n    properties:\n      name: f\n      role_arn: r\n      handler: f.h\n      code: {path}\n")
+    };
+    // Inside the project (the stack file's `stacks/` folder and its parent): read.
+    let project_stack = d.join("stacks/s.yaml");
+    Stack::parse(&project_stack, &doc("../policies/p.json")).unwrap_or_else(|e| panic!("{e:?}"));
+    Stack::parse(&project_stack, &code("../functions/f.py")).unwrap_or_else(|e| panic!("{e:?}"));
+
+    let outside_hint = "hint: a stack reads only files inside the folder of its stack file (for a stack file in a `stacks/` folder, the folder that holds it): copy the file there";
+    let secret_path = secret.display().to_string();
+    let up = format!(
+        "../../{}",
+        outside.path().file_name().unwrap().to_string_lossy()
+    );
+    // An absolute path, a path up and out, and a link inside that points out.
+    for (path, shown) in [
+        (secret_path.clone(), secret_path.clone()),
+        (
+            format!("{up}/credentials"),
+            format!("{}/credentials", outside.path().display()),
+        ),
+        (
+            "../policies/link.json".to_string(),
+            "<dir>/policies/link.json".to_string(),
+        ),
+    ] {
+        let out = errors_in(d, &doc(&path));
+        assert_eq!(
+            out,
+            format!("<dir>/stacks/s.yaml:7:17: error: `p.document`: `{shown}` is outside the stack's folder `<dir>`\n  {outside_hint}"),
+        );
+        assert!(!out.contains("hush"));
+    }
+    let out = errors_in(d, &code("../functions/link.py"));
+    assert_eq!(
+        out,
+        format!("<dir>/stacks/s.yaml:9:13: error: `f.code`: `<dir>/functions/link.py` is outside the stack's folder `<dir>`\n  {outside_hint}"),
+    );
+    // A hidden folder inside the project is refused too.
+    assert_eq!(
+        errors_in(d, &doc("../.aws/credentials")),
+        "<dir>/stacks/s.yaml:7:17: error: `p.document`: `<dir>/.aws/credentials` is a hidden file or in a hidden folder\n  hint: a stack reads no hidden files or folders (such as `.aws` or `.ssh`): move the file out of it",
+    );
+    // A stack file in any other folder reads only below that folder.
+    std::fs::create_dir_all(d.join("elsewhere")).expect("mkdir");
+    let e = errors_of(&d.join("elsewhere/s.yaml"), &doc("../policies/p.json"));
+    assert!(
+        e.contains("`p.document`: `") && e.contains("is outside the stack's folder"),
+        "{e}"
+    );
+}

@@ -19,6 +19,24 @@ fn fails_offline(w: &World, ep: &CountingEndpoint, args: &[&str], expect: &[&str
     r.stderr
 }
 
+/// Writes `stacks/<name>.yaml` in the world's folder and runs plan on it, which must fail
+/// offline with each of `expect`, where `{f}` stands for the stack file's path.
+#[track_caller]
+fn stack_fails_offline(
+    w: &World,
+    ep: &CountingEndpoint,
+    name: &str,
+    text: &str,
+    expect: &[&str],
+) -> String {
+    let f = write(w.dir.path(), &format!("stacks/{name}.yaml"), text)
+        .display()
+        .to_string();
+    let e: Vec<String> = expect.iter().map(|s| s.replace("{f}", &f)).collect();
+    let e: Vec<&str> = e.iter().map(String::as_str).collect();
+    fails_offline(w, ep, &plan(&f, "ok", "ops@example.com", IP), &e)
+}
+
 const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"arn:aws:iot:${region}:${account}:client/${iot:ClientId}"}]}"#;
 
 #[test]
@@ -101,15 +119,8 @@ fn stack_file_problems_have_file_line_and_column() {
     let (w, ep) = World::offline();
     let d = w.dir.path();
     write(d, "policies/p.json", POLICY);
-    // Runs plan on a stack file; `{f}` in an expectation stands for the stack file's path.
-    let run = |name: &str, text: &str, expect: &[&str]| {
-        let f = write(d, &format!("stacks/{name}.yaml"), text)
-            .display()
-            .to_string();
-        let e: Vec<String> = expect.iter().map(|s| s.replace("{f}", &f)).collect();
-        let er: Vec<&str> = e.iter().map(String::as_str).collect();
-        fails_offline(&w, &ep, &plan(&f, "ok", "ops@example.com", IP), &er)
-    };
+    let run =
+        |name: &str, text: &str, expect: &[&str]| stack_fails_offline(&w, &ep, name, text, expect);
 
     // Malformed YAML.
     run(
@@ -222,4 +233,99 @@ fn an_ip_that_restricts_nothing_is_refused_before_any_aws_call() {
         r.all()
     );
     ep.assert_no_calls("validate is offline");
+}
+
+#[test]
+fn a_stack_reads_no_file_outside_its_folder() {
+    let (w, ep) = World::offline();
+    let d = w.dir.path();
+    // A secret beside the project, reached by `..`, by its absolute path and through a link.
+    let secret = write(
+        d,
+        "credentials",
+        "[default]\naws_secret_access_key = hush\n",
+    );
+    write(d, "project/policies/p.json", POLICY);
+    std::os::unix::fs::symlink(&secret, d.join("project/policies/link.json")).unwrap();
+    let f = write(
+        d,
+        "project/stacks/leak.yaml",
+        &format!(
+            "version: 1\nresources:\n  p:\n    type: iot_policy\n    properties:\n      name: ${{prefix}}-p\n      document: ../../credentials\n  q:\n    type: iot_policy\n    properties:\n      name: ${{prefix}}-q\n      document: ../policies/link.json\n  f:\n    type: lambda_function\n    properties:\n      name: ${{prefix}}-f\n      role_arn: arn:aws:iam::123456789012:role/r\n      handler: credentials.handler\n      code: {}\n",
+            secret.display()
+        ),
+    )
+    .display()
+    .to_string();
+    let outside = "is outside the stack's folder";
+    for verb in ["plan", "apply"] {
+        let mut args = plan(&f, "ok", "ops@example.com", IP).to_vec();
+        args[0] = verb;
+        if verb == "apply" {
+            args.push("--yes");
+        }
+        let e = fails_offline(
+            &w,
+            &ep,
+            &args,
+            &[
+                &format!("{f}:7:17: error: `p.document`: `"),
+                &format!("{f}:12:17: error: `q.document`: `"),
+                &format!(
+                    "{f}:19:13: error: `f.code`: `{}` {outside}",
+                    secret.display()
+                ),
+                "3 errors found",
+                "hint: a stack reads only files inside the folder of its stack file",
+            ],
+        );
+        assert_eq!(e.matches(outside).count(), 3, "{e}");
+        assert!(!e.contains("hush"), "{e}");
+    }
+    // The same files inside the project are read.
+    let ok = write(d, "project/stacks/ok.yaml", "version: 1\nresources:\n  p:\n    type: iot_policy\n    properties:\n      name: ${prefix}-p\n      document: ../policies/p.json\n");
+    let r = w
+        .run(&[
+            "validate",
+            "--stack",
+            &ok.display().to_string(),
+            "--prefix",
+            "ok",
+        ])
+        .ok();
+    assert!(!r.all().contains(outside), "{}", r.all());
+    ep.assert_no_calls("validate is offline");
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let (w, ep) = World::offline();
+    let deep_block: String = (0..2_000)
+        .map(|i| format!("{}k:\n", " ".repeat(i)))
+        .collect();
+    for (name, text, at) in [
+        ("flow", "[".repeat(100_000), "1:256"),
+        ("sequences", format!("{}x\n", "- ".repeat(100_000)), "1:129"),
+        ("mappings", deep_block, "65:65"),
+    ] {
+        let expect = format!(
+            "{{f}}:{at}: error: invalid YAML: lists and mappings nest more than 64 levels deep"
+        );
+        stack_fails_offline(&w, &ep, name, &text, &[&expect]);
+    }
+}
+
+#[test]
+fn whole_numbers_outside_the_aws_limits_are_refused() {
+    let (w, ep) = World::offline();
+    stack_fails_offline(
+        &w,
+        &ep,
+        "numbers",
+        "version: 1\nresources:\n  pool:\n    type: cognito_user_pool\n    properties:\n      name: ${prefix}-pool\n      password_min_length: 4294967302\n  fn:\n    type: lambda_function\n    properties:\n      name: ${prefix}-fn\n      role_arn: arn:aws:iam::123456789012:role/r\n      code: builtin:presignup\n      handler: presignup.handler\n      timeout: 901\n",
+        &[
+            "{f}:7:28: error: `pool.password_min_length` must be from 6 to 99 (the AWS limit), found 4294967302",
+            "{f}:15:16: error: `fn.timeout` must be from 1 to 900 (the AWS limit), found 901",
+        ],
+    );
 }

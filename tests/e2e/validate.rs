@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{repo, write, Run, World};
+use crate::harness::{edited_stack, repo, write, Run, World};
 
 /// `iotstack validate <args>` from the repository root (so files print as relative paths), with
 /// no AWS credentials, region or configuration at all; asserts that no AWS call was made.
@@ -26,18 +26,10 @@ fn validate(args: &[&str]) -> Run {
     Run::from(run)
 }
 
-/// The repository's policy folder, as findings name its files.
-fn policies() -> String {
-    repo().join("policies").display().to_string()
-}
-
-/// The default stack with `edit` applied, written as `name` in the world's folder, its policies
-/// named by their paths in the repository; returns the stack's path.
-fn default_stack_edited(w: &World, name: &str, edit: impl Fn(String) -> String) -> String {
-    let text = std::fs::read_to_string(repo().join("stacks/default.yaml"))
-        .expect("the default stack")
-        .replace("../policies/", &format!("{}/", policies()));
-    write(w.dir.path(), name, &edit(text)).display().to_string()
+/// The default stack with `edit` applied, in the world's folder beside a copy of the shipped
+/// policies (a stack reads files only from its own folder); returns the stack's path.
+fn default_stack_edited(w: &World, edit: impl Fn(String) -> String) -> String {
+    edited_stack(w, edit).display().to_string()
 }
 
 /// `(rule, file, line, column, severity)` of every finding of a JSON report.
@@ -369,11 +361,10 @@ fn prefix_making_a_name_too_long_is_reported_with_the_flag() {
 fn the_seed_self_attach_opt_in_is_reported() {
     // The README's opt-in: the seed's policy as an extra inline policy of the authenticated role.
     let (w, _) = World::offline();
-    let policies = policies();
-    let stack = default_stack_edited(&w, "opt-in.yaml", |t| {
+    let stack = default_stack_edited(&w, |t| {
         t.replace(
             "        iot-and-secret: ",
-            &format!("        seed-self-attach: {policies}/seed-self-attach.json\n        iot-and-secret: "),
+            "        seed-self-attach: ../policies/seed-self-attach.json\n        iot-and-secret: ",
         )
     });
     let r = validate(&["--stack", &stack, "--output", "json"]).code(1);
@@ -386,7 +377,12 @@ fn the_seed_self_attach_opt_in_is_reported() {
     assert_eq!(finding["property"], "inline_policies.seed-self-attach");
     assert_eq!(
         finding["file"],
-        format!("{policies}/seed-self-attach.json").as_str()
+        w.dir
+            .path()
+            .join("policies/seed-self-attach.json")
+            .display()
+            .to_string()
+            .as_str()
     );
     assert_eq!(
         (finding["line"].as_u64(), finding["column"].as_u64()),
@@ -395,6 +391,20 @@ fn the_seed_self_attach_opt_in_is_reported() {
     // The default stack does not use it.
     let default = std::fs::read_to_string(repo().join("stacks/default.yaml")).unwrap();
     assert!(!default.contains("seed-self-attach"));
+}
+
+#[test]
+fn the_seed_fixtures_hold_the_shipped_policies() {
+    // A stack reads files only from its own folder, so the seed stacks keep copies of the
+    // shipped policies they use: the same text.
+    for name in ["seed-self-attach.json", "identity-trust-authenticated.json"] {
+        let read = |dir: &str| std::fs::read_to_string(repo().join(dir).join(name)).unwrap();
+        assert_eq!(
+            read("tests/fixtures/seeds/policies"),
+            read("policies"),
+            "tests/fixtures/seeds/policies/{name} differs from policies/{name}"
+        );
+    }
 }
 
 #[test]
@@ -433,12 +443,12 @@ fn the_seed_self_attach_as_an_explicit_opt_in_is_a_warning() {
                 31,
                 "warning".to_string()
             ),
-            (
-                "identity-attach-policy".to_string(),
-                "policies/seed-self-attach.json".to_string(),
+            f(
+                "identity-attach-policy",
+                "seed-self-attach.json",
                 7,
                 17,
-                "warning".to_string()
+                "warning"
             ),
         ]
     );
@@ -455,7 +465,7 @@ fn the_seed_self_attach_as_an_explicit_opt_in_is_a_warning() {
 
     // The setting is reported even when no policy grants iot:AttachPolicy.
     let (w, _) = World::offline();
-    let stack = default_stack_edited(&w, "opt-in-only.yaml", |t| {
+    let stack = default_stack_edited(&w, |t| {
         t.replace(
             "settings:\n",
             "settings:\n  allow_identity_self_attach: true\n",

@@ -143,6 +143,17 @@ fn invalid_stacks_fail_the_schema_and_the_loader_alike() {
             edited("      timeout: 10\n", "      timeout: ten\n"),
         ),
         (
+            "whole number above the AWS limit",
+            edited("      timeout: 10\n", "      timeout: 901\n"),
+        ),
+        (
+            "whole number below the AWS limit",
+            edited(
+                "      password_min_length: 8\n",
+                "      password_min_length: 5\n",
+            ),
+        ),
+        (
             "missing required property",
             edited("      sql: SELECT * FROM '${prefix}/alerts'\n", ""),
         ),
