@@ -21,8 +21,6 @@
 //! Statement indexes are zero-based, as in the JSON pointer
 //! `/Statement/<index>`.
 
-use std::fmt;
-
 use serde::Serialize;
 use serde_json::Value;
 
@@ -59,11 +57,7 @@ impl Decision {
     }
 }
 
-impl fmt::Display for Decision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as!(Decision, as_str);
 
 /// A statement that applies to the request (action, resource and condition
 /// all match).
@@ -231,11 +225,7 @@ impl Layer {
     }
 }
 
-impl fmt::Display for Layer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.describe())
-    }
-}
+display_as!(Layer, describe);
 
 /// The evaluation of one named policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

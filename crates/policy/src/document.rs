@@ -4,7 +4,6 @@
 //! what a misfit means to it: the evaluator ignores the statement with a note, lint reports it.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -53,11 +52,7 @@ impl Effect {
     }
 }
 
-impl fmt::Display for Effect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as!(Effect, as_str);
 
 /// The document itself, given as JSON or as a JSON string holding it (as the AWS APIs return
 /// policy documents).

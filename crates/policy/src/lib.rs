@@ -4,6 +4,17 @@
 //! No AWS call is made here: the documents come from the caller (a stack's templates, or what
 //! AWS returned).
 
+/// `Display` for `$type` as the text its method `$text` returns (`Decision::as_str`, ...).
+macro_rules! display_as {
+    ($type:ty, $text:ident) => {
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.$text())
+            }
+        }
+    };
+}
+
 mod condition;
 mod decision;
 mod document;

@@ -1,72 +1,64 @@
 //! Policy documents compared by meaning: the same statements in any order, a single string the
 //! same as a one-element list, keys in any order, `true` the same as `"true"` in conditions.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The canonical form of a policy document. Two documents mean the same when their canonical
 /// forms are equal. The result is itself a valid policy document.
 pub fn normalize(doc: &Value) -> Value {
-    let Some(obj) = doc.as_object() else {
-        return doc.clone();
-    };
-    let mut out = Map::new();
-    let mut keys: Vec<&String> = obj.keys().collect();
-    keys.sort();
-    for k in keys {
-        let v = &obj[k];
-        if k == "Statement" {
-            let mut stmts: Vec<Value> = match v {
-                Value::Array(a) => a.iter().map(statement).collect(),
-                other => vec![statement(other)],
-            };
-            stmts.sort_by_cached_key(|s| s.to_string());
-            stmts.dedup();
-            out.insert(k.clone(), Value::Array(stmts));
-        } else {
-            out.insert(k.clone(), v.clone());
-        }
-    }
-    Value::Object(out)
+    sorted_object(doc, |k, v| match k {
+        "Statement" => sorted_set(v, statement),
+        _ => v.clone(),
+    })
 }
 
 fn statement(s: &Value) -> Value {
-    let Some(obj) = s.as_object() else {
-        return s.clone();
+    sorted_object(s, |k, v| match k {
+        "Action" | "NotAction" | "Resource" | "NotResource" => string_set(v),
+        "Principal" | "NotPrincipal" => map_values(v, string_set),
+        "Condition" => map_values(v, |keys| map_values(keys, string_set)),
+        _ => v.clone(),
+    })
+}
+
+/// The object `v` with its keys sorted and each value as `f` makes it from the key and the
+/// value; `v` as it is when it is not an object.
+fn sorted_object(v: &Value, f: impl Fn(&str, &Value) -> Value) -> Value {
+    let Some(obj) = v.as_object() else {
+        return v.clone();
     };
-    let mut out = Map::new();
     let mut keys: Vec<&String> = obj.keys().collect();
     keys.sort();
-    for k in keys {
-        let v = &obj[k];
-        let nv = match k.as_str() {
-            "Action" | "NotAction" | "Resource" | "NotResource" => string_set(v),
-            "Principal" | "NotPrincipal" => match v {
-                Value::Object(m) => {
-                    Value::Object(m.iter().map(|(k, v)| (k.clone(), string_set(v))).collect())
-                }
-                other => other.clone(),
-            },
-            "Condition" => match v {
-                Value::Object(ops) => Value::Object(
-                    ops.iter()
-                        .map(|(op, keys)| {
-                            let keys = match keys {
-                                Value::Object(m) => Value::Object(
-                                    m.iter().map(|(k, v)| (k.clone(), string_set(v))).collect(),
-                                ),
-                                other => other.clone(),
-                            };
-                            (op.clone(), keys)
-                        })
-                        .collect(),
-                ),
-                other => other.clone(),
-            },
-            _ => v.clone(),
-        };
-        out.insert(k.clone(), nv);
+    Value::Object(
+        keys.into_iter()
+            .map(|k| (k.clone(), f(k, &obj[k])))
+            .collect(),
+    )
+}
+
+/// The object `v` with each value as `f` makes it, keys in their order; `v` as it is when it
+/// is not an object.
+fn map_values(v: &Value, f: impl Fn(&Value) -> Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), f(v))).collect()),
+        other => other.clone(),
     }
-    Value::Object(out)
+}
+
+/// The list `v` (a single value: a list of it), each item as `f` makes it, sorted by its JSON
+/// text and without repeats.
+fn sorted_set(v: &Value, f: impl Fn(&Value) -> Value) -> Value {
+    let mut items: Vec<Value> = match v {
+        Value::Array(a) => a.iter().map(&f).collect(),
+        other => vec![f(other)],
+    };
+    items.sort_by_cached_key(|s| s.to_string());
+    items.dedup();
+    Value::Array(items)
+}
+
+fn string_set(v: &Value) -> Value {
+    sorted_set(v, scalar_string)
 }
 
 fn scalar_string(v: &Value) -> Value {
@@ -75,16 +67,6 @@ fn scalar_string(v: &Value) -> Value {
         Value::Number(n) => Value::String(n.to_string()),
         other => other.clone(),
     }
-}
-
-fn string_set(v: &Value) -> Value {
-    let mut items: Vec<Value> = match v {
-        Value::Array(a) => a.iter().map(scalar_string).collect(),
-        other => vec![scalar_string(other)],
-    };
-    items.sort_by_cached_key(|s| s.to_string());
-    items.dedup();
-    Value::Array(items)
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! policy variables), and the ARNs of the AWS IoT data-plane resources.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::Serialize;
 
@@ -79,11 +78,7 @@ impl IotAction {
     }
 }
 
-impl fmt::Display for IotAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as!(IotAction, as_str);
 
 /// The ARN partition of a region: `aws-cn` for `cn-*`, `aws-us-gov` for
 /// `us-gov-*`, `aws` otherwise.

@@ -71,11 +71,7 @@ impl Severity {
     }
 }
 
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as!(Severity, as_str);
 
 /// One problem found in a policy document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -88,19 +88,15 @@ pub(super) fn parse<'a>(
     };
     let items = match doc.statements {
         Ok(items) => items,
-        Err(StatementsProblem::Missing) => {
+        Err(problem) => {
+            let message = match problem {
+                StatementsProblem::Missing => "the policy has no Statement: add \"Statement\": [{\"Effect\": \"Allow\", \"Action\": [...], \"Resource\": [...]}]",
+                StatementsProblem::NotAList => "Statement must be an array of statement objects",
+            };
             findings.push(structure(
                 None,
                 "/Statement".to_string(),
-                "the policy has no Statement: add \"Statement\": [{\"Effect\": \"Allow\", \"Action\": [...], \"Resource\": [...]}]".to_string(),
-            ));
-            return None;
-        }
-        Err(StatementsProblem::NotAList) => {
-            findings.push(structure(
-                None,
-                "/Statement".to_string(),
-                "Statement must be an array of statement objects".to_string(),
+                message.to_string(),
             ));
             return None;
         }

@@ -6,7 +6,7 @@ use super::{
     RULE_RESOURCE_TYPE, RULE_SUBSCRIBE_WITHOUT_RECEIVE, RULE_VERSION, RULE_WILDCARD_ACTION,
     RULE_WILDCARD_RESOURCE,
 };
-use crate::document::{Entry, Statement};
+use crate::document::{Entry, List, Statement};
 use crate::{
     action_matches, has_wildcards, pattern_covers_prefix, policy_variables, Effect, IotAction,
     KEY_IOT_CLIENT_ID, POLICY_VERSION,
@@ -358,23 +358,21 @@ fn type_hint(kind: &str) -> &'static str {
     }
 }
 
+/// Each entry of `list` with the resource type `type_of` finds in it.
+fn typed<'a>(
+    list: &'a List<'a>,
+    type_of: fn(&'a str) -> Option<&'a str>,
+) -> Vec<(&'a Entry<'a>, Option<&'a str>)> {
+    list.entries.iter().map(|e| (e, type_of(e.value))).collect()
+}
+
 pub(super) fn check_resource_types(policy: &Policy, findings: &mut Vec<Finding>) {
     for stmt in &policy.statements {
         if stmt.action.negated || stmt.resource.negated || stmt.action.entries.is_empty() {
             continue;
         }
-        let actions: Vec<(&Entry, Option<&str>)> = stmt
-            .action
-            .entries
-            .iter()
-            .map(|a| (a, action_resource_type(a.value)))
-            .collect();
-        let resources: Vec<(&Entry, Option<&str>)> = stmt
-            .resource
-            .entries
-            .iter()
-            .map(|r| (r, resource_type(r.value)))
-            .collect();
+        let actions = typed(&stmt.action, action_resource_type);
+        let resources = typed(&stmt.resource, resource_type);
         let any_action = actions.iter().any(|(_, t)| t.is_none());
         let action_types: Vec<&str> = actions.iter().filter_map(|(_, t)| *t).collect();
         let live = |t: Option<&str>| match t {
