@@ -8,6 +8,7 @@ mod cli;
 mod cognito;
 mod device_chain;
 mod doctor;
+mod fidelity;
 mod harness;
 mod mocked;
 mod validate;

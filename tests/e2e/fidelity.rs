@@ -1,0 +1,71 @@
+//! What AWS does and moto forgave: guest identities beside signed-in ones, and regions without
+//! Lambda function URLs.
+
+use crate::cognito::{pool_ids, sign_in};
+use crate::harness::World;
+
+/// The IoT policy's targets (identity ids and certificate ARNs).
+async fn targets(w: &World, policy: &str) -> Vec<String> {
+    let c = w.clients().await;
+    let list = c.iot.list_targets_for_policy().policy_name(policy);
+    list.send().await.unwrap().targets().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guest_identities_are_not_drift_and_get_no_iot_policy() {
+    let w = World::new();
+    w.iotstack("apply", &["--yes"]).ok();
+    let pool = pool_ids(&w).await;
+    let c = w.clients().await;
+    // An app launched without signing in: GetId without logins makes a guest (the default stack's
+    // identity pool allows them).
+    let guest = c
+        .cognito_identity
+        .get_id()
+        .identity_pool_id(&pool.identity_pool_id)
+        .send()
+        .await
+        .unwrap()
+        .identity_id()
+        .unwrap()
+        .to_string();
+    let listed = c
+        .cognito_identity
+        .list_identities()
+        .identity_pool_id(&pool.identity_pool_id)
+        .max_results(60)
+        .send()
+        .await
+        .unwrap();
+    let entry = listed
+        .identities()
+        .iter()
+        .find(|i| i.identity_id() == Some(guest.as_str()))
+        .expect("the guest is listed");
+    assert!(entry.logins().is_empty(), "a guest has no logins");
+
+    let plan = w.iotstack("plan", &["--detailed-exitcode"]).code(0);
+    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+    w.iotstack("apply", &["--yes"]).ok();
+    let policy = format!("{}-cognito-iot-policy", w.prefix);
+    assert!(
+        !targets(&w, &policy).await.contains(&guest),
+        "the guest got the IoT policy"
+    );
+
+    // A signed-in identity still counts: it lacks the policy until apply attaches it.
+    let (_, signed_in) = sign_in(&w, &pool).await;
+    let plan = w.iotstack("plan", &["--detailed-exitcode"]).code(2);
+    assert!(
+        plan.stdout
+            .contains("1 of 1 signed-in identities lack the policy"),
+        "{}",
+        plan.stdout
+    );
+    w.iotstack("apply", &["--yes"]).ok();
+    let attached = targets(&w, &policy).await;
+    assert!(attached.contains(&signed_in), "{attached:?}");
+    assert!(!attached.contains(&guest), "{attached:?}");
+    w.iotstack("plan", &["--detailed-exitcode"]).code(0);
+    w.iotstack("destroy", &["--yes"]).ok();
+}
