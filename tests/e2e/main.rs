@@ -11,4 +11,5 @@ mod doctor;
 mod fidelity;
 mod harness;
 mod mocked;
+mod topic_rule_denial;
 mod validate;
