@@ -6,6 +6,7 @@ use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutp
 use aws_sdk_lambda::types::FunctionUrlAuthType;
 use serde_json::json;
 
+use super::lambda_function::once_ready;
 use super::{
     Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
 };
@@ -68,11 +69,14 @@ impl Fetch for LambdaFunctionUrl {
 #[async_trait]
 impl Manage for LambdaFunctionUrl {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
-        let call = ctx.clients.lambda.create_function_url_config();
-        let call = call
-            .function_name(want.str("function_name"))
-            .auth_type(auth(want));
-        call.send().await.op("CreateFunctionUrlConfig")?;
+        once_ready(|| async {
+            let call = ctx.clients.lambda.create_function_url_config();
+            let call = call
+                .function_name(want.str("function_name"))
+                .auth_type(auth(want));
+            call.send().await.op("CreateFunctionUrlConfig")
+        })
+        .await?;
         Ok(())
     }
 
@@ -83,11 +87,14 @@ impl Manage for LambdaFunctionUrl {
         _have: &Observed,
         _changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
-        let call = ctx.clients.lambda.update_function_url_config();
-        let call = call
-            .function_name(want.str("function_name"))
-            .auth_type(auth(want));
-        call.send().await.op("UpdateFunctionUrlConfig")?;
+        once_ready(|| async {
+            let call = ctx.clients.lambda.update_function_url_config();
+            let call = call
+                .function_name(want.str("function_name"))
+                .auth_type(auth(want));
+            call.send().await.op("UpdateFunctionUrlConfig")
+        })
+        .await?;
         Ok(())
     }
 
