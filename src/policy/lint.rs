@@ -24,7 +24,7 @@ pub const RULE_CONDITION_OPERATOR: &str = "unknown-condition-operator";
 /// `iot:*`, `*` (or another pattern covering every IoT action), or
 /// `NotAction`, in an `Allow` statement.
 pub const RULE_WILDCARD_ACTION: &str = "iot-wildcard-action";
-/// `*` (or `arn:aws:iot:*:*:*` and the like), or `NotResource`, in an
+/// `*` (or `arn:PARTITION:iot:*:*:*` and the like), or `NotResource`, in an
 /// `Allow` statement.
 pub const RULE_WILDCARD_RESOURCE: &str = "iot-wildcard-resource";
 /// An identity policy grants `iot:AttachPolicy` (directly or by wildcard).
@@ -391,7 +391,7 @@ fn parse_statement(
         let example = if flavor == Flavor::Trust {
             "{\"Service\": \"lambda.amazonaws.com\"} or {\"Federated\": \"cognito-identity.amazonaws.com\"}"
         } else {
-            "{\"AWS\": \"arn:aws:iam::ACCOUNT:root\"} or \"*\""
+            "{\"AWS\": \"arn:PARTITION:iam::ACCOUNT:root\"} or \"*\""
         };
         findings.push(structure(
             Some(index),
@@ -474,7 +474,7 @@ fn parse_list(
     let example = if positive == "Action" {
         "\"Action\": [\"iot:Connect\"]"
     } else {
-        "\"Resource\": [\"arn:aws:iot:REGION:ACCOUNT:client/...\"]"
+        "\"Resource\": [\"arn:PARTITION:iot:REGION:ACCOUNT:client/...\"]"
     };
     let (negated, name, value) = match (obj.get(positive), obj.get(negative)) {
         (Some(v), Some(_)) => {
@@ -597,8 +597,8 @@ fn all_stars(s: &str) -> bool {
 }
 
 /// Whether a resource pattern covers every AWS IoT resource (of an account
-/// or of all accounts): `*`, `arn:aws:iot:*`, `arn:aws:iot:*:*:*`,
-/// `arn:aws:iot:REGION:ACCOUNT:*`, ...
+/// or of all accounts): `*`, `arn:PARTITION:iot:*`, `arn:PARTITION:iot:*:*:*`,
+/// `arn:PARTITION:iot:REGION:ACCOUNT:*`, ...
 fn is_everything(value: &str) -> bool {
     let value = value.trim();
     if all_stars(value) {
@@ -703,10 +703,12 @@ fn resource_suggestions(stmt: &Stmt) -> String {
         }
         let example = match action {
             IotAction::Connect => {
-                "arn:aws:iot:REGION:ACCOUNT:client/${iot:Connection.Thing.ThingName}"
+                "arn:PARTITION:iot:REGION:ACCOUNT:client/${iot:Connection.Thing.ThingName}"
             }
-            IotAction::Publish | IotAction::Receive => "arn:aws:iot:REGION:ACCOUNT:topic/PREFIX/*",
-            IotAction::Subscribe => "arn:aws:iot:REGION:ACCOUNT:topicfilter/PREFIX/*",
+            IotAction::Publish | IotAction::Receive => {
+                "arn:PARTITION:iot:REGION:ACCOUNT:topic/PREFIX/*"
+            }
+            IotAction::Subscribe => "arn:PARTITION:iot:REGION:ACCOUNT:topicfilter/PREFIX/*",
         };
         if !out.contains(&example) {
             out.push(example);
@@ -964,7 +966,7 @@ fn check_resource_types(policy: &Policy, findings: &mut Vec<Finding>) {
             }
             let (example, from) = live_resources[0];
             let suggested = from.map_or_else(
-                || format!("arn:aws:iot:REGION:ACCOUNT:{kind}/..."),
+                || format!("arn:PARTITION:iot:REGION:ACCOUNT:{kind}/..."),
                 |from| with_type(&example.value, from, kind),
             );
             findings.push(Finding {
@@ -1007,7 +1009,7 @@ fn check_subscribe_without_receive(policy: &Policy, findings: &mut Vec<Finding>)
             let topic = if resource_type(&filter.value) == Some("topicfilter") {
                 with_type(&filter.value, "topicfilter", "topic")
             } else {
-                "arn:aws:iot:REGION:ACCOUNT:topic/PREFIX/*".to_string()
+                "arn:PARTITION:iot:REGION:ACCOUNT:topic/PREFIX/*".to_string()
             };
             if !topics.contains(&topic) {
                 topics.push(topic);
@@ -1018,7 +1020,7 @@ fn check_subscribe_without_receive(policy: &Policy, findings: &mut Vec<Finding>)
         return;
     };
     if topics.is_empty() {
-        topics.push("arn:aws:iot:REGION:ACCOUNT:topic/PREFIX/*".to_string());
+        topics.push("arn:PARTITION:iot:REGION:ACCOUNT:topic/PREFIX/*".to_string());
     }
     findings.push(Finding {
         rule: RULE_SUBSCRIBE_WITHOUT_RECEIVE,

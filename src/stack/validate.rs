@@ -153,6 +153,8 @@ pub fn check(path: &Path, input: &ParamInput, region: Option<&str>) -> Report {
             );
             v.insert("region".to_string(), region.clone());
             v.insert("account".to_string(), PLACEHOLDER_ACCOUNT.to_string());
+            let partition = eval::partition_for_region(&region);
+            v.insert("partition".to_string(), partition.to_string());
             v
         }
     };
