@@ -877,6 +877,22 @@ mod tests {
         Stack::parse(Path::new("s.yaml"), &text)
     }
 
+    fn default_stack() -> Stack {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_STACK);
+        Stack::load(&path).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    #[test]
+    fn the_default_stack_orders_what_aws_needs_first() {
+        let stack = default_stack();
+        let deps = |id: &str| stack.get(id).unwrap().deps.clone();
+        // The pre-sign-up trigger may run when the app user is created: Cognito must be allowed
+        // to invoke it by then.
+        assert!(deps("app-user").contains(&"presignup-permission".to_string()));
+        // The certificate is looked for among its thing's principals.
+        assert!(deps("device-cert").contains(&"device-thing".to_string()));
+    }
+
     fn at(line: usize, col: usize) -> Origin {
         Origin::File {
             path: PathBuf::from("s.yaml"),
