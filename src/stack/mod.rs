@@ -805,6 +805,28 @@ impl Stack {
     }
 
     /// Offline checks that need the parameters: every derived name must follow its AWS rule.
+    /// What the stack uses that AWS does not offer in `region` (function URLs in the regions
+    /// without them), known before any AWS call.
+    pub fn check_region(&self, region: &str) -> Result<(), Vec<Diagnostic>> {
+        let url = resources::lambda_function_url::SPEC.type_name;
+        let problem = resources::lambda_function_url::region_problem(region);
+        let diags: Vec<Diagnostic> = problem
+            .iter()
+            .flat_map(|problem| {
+                let urls = self.resources.iter().filter(|r| r.kind.type_name() == url);
+                urls.map(move |r| {
+                    Diagnostic::error(r.origin.clone(), format!("`{}` ({url}): {problem}", r.id))
+                        .hint("choose another region (--region, AWS_REGION, the profile's region or `parameters.region`)")
+                })
+            })
+            .collect();
+        if diags.is_empty() {
+            Ok(())
+        } else {
+            Err(diags)
+        }
+    }
+
     pub fn check_names(&self, p: &params::Params) -> Result<(), Vec<Diagnostic>> {
         let values = p.values("us-east-1", "000000000000");
         let mut diags = Vec::new();
@@ -880,6 +902,22 @@ mod tests {
     fn default_stack() -> Stack {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_STACK);
         Stack::load(&path).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    #[test]
+    fn function_urls_are_refused_offline_in_regions_without_them() {
+        let stack = default_stack();
+        assert!(stack.check_region("us-east-1").is_ok());
+        let diags = stack.check_region("eu-central-2").unwrap_err();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        let text = diags[0].to_string();
+        assert!(text.contains("stacks/default.yaml:"), "{text}");
+        assert!(
+            text.contains("`attach-url` (lambda_function_url): Lambda function URLs are not available in eu-central-2"),
+            "{text}"
+        );
+        let without_urls = parse("  output_dir: out\n").unwrap();
+        assert!(without_urls.check_region("eu-central-2").is_ok());
     }
 
     #[test]

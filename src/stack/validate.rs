@@ -29,8 +29,12 @@ const DEFAULT_REGION: &str = "us-east-1";
 /// The stack sets `settings.allow_identity_self_attach: true`.
 pub const RULE_SELF_ATTACH_OPT_IN: &str = "self-attach-opt-in";
 
+/// The stack uses what AWS does not offer in the region (function URLs).
+pub const RULE_REGION_SUPPORT: &str = "region-support";
+
 /// A problem in the stack file, a parameter, a derived name (rules `stack-file`, `parameter`,
-/// `resource-name`), a policy (the lint rules), or the self-attach opt-in (`self-attach-opt-in`).
+/// `resource-name`), what the region does not offer (`region-support`), a policy (the lint
+/// rules), or the self-attach opt-in (`self-attach-opt-in`).
 #[derive(Debug, Clone)]
 pub struct Finding {
     pub origin: Origin,
@@ -127,6 +131,13 @@ pub fn check(path: &Path, input: &ParamInput, region: Option<&str>) -> Report {
             .collect();
         params::validate(&only_prefix, &defaults, &[])
     });
+    if let Err(diags) = stack.check_region(&region) {
+        report.findings.extend(
+            diags
+                .into_iter()
+                .map(|d| Finding::from_diagnostic(d, RULE_REGION_SUPPORT)),
+        );
+    }
     if let (true, Ok(p)) = (given_prefix, &for_names) {
         if let Err(diags) = stack.check_names(p) {
             report.findings.extend(

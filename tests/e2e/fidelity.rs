@@ -2,7 +2,7 @@
 //! Lambda function URLs.
 
 use crate::cognito::{pool_ids, sign_in};
-use crate::harness::World;
+use crate::harness::{CountingEndpoint, World};
 
 /// The IoT policy's targets (identity ids and certificate ARNs).
 async fn targets(w: &World, policy: &str) -> Vec<String> {
@@ -68,4 +68,31 @@ async fn guest_identities_are_not_drift_and_get_no_iot_policy() {
     assert!(!attached.contains(&guest), "{attached:?}");
     w.iotstack("plan", &["--detailed-exitcode"]).code(0);
     w.iotstack("destroy", &["--yes"]).ok();
+}
+
+#[test]
+fn a_region_without_function_urls_is_refused_before_any_aws_call() {
+    let ep = CountingEndpoint::start();
+    let w = World::offline(&ep.endpoint);
+    let expect = "`attach-url` (lambda_function_url): Lambda function URLs are not available in \
+                  eu-central-2";
+    for (verb, extra) in [("plan", None), ("apply", Some("--yes"))] {
+        let args: Vec<&str> = ["--region", "eu-central-2"]
+            .into_iter()
+            .chain(extra)
+            .collect();
+        let r = w.iotstack(verb, &args).code(1);
+        assert!(r.stderr.contains(expect), "{verb}: {}", r.stderr);
+        assert!(r.stderr.contains("stacks/default.yaml:"), "{}", r.stderr);
+    }
+    let stack = w.stack.display().to_string();
+    let v = w
+        .run(&["validate", "--stack", &stack, "--region", "eu-central-2"])
+        .code(1);
+    assert!(v.stdout.contains(expect), "{}", v.stdout);
+    assert!(v.stdout.contains("region-support"), "{}", v.stdout);
+    assert_eq!(ep.hits(), 0, "no AWS call");
+    // Where function URLs exist, the same stack validates.
+    w.run(&["validate", "--stack", &stack, "--region", "eu-west-1"])
+        .ok();
 }
