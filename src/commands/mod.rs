@@ -157,6 +157,9 @@ fn flag(v: &Option<String>, name: &str, var: &str) -> Option<Sourced> {
 pub struct Prepared {
     pub stack: Stack,
     pub params: Params,
+    /// The command may create what the stack declares (plan, apply): what the region does not
+    /// offer is refused before any AWS call.
+    pub creates: bool,
 }
 
 pub fn prepare(sa: &StackArgs, pa: Option<&ParamArgs>, need_all: bool) -> Result<Prepared> {
@@ -189,7 +192,11 @@ pub fn prepare(sa: &StackArgs, pa: Option<&ParamArgs>, need_all: bool) -> Result
         eprintln!("{w}");
     }
     stack.check_names(&params).map_err(Error::Invalid)?;
-    Ok(Prepared { stack, params })
+    Ok(Prepared {
+        stack,
+        params,
+        creates: need_all,
+    })
 }
 
 /// Connects to AWS: one shared configuration, the account id, the stack's local folder.
@@ -209,6 +216,9 @@ pub async fn connect(g: &Global, p: &Prepared) -> Result<(Arc<Ctx>, BTreeMap<Str
             "pass --region, set AWS_REGION, set `region` in your AWS profile, or give `parameters.region` in the stack file",
         )]));
     };
+    if p.creates {
+        p.stack.check_region(&region).map_err(Error::Invalid)?;
+    }
     let config = aws::load_config(&opts, &region).await;
     let calls = crate::aws::CallLog::new(g.verbose);
     let clients = Clients::with_log(config, calls.clone());

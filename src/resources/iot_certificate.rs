@@ -1,15 +1,29 @@
 //! Device certificate made from a key and CSR generated locally (CreateCertificateFromCsr).
 //!
 //! The private key is written (mode 0600) before AWS is called and never leaves the machine.
-//! The certificate's subject carries a marker (`OU=iotstack:<prefix>/<id>`), so a certificate
-//! whose id was never recorded (a run killed right after CreateCertificateFromCsr) is found
-//! again by listing certificates: by the marker, or by the public key of the local key.
+//!
+//! AWS IoT keeps nothing of the CSR but its public key: the certificate it issues carries its own
+//! subject (`CN=AWS IoT Certificate`) and issuer. So the stack's certificate is known by what AWS
+//! keeps, never by its subject, and never by going through every certificate of the account:
+//! 1. the id recorded on this machine when it was issued;
+//! 2. else, among the principals of the stack's thing (`thing`), the certificate issued for the
+//!    local key (its SubjectPublicKeyInfo is the local key's), or the only one when the key is
+//!    not on this machine;
+//! 3. else, when a create was cut short after AWS issued the certificate and before its id was
+//!    recorded (the CSR is on disk, no id is), the certificate issued for the local key among
+//!    those created since that CSR was written, newest first.
+//!
+//! `common_name` is only the CN written into the CSR. AWS does not keep it, so it is never
+//! compared with the live certificate, and changing it changes nothing live.
 
 use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use aws_sdk_iot::primitives::DateTime;
 use aws_sdk_iot::types::{CertificateDescription, CertificateStatus};
-use serde_json::json;
+use rcgen::PublicKeyData;
+use serde_json::{json, Map, Value};
 
 use super::support::delete_after_detach;
 use super::{
@@ -28,75 +42,96 @@ pub static SPEC: KindSpec = KindSpec {
         PropSpec::required(
             "common_name",
             PropType::Str,
-            "the certificate's CN, e.g. `${prefix}-thing`",
-        )
-        .force_new(),
+            "the CN written into the CSR, e.g. `${prefix}-thing` (AWS IoT issues the \
+             certificate with its own subject, so this is never compared with it)",
+        ),
         PropSpec::optional(
             "active",
             PropType::Bool,
             "whether the certificate is ACTIVE (default true)",
         ),
+        PropSpec::optional(
+            "thing",
+            PropType::Str,
+            "the thing the certificate is attached to, e.g. `${device-thing.name}`: its \
+             principals are where the certificate is found when its id is not recorded here",
+        ),
     ],
     attrs: &["id", "arn"],
     name_rule: None,
-    ownership: Ownership::Subject,
+    ownership: Ownership::LocalKey,
     missing: Missing::IOT,
     facts: &[],
 };
 
+/// How far the local clock may be from AWS's: requests signed further off are refused
+/// (SigV4 allows 5 minutes), so a certificate issued after the CSR was written is not older
+/// than the CSR by more than this on AWS's clock.
+const CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+
 fn local_err(message: String) -> ResourceError {
     ResourceError::local("local files", message)
-}
-
-pub fn marker(prefix: &str, id: &str) -> String {
-    format!("iotstack:{prefix}/{id}")
 }
 
 pub fn key_file(id: &str) -> String {
     format!("{id}.private.key")
 }
 
+fn csr_file(id: &str) -> String {
+    format!("{id}.csr.pem")
+}
+
+fn id_file(id: &str) -> String {
+    format!("{id}.cert-id")
+}
+
+fn pem_file(id: &str) -> String {
+    format!("{id}.cert.pem")
+}
+
 fn files(id: &str) -> [String; 4] {
-    [
-        key_file(id),
-        format!("{id}.csr.pem"),
-        format!("{id}.cert.pem"),
-        format!("{id}.cert-id"),
-    ]
+    [key_file(id), csr_file(id), pem_file(id), id_file(id)]
 }
 
-struct Parsed {
-    ou: Vec<String>,
-    cn: String,
-    /// The raw public key (the subjectPublicKey bit string).
-    spki: Vec<u8>,
-}
-
-fn parse_pem(pem: &str) -> Option<Parsed> {
+/// The SubjectPublicKeyInfo (DER) of a certificate in PEM form.
+fn pem_spki(pem: &str) -> Option<Vec<u8>> {
     let (_, p) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
     let cert = p.parse_x509().ok()?;
-    let subject = cert.subject();
-    let ou = subject
-        .iter_organizational_unit()
-        .filter_map(|a| a.as_str().ok().map(str::to_string))
-        .collect();
-    let cn = subject
-        .iter_common_name()
-        .next()
-        .and_then(|a| a.as_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    Some(Parsed {
-        ou,
-        cn,
-        spki: cert.public_key().subject_public_key.data.to_vec(),
-    })
+    Some(cert.public_key().raw.to_vec())
 }
 
+/// The SubjectPublicKeyInfo (DER) of the local private key, when it is on this machine.
 fn local_spki(ctx: &Ctx, id: &str) -> Option<Vec<u8>> {
     let pem = std::fs::read_to_string(ctx.state_dir.join(key_file(id))).ok()?;
     let kp = rcgen::KeyPair::from_pem(&pem).ok()?;
-    Some(kp.public_key_raw().to_vec())
+    Some(kp.subject_public_key_info())
+}
+
+/// Whether AWS issued this certificate for the key whose SubjectPublicKeyInfo is `spki`.
+fn issued_for(d: &CertificateDescription, spki: &[u8]) -> bool {
+    d.certificate_pem()
+        .and_then(pem_spki)
+        .is_some_and(|p| p == spki)
+}
+
+/// The stack's certificate among the certificates attached to its thing: the one issued for
+/// the local key; without the key on this machine, the thing's only certificate.
+fn choose(
+    attached: Vec<CertificateDescription>,
+    spki: Option<&[u8]>,
+) -> Option<CertificateDescription> {
+    match spki {
+        Some(spki) => attached.into_iter().find(|d| issued_for(d, spki)),
+        None if attached.len() == 1 => attached.into_iter().next(),
+        None => None,
+    }
+}
+
+/// Whether a certificate created at `created` (AWS's clock) may have been issued for a CSR
+/// written at `csr_written` (this machine's clock).
+fn created_since(created: Option<&DateTime>, csr_written: SystemTime) -> bool {
+    let since = DateTime::from(csr_written.checked_sub(CLOCK_SKEW).unwrap_or(csr_written));
+    created.is_some_and(|c| c.secs() >= since.secs())
 }
 
 async fn describe(ctx: &Ctx, cert_id: &str) -> Result<Option<CertificateDescription>, AwsError> {
@@ -111,27 +146,69 @@ async fn describe(ctx: &Ctx, cert_id: &str) -> Result<Option<CertificateDescript
     Ok(d.and_then(|d| d.certificate_description))
 }
 
-/// Finds the stack's certificate among all certificates of the account and region.
-async fn scan(ctx: &Ctx, id: &str) -> Result<Option<CertificateDescription>, AwsError> {
-    let want_marker = marker(&ctx.prefix, id);
-    let spki = local_spki(ctx, id);
-    let list = ctx.clients.iot.list_certificates().page_size(250);
-    let mut certs = list.into_paginator().items().send();
+/// The certificates attached to the thing (its principals that are certificates).
+async fn on_thing(ctx: &Ctx, thing: &str) -> Result<Vec<CertificateDescription>, AwsError> {
+    let Some(principals) = SPEC
+        .missing
+        .found(iot_thing::principals(ctx, thing).await)?
+    else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for arn in principals {
+        let Some((_, cid)) = arn.split_once(":cert/") else {
+            continue;
+        };
+        out.extend(describe(ctx, cid).await?);
+    }
+    Ok(out)
+}
+
+/// The certificate issued for the local key among those AWS created since `csr_written`, read
+/// newest first and no further back than that.
+async fn issued_since(
+    ctx: &Ctx,
+    csr_written: SystemTime,
+    spki: &[u8],
+) -> Result<Option<CertificateDescription>, AwsError> {
+    let list = ctx.clients.iot.list_certificates().ascending_order(false);
+    let mut certs = list.page_size(25).into_paginator().items().send();
     while let Some(c) = certs.try_next().await.op("ListCertificates")? {
+        if !created_since(c.creation_date(), csr_written) {
+            break;
+        }
         let Some(cid) = c.certificate_id() else {
             continue;
         };
-        let Some(d) = describe(ctx, cid).await? else {
-            continue;
-        };
-        let Some(p) = d.certificate_pem().and_then(parse_pem) else {
-            continue;
-        };
-        if p.ou.iter().any(|o| o == &want_marker) || spki.as_deref() == Some(&p.spki[..]) {
+        if let Some(d) = describe(ctx, cid).await?.filter(|d| issued_for(d, spki)) {
             return Ok(Some(d));
         }
     }
     Ok(None)
+}
+
+/// When the CSR on this machine was written (just before CreateCertificateFromCsr was called).
+fn csr_written(ctx: &Ctx, id: &str) -> Option<SystemTime> {
+    let csr = std::fs::metadata(ctx.state_dir.join(csr_file(id))).ok()?;
+    csr.modified().ok()
+}
+
+/// The thing named by `want`, when it is known (it may not exist yet).
+fn thing(want: &Desired) -> Option<&str> {
+    want.opt_str("thing")
+        .filter(|t| !t.is_empty() && want.is_known("thing"))
+}
+
+/// Records the certificate's id and PEM, so the next run finds it at once.
+fn record(ctx: &Ctx, id: &str, d: &CertificateDescription) {
+    state::write_small(
+        &ctx.state_dir,
+        &id_file(id),
+        d.certificate_id().unwrap_or_default(),
+    );
+    if let Some(pem) = d.certificate_pem() {
+        state::write_small(&ctx.state_dir, &pem_file(id), pem);
+    }
 }
 
 /// What is known of the stack's certificate: AWS's description, and where its private key is
@@ -152,20 +229,28 @@ impl Fetch for IotCertificate {
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
         let id = &want.id;
-        let id_file = format!("{id}.cert-id");
+        let recorded = state::read_small(&ctx.state_dir, &id_file(id));
         let mut desc = None;
-        if let Some(cid) = state::read_small(&ctx.state_dir, &id_file) {
-            desc = describe(ctx, &cid).await?;
+        if let Some(cid) = &recorded {
+            desc = describe(ctx, cid).await?;
         }
+        let spki = local_spki(ctx, id);
         if desc.is_none() {
-            desc = scan(ctx, id).await?;
-            if let Some(d) = &desc {
-                // Record what a killed run could not.
-                let cid = d.certificate_id().unwrap_or_default();
-                state::write_small(&ctx.state_dir, &id_file, cid);
-                if let Some(pem) = d.certificate_pem() {
-                    state::write_small(&ctx.state_dir, &format!("{id}.cert.pem"), pem);
-                }
+            if let Some(thing) = thing(want) {
+                desc = choose(on_thing(ctx, thing).await?, spki.as_deref());
+            }
+        }
+        // A create cut short after AWS issued the certificate and before its id was recorded
+        // leaves the CSR on disk and no id.
+        if desc.is_none() && recorded.is_none() {
+            if let (Some(since), Some(spki)) = (csr_written(ctx, id), &spki) {
+                desc = issued_since(ctx, since, spki).await?;
+            }
+        }
+        if let Some(d) = &desc {
+            if recorded.as_deref() != d.certificate_id() {
+                // Record what a killed run, or another machine, could not.
+                record(ctx, id, d);
             }
         }
         let key = ctx.state_dir.join(key_file(id));
@@ -176,13 +261,22 @@ impl Fetch for IotCertificate {
         }))
     }
 
+    /// The certificate's subject is AWS's own: `common_name` (the CSR's) and `thing` (where it
+    /// is looked for) are what the stack says; only the status is read from AWS.
     fn observe(&self, f: Fetched, want: &Desired) -> Option<Observed> {
         let d = &f.description;
-        let cn = d.certificate_pem().and_then(parse_pem).map(|p| p.cn);
-        let active = d.status() == Some(&CertificateStatus::Active);
+        let mut props = Map::new();
+        props.insert("common_name".into(), json!(want.str("common_name")));
+        props.insert(
+            "active".into(),
+            json!(d.status() == Some(&CertificateStatus::Active)),
+        );
+        if let Some(thing) = thing(want) {
+            props.insert("thing".into(), json!(thing));
+        }
         let key = f.key.display().to_string();
         let o = Observed::new(
-            json!({ "common_name": cn.unwrap_or_default(), "active": active }),
+            Value::Object(props),
             json!({
                 "id": d.certificate_id().unwrap_or_default(),
                 "arn": d.certificate_arn().unwrap_or_default(),
@@ -216,27 +310,25 @@ impl Manage for IotCertificate {
         };
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
             .map_err(|e| local_err(e.to_string()))?;
+        // AWS IoT keeps only the CSR's public key; the CN is for whoever reads the CSR file.
         let mut dn = rcgen::DistinguishedName::new();
         dn.push(rcgen::DnType::CommonName, want.str("common_name"));
-        dn.push(rcgen::DnType::OrganizationName, "iotstack");
-        dn.push(
-            rcgen::DnType::OrganizationalUnitName,
-            marker(&ctx.prefix, id),
-        );
         params.distinguished_name = dn;
         let csr = params
             .serialize_request(&key)
             .and_then(|c| c.pem())
             .map_err(|e| local_err(format!("cannot make a CSR: {e}")))?;
-        state::write_small(&ctx.state_dir, &format!("{id}.csr.pem"), &csr);
+        // From here until the new id is recorded, a run cut short leaves the CSR and no id.
+        state::remove(&ctx.state_dir, &id_file(id));
+        state::write_small(&ctx.state_dir, &csr_file(id), &csr);
         let call = ctx.clients.iot.create_certificate_from_csr();
         let call = call.certificate_signing_request(&csr);
         let call = call.set_as_active(want.bool("active", true));
         let r = call.send().await.op("CreateCertificateFromCsr")?;
         let cid = r.certificate_id().unwrap_or_default();
-        state::write_small(&ctx.state_dir, &format!("{id}.cert-id"), cid);
+        state::write_small(&ctx.state_dir, &id_file(id), cid);
         if let Some(pem) = r.certificate_pem() {
-            state::write_small(&ctx.state_dir, &format!("{id}.cert.pem"), pem);
+            state::write_small(&ctx.state_dir, &pem_file(id), pem);
         }
         Ok(())
     }
@@ -296,33 +388,42 @@ impl Manage for IotCertificate {
 mod tests {
     use super::*;
 
-    fn certificate(cn: &str) -> String {
-        let key = rcgen::KeyPair::generate().unwrap();
+    /// A certificate for `key` as AWS IoT issues it: AWS's own subject, whatever the CSR said.
+    fn issued(key: &rcgen::KeyPair) -> String {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         params
             .distinguished_name
-            .push(rcgen::DnType::CommonName, cn);
-        params.self_signed(&key).unwrap().pem()
+            .push(rcgen::DnType::CommonName, "AWS IoT Certificate");
+        params.self_signed(key).unwrap().pem()
+    }
+
+    fn description(id: &str, key: &rcgen::KeyPair) -> CertificateDescription {
+        CertificateDescription::builder()
+            .certificate_id(id)
+            .certificate_arn(format!("arn:aws:iot:eu-west-1:123456789012:cert/{id}"))
+            .status(CertificateStatus::Inactive)
+            .certificate_pem(issued(key))
+            .build()
     }
 
     fn fetched(key_present: bool) -> Fetched {
         Fetched {
-            description: CertificateDescription::builder()
-                .certificate_id("c0ffee")
-                .certificate_arn("arn:aws:iot:eu-west-1:123456789012:cert/c0ffee")
-                .status(CertificateStatus::Inactive)
-                .certificate_pem(certificate("p-thing"))
-                .build(),
+            description: description("c0ffee", &rcgen::KeyPair::generate().unwrap()),
             key: PathBuf::from("/keys/device-cert.private.key"),
             key_present,
         }
     }
 
+    fn want(props: Value) -> Desired {
+        Desired::from_json("device-cert", props)
+    }
+
     #[test]
-    fn the_common_name_comes_from_the_pem_and_the_key_is_named() {
-        let want = Desired::from_json("device-cert", json!({"common_name": "p-thing"}));
+    fn the_common_name_is_the_stacks_whatever_subject_aws_wrote() {
+        let want = want(json!({"common_name": "p-thing", "thing": "p-thing"}));
         let o = IotCertificate.observe(fetched(true), &want).unwrap();
         assert_eq!(o.props["common_name"], json!("p-thing"));
+        assert_eq!(o.props["thing"], json!("p-thing"));
         assert_eq!(o.props["active"], json!(false));
         assert_eq!(o.attr("id"), "c0ffee");
         assert_eq!(o.attr("resource_id"), "device-cert");
@@ -331,9 +432,17 @@ mod tests {
     }
 
     #[test]
+    fn a_thing_not_made_yet_is_not_observed() {
+        let mut want = want(json!({"common_name": "p-thing", "thing": ""}));
+        want.unknown.insert("thing".into());
+        let o = IotCertificate.observe(fetched(true), &want).unwrap();
+        assert!(!o.props.contains_key("thing"), "{:?}", o.props);
+    }
+
+    #[test]
     fn a_key_not_on_this_machine_is_a_note() {
-        let want = Desired::from_json("device-cert", json!({}));
-        let o = IotCertificate.observe(fetched(false), &want).unwrap();
+        let o = IotCertificate.observe(fetched(false), &want(json!({})));
+        let o = o.unwrap();
         assert!(!o.attrs.contains_key("private_key"));
         assert_eq!(
             o.notes,
@@ -342,5 +451,39 @@ mod tests {
               (expected at /keys/device-cert.private.key)"
             ]
         );
+    }
+
+    #[test]
+    fn the_thing_s_certificate_is_the_one_issued_for_the_local_key() {
+        let (mine, other) = (
+            rcgen::KeyPair::generate().unwrap(),
+            rcgen::KeyPair::generate().unwrap(),
+        );
+        let spki = mine.subject_public_key_info();
+        let attached = || vec![description("other", &other), description("mine", &mine)];
+        let found = choose(attached(), Some(&spki)).unwrap();
+        assert_eq!(found.certificate_id(), Some("mine"));
+        assert!(issued_for(&found, &spki));
+        // A certificate issued for another key is not the stack's, even on its thing.
+        assert_eq!(
+            choose(vec![description("other", &other)], Some(&spki)),
+            None
+        );
+        // Without the key on this machine, the thing's only certificate is the stack's...
+        let only = choose(vec![description("other", &other)], None).unwrap();
+        assert_eq!(only.certificate_id(), Some("other"));
+        // ...and of several, none can be told apart.
+        assert_eq!(choose(attached(), None), None);
+    }
+
+    #[test]
+    fn a_certificate_from_before_the_csr_was_not_issued_for_it() {
+        let written = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let at = |secs: i64| DateTime::from_secs(1_800_000_000 + secs);
+        assert!(created_since(Some(&at(2)), written));
+        // AWS's clock may be behind this machine's by up to the skew SigV4 allows.
+        assert!(created_since(Some(&at(-299)), written));
+        assert!(!created_since(Some(&at(-301)), written));
+        assert!(!created_since(None, written));
     }
 }

@@ -1,10 +1,13 @@
-//! The IoT policy attached to every identity already in an identity pool, page by page.
-//! (New identities attach themselves through the attach function's URL; `doctor --fix` repairs
-//! one.)
+//! The IoT policy attached to every signed-in identity already in an identity pool, page by
+//! page. (New identities attach themselves through the attach function's URL; `doctor --fix`
+//! repairs one.) Guest identities, which have no logins, are left alone: AWS IoT authorizes a
+//! guest by its role alone (there is no IoT policy layer for unauthenticated identities), and an
+//! app makes a new guest at every launch.
 
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+use aws_sdk_cognitoidentity::types::IdentityDescription;
 use serde_json::json;
 
 use super::{
@@ -39,9 +42,9 @@ pub static SPEC: KindSpec = KindSpec {
     facts: &["all_identities_attached"],
 };
 
-/// Every identity id in the pool. (ListIdentities has no paginator in the SDK: the pages are
-/// followed here.)
-pub async fn identities(ctx: &Ctx, pool: &str) -> Result<Vec<String>, AwsError> {
+/// Every identity of the pool, guests included. (ListIdentities has no paginator in the SDK: the
+/// pages are followed here.)
+pub async fn identities(ctx: &Ctx, pool: &str) -> Result<Vec<IdentityDescription>, AwsError> {
     let mut out = Vec::new();
     let mut token = None;
     loop {
@@ -52,27 +55,37 @@ pub async fn identities(ctx: &Ctx, pool: &str) -> Result<Vec<String>, AwsError> 
             .send()
             .await
             .op("ListIdentities")?;
-        let ids = r.identities().iter().filter_map(|i| i.identity_id());
-        out.extend(ids.map(str::to_string));
-        token = r.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+        out.extend(r.identities.unwrap_or_default());
+        token = r.next_token.filter(|t| !t.is_empty());
         if token.is_none() {
             return Ok(out);
         }
     }
 }
 
+/// Whether an identity has signed in through a provider (a guest has no logins).
+fn signed_in(i: &IdentityDescription) -> bool {
+    !i.logins().is_empty()
+}
+
 /// The policy's targets and the pool's identities.
 pub struct Fetched {
     pub targets: Vec<String>,
-    pub identities: Vec<String>,
+    pub identities: Vec<IdentityDescription>,
 }
 
 impl Fetched {
-    /// The identities the policy is not attached to.
+    /// The signed-in identities.
+    fn signed_in(&self) -> impl Iterator<Item = &str> {
+        let ids = self.identities.iter().filter(|i| signed_in(i));
+        ids.filter_map(|i| i.identity_id())
+    }
+
+    /// The signed-in identities the policy is not attached to.
     fn unattached(&self) -> Vec<String> {
-        let attached: BTreeSet<&String> = self.targets.iter().collect();
-        let missing = self.identities.iter().filter(|i| !attached.contains(i));
-        missing.cloned().collect()
+        let attached: BTreeSet<&str> = self.targets.iter().map(String::as_str).collect();
+        let missing = self.signed_in().filter(|i| !attached.contains(i));
+        missing.map(str::to_string).collect()
     }
 }
 
@@ -113,9 +126,9 @@ impl Fetch for IotIdentityAttachments {
             json!({ "policy": policy, "identity_pool_id": pool }),
         );
         let note = format!(
-            "{} of {} identities lack the policy: {}",
+            "{} of {} signed-in identities lack the policy: {}",
             missing.len(),
-            f.identities.len(),
+            f.signed_in().count(),
             missing.join(", ")
         );
         Some(o.note((!missing.is_empty()).then_some(note)))
@@ -150,9 +163,12 @@ impl Manage for IotIdentityAttachments {
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let policy = have.attr("policy");
         if let Some(f) = links(ctx, policy, have.attr("identity_pool_id")).await? {
-            let identities: BTreeSet<String> = f.identities.into_iter().collect();
-            let ours = f.targets.into_iter().filter(|t| identities.contains(t));
-            iot_policy::detach(ctx, ours.map(|t| (policy.to_string(), t))).await?;
+            // Guests too: an earlier version attached the policy to them.
+            let ids = f.identities.iter().filter_map(|i| i.identity_id());
+            let identities: BTreeSet<&str> = ids.collect();
+            let ours = f.targets.iter().filter(|t| identities.contains(t.as_str()));
+            let links: Vec<_> = ours.map(|t| (policy.to_string(), t.clone())).collect();
+            iot_policy::detach(ctx, links).await?;
         }
         Ok(Vec::new())
     }
@@ -162,23 +178,62 @@ impl Manage for IotIdentityAttachments {
 mod tests {
     use super::*;
 
+    fn identity(id: &str, logins: &[&str]) -> IdentityDescription {
+        let logins = logins.iter().map(|l| l.to_string()).collect();
+        IdentityDescription::builder()
+            .identity_id(id)
+            .set_logins(Some(logins))
+            .build()
+    }
+
+    fn want() -> Desired {
+        Desired::from_json(
+            "attach-all",
+            json!({"policy": "p-cognito-iot-policy", "identity_pool_id": "eu-west-1:pool"}),
+        )
+    }
+
+    const PROVIDER: &str = "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc";
+
     #[test]
-    fn identities_without_the_policy_are_named() {
+    fn signed_in_identities_without_the_policy_are_named() {
         let f = Fetched {
             targets: vec![
                 "arn:aws:iot:eu-west-1:1:cert/c".into(),
                 "eu-west-1:a".into(),
             ],
-            identities: vec!["eu-west-1:a".into(), "eu-west-1:b".into()],
+            identities: vec![
+                identity("eu-west-1:a", &[PROVIDER]),
+                identity("eu-west-1:b", &[PROVIDER]),
+            ],
         };
-        let want = Desired::from_json(
-            "attach-all",
-            json!({"policy": "p-cognito-iot-policy", "identity_pool_id": "eu-west-1:pool"}),
-        );
-        let o = IotIdentityAttachments.observe(f, &want).unwrap();
+        let o = IotIdentityAttachments.observe(f, &want()).unwrap();
         assert_eq!(o.props["all_identities_attached"], json!(false));
-        assert_eq!(o.notes, ["1 of 2 identities lack the policy: eu-west-1:b"]);
+        assert_eq!(
+            o.notes,
+            ["1 of 2 signed-in identities lack the policy: eu-west-1:b"]
+        );
         assert_eq!(o.attr("identity_pool_id"), "eu-west-1:pool");
+    }
+
+    #[test]
+    fn guests_are_not_counted() {
+        // ListIdentities gives a guest no logins: an empty list, or none at all.
+        let guest = IdentityDescription::builder()
+            .identity_id("eu-west-1:guest")
+            .build();
+        let f = Fetched {
+            targets: vec!["eu-west-1:a".into()],
+            identities: vec![
+                identity("eu-west-1:a", &[PROVIDER]),
+                guest,
+                identity("eu-west-1:guest2", &[]),
+            ],
+        };
+        assert!(f.unattached().is_empty());
+        let o = IotIdentityAttachments.observe(f, &want()).unwrap();
+        assert_eq!(o.props["all_identities_attached"], json!(true));
+        assert!(o.notes.is_empty(), "{:?}", o.notes);
     }
 
     #[test]

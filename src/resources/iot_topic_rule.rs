@@ -53,10 +53,14 @@ pub static SPEC: KindSpec = KindSpec {
         "a topic rule name ([A-Za-z0-9_]+)",
     )),
     ownership: Ownership::Tag,
-    // AWS answers UnauthorizedException for a rule that does not exist.
-    missing: Missing(&["UnauthorizedException", "ResourceNotFoundException"]),
+    // GetTopicRule answers UnauthorizedException for a rule that does not exist, as it does for
+    // a caller denied it: that answer is told apart by `fetch`, not taken for absence here.
+    missing: Missing::IOT,
     facts: &[],
 };
+
+/// GetTopicRule's answer both for a rule that does not exist and for a caller denied reading it.
+const DENIED: &str = "UnauthorizedException";
 
 /// The properties sent as the rule's payload: a change to any of them replaces the payload.
 const BODY: [&str; 5] = [
@@ -97,10 +101,46 @@ fn tag_query(want: &Desired) -> String {
     pairs.join("&")
 }
 
-/// A role created a moment ago may not be assumable by IoT yet (IAM is eventually consistent).
+/// A role created (or whose trust changed) a moment ago may not be assumable by IoT yet (IAM is
+/// eventually consistent).
 fn role_not_ready(e: &AwsError) -> bool {
     e.code.as_deref() == Some("InvalidRequestException")
         && e.message.to_ascii_lowercase().contains("assume")
+}
+
+/// Sends a CreateTopicRule or ReplaceTopicRule, again while IoT cannot assume the rule's role yet.
+async fn while_role_propagates<F, Fut>(send: F) -> Result<(), AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), AwsError>>,
+{
+    retry_while(role_not_ready, 11, Duration::from_secs(2), send).await
+}
+
+/// What GetTopicRule's UnauthorizedException meant, from the rules ListTopicRules gave (or its
+/// own error): the rule is not there (`Ok`) only when the list was read and does not name it;
+/// otherwise the caller was denied the rule, and that denial is the answer.
+fn absent_or_denied(
+    name: &str,
+    listed: Result<Vec<String>, AwsError>,
+    denial: AwsError,
+) -> Result<(), AwsError> {
+    match listed {
+        Ok(names) if !names.iter().any(|n| n == name) => Ok(()),
+        _ => Err(denial),
+    }
+}
+
+/// The names of every topic rule of the account and region.
+async fn rule_names(ctx: &Ctx) -> Result<Vec<String>, AwsError> {
+    let list = ctx.clients.iot.list_topic_rules().into_paginator();
+    let rules: Vec<_> = list
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .op("ListTopicRules")?;
+    Ok(rules.into_iter().filter_map(|r| r.rule_name).collect())
 }
 
 /// What AWS answers about a rule: the rule, and its tags.
@@ -118,8 +158,15 @@ impl Fetch for IotTopicRule {
     }
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
-        let call = ctx.clients.iot.get_topic_rule().rule_name(want.str("name"));
-        let rule = SPEC.missing.found(call.send().await.op("GetTopicRule"))?;
+        let name = want.str("name");
+        let call = ctx.clients.iot.get_topic_rule().rule_name(name);
+        let rule = match call.send().await.op("GetTopicRule") {
+            Err(e) if e.code.as_deref() == Some(DENIED) => {
+                absent_or_denied(name, rule_names(ctx).await, e)?;
+                None
+            }
+            answer => SPEC.missing.found(answer)?,
+        };
         let Some(rule) = rule.filter(|r| r.rule().is_some()) else {
             return Ok(None);
         };
@@ -151,7 +198,7 @@ impl Fetch for IotTopicRule {
 impl Manage for IotTopicRule {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let (tags, payload) = (&tag_query(want), &payload(want)?);
-        retry_while(role_not_ready, 11, Duration::from_secs(2), || async move {
+        while_role_propagates(|| async move {
             let call = ctx
                 .clients
                 .iot
@@ -173,9 +220,13 @@ impl Manage for IotTopicRule {
     ) -> Result<(), ResourceError> {
         let (iot, name) = (&ctx.clients.iot, want.str("name"));
         if changes.any(&BODY) {
-            let call = iot.replace_topic_rule().rule_name(name);
-            let call = call.topic_rule_payload(payload(want)?);
-            call.send().await.op("ReplaceTopicRule")?;
+            let payload = &payload(want)?;
+            while_role_propagates(|| async move {
+                let call = iot.replace_topic_rule().rule_name(name);
+                let call = call.topic_rule_payload(payload.clone());
+                call.send().await.op("ReplaceTopicRule").map(|_| ())
+            })
+            .await?;
         } else if changes.has("enabled") && want.bool("enabled", true) {
             let call = iot.enable_topic_rule().rule_name(name);
             call.send().await.op("EnableTopicRule")?;
@@ -254,6 +305,36 @@ mod tests {
             tags: Vec::new(),
         };
         assert_eq!(IotTopicRule.observe(fetched, &want()), None);
+    }
+
+    fn denial() -> AwsError {
+        AwsError {
+            operation: "GetTopicRule",
+            code: Some(DENIED.into()),
+            message: "Access to topic rule 'p_alerts' was denied".into(),
+        }
+    }
+
+    /// The operation and code of the error reported, if any.
+    fn reported(r: Result<(), AwsError>) -> Option<(&'static str, String)> {
+        r.err().map(|e| (e.operation, e.code.unwrap_or_default()))
+    }
+
+    #[test]
+    fn an_unauthorized_rule_is_absent_only_when_the_list_does_not_name_it() {
+        let listed = |names: &[&str]| Ok(names.iter().map(|n| n.to_string()).collect());
+        let denied = Some(("GetTopicRule", DENIED.to_string()));
+        let absent = absent_or_denied("p_alerts", listed(&["other"]), denial());
+        assert_eq!(reported(absent), None);
+        let there = absent_or_denied("p_alerts", listed(&["other", "p_alerts"]), denial());
+        assert_eq!(reported(there), denied, "the caller was denied the rule");
+        let list_denied = AwsError {
+            operation: "ListTopicRules",
+            code: Some("AccessDeniedException".into()),
+            message: "not authorized".into(),
+        };
+        let unknown = absent_or_denied("p_alerts", Err(list_denied), denial());
+        assert_eq!(reported(unknown), denied, "absence not confirmed");
     }
 
     #[test]

@@ -89,15 +89,23 @@ const CONFIGURATION: [&str; 6] = [
     "environment",
 ];
 
-/// Lambda refuses a role created a moment ago ("cannot be assumed by Lambda") until IAM has
-/// propagated it, and a function that is still being created or updated.
-fn retryable(e: &AwsError) -> bool {
-    match e.code.as_deref() {
-        Some("InvalidParameterValueException") => e.message.contains("assumed"),
-        Some("ResourceConflictException") => e.message.contains("in progress"),
-        _ => false,
-    }
+/// Lambda refuses a change to a function that is still being created ("The operation cannot be
+/// performed at this time. The function is currently in the following state: Pending") or
+/// updated ("An update is in progress for resource"): it passes once the function is Active.
+pub fn function_busy(e: &AwsError) -> bool {
+    e.code.as_deref() == Some("ResourceConflictException")
+        && (e.message.contains("in progress") || e.message.contains("following state: Pending"))
 }
+
+/// Lambda refuses a role created a moment ago ("cannot be assumed by Lambda") until IAM has
+/// propagated it, and a function that is busy.
+fn retryable(e: &AwsError) -> bool {
+    let role = e.code.as_deref() == Some("InvalidParameterValueException");
+    role && e.message.contains("assumed") || function_busy(e)
+}
+
+const ATTEMPTS: usize = 16;
+const PAUSE: Duration = Duration::from_secs(2);
 
 /// Retries a call Lambda refuses for one of the passing reasons above.
 async fn retrying<T, F, Fut>(f: F) -> Result<T, AwsError>
@@ -105,7 +113,16 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, AwsError>>,
 {
-    retry_while(retryable, 16, Duration::from_secs(2), f).await
+    retry_while(retryable, ATTEMPTS, PAUSE, f).await
+}
+
+/// Retries a call on a function (its URL, its permissions) while the function is busy.
+pub async fn once_ready<T, F, Fut>(f: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AwsError>>,
+{
+    retry_while(function_busy, ATTEMPTS, PAUSE, f).await
 }
 
 #[async_trait]
@@ -223,6 +240,38 @@ impl Manage for LambdaFunction {
 mod tests {
     use super::*;
     use aws_sdk_lambda::types::{EnvironmentResponse, FunctionConfiguration};
+
+    fn refused(code: &str, message: &str) -> AwsError {
+        AwsError {
+            operation: "UpdateFunctionConfiguration",
+            code: Some(code.into()),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn a_pending_or_updating_function_and_a_new_role_pass() {
+        let conflict = |m| refused("ResourceConflictException", m);
+        let pending = conflict(
+            "The operation cannot be performed at this time. \
+             The function is currently in the following state: Pending",
+        );
+        assert!(function_busy(&pending) && retryable(&pending));
+        let updating = conflict(
+            "The operation cannot be performed at this time. \
+             An update is in progress for resource: arn:aws:lambda:eu-west-1:1:function:f",
+        );
+        assert!(function_busy(&updating));
+        let role = refused(
+            "InvalidParameterValueException",
+            "The role defined for the function cannot be assumed by Lambda.",
+        );
+        assert!(retryable(&role) && !function_busy(&role));
+        let taken = conflict("The statement id (url) provided already exists.");
+        assert!(!retryable(&taken));
+        let failed = conflict("The function is currently in the following state: Failed");
+        assert!(!retryable(&failed));
+    }
 
     #[test]
     fn the_configuration_and_its_defaults_are_read() {

@@ -6,6 +6,7 @@ use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutp
 use aws_sdk_lambda::types::FunctionUrlAuthType;
 use serde_json::json;
 
+use super::lambda_function::once_ready;
 use super::{
     Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
 };
@@ -31,6 +32,31 @@ pub static SPEC: KindSpec = KindSpec {
     missing: Missing::LAMBDA,
     facts: &[],
 };
+
+/// The regions where Lambda has no function URLs (Lambda developer guide, "Creating and managing
+/// Lambda function URLs": "Function URLs are not supported in the following AWS Regions").
+pub const REGIONS_WITHOUT: [&str; 11] = [
+    "ap-east-2",      // Asia Pacific (Taipei)
+    "ap-south-2",     // Asia Pacific (Hyderabad)
+    "ap-southeast-4", // Asia Pacific (Melbourne)
+    "ap-southeast-5", // Asia Pacific (Malaysia)
+    "ap-southeast-6", // Asia Pacific (New Zealand)
+    "ap-southeast-7", // Asia Pacific (Thailand)
+    "ca-west-1",      // Canada West (Calgary)
+    "eu-central-2",   // Europe (Zurich)
+    "eu-south-2",     // Europe (Spain)
+    "il-central-1",   // Israel (Tel Aviv)
+    "me-central-1",   // Middle East (UAE)
+];
+
+/// Why a function URL cannot be made in `region`, if it cannot: known offline, before any call.
+pub fn region_problem(region: &str) -> Option<String> {
+    REGIONS_WITHOUT.contains(&region).then(|| {
+        format!(
+            "Lambda function URLs are not available in {region} (AWS does not offer them there)"
+        )
+    })
+}
 
 fn auth(want: &Desired) -> FunctionUrlAuthType {
     FunctionUrlAuthType::from(want.opt_str("auth_type").unwrap_or("AWS_IAM"))
@@ -68,11 +94,14 @@ impl Fetch for LambdaFunctionUrl {
 #[async_trait]
 impl Manage for LambdaFunctionUrl {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
-        let call = ctx.clients.lambda.create_function_url_config();
-        let call = call
-            .function_name(want.str("function_name"))
-            .auth_type(auth(want));
-        call.send().await.op("CreateFunctionUrlConfig")?;
+        once_ready(|| async {
+            let call = ctx.clients.lambda.create_function_url_config();
+            let call = call
+                .function_name(want.str("function_name"))
+                .auth_type(auth(want));
+            call.send().await.op("CreateFunctionUrlConfig")
+        })
+        .await?;
         Ok(())
     }
 
@@ -83,11 +112,14 @@ impl Manage for LambdaFunctionUrl {
         _have: &Observed,
         _changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
-        let call = ctx.clients.lambda.update_function_url_config();
-        let call = call
-            .function_name(want.str("function_name"))
-            .auth_type(auth(want));
-        call.send().await.op("UpdateFunctionUrlConfig")?;
+        once_ready(|| async {
+            let call = ctx.clients.lambda.update_function_url_config();
+            let call = call
+                .function_name(want.str("function_name"))
+                .auth_type(auth(want));
+            call.send().await.op("UpdateFunctionUrlConfig")
+        })
+        .await?;
         Ok(())
     }
 
@@ -103,6 +135,25 @@ impl Manage for LambdaFunctionUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn function_urls_are_missing_from_eleven_regions() {
+        assert_eq!(REGIONS_WITHOUT.len(), 11);
+        let problem = region_problem("eu-central-2").unwrap();
+        assert!(
+            problem.contains("not available in eu-central-2"),
+            "{problem}"
+        );
+        for region in [
+            "us-east-1",
+            "eu-west-1",
+            "eu-central-1",
+            "ap-south-1",
+            "cn-north-1",
+        ] {
+            assert_eq!(region_problem(region), None, "{region}");
+        }
+    }
 
     #[test]
     fn the_url_is_an_attribute_and_the_auth_type_a_property() {

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
+use super::lambda_function::once_ready;
 use super::{
     Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
 };
@@ -100,14 +101,17 @@ impl Fetch for LambdaPermission {
 #[async_trait]
 impl Manage for LambdaPermission {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
-        let call = ctx.clients.lambda.add_permission();
-        let call = call.function_name(want.str("function_name"));
-        let call = call.statement_id(want.str("statement_id"));
-        let call = call.action(want.opt_str("action").unwrap_or("lambda:InvokeFunction"));
         let source = want.opt_str("source_arn").filter(|s| !s.is_empty());
-        let call = call.principal(want.str("principal"));
-        let call = call.set_source_arn(source.map(str::to_string));
-        call.send().await.op("AddPermission")?;
+        once_ready(|| async {
+            let call = ctx.clients.lambda.add_permission();
+            let call = call.function_name(want.str("function_name"));
+            let call = call.statement_id(want.str("statement_id"));
+            let call = call.action(want.opt_str("action").unwrap_or("lambda:InvokeFunction"));
+            let call = call.principal(want.str("principal"));
+            let call = call.set_source_arn(source.map(str::to_string));
+            call.send().await.op("AddPermission")
+        })
+        .await?;
         Ok(())
     }
 

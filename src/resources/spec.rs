@@ -61,8 +61,10 @@ pub enum Ownership {
     FoundByTag,
     /// Carries the stack tag as an attribute (IoT things cannot carry tags).
     Attribute,
-    /// Carries a marker in its subject, `OU=iotstack:<prefix>/<id>` (device certificates).
-    Subject,
+    /// Known by its local private key (device certificates, whose subject AWS writes itself):
+    /// the id recorded when it was issued, or the public key of the local key among the
+    /// certificates of the stack's thing.
+    LocalKey,
     /// Belongs to a resource of the stack that it names: a client of its user pool, an
     /// attachment of its policy, a permission of its function.
     Parent,

@@ -35,7 +35,8 @@ pub struct Params {
 }
 
 impl Params {
-    /// The values templates substitute (`${prefix}`, ...). `region` and `account` come from AWS.
+    /// The values templates substitute (`${prefix}`, ...). `region` and `account` come from AWS,
+    /// `partition` from the region.
     pub fn values(&self, region: &str, account: &str) -> BTreeMap<String, String> {
         let mut m = BTreeMap::new();
         m.insert("prefix".into(), self.prefix.value.clone());
@@ -54,6 +55,8 @@ impl Params {
         }
         m.insert("region".into(), region.to_string());
         m.insert("account".into(), account.to_string());
+        let partition = iotstack_policy::partition_for_region(region);
+        m.insert("partition".into(), partition.to_string());
         m
     }
 }

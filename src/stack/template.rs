@@ -1,7 +1,8 @@
 //! `${...}` interpolation in stack values and policy templates.
 //!
-//! - `${prefix}`, `${email}`, `${ip}`, `${region}`, `${account}`, `${prefix_underscore}` and
-//!   `${email_domain}` are parameters;
+//! - `${prefix}`, `${email}`, `${ip}`, `${region}`, `${account}`, `${prefix_underscore}`,
+//!   `${email_domain}` and `${partition}` (the region's ARN partition: `aws`, `aws-cn`,
+//!   `aws-us-gov`) are parameters;
 //! - `${resource-id.attribute}` refers to an attribute of another resource of the stack (and makes
 //!   it a dependency);
 //! - anything with a `:` in it (`${iot:ClientId}`, `${cognito-identity.amazonaws.com:sub}`) and the
@@ -18,6 +19,7 @@ pub const PARAMS: &[&str] = &[
     "ip",
     "region",
     "account",
+    "partition",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,6 +12,38 @@ fn parse(settings: &str) -> Result<Stack, Vec<Diagnostic>> {
     Stack::parse(Path::new("s.yaml"), &text)
 }
 
+fn default_stack() -> Stack {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_STACK);
+    Stack::load(&path).unwrap_or_else(|d| panic!("{d:?}"))
+}
+
+#[test]
+fn function_urls_are_refused_offline_in_regions_without_them() {
+    let stack = default_stack();
+    assert!(stack.check_region("us-east-1").is_ok());
+    let diags = stack.check_region("eu-central-2").unwrap_err();
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    let text = diags[0].to_string();
+    assert!(text.contains("stacks/default.yaml:"), "{text}");
+    assert!(
+        text.contains("`attach-url` (lambda_function_url): Lambda function URLs are not available in eu-central-2"),
+        "{text}"
+    );
+    let without_urls = parse("  output_dir: out\n").unwrap();
+    assert!(without_urls.check_region("eu-central-2").is_ok());
+}
+
+#[test]
+fn the_default_stack_orders_what_aws_needs_first() {
+    let stack = default_stack();
+    let deps = |id: &str| stack.get(id).unwrap().deps.clone();
+    // The pre-sign-up trigger may run when the app user is created: Cognito must be allowed
+    // to invoke it by then.
+    assert!(deps("app-user").contains(&"presignup-permission".to_string()));
+    // The certificate is looked for among its thing's principals.
+    assert!(deps("device-cert").contains(&"device-thing".to_string()));
+}
+
 fn at(line: usize, col: usize) -> Origin {
     Origin::File {
         path: PathBuf::from("s.yaml"),

@@ -29,8 +29,12 @@ const DEFAULT_REGION: &str = "us-east-1";
 /// The stack sets `settings.allow_identity_self_attach: true`.
 pub const RULE_SELF_ATTACH_OPT_IN: &str = "self-attach-opt-in";
 
+/// The stack uses what AWS does not offer in the region (function URLs).
+pub const RULE_REGION_SUPPORT: &str = "region-support";
+
 /// A problem in the stack file, a parameter, a derived name (rules `stack-file`, `parameter`,
-/// `resource-name`), a policy (the lint rules), or the self-attach opt-in (`self-attach-opt-in`).
+/// `resource-name`), what the region does not offer (`region-support`), a policy (the lint
+/// rules), or the self-attach opt-in (`self-attach-opt-in`).
 #[derive(Debug, Clone)]
 pub struct Finding {
     pub origin: Origin,
@@ -128,6 +132,13 @@ pub fn check(stack: Option<&Path>, input: &ParamInput, region: Option<&str>) -> 
             .collect();
         params::validate(&only_prefix, &defaults, &[])
     });
+    if let Err(diags) = stack.check_region(&region) {
+        report.findings.extend(
+            diags
+                .into_iter()
+                .map(|d| Finding::from_diagnostic(d, RULE_REGION_SUPPORT)),
+        );
+    }
     if let (true, Ok(p)) = (given_prefix, &for_names) {
         if let Err(diags) = stack.check_names(p) {
             report.findings.extend(
@@ -162,6 +173,8 @@ pub fn check(stack: Option<&Path>, input: &ParamInput, region: Option<&str>) -> 
             );
             v.insert("region".to_string(), region.clone());
             v.insert("account".to_string(), PLACEHOLDER_ACCOUNT.to_string());
+            let partition = partition_for_region(&region);
+            v.insert("partition".to_string(), partition.to_string());
             v
         }
     };
@@ -249,6 +262,28 @@ pub fn check(stack: Option<&Path>, input: &ParamInput, region: Option<&str>) -> 
 }
 
 impl Stack {
+    /// What the stack uses that AWS does not offer in `region` (function URLs in the regions
+    /// without them), known before any AWS call.
+    pub fn check_region(&self, region: &str) -> Result<(), Vec<Diagnostic>> {
+        let url = crate::resources::lambda_function_url::SPEC.type_name;
+        let problem = crate::resources::lambda_function_url::region_problem(region);
+        let diags: Vec<Diagnostic> = problem
+            .iter()
+            .flat_map(|problem| {
+                let urls = self.resources.iter().filter(|r| r.kind.type_name() == url);
+                urls.map(move |r| {
+                    Diagnostic::error(r.origin.clone(), format!("`{}` ({url}): {problem}", r.id))
+                        .hint("choose another region (--region, AWS_REGION, the profile's region or `parameters.region`)")
+                })
+            })
+            .collect();
+        if diags.is_empty() {
+            Ok(())
+        } else {
+            Err(diags)
+        }
+    }
+
     /// Offline checks that need the parameters: every derived name must follow its AWS rule.
     pub fn check_names(&self, p: &Params) -> Result<(), Vec<Diagnostic>> {
         let values = p.values("us-east-1", "000000000000");

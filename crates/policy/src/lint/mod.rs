@@ -34,7 +34,7 @@ pub const RULE_CONDITION_OPERATOR: &str = "unknown-condition-operator";
 /// `iot:*`, `*` (or another pattern covering every IoT action), or
 /// `NotAction`, in an `Allow` statement.
 pub const RULE_WILDCARD_ACTION: &str = "iot-wildcard-action";
-/// `*` (or `arn:aws:iot:*:*:*` and the like), or `NotResource`, in an
+/// `*` (or `arn:PARTITION:iot:*:*:*` and the like), or `NotResource`, in an
 /// `Allow` statement.
 pub const RULE_WILDCARD_RESOURCE: &str = "iot-wildcard-resource";
 /// An identity policy grants `iot:AttachPolicy` (directly or by wildcard).

@@ -158,7 +158,7 @@ fn check_statement(stmt: &Statement, flavor: Flavor, findings: &mut Vec<Finding>
         let example = if flavor == Flavor::Trust {
             "{\"Service\": \"lambda.amazonaws.com\"} or {\"Federated\": \"cognito-identity.amazonaws.com\"}"
         } else {
-            "{\"AWS\": \"arn:aws:iam::ACCOUNT:root\"} or \"*\""
+            "{\"AWS\": \"arn:PARTITION:iam::ACCOUNT:root\"} or \"*\""
         };
         findings.push(structure(
             index,
@@ -211,7 +211,7 @@ fn check_list(stmt: &Statement, list: &List, findings: &mut Vec<Finding>) {
     let example = if list.positive == "Action" {
         "\"Action\": [\"iot:Connect\"]"
     } else {
-        "\"Resource\": [\"arn:aws:iot:REGION:ACCOUNT:client/...\"]"
+        "\"Resource\": [\"arn:PARTITION:iot:REGION:ACCOUNT:client/...\"]"
     };
     let (positive, negative, name) = (list.positive, list.negative, list.name());
     for problem in &list.problems {

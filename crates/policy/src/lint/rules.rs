@@ -44,8 +44,8 @@ fn all_stars(s: &str) -> bool {
 }
 
 /// Whether a resource pattern covers every AWS IoT resource (of an account
-/// or of all accounts): `*`, `arn:aws:iot:*`, `arn:aws:iot:*:*:*`,
-/// `arn:aws:iot:REGION:ACCOUNT:*`, ...
+/// or of all accounts): `*`, `arn:PARTITION:iot:*`, `arn:PARTITION:iot:*:*:*`,
+/// `arn:PARTITION:iot:REGION:ACCOUNT:*`, ...
 fn is_everything(value: &str) -> bool {
     let value = value.trim();
     if all_stars(value) {
@@ -150,10 +150,12 @@ fn resource_suggestions(stmt: &Statement) -> String {
         }
         let example = match action {
             IotAction::Connect => {
-                "arn:aws:iot:REGION:ACCOUNT:client/${iot:Connection.Thing.ThingName}"
+                "arn:PARTITION:iot:REGION:ACCOUNT:client/${iot:Connection.Thing.ThingName}"
             }
-            IotAction::Publish | IotAction::Receive => "arn:aws:iot:REGION:ACCOUNT:topic/PREFIX/*",
-            IotAction::Subscribe => "arn:aws:iot:REGION:ACCOUNT:topicfilter/PREFIX/*",
+            IotAction::Publish | IotAction::Receive => {
+                "arn:PARTITION:iot:REGION:ACCOUNT:topic/PREFIX/*"
+            }
+            IotAction::Subscribe => "arn:PARTITION:iot:REGION:ACCOUNT:topicfilter/PREFIX/*",
         };
         if !out.contains(&example) {
             out.push(example);
@@ -417,7 +419,7 @@ pub(super) fn check_resource_types(policy: &Policy, findings: &mut Vec<Finding>)
             }
             let (example, from) = live_resources[0];
             let suggested = from.map_or_else(
-                || format!("arn:aws:iot:REGION:ACCOUNT:{kind}/..."),
+                || format!("arn:PARTITION:iot:REGION:ACCOUNT:{kind}/..."),
                 |from| with_type(example.value, from, kind),
             );
             findings.push(Finding {
@@ -461,7 +463,7 @@ pub(super) fn check_subscribe_without_receive(policy: &Policy, findings: &mut Ve
             let topic = if resource_type(filter.value) == Some("topicfilter") {
                 with_type(filter.value, "topicfilter", "topic")
             } else {
-                "arn:aws:iot:REGION:ACCOUNT:topic/PREFIX/*".to_string()
+                "arn:PARTITION:iot:REGION:ACCOUNT:topic/PREFIX/*".to_string()
             };
             if !topics.contains(&topic) {
                 topics.push(topic);
@@ -472,7 +474,7 @@ pub(super) fn check_subscribe_without_receive(policy: &Policy, findings: &mut Ve
         return;
     };
     if topics.is_empty() {
-        topics.push("arn:aws:iot:REGION:ACCOUNT:topic/PREFIX/*".to_string());
+        topics.push("arn:PARTITION:iot:REGION:ACCOUNT:topic/PREFIX/*".to_string());
     }
     findings.push(Finding {
         rule: RULE_SUBSCRIBE_WITHOUT_RECEIVE,
