@@ -34,6 +34,7 @@ pub fn template(text: &str) -> Value {
     let text = [
         ("${region}", REGION),
         ("${account}", ACCOUNT),
+        ("${partition}", "aws"),
         ("${prefix}", "acme"),
         ("${ip}", IP),
         ("${identity-pool.id}", POOL_ID),

@@ -124,10 +124,7 @@ impl Read for CognitoIdentityPool {
         o.attrs.insert("name".into(), name.to_string());
         o.attrs.insert(
             "arn".into(),
-            format!(
-                "arn:aws:cognito-identity:{}:{}:identitypool/{id}",
-                ctx.region, ctx.account
-            ),
+            ctx.arn("cognito-identity", &format!("identitypool/{id}")),
         );
         Ok(Some(o))
     }

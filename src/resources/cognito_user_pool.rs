@@ -268,12 +268,9 @@ impl Read for CognitoUserPool {
         o.attrs.insert("name".into(), name.to_string());
         o.attrs.insert(
             "arn".into(),
-            pool.arn().map(str::to_string).unwrap_or_else(|| {
-                format!(
-                    "arn:aws:cognito-idp:{}:{}:userpool/{id}",
-                    ctx.region, ctx.account
-                )
-            }),
+            pool.arn()
+                .map(str::to_string)
+                .unwrap_or_else(|| ctx.arn("cognito-idp", &format!("userpool/{id}"))),
         );
         o.attrs.insert(
             "provider_name".into(),

@@ -220,12 +220,51 @@ pub struct Ctx {
 
 impl Ctx {
     /// The ARN of a resource of this account and region, for services whose answers do not
-    /// carry one: `arn:aws:<service>:<region>:<account>:<resource>`.
+    /// carry one: `arn:<partition>:<service>:<region>:<account>:<resource>`, the partition
+    /// (`aws`, `aws-cn`, `aws-us-gov`) following the region.
     pub fn arn(&self, service: &str, resource: &str) -> String {
+        let partition = iotstack_policy::partition_for_region(&self.region);
         format!(
-            "arn:aws:{service}:{}:{}:{resource}",
+            "arn:{partition}:{service}:{}:{}:{resource}",
             self.region, self.account
         )
+    }
+}
+
+#[cfg(test)]
+mod ctx_tests {
+    use super::*;
+
+    fn ctx(region: &str) -> Ctx {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        Ctx {
+            clients: Clients::from_config(config),
+            calls: Default::default(),
+            prefix: "p".into(),
+            region: region.into(),
+            account: "123456789012".into(),
+            state_dir: PathBuf::new(),
+        }
+    }
+
+    #[test]
+    fn arns_follow_the_region_partition() {
+        let arn = |region| ctx(region).arn("sns", "p-topic");
+        assert_eq!(
+            arn("eu-west-1"),
+            "arn:aws:sns:eu-west-1:123456789012:p-topic"
+        );
+        assert_eq!(
+            arn("cn-north-1"),
+            "arn:aws-cn:sns:cn-north-1:123456789012:p-topic"
+        );
+        assert_eq!(
+            arn("us-gov-west-1"),
+            "arn:aws-us-gov:sns:us-gov-west-1:123456789012:p-topic"
+        );
     }
 }
 

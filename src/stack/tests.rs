@@ -352,3 +352,22 @@ fn files_a_stack_names_stay_inside_its_folder() {
         "{e}"
     );
 }
+
+/// Every shipped policy writes its ARNs with `${partition}`: `arn:aws:` would be wrong in the
+/// China (`aws-cn`) and GovCloud (`aws-us-gov`) partitions.
+#[test]
+fn shipped_policies_follow_the_region_partition() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("policies/") {
+        let path = entry.expect("an entry").path();
+        let text = std::fs::read_to_string(&path).expect("a policy file");
+        assert!(
+            !text.contains("arn:aws:"),
+            "{} writes arn:aws:",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert!(checked > 10, "{checked} policy files");
+}

@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_iot::operation::list_topic_rules::ListTopicRulesOutput;
+use aws_sdk_iot::types::TopicRuleListItem;
 use aws_sdk_sns::config::{
     AsyncSleep, Credentials, IdentityCache, SharedAsyncSleep, SharedCredentialsProvider, Sleep,
     StalledStreamProtectionConfig,
@@ -683,10 +685,10 @@ async fn read_treats_a_secret_scheduled_for_deletion_as_missing() {
 // 4. Topic rule read: AWS's answer for a missing rule
 // ---------------------------------------------------------------------------------------------
 
-async fn read_rule(rule: &Rule, backoffs: &Backoffs) -> Result<Option<Observed>, AwsError> {
+async fn read_rule(rules: &[&Rule], backoffs: &Backoffs) -> Result<Option<Observed>, AwsError> {
     let base = base_config(backoffs);
     let mut clients = Clients::from_config(base.clone());
-    clients.iot = iot_client(&base, &[rule]);
+    clients.iot = iot_client(&base, rules);
     let dir = tempfile::tempdir().unwrap();
     let c = ctx(clients, dir.path());
     let want = desired(
@@ -701,11 +703,13 @@ fn aws_only(e: ResourceError) -> AwsError {
     e.aws().cloned().expect("an AWS error")
 }
 
+/// GetTopicRule answers UnauthorizedException both for a rule that does not exist and for a
+/// caller denied it: the rule is absent only when ListTopicRules, read too, does not name it.
 #[tokio::test]
 async fn a_missing_topic_rule_reads_as_none() {
-    for (http, code) in [
-        (401, "UnauthorizedException"),
-        (404, "ResourceNotFoundException"),
+    for (http, code, listed) in [
+        (401, "UnauthorizedException", 1),
+        (404, "ResourceNotFoundException", 0),
     ] {
         let backoffs = Backoffs::default();
         let rule = mock!(aws_sdk_iot::Client::get_topic_rule)
@@ -713,9 +717,16 @@ async fn a_missing_topic_rule_reads_as_none() {
             .then_http_response(move || {
                 json_error(http, code, "Access to topic rule 'mk_alerts' was denied")
             });
-        let have = read_rule(&rule, &backoffs).await;
+        let list = mock!(aws_sdk_iot::Client::list_topic_rules).then_output(|| {
+            let other = TopicRuleListItem::builder()
+                .rule_name("other_alerts")
+                .build();
+            ListTopicRulesOutput::builder().rules(other).build()
+        });
+        let have = read_rule(&[&rule, &list], &backoffs).await;
         assert!(matches!(have, Ok(None)), "{code}: {have:?}");
         assert_eq!(rule.num_calls(), 1, "{code}");
+        assert_eq!(list.num_calls(), listed, "{code}: ListTopicRules");
         assert!(backoffs.taken().is_empty(), "{code}");
     }
 }
@@ -725,7 +736,7 @@ async fn other_topic_rule_read_errors_are_errors() {
     let backoffs = Backoffs::default();
     let rule = mock!(aws_sdk_iot::Client::get_topic_rule)
         .then_http_response(|| json_error(400, "InvalidRequestException", "bad rule name"));
-    let err = read_rule(&rule, &backoffs)
+    let err = read_rule(&[&rule], &backoffs)
         .await
         .expect_err("InvalidRequestException is an error");
     assert_eq!(err.operation, "GetTopicRule");
@@ -743,7 +754,7 @@ async fn an_internal_failure_is_retried_then_reported() {
         .http_response(|| json_error(500, "InternalFailureException", "internal failure"))
         .times(max + 2)
         .build();
-    let err = read_rule(&rule, &backoffs)
+    let err = read_rule(&[&rule], &backoffs)
         .await
         .expect_err("InternalFailureException is an error");
     assert_eq!(err.operation, "GetTopicRule");
