@@ -83,6 +83,8 @@ async fn apply_creates_the_device_chain_plan_is_clean_destroy_leaves_nothing() {
         &x509.public_key().subject_public_key.data[..],
         kp.public_key_raw()
     );
+    // With the subject AWS IoT writes itself, not the CSR's: the certificate is known by its key.
+    assert_eq!(x509.subject().to_string(), "CN=AWS IoT Certificate");
 
     // SNS topic with its tag, and the email subscription.
     let topic_arn = w.alert_topic_arn();
