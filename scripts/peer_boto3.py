@@ -185,6 +185,9 @@ def create(aws, prefix, email, ip, state_path):
         "email_domain": email.rsplit("@", 1)[-1].lower(),
         "ip": cidr(ip),
         "region": region,
+        # The region's ARN partition, as iotstack's `${partition}` parameter.
+        "partition": ("aws-cn" if region.startswith("cn-")
+                      else "aws-us-gov" if region.startswith("us-gov-") else "aws"),
     }
     s = {"prefix": prefix}  # what delete needs
 

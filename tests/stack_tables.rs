@@ -101,6 +101,7 @@ fn render(stack: &Path) -> Rendered {
         ("prefix_underscore", PREFIX),
         ("region", REGION),
         ("account", ACCOUNT),
+        ("partition", "aws"),
         ("email", "ops@example.com"),
         ("email_domain", "example.com"),
         ("ip", "203.0.113.7/32"),
