@@ -19,5 +19,4 @@ mod lock;
 mod mocked;
 mod permissions;
 mod stacks;
-mod topic_rule_denial;
 mod validate;

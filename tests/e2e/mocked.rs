@@ -29,10 +29,11 @@ use serde_json::{json, Value};
 
 use iotstack::aws::{aws_err, load_config, retry_config, timeout_config, AwsOptions, Clients};
 use iotstack::error::{AwsError, ResourceError};
+use iotstack::plan::PropChange;
 use iotstack::resources::iot_topic_rule::IotTopicRule;
 use iotstack::resources::secretsmanager_secret::SecretsManagerSecret;
 use iotstack::resources::sns_subscription::{SnsEmailSubscription, PENDING};
-use iotstack::resources::{Ctx, Desired, Manage, Observed, Read};
+use iotstack::resources::{Changes, Ctx, Desired, Manage, Observed, Read};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:mk-iot-notification";
 const EMAIL: &str = "ops@example.com";
@@ -731,6 +732,39 @@ async fn a_missing_topic_rule_reads_as_none() {
     }
 }
 
+/// GetTopicRule's 401 for a rule ListTopicRules names, or when the list cannot be read: the
+/// caller was denied the rule, and that denial is the answer.
+#[tokio::test]
+async fn an_unauthorized_topic_rule_not_confirmed_absent_is_a_denial() {
+    let listed = || {
+        let rules = ["other_alerts", "mk_alerts"]
+            .map(|n| TopicRuleListItem::builder().rule_name(n).build());
+        ListTopicRulesOutput::builder()
+            .set_rules(Some(rules.to_vec()))
+            .build()
+    };
+    let named = mock!(aws_sdk_iot::Client::list_topic_rules).then_output(listed);
+    let unreadable = mock!(aws_sdk_iot::Client::list_topic_rules)
+        .then_http_response(|| json_error(401, "UnauthorizedException", "not authorized"));
+    for list in [named, unreadable] {
+        let rule = mock!(aws_sdk_iot::Client::get_topic_rule).then_http_response(|| {
+            json_error(
+                401,
+                "UnauthorizedException",
+                "Access to topic rule 'mk_alerts' was denied",
+            )
+        });
+        let backoffs = Backoffs::default();
+        let err = read_rule(&[&rule, &list], &backoffs)
+            .await
+            .expect_err("not confirmed absent");
+        assert_eq!(err.operation, "GetTopicRule");
+        assert_eq!(err.code.as_deref(), Some("UnauthorizedException"));
+        assert_eq!(err.message, "Access to topic rule 'mk_alerts' was denied");
+        assert_eq!(list.num_calls(), 1);
+    }
+}
+
 #[tokio::test]
 async fn other_topic_rule_read_errors_are_errors() {
     let backoffs = Backoffs::default();
@@ -870,4 +904,46 @@ async fn a_topic_rule_whose_new_role_is_not_assumable_yet_is_created_on_a_later_
         .await
         .expect("created once IAM has propagated");
     assert_eq!(rule.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn a_topic_rule_whose_changed_role_is_not_assumable_yet_is_replaced_on_a_later_attempt() {
+    let replace = mock!(aws_sdk_iot::Client::replace_topic_rule)
+        .sequence()
+        .http_response(|| {
+            json_error(
+                400,
+                "InvalidRequestException",
+                "iot.amazonaws.com is unable to assume role (sts:AssumeRole) on resource: arn:aws:iam::123456789012:role/mk-iot-rule-sns-role",
+            )
+        })
+        .output(|| aws_sdk_iot::operation::replace_topic_rule::ReplaceTopicRuleOutput::builder().build())
+        .build();
+    let base = base_config(&Backoffs::default());
+    let mut clients = Clients::from_config(base.clone());
+    clients.iot = iot_client(&base, &[&replace]);
+    let dir = tempfile::tempdir().unwrap();
+    let c = ctx(clients, dir.path());
+    let role = "arn:aws:iam::123456789012:role/mk-iot-rule-sns-role";
+    let want = desired(
+        "alert-rule",
+        json!({
+            "name": "mk_alerts",
+            "sql": "SELECT * FROM 'mk/alerts'",
+            "sns_target_arn": TOPIC,
+            "role_arn": role,
+        }),
+    );
+    let changed = [PropChange {
+        property: "role_arn".into(),
+        before: Some(json!("arn:aws:iam::123456789012:role/old")),
+        after: Some(json!(role)),
+        after_unknown: false,
+        forces_replacement: false,
+    }];
+    IotTopicRule
+        .update(&c, &want, &Observed::default(), Changes(&changed))
+        .await
+        .expect("replaced once IAM has propagated");
+    assert_eq!(replace.num_calls(), 2);
 }
