@@ -872,24 +872,20 @@ async fn other_invalid_parameters_fail_at_once() {
     assert_eq!(rule.num_calls(), 1);
 }
 
-#[tokio::test]
-async fn a_topic_rule_whose_new_role_is_not_assumable_yet_is_created_on_a_later_attempt() {
-    let rule = mock!(aws_sdk_iot::Client::create_topic_rule)
-        .sequence()
-        .http_response(|| {
-            json_error(
-                400,
-                "InvalidRequestException",
-                "iot.amazonaws.com is unable to assume role (sts:AssumeRole) on resource: arn:aws:iam::123456789012:role/mk-iot-rule-sns-role",
-            )
-        })
-        .output(|| aws_sdk_iot::operation::create_topic_rule::CreateTopicRuleOutput::builder().build())
-        .build();
+/// IoT's answer while IAM has not propagated the rule's role yet.
+fn role_not_assumable_yet() -> HttpResponse {
+    json_error(
+        400,
+        "InvalidRequestException",
+        "iot.amazonaws.com is unable to assume role (sts:AssumeRole) on resource: arn:aws:iam::123456789012:role/mk-iot-rule-sns-role",
+    )
+}
+
+/// The alert rule the stack wants, and a context whose IoT client answers from `rule` only.
+fn alert_rule_call(rule: &Rule, dir: &Path) -> (Ctx, Desired) {
     let base = base_config(&Backoffs::default());
     let mut clients = Clients::from_config(base.clone());
-    clients.iot = iot_client(&base, &[&rule]);
-    let dir = tempfile::tempdir().unwrap();
-    let c = ctx(clients, dir.path());
+    clients.iot = iot_client(&base, &[rule]);
     let want = desired(
         "alert-rule",
         json!({
@@ -899,6 +895,20 @@ async fn a_topic_rule_whose_new_role_is_not_assumable_yet_is_created_on_a_later_
             "role_arn": "arn:aws:iam::123456789012:role/mk-iot-rule-sns-role",
         }),
     );
+    (ctx(clients, dir), want)
+}
+
+#[tokio::test]
+async fn a_topic_rule_whose_new_role_is_not_assumable_yet_is_created_on_a_later_attempt() {
+    let rule = mock!(aws_sdk_iot::Client::create_topic_rule)
+        .sequence()
+        .http_response(role_not_assumable_yet)
+        .output(|| {
+            aws_sdk_iot::operation::create_topic_rule::CreateTopicRuleOutput::builder().build()
+        })
+        .build();
+    let dir = tempfile::tempdir().unwrap();
+    let (c, want) = alert_rule_call(&rule, dir.path());
     IotTopicRule
         .create(&c, &want)
         .await
@@ -910,34 +920,17 @@ async fn a_topic_rule_whose_new_role_is_not_assumable_yet_is_created_on_a_later_
 async fn a_topic_rule_whose_changed_role_is_not_assumable_yet_is_replaced_on_a_later_attempt() {
     let replace = mock!(aws_sdk_iot::Client::replace_topic_rule)
         .sequence()
-        .http_response(|| {
-            json_error(
-                400,
-                "InvalidRequestException",
-                "iot.amazonaws.com is unable to assume role (sts:AssumeRole) on resource: arn:aws:iam::123456789012:role/mk-iot-rule-sns-role",
-            )
+        .http_response(role_not_assumable_yet)
+        .output(|| {
+            aws_sdk_iot::operation::replace_topic_rule::ReplaceTopicRuleOutput::builder().build()
         })
-        .output(|| aws_sdk_iot::operation::replace_topic_rule::ReplaceTopicRuleOutput::builder().build())
         .build();
-    let base = base_config(&Backoffs::default());
-    let mut clients = Clients::from_config(base.clone());
-    clients.iot = iot_client(&base, &[&replace]);
     let dir = tempfile::tempdir().unwrap();
-    let c = ctx(clients, dir.path());
-    let role = "arn:aws:iam::123456789012:role/mk-iot-rule-sns-role";
-    let want = desired(
-        "alert-rule",
-        json!({
-            "name": "mk_alerts",
-            "sql": "SELECT * FROM 'mk/alerts'",
-            "sns_target_arn": TOPIC,
-            "role_arn": role,
-        }),
-    );
+    let (c, want) = alert_rule_call(&replace, dir.path());
     let changed = [PropChange {
         property: "role_arn".into(),
         before: Some(json!("arn:aws:iam::123456789012:role/old")),
-        after: Some(json!(role)),
+        after: Some(want.props["role_arn"].clone()),
         after_unknown: false,
         forces_replacement: false,
     }];
