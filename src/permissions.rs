@@ -104,6 +104,7 @@ pub static ANY_RESOURCE: &[(&str, &str)] = &[
     ("sts:GetCallerIdentity", "no resource type: finds the account"),
     ("iot:DescribeEndpoint", "no resource type"),
     ("iot:ListCertificates", "a List action without resource type"),
+    ("iot:ListTopicRules", "a List action without resource type"),
     (
         "iot:CreateCertificateFromCsr",
         "no resource type: the certificate does not exist yet",
@@ -273,6 +274,7 @@ pub static TABLE: &[KindPermissions] = &[
         grants: &[
             grant(Read, &["iot:DescribeCertificate"], Own),
             grant(Read, &["iot:ListCertificates"], Any),
+            grant(Read, &["iot:ListThingPrincipals"], Named("thing", THING)),
             grant(Create, &["iot:CreateCertificateFromCsr"], Any),
             grant(Update, &["iot:UpdateCertificate"], Own),
             grant(
@@ -319,6 +321,7 @@ pub static TABLE: &[KindPermissions] = &[
         arn: Some(RULE),
         grants: &[
             grant(Read, &["iot:GetTopicRule"], Own),
+            grant(Read, &["iot:ListTopicRules"], Any),
             grant(Create, &["iot:CreateTopicRule"], Own),
             grant(
                 Update,

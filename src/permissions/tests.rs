@@ -265,3 +265,16 @@ fn statements_are_unique_and_ordered_scoped_first() {
     assert_eq!(sids.last(), Some(&"AnyResource"));
     assert_eq!(p["Version"], "2012-10-17");
 }
+
+/// A topic rule GetTopicRule refuses with UnauthorizedException is absent only when
+/// ListTopicRules (no resource type) agrees; the certificate is looked for on its thing.
+#[test]
+fn the_topic_rule_list_and_the_certificate_thing_are_readable() {
+    let p = policy(&default_stack(), &target("acme-dev", None, None)).unwrap();
+    assert!(allows(&p, "iot:ListTopicRules", "*"));
+    assert!(allows(
+        &p,
+        "iot:ListThingPrincipals",
+        "arn:aws:iot:us-east-1:123456789012:thing/acme-dev-thing"
+    ));
+}
