@@ -12,6 +12,7 @@ use crate::error::{Error, ResourceError, Result};
 use crate::graph;
 use crate::plan::{self, Action, Plan, Planned, PropChange};
 use crate::resources::{Changes, Ctx, Kind, Manage, Observed};
+use crate::state::AppliedResource;
 use crate::stack::Stack;
 
 /// Receives progress; the CLI implements it with indicatif, plain lines or JSON lines.
@@ -73,6 +74,8 @@ pub struct Work<'a> {
     pub values: &'a BTreeMap<String, String>,
     pub live: &'a [Live],
     pub orphans: &'a [Orphan],
+    /// The stack's record as the run found it: written again only when it changes.
+    pub recorded: &'a [crate::state::AppliedResource],
     pub ctx: Arc<Ctx>,
 }
 
@@ -103,21 +106,49 @@ async fn delete_orphans(
     Ok(())
 }
 
-/// Records what the stack now is, so the next plan can find what gets removed from it.
-fn record(w: &Work<'_>, live: &BTreeMap<String, Option<Observed>>) {
-    let resources: Vec<crate::state::AppliedResource> = w
-        .stack
+/// The record's entry for a resource: its kind and its resolved properties, sensitive ones left
+/// out (the record is not where secrets are kept).
+fn recorded(kind: Kind, id: &str, props: &BTreeMap<String, serde_json::Value>) -> AppliedResource {
+    let props = props
+        .iter()
+        .filter(|(k, _)| !kind.spec().prop(k).is_some_and(|p| p.sensitive))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    AppliedResource {
+        id: id.to_string(),
+        type_name: kind.type_name().to_string(),
+        props,
+    }
+}
+
+/// What the stack now is, so that the next plan, from any machine, finds what gets removed from
+/// it: the stack's live resources, and `orphans` not deleted yet.
+fn now_recorded(
+    w: &Work<'_>,
+    live: &BTreeMap<String, Option<Observed>>,
+    orphans: &[Orphan],
+) -> Vec<AppliedResource> {
+    let lookup = Stack::lookup(live);
+    w.stack
         .resources
         .iter()
         .filter(|d| d.kind.managed().is_some())
         .filter(|d| live.get(&d.id).is_some_and(|o| o.is_some()))
-        .map(|d| crate::state::AppliedResource {
-            id: d.id.clone(),
-            type_name: d.kind.type_name().to_string(),
-            props: d.resolve(w.values, &Stack::lookup(live)).props,
-        })
-        .collect();
-    crate::state::save_applied(&w.ctx.state_dir, &resources);
+        .map(|d| recorded(d.kind, &d.id, &d.resolve(w.values, &lookup).props))
+        .chain(
+            orphans
+                .iter()
+                .map(|o| recorded(Kind::Managed(o.kind), &o.desired.id, &o.desired.props)),
+        )
+        .collect()
+}
+
+/// Writes the stack's record when it changed; a note when another owner's secret holds its name.
+async fn record(w: &Work<'_>, before: &[AppliedResource], now: &[AppliedResource], out: &mut Outcome) -> Result<()> {
+    if let Some(note) = crate::record::save(&w.ctx, before, now).await? {
+        out.notes.push(("record".to_string(), note));
+    }
+    Ok(())
 }
 
 pub async fn apply(
@@ -127,8 +158,6 @@ pub async fn apply(
     bound: usize,
 ) -> Result<Outcome> {
     let (stack, values, live, ctx) = (w.stack, w.values, w.live, w.ctx.clone());
-    let mut first = Outcome::default();
-    delete_orphans(w, &reporter, &mut first).await?;
     let order = stack.order();
     let deps = stack.deps();
     let seen: BTreeMap<String, Option<Observed>> = live
@@ -194,9 +223,15 @@ pub async fn apply(
     )
     .await;
     let mut out = finish(done, failed)?;
-    out.deleted_orphans = first.deleted_orphans;
-    out.notes.splice(0..0, first.notes);
-    record(w, &out.live);
+    // Resources the stack no longer declares (removed, or renamed) are deleted only once what
+    // replaces them exists, newest first: a failure on the way leaves the old one in place.
+    // The record lists the new resources before any orphan goes, so that a run stopped in
+    // between still finds both.
+    let with_orphans = now_recorded(w, &out.live, w.orphans);
+    record(w, w.recorded, &with_orphans, &mut out).await?;
+    delete_orphans(w, &reporter, &mut out).await?;
+    let now = now_recorded(w, &out.live, &[]);
+    record(w, &with_orphans, &now, &mut out).await?;
     Ok(out)
 }
 
@@ -377,7 +412,6 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
     let mut out = finish(done, failed)?;
     out.deleted_orphans = first.deleted_orphans;
     out.notes.splice(0..0, first.notes);
-    crate::state::clear_applied(&ctx_dir);
     // The stack's local folder goes with the stack once it is empty.
     let _ = std::fs::remove_dir(&ctx_dir);
     Ok(out)

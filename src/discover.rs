@@ -81,10 +81,26 @@ pub struct Orphan {
     pub observed: Observed,
 }
 
-/// Reads what the last apply recorded but the stack no longer has.
-pub async fn orphans(stack: &Stack, live: &[Live], ctx: &Ctx) -> Result<Vec<Orphan>> {
+/// Whether two observations are of one live resource: the same ARN, else the same id, else the
+/// same attributes.
+fn same_resource(a: &Observed, b: &Observed) -> bool {
+    for k in ["arn", "id"] {
+        if let (Some(x), Some(y)) = (a.attrs.get(k), b.attrs.get(k)) {
+            return x == y;
+        }
+    }
+    a.attrs == b.attrs
+}
+
+/// Reads what the stack's record (see [`crate::record`]) lists but the stack no longer has.
+pub async fn orphans(
+    stack: &Stack,
+    live: &[Live],
+    recorded: &[crate::state::AppliedResource],
+    ctx: &Ctx,
+) -> Result<Vec<Orphan>> {
     let mut out = Vec::new();
-    for rec in crate::state::load_applied(&ctx.state_dir) {
+    for rec in recorded {
         // Data sources are only read: nothing of theirs is left behind.
         let Some(kind) = crate::resources::kind(&rec.type_name).and_then(Kind::managed) else {
             continue;
@@ -120,7 +136,15 @@ pub async fn orphans(stack: &Stack, live: &[Live], ctx: &Ctx) -> Result<Vec<Orph
                 ),
                 source: e,
             })?;
-        if let Some(observed) = observed {
+        // A resource the stack still declares under another id (moved in the file, same name)
+        // is the stack's, not an orphan: deleting it would delete what the stack now holds.
+        let declared = |o: &Observed| {
+            live.iter().any(|l| {
+                stack.get(&l.desired.id).map(|d| d.kind.type_name()) == Some(rec.type_name.as_str())
+                    && l.observed.as_ref().is_some_and(|lo| same_resource(lo, o))
+            })
+        };
+        if let Some(observed) = observed.filter(|o| !declared(o)) {
             out.push(Orphan {
                 kind,
                 desired,
