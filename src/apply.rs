@@ -12,8 +12,8 @@ use crate::error::{Error, ResourceError, Result};
 use crate::graph;
 use crate::plan::{self, Action, Plan, Planned, PropChange};
 use crate::resources::{Changes, Ctx, Kind, Manage, Observed};
-use crate::state::AppliedResource;
 use crate::stack::Stack;
+use crate::state::AppliedResource;
 
 /// Receives progress; the CLI implements it with indicatif, plain lines or JSON lines.
 pub trait Reporter: Send + Sync {
@@ -144,7 +144,12 @@ fn now_recorded(
 }
 
 /// Writes the stack's record when it changed; a note when another owner's secret holds its name.
-async fn record(w: &Work<'_>, before: &[AppliedResource], now: &[AppliedResource], out: &mut Outcome) -> Result<()> {
+async fn record(
+    w: &Work<'_>,
+    before: &[AppliedResource],
+    now: &[AppliedResource],
+    out: &mut Outcome,
+) -> Result<()> {
     if let Some(note) = crate::record::save(&w.ctx, before, now).await? {
         out.notes.push(("record".to_string(), note));
     }

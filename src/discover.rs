@@ -106,16 +106,18 @@ pub async fn orphans(
             continue;
         };
         if let Some(decl) = stack.get(&rec.id) {
-            // Still declared: an orphan only if it was renamed (both names known, different).
+            // Still declared: an orphan only if it was renamed (both names known, different), or
+            // if what the stack declares under that id is not live (its identity changed, or
+            // depends on a resource made anew, as the secret named after a renamed pool's id):
+            // then what the record names, if still live, is left behind.
             let now = live.iter().find(|l| l.desired.id == rec.id);
-            let renamed = decl.kind.type_name() == rec.type_name
-                && now.is_some_and(|l| {
-                    l.desired.is_known("name")
-                        && l.desired.opt_str("name").is_some()
-                        && rec.props.get("name").and_then(|v| v.as_str())
-                            != l.desired.opt_str("name")
-                });
-            if !renamed {
+            let renamed = now.is_some_and(|l| {
+                l.desired.is_known("name")
+                    && l.desired.opt_str("name").is_some()
+                    && rec.props.get("name").and_then(|v| v.as_str()) != l.desired.opt_str("name")
+            });
+            let moved = now.is_some_and(|l| l.observed.is_none());
+            if decl.kind.type_name() == rec.type_name && !renamed && !moved {
                 continue;
             }
         }

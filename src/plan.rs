@@ -293,18 +293,27 @@ pub fn change(p: &Planned<'_>) -> ResourceChange {
 
 /// Adds the deletion of resources the stack no longer declares, ahead of everything else.
 pub fn with_orphans(mut plan: Plan, orphans: &[Planned<'_>]) -> Plan {
-    let deletes = orphans.iter().rev().map(|p| ResourceChange {
-        id: p.desired.id.clone(),
-        type_name: p.kind.type_name().to_string(),
-        name: p
-            .observed
-            .and_then(|o| o.attrs.get("name").cloned())
-            .unwrap_or_else(|| display_name(p.desired)),
-        action: Action::Delete,
-        changes: Vec::new(),
-        reason: Some("it is no longer in the stack file".into()),
-        notes: p.observed.map(|o| o.notes.clone()).unwrap_or_default(),
-        data_loss: p.observed.and_then(|o| p.kind.removal_loss(o)),
+    let deletes = orphans.iter().rev().map(|p| {
+        let data_loss = p.observed.and_then(|o| p.kind.removal_loss(o));
+        let mut notes: Vec<String> = p.observed.map(|o| o.notes.clone()).unwrap_or_default();
+        notes.extend(
+            data_loss
+                .iter()
+                .map(|l| format!("deleting it loses data: {l}")),
+        );
+        ResourceChange {
+            id: p.desired.id.clone(),
+            type_name: p.kind.type_name().to_string(),
+            name: p
+                .observed
+                .and_then(|o| o.attrs.get("name").cloned())
+                .unwrap_or_else(|| display_name(p.desired)),
+            action: Action::Delete,
+            changes: Vec::new(),
+            reason: Some("it is no longer in the stack file".into()),
+            notes,
+            data_loss,
+        }
     });
     let mut all: Vec<ResourceChange> = deletes.collect();
     all.append(&mut plan.resources);

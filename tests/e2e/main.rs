@@ -17,5 +17,6 @@ mod live;
 mod lock;
 mod mocked;
 mod permissions;
+mod record;
 mod stacks;
 mod validate;
