@@ -255,6 +255,62 @@ fn finish(done: BTreeMap<String, Step>, failed: Vec<(String, Error)>) -> Result<
     Ok(out)
 }
 
+/// The codes with which a create whose name must be unique says the name is taken (IoT, IAM,
+/// Secrets Manager, Lambda).
+const ALREADY_EXISTS: &[&str] = &[
+    "ResourceAlreadyExistsException",
+    "EntityAlreadyExists",
+    "ResourceExistsException",
+    "ResourceConflictException",
+];
+
+/// Whether a live resource carries the stack's mark (its `iotstack:stack` tag names the prefix).
+fn marked(have: &Observed, prefix: &str) -> bool {
+    have.props
+        .get("tags")
+        .and_then(|t| t.get(crate::resources::STACK_TAG))
+        .and_then(|v| v.as_str())
+        == Some(prefix)
+}
+
+/// Creates `want`. When a create whose name must be unique answers that the name is taken (the
+/// SDK's retry of a request whose first answer was lost: the first one made it) and what holds
+/// the name carries the stack's mark, it is the stack's own: it is taken and brought to `want`.
+/// Anything else that holds the name is left alone, and the create's error stands.
+async fn create_or_take(
+    ctx: &Ctx,
+    kind: &'static dyn Manage,
+    want: &crate::resources::Desired,
+    action: &'static str,
+) -> Result<()> {
+    let id = want.id.as_str();
+    let Err(e) = kind.create(ctx, want).await else {
+        return Ok(());
+    };
+    let taken = e
+        .aws()
+        .and_then(|a| a.code.as_deref())
+        .is_some_and(|c| ALREADY_EXISTS.contains(&c));
+    let have = if taken {
+        kind.read(ctx, want)
+            .await
+            .map_err(|e| resource_err(action, kind, id, e))?
+            .filter(|h| marked(h, &ctx.prefix))
+    } else {
+        None
+    };
+    let Some(have) = have else {
+        return Err(resource_err(action, kind, id, e));
+    };
+    let changes = plan::changes(Kind::Managed(kind), want, &have);
+    if !changes.is_empty() {
+        kind.update(ctx, want, &have, Changes(&changes))
+            .await
+            .map_err(|e| resource_err(action, kind, id, e))?;
+    }
+    Ok(())
+}
+
 async fn step(
     ctx: &Ctx,
     kind: Kind,
@@ -285,9 +341,7 @@ async fn step(
                     .await
                     .map_err(|e| resource_err("replacing (delete)", kind, id, e))?,
             );
-            kind.create(ctx, want)
-                .await
-                .map_err(|e| resource_err("replacing (create)", kind, id, e))?;
+            create_or_take(ctx, kind, want, "replacing (create)").await?;
         }
         (Action::Delete, Some(h)) => {
             notes.extend(
@@ -302,11 +356,7 @@ async fn step(
             });
         }
         // A creation, or a resource that is not there.
-        _ => {
-            kind.create(ctx, want)
-                .await
-                .map_err(|e| resource_err("creating", kind, id, e))?;
-        }
+        _ => create_or_take(ctx, kind, want, "creating").await?,
     }
     // Read back what was written.
     let back = kind

@@ -32,6 +32,7 @@ pub mod iot_topic_rule;
 pub mod lambda_function;
 pub mod lambda_function_url;
 pub mod lambda_permission;
+pub mod once;
 pub mod secretsmanager_secret;
 pub mod sns_subscription;
 pub mod sns_topic;
