@@ -154,18 +154,17 @@ pub async fn save(
         resources: resources.to_vec(),
     };
     let text = serde_json::to_string(&doc).map_err(|e| Error::Other(e.to_string()))?;
+    let put = |arn: String| {
+        ctx.clients
+            .secrets
+            .put_secret_value()
+            .secret_id(arn)
+            .secret_string(text.clone())
+            .send()
+    };
+    let put = |arn| async move { put(arn).await.op("PutSecretValue").map(|_| ()) };
     match found {
-        Found::Ours(arn) => {
-            ctx.clients
-                .secrets
-                .put_secret_value()
-                .secret_id(arn)
-                .secret_string(text)
-                .send()
-                .await
-                .op("PutSecretValue")
-                .map_err(write)?;
-        }
+        Found::Ours(arn) => put(arn).await.map_err(write)?,
         Found::Other => {
             return Ok(Some(format!(
                 "the stack's record could not be kept in AWS: a secret named `{}` that is not this stack's holds the name; only this machine's local cache knows what the stack made",
@@ -174,7 +173,8 @@ pub async fn save(
         }
         Found::Missing => {
             let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
-            ctx.clients
+            let created = ctx
+                .clients
                 .secrets
                 .create_secret()
                 .name(secret_name(&ctx.prefix))
@@ -182,13 +182,25 @@ pub async fn save(
                     "What the iotstack stack `{}` made (iotstack reads and writes it; do not edit)",
                     ctx.prefix
                 ))
-                .secret_string(text)
+                .secret_string(text.clone())
                 .tags(tag(STACK_TAG, &ctx.prefix))
                 .tags(tag(RECORD_TAG, "1"))
                 .send()
                 .await
-                .op("CreateSecret")
-                .map_err(write)?;
+                .op("CreateSecret");
+            match created {
+                // The SDK's retry of a create whose answer was lost: the first one made it.
+                Err(e) if e.code.as_deref() == Some("ResourceExistsException") => {
+                    if let Found::Ours(arn) = find(ctx).await.map_err(write)? {
+                        put(arn).await.map_err(write)?;
+                    } else {
+                        return Err(write(e));
+                    }
+                }
+                other => {
+                    other.map_err(write)?;
+                }
+            }
         }
     }
     Ok(None)

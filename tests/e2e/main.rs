@@ -12,6 +12,7 @@ mod device_bundle;
 mod device_chain;
 mod doctor;
 mod doctor_crosscheck;
+mod faults;
 mod harness;
 mod live;
 mod lock;
