@@ -333,7 +333,12 @@ impl Manage for CognitoUserPool {
                 .retry_config(super::once::no_retry());
             req.clone().customize().config_override(over).send()
         };
-        super::once::create("CreateUserPool", || super::Read::read(self, ctx, want), send).await?;
+        super::once::create(
+            "CreateUserPool",
+            || super::Read::read(self, ctx, want),
+            send,
+        )
+        .await?;
         Ok(())
     }
 

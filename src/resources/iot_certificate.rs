@@ -233,7 +233,8 @@ impl Manage for IotCertificate {
         let call = call.certificate_signing_request(&csr);
         let call = call.set_as_active(want.bool("active", true));
         let send = || {
-            let over = aws_sdk_iot::config::Builder::default().retry_config(super::once::no_retry());
+            let over =
+                aws_sdk_iot::config::Builder::default().retry_config(super::once::no_retry());
             call.clone().customize().config_override(over).send()
         };
         let find = || super::Read::read(self, ctx, want);

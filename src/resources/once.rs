@@ -55,8 +55,7 @@ where
         }
         SdkError::ServiceError(s) => {
             s.err().code().is_some_and(|c| TRANSIENT.contains(&c))
-                || e.raw_response()
-                    .is_some_and(|r| r.status().as_u16() >= 500)
+                || e.raw_response().is_some_and(|r| r.status().as_u16() >= 500)
         }
         _ => false,
     }

@@ -93,6 +93,7 @@ async fn apply_and_destroy_converge_under_faults() {
         assert_eq!(aws.leftovers().await, Vec::<String>::new(), "seed {seed}");
         let proxy = w._proxy.as_ref().expect("the proxy");
         let stats = crate::harness::emulator_get(&proxy.endpoint, "/__stats");
+        eprintln!("seed {seed}: faults {}", stats["faults"]);
         assert!(
             stats["faults"].as_object().is_some_and(|f| f.len() >= 2),
             "seed {seed}: faults were injected: {}",

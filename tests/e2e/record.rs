@@ -50,7 +50,7 @@ async fn renaming_a_pool_with_users_is_refused_without_consent_and_the_new_pool_
     let p = w.prefix.clone();
     let old = aws.pool().await.id;
     let user = format!("{p}-app-user");
-    assert_eq!(usernames(&aws, &old).await, [user.clone()]);
+    assert_eq!(usernames(&aws, &old).await, std::slice::from_ref(&user));
 
     w.stack = edited_stack(&w, |t| {
         t.replace("name: ${prefix}-user-pool", "name: ${prefix}-renamed-pool")
@@ -74,14 +74,14 @@ async fn renaming_a_pool_with_users_is_refused_without_consent_and_the_new_pool_
     assert!(why.contains("Nothing was changed"), "{why}");
     assert_eq!(
         pools_named(&aws, &format!("{p}-user-pool")).await,
-        [old.clone()]
+        std::slice::from_ref(&old)
     );
     assert!(pools_named(&aws, &format!("{p}-renamed-pool"))
         .await
         .is_empty());
     assert_eq!(
         usernames(&aws, &old).await,
-        [user.clone()],
+        std::slice::from_ref(&user),
         "the user is kept"
     );
 
