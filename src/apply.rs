@@ -227,6 +227,22 @@ pub async fn apply(
         },
     )
     .await;
+    if !failed.is_empty() {
+        // What this run made before it failed is recorded too, so that it is found (and deleted
+        // if it leaves the stack) from any machine; nothing the record held is forgotten.
+        let made: BTreeMap<String, Option<Observed>> = done
+            .iter()
+            .map(|(k, s)| (k.clone(), s.observed.clone()))
+            .collect();
+        let mut keep = w.recorded.to_vec();
+        for r in now_recorded(w, &made, w.orphans) {
+            if !keep.contains(&r) {
+                keep.push(r);
+            }
+        }
+        // The run's own error is the one to report.
+        let _ = crate::record::save(&w.ctx, w.recorded, &keep).await;
+    }
     let mut out = finish(done, failed)?;
     // Resources the stack no longer declares (removed, or renamed) are deleted only once what
     // replaces them exists, newest first: a failure on the way leaves the old one in place.
