@@ -291,7 +291,15 @@ pub fn change(p: &Planned<'_>) -> ResourceChange {
     }
 }
 
-/// Adds the deletion of resources the stack no longer declares, ahead of everything else.
+/// The name a live resource has (what a deletion shows), else what the stack calls it.
+fn live_name(p: &Planned<'_>) -> String {
+    p.observed
+        .and_then(|o| o.attrs.get("name").cloned())
+        .unwrap_or_else(|| display_name(p.desired))
+}
+
+/// Adds the deletion of resources the stack no longer declares, shown ahead of everything else
+/// (apply carries them out last, once what replaces them exists).
 pub fn with_orphans(mut plan: Plan, orphans: &[Planned<'_>]) -> Plan {
     let deletes = orphans.iter().rev().map(|p| {
         let data_loss = p.observed.and_then(|o| p.kind.removal_loss(o));
@@ -304,10 +312,7 @@ pub fn with_orphans(mut plan: Plan, orphans: &[Planned<'_>]) -> Plan {
         ResourceChange {
             id: p.desired.id.clone(),
             type_name: p.kind.type_name().to_string(),
-            name: p
-                .observed
-                .and_then(|o| o.attrs.get("name").cloned())
-                .unwrap_or_else(|| display_name(p.desired)),
+            name: live_name(p),
             action: Action::Delete,
             changes: Vec::new(),
             reason: Some("it is no longer in the stack file".into()),
@@ -332,10 +337,7 @@ pub fn destroy(prefix: &str, items: &[Planned<'_>]) -> Plan {
             ResourceChange {
                 id: p.desired.id.clone(),
                 type_name: p.kind.type_name().to_string(),
-                name: p
-                    .observed
-                    .and_then(|o| o.attrs.get("name").cloned())
-                    .unwrap_or_else(|| display_name(p.desired)),
+                name: live_name(p),
                 action: if deleted.is_some() {
                     Action::Delete
                 } else {

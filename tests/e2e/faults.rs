@@ -32,15 +32,7 @@ async fn one_of_each(aws: &Live, prefix: &str) {
     let pools = aws.user_pools().await;
     assert_eq!(pools.len(), 1, "one user pool: {pools:?}");
     assert_eq!(aws.identity_pools().await.len(), 1, "one identity pool");
-    let pool = aws.pool().await;
-    let clients = aws
-        .cognito_idp
-        .list_user_pool_clients()
-        .user_pool_id(&pool.id)
-        .send()
-        .await
-        .expect("ListUserPoolClients");
-    assert_eq!(clients.user_pool_clients().len(), 1, "one app client");
+    assert_eq!(crate::lock::app_clients(aws).await, 1, "one app client");
     assert_eq!(aws.certificates().await.len(), 1, "one certificate");
     let record = format!("{prefix}-iotstack-record");
     let secrets = aws.secrets().await;
