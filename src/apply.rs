@@ -272,8 +272,9 @@ fn finish(done: BTreeMap<String, Step>, failed: Vec<(String, Error)>) -> Result<
 }
 
 /// The codes with which a create whose name must be unique says the name is taken (IoT, IAM,
-/// Secrets Manager, Lambda).
+/// Secrets Manager, Lambda, Cognito users).
 const ALREADY_EXISTS: &[&str] = &[
+    "UsernameExistsException",
     "ResourceAlreadyExistsException",
     "EntityAlreadyExists",
     "ResourceExistsException",
@@ -307,11 +308,22 @@ async fn create_or_take(
         .aws()
         .and_then(|a| a.code.as_deref())
         .is_some_and(|c| ALREADY_EXISTS.contains(&c));
+    // A kind that takes no tag is marked by the stack's parent it lives in
+    // (`Ownership::Parent`: a function's permission statement, a user in the stack's pool): it
+    // is taken only when it is exactly what the stack wants, so that taking it changes nothing.
+    let tagged = kind.spec().taggable();
+    let ours = |h: &Observed| {
+        if tagged {
+            marked(h, &ctx.prefix)
+        } else {
+            plan::changes(Kind::Managed(kind), want, h).is_empty()
+        }
+    };
     let have = if taken {
         kind.read(ctx, want)
             .await
             .map_err(|e| resource_err(action, kind, id, e))?
-            .filter(|h| marked(h, &ctx.prefix))
+            .filter(ours)
     } else {
         None
     };

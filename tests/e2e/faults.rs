@@ -1,6 +1,6 @@
 //! Faults between iotstack and AWS: answers lost after AWS carried the request out, 503s,
 //! throttling in each protocol's error shape, latency. Apply and destroy converge with exactly one
-//! of each resource.
+//! of each resource. `IOTSTACK_FAULT_SEEDS=1,2,3` and `IOTSTACK_FAULT_RATE=0.2` change the runs.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -70,11 +70,28 @@ async fn creates_whose_answer_is_lost_are_made_once() {
     w.destroy_leaves_nothing().await;
 }
 
+/// The seeds of the fault runs: `IOTSTACK_FAULT_SEEDS` (a comma list), else three fixed ones.
+fn seeds() -> Vec<u64> {
+    std::env::var("IOTSTACK_FAULT_SEEDS")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .filter(|v: &Vec<u64>| !v.is_empty())
+        .unwrap_or_else(|| vec![7, 21, 1234])
+}
+
+/// The share of requests given a fault: `IOTSTACK_FAULT_RATE`, else 0.12.
+fn rate() -> f64 {
+    std::env::var("IOTSTACK_FAULT_RATE")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0.12)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_and_destroy_converge_under_faults() {
-    for seed in [7u64, 21, 1234] {
-        let w = World::with_faults(0.12, seed);
-        let r = w.iotstack("apply", &["--yes"]);
+    for seed in seeds() {
+        let w = World::with_faults(rate(), seed);
+        let r = w.iotstack("apply", &["--yes", "-v"]);
         assert_eq!(r.code, 0, "seed {seed}: apply\n{}", r.all());
         let aws = w.live_direct().await;
         one_of_each(&aws, &w.prefix).await;
