@@ -33,6 +33,23 @@ botocore service models when they are installed next to this interpreter (the em
 has them), else ``METHOD /path`` with the variable segments replaced by ``{}``. The service is
 the signing name in the request's ``Authorization`` credential scope.
 
+Faults (``--faults RATE --seed N``): each AWS request is, with probability RATE, given one fault
+drawn from a generator seeded with N (the same seed draws the same sequence; which request gets
+which draw still depends on the order concurrent requests arrive):
+
+    latency    an extra delay of up to 2 s, then forwarded
+    503        not forwarded; answered 503 ServiceUnavailable in the protocol's error shape
+    throttle   not forwarded; answered in the protocol's throttling shape: JSON protocols 400
+               ``{"__type": "ThrottlingException"}``, query protocols 400 XML
+               ``<Code>Throttling</Code>``, REST protocols 429 with ``x-amzn-ErrorType:
+               ThrottlingException``
+    drop       forwarded (the server carries it out), then the connection is closed without an
+               answer, as when an answer is lost on the way back
+
+``--fault-kinds latency,503,throttle,drop`` limits the draw. ``GET /__stats`` adds ``"faults":
+{kind: n}`` and ``"faults_by_operation"``. Paths under ``/moto-api/`` (the emulator's own) are never
+faulted.
+
 Standard library only.
 """
 
@@ -44,6 +61,7 @@ import http.server
 import importlib.util
 import json
 import os
+import random
 import re
 import sys
 import threading
@@ -344,6 +362,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path == "/__stats" and self.command == "GET":
             query = urllib.parse.parse_qs(self.path.partition("?")[2])
             snap = self.stats.snapshot(with_requests=query.get("requests") == ["1"])
+            snap.update(self.faults.snapshot())
             self._reply(200, json.dumps(snap, indent=1).encode() + b"\n")
             return
         if path == "/__reset" and self.command == "POST":
@@ -352,13 +371,51 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
 
         op = operation_of(self.command, self.path, self.headers, body)
+        fault = None if path.startswith("/moto-api/") else self.faults.draw(op)
         record = self.stats.begin(op, started)
         try:
-            self._proxy(record, body)
+            if fault in ("503", "throttle"):
+                status = self._fault_answer(fault, body)
+                self.stats.end(record, status)
+                return
+            if fault == "latency":
+                time.sleep(self.faults.extra_latency())
+            self._proxy(record, body, drop=fault == "drop")
         finally:
             self.stats.answered(record)
 
-    def _proxy(self, record, body):
+    def _fault_answer(self, fault, body):
+        """Answers without forwarding, in the error shape of the request's protocol."""
+        throttle = fault == "throttle"
+        code = "ThrottlingException" if throttle else "ServiceUnavailableException"
+        message = "Rate exceeded" if throttle else "Service unavailable (injected)"
+        ctype = self.headers.get("Content-Type", "")
+        if self.headers.get("X-Amz-Target"):
+            status = 400 if throttle else 503
+            payload = json.dumps({"__type": code, "message": message}).encode()
+            headers = [("Content-Type", ctype or "application/x-amz-json-1.1")]
+        elif ctype.startswith("application/x-www-form-urlencoded") or b"Action=" in body[:200]:
+            status = 400 if throttle else 503
+            qcode = "Throttling" if throttle else "ServiceUnavailable"
+            payload = (
+                "<ErrorResponse><Error><Type>Sender</Type>"
+                f"<Code>{qcode}</Code><Message>{message}</Message></Error>"
+                "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+            ).encode()
+            headers = [("Content-Type", "text/xml")]
+        else:
+            status = 429 if throttle else 503
+            payload = json.dumps({"message": message}).encode()
+            headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]
+        self.send_response_only(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        return status
+
+    def _proxy(self, record, body, drop=False):
         status = 502
         try:
             if self.latency > 0:
@@ -370,7 +427,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._reply(502, json.dumps({"proxy_error": f"upstream: {e!r}"}).encode())
             return
         finally:
-            self.stats.end(record, status)
+            self.stats.end(record, 0 if drop else status)
+        if drop:
+            # Carried out upstream; the answer never arrives.
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
 
         # The upstream's own Server and Date headers go back, not the proxy's.
         self.log_request(status)
@@ -420,6 +482,40 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
 
+class Faults:
+    """Which requests get a fault, drawn from one seeded generator."""
+
+    KINDS = ("latency", "503", "throttle", "drop")
+
+    def __init__(self, rate=0.0, seed=0, kinds=KINDS):
+        self.rate = rate
+        self.kinds = tuple(kinds)
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        self.counts = {}
+        self.by_op = {}
+
+    def draw(self, op):
+        if self.rate <= 0 or not self.kinds:
+            return None
+        with self.lock:
+            if self.rng.random() >= self.rate:
+                return None
+            kind = self.rng.choice(self.kinds)
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            self.by_op.setdefault(op, {}).setdefault(kind, 0)
+            self.by_op[op][kind] += 1
+            return kind
+
+    def extra_latency(self):
+        with self.lock:
+            return self.rng.uniform(0.0, 2.0)
+
+    def snapshot(self):
+        with self.lock:
+            return {"faults": dict(self.counts), "faults_by_operation": json.loads(json.dumps(self.by_op))}
+
+
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
@@ -438,7 +534,17 @@ def main():
         help="exit when this process is gone (so the proxy never outlives its caller)",
     )
     ap.add_argument("--verbose", action="store_true", help="log every request on stderr")
+    ap.add_argument("--faults", type=float, default=0.0, help="share of requests given a fault")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the fault draw")
+    ap.add_argument(
+        "--fault-kinds",
+        default=",".join(Faults.KINDS),
+        help="comma list of latency, 503, throttle, drop",
+    )
     args = ap.parse_args()
+    kinds = [k for k in args.fault_kinds.split(",") if k]
+    if any(k not in Faults.KINDS for k in kinds) or not 0 <= args.faults <= 1:
+        ap.error("--faults is 0..1 and --fault-kinds names latency, 503, throttle, drop")
 
     up = urllib.parse.urlsplit(args.upstream)
     if up.scheme != "http" or not up.hostname:
@@ -454,6 +560,7 @@ def main():
     Handler.latency = args.latency_ms / 1000.0
     Handler.stats = Stats()
     Handler.verbose = args.verbose
+    Handler.faults = Faults(args.faults, args.seed, kinds)
 
     try:
         server = Server(("127.0.0.1", args.port), Handler)

@@ -13,6 +13,7 @@ use crate::graph;
 use crate::plan::{self, Action, Plan, Planned, PropChange};
 use crate::resources::{Changes, Ctx, Kind, Manage, Observed};
 use crate::stack::Stack;
+use crate::state::AppliedResource;
 
 /// Receives progress; the CLI implements it with indicatif, plain lines or JSON lines.
 pub trait Reporter: Send + Sync {
@@ -73,6 +74,8 @@ pub struct Work<'a> {
     pub values: &'a BTreeMap<String, String>,
     pub live: &'a [Live],
     pub orphans: &'a [Orphan],
+    /// The stack's record as the run found it: written again only when it changes.
+    pub recorded: &'a [crate::state::AppliedResource],
     pub ctx: Arc<Ctx>,
 }
 
@@ -103,21 +106,54 @@ async fn delete_orphans(
     Ok(())
 }
 
-/// Records what the stack now is, so the next plan can find what gets removed from it.
-fn record(w: &Work<'_>, live: &BTreeMap<String, Option<Observed>>) {
-    let resources: Vec<crate::state::AppliedResource> = w
-        .stack
+/// The record's entry for a resource: its kind and its resolved properties, sensitive ones left
+/// out (the record is not where secrets are kept).
+fn recorded(kind: Kind, id: &str, props: &BTreeMap<String, serde_json::Value>) -> AppliedResource {
+    let props = props
+        .iter()
+        .filter(|(k, _)| !kind.spec().prop(k).is_some_and(|p| p.sensitive))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    AppliedResource {
+        id: id.to_string(),
+        type_name: kind.type_name().to_string(),
+        props,
+    }
+}
+
+/// What the stack now is, so that the next plan, from any machine, finds what gets removed from
+/// it: the stack's live resources, and `orphans` not deleted yet.
+fn now_recorded(
+    w: &Work<'_>,
+    live: &BTreeMap<String, Option<Observed>>,
+    orphans: &[Orphan],
+) -> Vec<AppliedResource> {
+    let lookup = Stack::lookup(live);
+    w.stack
         .resources
         .iter()
         .filter(|d| d.kind.managed().is_some())
         .filter(|d| live.get(&d.id).is_some_and(|o| o.is_some()))
-        .map(|d| crate::state::AppliedResource {
-            id: d.id.clone(),
-            type_name: d.kind.type_name().to_string(),
-            props: d.resolve(w.values, &Stack::lookup(live)).props,
-        })
-        .collect();
-    crate::state::save_applied(&w.ctx.state_dir, &resources);
+        .map(|d| recorded(d.kind, &d.id, &d.resolve(w.values, &lookup).props))
+        .chain(
+            orphans
+                .iter()
+                .map(|o| recorded(Kind::Managed(o.kind), &o.desired.id, &o.desired.props)),
+        )
+        .collect()
+}
+
+/// Writes the stack's record when it changed; a note when another owner's secret holds its name.
+async fn record(
+    w: &Work<'_>,
+    before: &[AppliedResource],
+    now: &[AppliedResource],
+    out: &mut Outcome,
+) -> Result<()> {
+    if let Some(note) = crate::record::save(&w.ctx, before, now).await? {
+        out.notes.push(("record".to_string(), note));
+    }
+    Ok(())
 }
 
 pub async fn apply(
@@ -127,8 +163,6 @@ pub async fn apply(
     bound: usize,
 ) -> Result<Outcome> {
     let (stack, values, live, ctx) = (w.stack, w.values, w.live, w.ctx.clone());
-    let mut first = Outcome::default();
-    delete_orphans(w, &reporter, &mut first).await?;
     let order = stack.order();
     let deps = stack.deps();
     let seen: BTreeMap<String, Option<Observed>> = live
@@ -193,10 +227,32 @@ pub async fn apply(
         },
     )
     .await;
+    if !failed.is_empty() {
+        // What this run made before it failed is recorded too, so that it is found (and deleted
+        // if it leaves the stack) from any machine; nothing the record held is forgotten.
+        let made: BTreeMap<String, Option<Observed>> = done
+            .iter()
+            .map(|(k, s)| (k.clone(), s.observed.clone()))
+            .collect();
+        let mut keep = w.recorded.to_vec();
+        for r in now_recorded(w, &made, w.orphans) {
+            if !keep.contains(&r) {
+                keep.push(r);
+            }
+        }
+        // The run's own error is the one to report.
+        let _ = crate::record::save(&w.ctx, w.recorded, &keep).await;
+    }
     let mut out = finish(done, failed)?;
-    out.deleted_orphans = first.deleted_orphans;
-    out.notes.splice(0..0, first.notes);
-    record(w, &out.live);
+    // Resources the stack no longer declares (removed, or renamed) are deleted only once what
+    // replaces them exists, newest first: a failure on the way leaves the old one in place.
+    // The record lists the new resources before any orphan goes, so that a run stopped in
+    // between still finds both.
+    let with_orphans = now_recorded(w, &out.live, w.orphans);
+    record(w, w.recorded, &with_orphans, &mut out).await?;
+    delete_orphans(w, &reporter, &mut out).await?;
+    let now = now_recorded(w, &out.live, &[]);
+    record(w, &with_orphans, &now, &mut out).await?;
     Ok(out)
 }
 
@@ -213,6 +269,74 @@ fn finish(done: BTreeMap<String, Step>, failed: Vec<(String, Error)>) -> Result<
         out.live.insert(id, s.observed);
     }
     Ok(out)
+}
+
+/// The codes with which a create whose name must be unique says the name is taken (IoT, IAM,
+/// Secrets Manager, Lambda, Cognito users).
+const ALREADY_EXISTS: &[&str] = &[
+    "UsernameExistsException",
+    "ResourceAlreadyExistsException",
+    "EntityAlreadyExists",
+    "ResourceExistsException",
+    "ResourceConflictException",
+];
+
+/// Whether a live resource carries the stack's mark (its `iotstack:stack` tag names the prefix).
+fn marked(have: &Observed, prefix: &str) -> bool {
+    have.props
+        .get("tags")
+        .and_then(|t| t.get(crate::resources::STACK_TAG))
+        .and_then(|v| v.as_str())
+        == Some(prefix)
+}
+
+/// Creates `want`. When a create whose name must be unique answers that the name is taken (the
+/// SDK's retry of a request whose first answer was lost: the first one made it) and what holds
+/// the name carries the stack's mark, it is the stack's own: it is taken and brought to `want`.
+/// Anything else that holds the name is left alone, and the create's error stands.
+async fn create_or_take(
+    ctx: &Ctx,
+    kind: &'static dyn Manage,
+    want: &crate::resources::Desired,
+    action: &'static str,
+) -> Result<()> {
+    let id = want.id.as_str();
+    let Err(e) = kind.create(ctx, want).await else {
+        return Ok(());
+    };
+    let taken = e
+        .aws()
+        .and_then(|a| a.code.as_deref())
+        .is_some_and(|c| ALREADY_EXISTS.contains(&c));
+    // A kind that takes no tag is marked by the stack's parent it lives in
+    // (`Ownership::Parent`: a function's permission statement, a user in the stack's pool): it
+    // is taken only when it is exactly what the stack wants, so that taking it changes nothing.
+    let tagged = kind.spec().taggable();
+    let ours = |h: &Observed| {
+        if tagged {
+            marked(h, &ctx.prefix)
+        } else {
+            plan::changes(Kind::Managed(kind), want, h).is_empty()
+        }
+    };
+    let have = if taken {
+        kind.read(ctx, want)
+            .await
+            .map_err(|e| resource_err(action, kind, id, e))?
+            .filter(ours)
+    } else {
+        None
+    };
+    let Some(have) = have else {
+        return Err(resource_err(action, kind, id, e));
+    };
+    let changes = plan::changes(Kind::Managed(kind), want, &have);
+    if !changes.is_empty() {
+        kind.update(ctx, want, &have, Changes(&changes))
+            .await
+            .map_err(|e| resource_err(action, kind, id, e))?;
+    }
+    Ok(())
 }
 
 async fn step(
@@ -245,9 +369,7 @@ async fn step(
                     .await
                     .map_err(|e| resource_err("replacing (delete)", kind, id, e))?,
             );
-            kind.create(ctx, want)
-                .await
-                .map_err(|e| resource_err("replacing (create)", kind, id, e))?;
+            create_or_take(ctx, kind, want, "replacing (create)").await?;
         }
         (Action::Delete, Some(h)) => {
             notes.extend(
@@ -262,11 +384,7 @@ async fn step(
             });
         }
         // A creation, or a resource that is not there.
-        _ => {
-            kind.create(ctx, want)
-                .await
-                .map_err(|e| resource_err("creating", kind, id, e))?;
-        }
+        _ => create_or_take(ctx, kind, want, "creating").await?,
     }
     // Read back what was written.
     let back = kind
@@ -377,7 +495,6 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
     let mut out = finish(done, failed)?;
     out.deleted_orphans = first.deleted_orphans;
     out.notes.splice(0..0, first.notes);
-    crate::state::clear_applied(&ctx_dir);
     // The stack's local folder goes with the stack once it is empty.
     let _ = std::fs::remove_dir(&ctx_dir);
     Ok(out)

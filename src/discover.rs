@@ -81,25 +81,43 @@ pub struct Orphan {
     pub observed: Observed,
 }
 
-/// Reads what the last apply recorded but the stack no longer has.
-pub async fn orphans(stack: &Stack, live: &[Live], ctx: &Ctx) -> Result<Vec<Orphan>> {
+/// Whether two observations are of one live resource: the same ARN, else the same id, else the
+/// same attributes.
+fn same_resource(a: &Observed, b: &Observed) -> bool {
+    for k in ["arn", "id"] {
+        if let (Some(x), Some(y)) = (a.attrs.get(k), b.attrs.get(k)) {
+            return x == y;
+        }
+    }
+    a.attrs == b.attrs
+}
+
+/// Reads what the stack's record (see [`crate::record`]) lists but the stack no longer has.
+pub async fn orphans(
+    stack: &Stack,
+    live: &[Live],
+    recorded: &[crate::state::AppliedResource],
+    ctx: &Ctx,
+) -> Result<Vec<Orphan>> {
     let mut out = Vec::new();
-    for rec in crate::state::load_applied(&ctx.state_dir) {
+    for rec in recorded {
         // Data sources are only read: nothing of theirs is left behind.
         let Some(kind) = crate::resources::kind(&rec.type_name).and_then(Kind::managed) else {
             continue;
         };
         if let Some(decl) = stack.get(&rec.id) {
-            // Still declared: an orphan only if it was renamed (both names known, different).
+            // Still declared: an orphan only if it was renamed (both names known, different), or
+            // if what the stack declares under that id is not live (its identity changed, or
+            // depends on a resource made anew, as the secret named after a renamed pool's id):
+            // then what the record names, if still live, is left behind.
             let now = live.iter().find(|l| l.desired.id == rec.id);
-            let renamed = decl.kind.type_name() == rec.type_name
-                && now.is_some_and(|l| {
-                    l.desired.is_known("name")
-                        && l.desired.opt_str("name").is_some()
-                        && rec.props.get("name").and_then(|v| v.as_str())
-                            != l.desired.opt_str("name")
-                });
-            if !renamed {
+            let renamed = now.is_some_and(|l| {
+                l.desired.is_known("name")
+                    && l.desired.opt_str("name").is_some()
+                    && rec.props.get("name").and_then(|v| v.as_str()) != l.desired.opt_str("name")
+            });
+            let moved = now.is_some_and(|l| l.observed.is_none());
+            if decl.kind.type_name() == rec.type_name && !renamed && !moved {
                 continue;
             }
         }
@@ -120,7 +138,15 @@ pub async fn orphans(stack: &Stack, live: &[Live], ctx: &Ctx) -> Result<Vec<Orph
                 ),
                 source: e,
             })?;
-        if let Some(observed) = observed {
+        // A resource the stack still declares under another id (moved in the file, same name)
+        // is the stack's, not an orphan: deleting it would delete what the stack now holds.
+        let declared = |o: &Observed| {
+            live.iter().any(|l| {
+                stack.get(&l.desired.id).map(|d| d.kind.type_name()) == Some(rec.type_name.as_str())
+                    && l.observed.as_ref().is_some_and(|lo| same_resource(lo, o))
+            })
+        };
+        if let Some(observed) = observed.filter(|o| !declared(o)) {
             out.push(Orphan {
                 kind,
                 desired,

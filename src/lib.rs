@@ -14,6 +14,7 @@ pub mod lock;
 pub mod package;
 pub mod permissions;
 pub mod plan;
+pub mod record;
 pub mod render;
 pub mod resources;
 pub mod stack;

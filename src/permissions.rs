@@ -663,8 +663,9 @@ pub static TABLE: &[KindPermissions] = &[
     },
 ];
 
-/// What every run needs whatever the stack: the caller's account, and the stack's lock (an IoT
-/// thing named `<prefix>-iotstack-lock`) for apply, destroy and doctor --fix.
+/// What every run needs whatever the stack: the caller's account, the stack's lock (an IoT
+/// thing named `<prefix>-iotstack-lock`) for apply, destroy and doctor --fix, and the stack's
+/// record of what it made.
 pub static ALWAYS: &[Grant] = &[
     grant(Read, &["sts:GetCallerIdentity"], Any),
     grant(
@@ -677,7 +678,32 @@ pub static ALWAYS: &[Grant] = &[
         ],
         Arn("arn:{partition}:iot:{region}:{account}:thing/{prefix}-iotstack-lock"),
     ),
+    // The stack's record (`crate::record`): a secret named `<prefix>-iotstack-record`.
+    grant(
+        Read,
+        &[
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:GetSecretValue",
+        ],
+        Arn(RECORD),
+    ),
+    grant(
+        Create,
+        &[
+            "secretsmanager:CreateSecret",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:TagResource",
+        ],
+        Arn(RECORD),
+    ),
+    grant(Delete, &["secretsmanager:DeleteSecret"], Arn(RECORD)),
 ];
+
+/// The stack's record, a secret. Secrets Manager appends `-` and six characters to a secret's
+/// name. The pattern ends in `*`, not `-*`, so that it matches the secret however a request
+/// names it: by its ARN, or by its name before it exists (the first plan's DescribeSecret).
+const RECORD: &str =
+    "arn:{partition}:secretsmanager:{region}:{account}:secret:{prefix}-iotstack-record*";
 
 /// The permissions of the kind named `type_name`.
 pub fn of_kind(type_name: &str) -> Option<&'static KindPermissions> {

@@ -105,23 +105,42 @@ impl Plan {
         self.resources.iter().find(|r| r.id == id)
     }
 
-    /// A replacement that deletes data (users) needs explicit consent, even with `--yes`: without
-    /// it (`allow_data_loss` false), the refusal naming each such resource and what it loses.
+    /// A replacement or a deletion that destroys data (users) needs explicit consent, even with
+    /// `--yes`: this covers resources removed from the stack file or renamed (deleted by apply)
+    /// as well as replacements. Without it (`allow_data_loss` false), the refusal names each
+    /// such resource and what it loses. A destroy plan asks nothing here: destroying is what the
+    /// user asked for, and it is confirmed as a whole.
     pub fn refuse_data_loss(&self, allow_data_loss: bool) -> Result<(), Error> {
-        let losses: Vec<String> = self
+        let at_risk = |a: Action| a == Action::Replace || (a == Action::Delete && !self.destroy);
+        let risky: Vec<&ResourceChange> = self
             .resources
             .iter()
-            .filter(|r| r.action == Action::Replace)
-            .filter_map(|r| {
-                let loss = r.data_loss.as_ref()?;
-                Some(format!("{} ({}): {loss}", r.id, r.type_name))
-            })
+            .filter(|r| at_risk(r.action) && r.data_loss.is_some())
             .collect();
-        if losses.is_empty() || allow_data_loss {
+        if risky.is_empty() || allow_data_loss {
             return Ok(());
         }
+        let losses: Vec<String> = risky
+            .iter()
+            .map(|r| {
+                let loss = r.data_loss.as_deref().unwrap_or_default();
+                let how = match (r.action, r.reason.as_deref()) {
+                    (Action::Delete, Some(why)) => format!("deleted: {why}; "),
+                    (Action::Delete, None) => "deleted; ".to_string(),
+                    _ => String::new(),
+                };
+                format!("{} ({}, {}): {how}{loss}", r.id, r.type_name, r.name)
+            })
+            .collect();
+        let deletes = risky.iter().any(|r| r.action == Action::Delete);
+        let replaces = risky.iter().any(|r| r.action == Action::Replace);
+        let verb = match (deletes, replaces) {
+            (true, true) => "delete or replace",
+            (true, false) => "delete",
+            _ => "replace",
+        };
         Err(Error::Refused(format!(
-            "refusing to replace resources that hold data:\n  {}\nNothing was changed. Pass --allow-data-loss to replace them anyway.",
+            "refusing to {verb} resources that hold data:\n  {}\nNothing was changed. Pass --allow-data-loss to {verb} them anyway.",
             losses.join("\n  ")
         )))
     }
@@ -272,20 +291,34 @@ pub fn change(p: &Planned<'_>) -> ResourceChange {
     }
 }
 
-/// Adds the deletion of resources the stack no longer declares, ahead of everything else.
+/// The name a live resource has (what a deletion shows), else what the stack calls it.
+fn live_name(p: &Planned<'_>) -> String {
+    p.observed
+        .and_then(|o| o.attrs.get("name").cloned())
+        .unwrap_or_else(|| display_name(p.desired))
+}
+
+/// Adds the deletion of resources the stack no longer declares, shown ahead of everything else
+/// (apply carries them out last, once what replaces them exists).
 pub fn with_orphans(mut plan: Plan, orphans: &[Planned<'_>]) -> Plan {
-    let deletes = orphans.iter().rev().map(|p| ResourceChange {
-        id: p.desired.id.clone(),
-        type_name: p.kind.type_name().to_string(),
-        name: p
-            .observed
-            .and_then(|o| o.attrs.get("name").cloned())
-            .unwrap_or_else(|| display_name(p.desired)),
-        action: Action::Delete,
-        changes: Vec::new(),
-        reason: Some("it is no longer in the stack file".into()),
-        notes: p.observed.map(|o| o.notes.clone()).unwrap_or_default(),
-        data_loss: p.observed.and_then(|o| p.kind.data_loss(o)),
+    let deletes = orphans.iter().rev().map(|p| {
+        let data_loss = p.observed.and_then(|o| p.kind.removal_loss(o));
+        let mut notes: Vec<String> = p.observed.map(|o| o.notes.clone()).unwrap_or_default();
+        notes.extend(
+            data_loss
+                .iter()
+                .map(|l| format!("deleting it loses data: {l}")),
+        );
+        ResourceChange {
+            id: p.desired.id.clone(),
+            type_name: p.kind.type_name().to_string(),
+            name: live_name(p),
+            action: Action::Delete,
+            changes: Vec::new(),
+            reason: Some("it is no longer in the stack file".into()),
+            notes,
+            data_loss,
+        }
     });
     let mut all: Vec<ResourceChange> = deletes.collect();
     all.append(&mut plan.resources);
@@ -304,10 +337,7 @@ pub fn destroy(prefix: &str, items: &[Planned<'_>]) -> Plan {
             ResourceChange {
                 id: p.desired.id.clone(),
                 type_name: p.kind.type_name().to_string(),
-                name: p
-                    .observed
-                    .and_then(|o| o.attrs.get("name").cloned())
-                    .unwrap_or_else(|| display_name(p.desired)),
+                name: live_name(p),
                 action: if deleted.is_some() {
                     Action::Delete
                 } else {
@@ -459,7 +489,9 @@ mod tests {
             panic!("a replacement that loses users needs consent");
         };
         assert!(why.starts_with("refusing to replace resources that hold data:"));
-        assert!(why.contains(&format!("user-pool (cognito_user_pool): {loss}")));
+        assert!(why.contains(&format!(
+            "user-pool (cognito_user_pool, x-user-pool): {loss}"
+        )));
         assert!(why.ends_with("Pass --allow-data-loss to replace them anyway."));
         assert!(replace.refuse_data_loss(true).is_ok());
         // Only replacements ask: an update keeps the data, and so does a replacement without any.
@@ -469,6 +501,19 @@ mod tests {
         assert!(plan(change(Action::Replace, None))
             .refuse_data_loss(false)
             .is_ok());
+        // A resource removed from the stack file (or renamed) that holds data asks too.
+        let mut delete = change(Action::Delete, Some(loss));
+        delete.reason = Some("it is no longer in the stack file".into());
+        let Err(Error::Refused(why)) = plan(delete.clone()).refuse_data_loss(false) else {
+            panic!("deleting a removed pool with users needs consent");
+        };
+        assert!(why.starts_with("refusing to delete resources that hold data:"));
+        assert!(why.contains("deleted: it is no longer in the stack file;"));
+        assert!(why.ends_with("Pass --allow-data-loss to delete them anyway."));
+        // Destroy is consent enough: the user asked to delete the whole stack.
+        let mut destroy = plan(delete);
+        destroy.destroy = true;
+        assert!(destroy.refuse_data_loss(false).is_ok());
     }
 
     #[test]

@@ -29,6 +29,9 @@ async fn destroy(g: &Global, sa: &StackArgs, s: super::Session, yes: bool) -> Re
     } else {
         apply::Outcome::default()
     };
+    // The stack's record goes with the stack (also when an earlier destroy removed everything
+    // but was stopped before the record).
+    crate::record::remove(&s.ctx).await?;
     // What a killed run left in the stack's local folder goes with the stack.
     crate::state::remove_after_destroy(&s.prepared.stack.settings.output_dir, &s.ctx.state_dir);
     super::show_outcome(sa, &outcome, true, &jr);

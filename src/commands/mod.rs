@@ -251,6 +251,8 @@ pub struct Session {
     pub live: Vec<Live>,
     /// Resources the last apply made that the stack no longer declares, still live.
     pub orphans: Vec<discover::Orphan>,
+    /// The stack's record as this run found it (in AWS, else the local cache).
+    pub recorded: Vec<crate::state::AppliedResource>,
 }
 
 impl Session {
@@ -303,13 +305,15 @@ impl Session {
         values: BTreeMap<String, String>,
     ) -> Result<Session> {
         let live = read_live(&prepared, &ctx, &values, sa).await?;
-        let orphans = discover::orphans(&prepared.stack, &live, &ctx).await?;
+        let recorded = crate::record::load(&ctx).await?;
+        let orphans = discover::orphans(&prepared.stack, &live, &recorded, &ctx).await?;
         Ok(Session {
             prepared,
             ctx,
             values,
             live,
             orphans,
+            recorded,
         })
     }
 
@@ -332,6 +336,7 @@ impl Session {
             values: &self.values,
             live: &self.live,
             orphans: &self.orphans,
+            recorded: &self.recorded,
             ctx: self.ctx.clone(),
         }
     }

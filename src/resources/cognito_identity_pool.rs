@@ -133,16 +133,21 @@ impl Read for CognitoIdentityPool {
 #[async_trait]
 impl Manage for CognitoIdentityPool {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
-        ctx.clients
+        let req = ctx
+            .clients
             .cognito_identity
             .create_identity_pool()
             .identity_pool_name(want.str("name"))
             .allow_unauthenticated_identities(want.bool("allow_unauthenticated", false))
             .cognito_identity_providers(provider(want))
-            .set_identity_pool_tags(Some(tag_map(want)))
-            .send()
-            .await
-            .op("CreateIdentityPool")?;
+            .set_identity_pool_tags(Some(tag_map(want)));
+        let send = || {
+            let over = aws_sdk_cognitoidentity::config::Builder::default()
+                .retry_config(super::once::no_retry());
+            req.clone().customize().config_override(over).send()
+        };
+        let find = || super::Read::read(self, ctx, want);
+        super::once::create("CreateIdentityPool", find, send).await?;
         Ok(())
     }
 

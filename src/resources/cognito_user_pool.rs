@@ -325,7 +325,17 @@ impl Manage for CognitoUserPool {
                     .build(),
             );
         }
-        req.send().await.op("CreateUserPool")?;
+        let send = || {
+            let over = aws_sdk_cognitoidentityprovider::config::Builder::default()
+                .retry_config(super::once::no_retry());
+            req.clone().customize().config_override(over).send()
+        };
+        super::once::create(
+            "CreateUserPool",
+            || super::Read::read(self, ctx, want),
+            send,
+        )
+        .await?;
         Ok(())
     }
 

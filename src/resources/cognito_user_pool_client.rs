@@ -146,7 +146,8 @@ impl Read for CognitoUserPoolClient {
 #[async_trait]
 impl Manage for CognitoUserPoolClient {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
-        ctx.clients
+        let req = ctx
+            .clients
             .cognito_idp
             .create_user_pool_client()
             .user_pool_id(want.str("user_pool_id"))
@@ -154,10 +155,14 @@ impl Manage for CognitoUserPoolClient {
             .generate_secret(want.bool("generate_secret", false))
             .set_explicit_auth_flows(Some(flows(want)))
             .refresh_token_validity(refresh_days(want))
-            .token_validity_units(units())
-            .send()
-            .await
-            .op("CreateUserPoolClient")?;
+            .token_validity_units(units());
+        let send = || {
+            let over = aws_sdk_cognitoidentityprovider::config::Builder::default()
+                .retry_config(super::once::no_retry());
+            req.clone().customize().config_override(over).send()
+        };
+        let find = || super::Read::read(self, ctx, want);
+        super::once::create("CreateUserPoolClient", find, send).await?;
         Ok(())
     }
 

@@ -324,7 +324,16 @@ impl Manage for IotCertificate {
         let call = ctx.clients.iot.create_certificate_from_csr();
         let call = call.certificate_signing_request(&csr);
         let call = call.set_as_active(want.bool("active", true));
-        let r = call.send().await.op("CreateCertificateFromCsr")?;
+        let send = || {
+            let over =
+                aws_sdk_iot::config::Builder::default().retry_config(super::once::no_retry());
+            call.clone().customize().config_override(over).send()
+        };
+        let find = || super::Read::read(self, ctx, want);
+        // Found made by an attempt whose answer was lost: the read recorded it.
+        let Some(r) = super::once::create("CreateCertificateFromCsr", find, send).await? else {
+            return Ok(());
+        };
         let cid = r.certificate_id().unwrap_or_default();
         state::write_small(&ctx.state_dir, &id_file(id), cid);
         if let Some(pem) = r.certificate_pem() {

@@ -32,6 +32,7 @@ pub mod iot_topic_rule;
 pub mod lambda_function;
 pub mod lambda_function_url;
 pub mod lambda_permission;
+pub mod once;
 pub mod secretsmanager_secret;
 pub mod sns_subscription;
 pub mod sns_topic;
@@ -327,6 +328,12 @@ pub trait Manage: Read {
     fn data_loss(&self, _have: &Observed) -> Option<String> {
         None
     }
+    /// What deleting this live resource destroys when the stack no longer declares it (removed
+    /// from the stack file, or renamed): at least [`Manage::data_loss`]; a kind whose contents a
+    /// replacement writes again (a secret's value) but whose removal loses them says so here.
+    fn removal_loss(&self, have: &Observed) -> Option<String> {
+        self.data_loss(have)
+    }
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError>;
     /// Brings an existing resource to `want`: `changes` are the properties that differ. Kinds
     /// whose every property forces a replacement keep this default, which changes nothing.
@@ -381,5 +388,9 @@ impl Kind {
 
     pub fn data_loss(self, have: &Observed) -> Option<String> {
         self.managed()?.data_loss(have)
+    }
+
+    pub fn removal_loss(self, have: &Observed) -> Option<String> {
+        self.managed()?.removal_loss(have)
     }
 }

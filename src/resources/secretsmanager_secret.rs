@@ -173,6 +173,10 @@ impl Read for SecretsManagerSecret {
 
 #[async_trait]
 impl Manage for SecretsManagerSecret {
+    fn removal_loss(&self, _have: &Observed) -> Option<String> {
+        Some("the secret's value is deleted with it, without a recovery window".into())
+    }
+
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let name = want.str("name");
         let scheduled = entry(ctx, name)

@@ -141,6 +141,18 @@ pub struct LatencyProxy {
 
 impl LatencyProxy {
     pub fn start(upstream: &str, latency_ms: u32) -> LatencyProxy {
+        LatencyProxy::with_args(upstream, latency_ms, &[])
+    }
+
+    /// The proxy with faults: a share `rate` of requests gets one (extra latency, 503, throttling
+    /// in the protocol's shape, an answer dropped after the server carried the request out),
+    /// drawn from `seed` (scripts/latency_proxy.py, "Faults").
+    pub fn with_faults(upstream: &str, rate: f64, seed: u64) -> LatencyProxy {
+        let (rate, seed) = (rate.to_string(), seed.to_string());
+        LatencyProxy::with_args(upstream, 0, &["--faults", &rate, "--seed", &seed])
+    }
+
+    fn with_args(upstream: &str, latency_ms: u32, extra: &[&str]) -> LatencyProxy {
         let mut child = Command::new(emulator_python())
             .arg(repo().join("scripts/latency_proxy.py"))
             .args([
@@ -149,6 +161,7 @@ impl LatencyProxy {
                 "--latency-ms",
                 &latency_ms.to_string(),
             ])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -271,6 +284,16 @@ impl World {
     pub fn with_latency(latency_ms: u32) -> World {
         let emu = Emulator::start();
         let proxy = LatencyProxy::start(&emu.endpoint, latency_ms);
+        let endpoint = proxy.endpoint.clone();
+        let mut w = World::with_endpoint(Some(emu), endpoint);
+        w._proxy = Some(proxy);
+        w
+    }
+
+    /// A world whose emulator is reached through the fault proxy ([`LatencyProxy::with_faults`]).
+    pub fn with_faults(rate: f64, seed: u64) -> World {
+        let emu = Emulator::start();
+        let proxy = LatencyProxy::with_faults(&emu.endpoint, rate, seed);
         let endpoint = proxy.endpoint.clone();
         let mut w = World::with_endpoint(Some(emu), endpoint);
         w._proxy = Some(proxy);
@@ -431,11 +454,21 @@ impl World {
         }
     }
 
+    /// The world's live state read from the emulator itself, past any proxy and its faults.
+    pub async fn live_direct(&self) -> Live {
+        let emu = self._emu.as_ref().expect("a world with an emulator");
+        Live::new(self.clients_at(&emu.endpoint).await, &self.prefix)
+    }
+
     /// SDK clients pointed at the emulator, to check live state through the AWS API.
     async fn clients(&self) -> iotstack::aws::Clients {
+        self.clients_at(&self.endpoint).await
+    }
+
+    async fn clients_at(&self, endpoint: &str) -> iotstack::aws::Clients {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(&self.endpoint)
+            .endpoint_url(endpoint)
             .credentials_provider(aws_sdk_iot::config::Credentials::new(
                 "testing", "testing", None, None, "tests",
             ))

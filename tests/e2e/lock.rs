@@ -95,7 +95,7 @@ async fn leave_lock(w: &World, aws: &Live, host: &str, pid: u32, age_secs: u64) 
 }
 
 /// The app clients of the stack's user pool.
-async fn app_clients(aws: &Live) -> usize {
+pub(crate) async fn app_clients(aws: &Live) -> usize {
     let pool = aws.pool().await;
     let out = aws
         .cognito_idp
