@@ -132,6 +132,30 @@ where
     missing.gone(retry_on(conflicts, CONFLICT_ATTEMPTS, CONFLICT_PAUSE, attempt).await)
 }
 
+/// The tags to send back to a service whose update replaces every tag (Cognito's pools): the
+/// live ones, with the stack's set over them, so tags iotstack does not own survive.
+pub fn kept_tags(
+    live: Option<&HashMap<String, String>>,
+    want: &Desired,
+) -> HashMap<String, String> {
+    let mut tags = live.cloned().unwrap_or_default();
+    tags.extend(want.tags());
+    tags
+}
+
+/// The plan's changes to the named properties, as `update` receives them (for kinds' tests).
+#[cfg(test)]
+pub fn changed(props: &[&str]) -> Vec<crate::plan::PropChange> {
+    let change = |p: &&str| crate::plan::PropChange {
+        property: p.to_string(),
+        before: None,
+        after: None,
+        after_unknown: false,
+        forces_replacement: false,
+    };
+    props.iter().map(change).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
