@@ -111,6 +111,12 @@ server. GET /moto-api/iotstack/strict answers the patches on and settings.
   refused every action AWS's guest session policy
   (AmazonCognitoUnAuthedIdentitiesSessionPolicy) leaves out, Secrets Manager
   included: AccessDeniedException.
+- classic-flow: GetOpenIdToken (the basic, classic flow) raises
+  InvalidParameterException "Basic (classic) flow is not enabled, please use
+  enhanced flow." unless the identity's pool has AllowClassicFlow true, and
+  ResourceNotFoundException for an identity no pool issued (moto handed a
+  token to any id). Credentials from STS AssumeRoleWithWebIdentity with that
+  token are the role's, without the guest session policy.
 - role-delay: CreateFunction / UpdateFunctionConfiguration and
   CreateTopicRule / ReplaceTopicRule refuse a role created (or whose trust
   policy changed) less than IOTSTACK_EMULATOR_ROLE_DELAY seconds ago
@@ -136,8 +142,8 @@ patched; tests must not rely on AWS's behaviour there):
   role is usable at once and IoT takes any role ARN.
 - Even in strict mode: no IAM policy is evaluated (only the guest session
   policy's list of actions, by action name; resource policies are stored,
-  not enforced); the classic (basic) flow, GetOpenIdToken and STS
-  AssumeRoleWithWebIdentity, is not checked against AllowClassicFlow;
+  not enforced); STS AssumeRoleWithWebIdentity takes any token, for any
+  role (GetOpenIdToken is checked, strict classic-flow);
   Lambda functions are not run (Invoke needs Docker), so the event a
   function URL passes, where AWS sets
   ``requestContext.authorizer.iam.cognitoIdentity`` to null (Lambda
@@ -326,6 +332,7 @@ STRICT_PATCHES: dict[str, str] = {
     "update-resets": "Cognito Update* calls reset every omitted setting",
     "sns-pending": "email subscriptions pending until confirmed",
     "guest-scope": "guest credentials scoped down as in the enhanced flow",
+    "classic-flow": "GetOpenIdToken only where the pool allows the basic flow",
     "role-delay": "a new or changed IAM role is not assumable at once",
 }
 STRICT_DEFAULTS = {"list_lag": 3.0, "role_delay": 2.0}
@@ -1490,6 +1497,38 @@ def identity_guest_credentials(
             getattr(pool, "iotstack_roles", {}).get("unauthenticated", ""),
         )
     return json.dumps(body)
+
+
+@_wrap(CognitoIdentityResponse, "get_open_id_token")
+def identity_classic_flow(
+    original: Callable[..., Any], self: CognitoIdentityResponse
+) -> Any:
+    """Strict ``classic-flow`` (Amazon Cognito developer guide, "Identity pools
+    authentication flow": the basic (classic) flow is GetId, GetOpenIdToken,
+    then STS AssumeRoleWithWebIdentity, and an identity pool allows it only
+    when AllowClassicFlow is set; Amazon Cognito Federated Identities API
+    Reference, CreateIdentityPool/UpdateIdentityPool AllowClassicFlow "Enables
+    or disables the Basic (Classic) authentication flow"): GetOpenIdToken for
+    an identity of a pool without AllowClassicFlow true raises
+    InvalidParameterException with AWS's message, and for an identity no pool
+    issued ResourceNotFoundException. The token is exchanged with STS for the
+    role's own credentials: the guest session policy of the enhanced flow
+    (guest-scope) does not apply to them ("IAM roles": the scope-down policy is
+    applied to credentials GetCredentialsForIdentity vends)."""
+    if not strict("classic-flow"):
+        return original(self)
+    identity_id = self._get_param("IdentityId")
+    backend = _pool_backend(self, identity_id)
+    found = _find_identity(backend, identity_id)
+    if found is None:
+        raise IdentityNotFound(f"Identity '{identity_id}' not found.")
+    pool = _identity_pool(backend, found[0])
+    if getattr(pool, "iotstack_allow_classic_flow", False) is not True:
+        raise JsonRESTError(
+            "InvalidParameterException",
+            "Basic (classic) flow is not enabled, please use enhanced flow.",
+        )
+    return original(self)
 
 
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/[^/]*/[^/]*/([^/]+)/")
