@@ -161,7 +161,9 @@ patched; tests must not rely on AWS's behaviour there):
   Roles keys.
 - cognito-idp UpdateUserPool resets every omitted setting to moto's default
   (as AWS documents), including AutoVerifiedAttributes, but not
-  MfaConfiguration unless strict.
+  MfaConfiguration unless strict. It keeps UsernameConfiguration,
+  AliasAttributes and UsernameAttributes, which it does not take (patched;
+  moto 5.2.5 reset them).
 
 State lives in memory only; ``POST /moto-api/reset`` clears all of it,
 including what these patches keep.
@@ -543,6 +545,9 @@ def user_pool_list_tags_for_resource(self: CognitoIdpResponse) -> ActionResult:
     UserPoolTags given at CreateUserPool. Missing in moto 5.2.5."""
     pool = _user_pool_by_arn(self)
     return ActionResult({"Tags": dict(pool.extended_config.get("UserPoolTags") or {})})
+
+
+_USER_POOL_FIXED = ("UsernameConfiguration", "AliasAttributes", "UsernameAttributes")
 
 
 @_wrap(CognitoIdpUserPool, "update_extended_config")
@@ -1135,7 +1140,13 @@ def user_pool_update_mfa(
     pool's whole configuration on UpdateUserPool except MfaConfiguration,
     which it kept; it now falls back to its default, OFF. (Tags are kept as
     patch B describes; they are changed with UserPoolTags or the tag calls.)"""
+    # Settings UpdateUserPool does not take, which AWS keeps (developer guide, "Updating user
+    # pool and app client configuration", "Settings you can't change": sign-in options,
+    # username case sensitivity); moto 5.2.5 reset them to its defaults on every update.
+    before = getattr(self, "extended_config", None) or {}
+    fixed = {k: before[k] for k in _USER_POOL_FIXED if k in before}
     original(self, extended_config)
+    self.extended_config.update(fixed)
     if strict("update-resets") and hasattr(self, "mfa_config"):
         # hasattr: False while CreateUserPool builds the pool.
         self.mfa_config = (extended_config or {}).get("MfaConfiguration") or "OFF"

@@ -1067,6 +1067,8 @@ class StrictUpdateResetsTest(EmulatorCase):
             AutoVerifiedAttributes=["email"],
             LambdaConfig={"PreSignUp": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f"},
             UserPoolTags={"env": "test"},
+            UsernameConfiguration={"CaseSensitive": False},
+            AliasAttributes=["email"],
         )["UserPool"]["Id"]
         idp.update_user_pool(
             UserPoolId=pool_id, Policies={"PasswordPolicy": {"MinimumLength": 12}}
@@ -1079,11 +1081,15 @@ class StrictUpdateResetsTest(EmulatorCase):
         self.assertNotIn("AutoVerifiedAttributes", got)
         self.assertEqual(got.get("LambdaConfig", {}), {})
         self.assertEqual(got["UserPoolTags"], {"env": "test"})
+        # What UpdateUserPool does not take is kept, strict or not.
+        self.assertEqual(got["UsernameConfiguration"], {"CaseSensitive": False})
+        self.assertEqual(got["AliasAttributes"], ["email"])
 
     def test_not_strict_user_pool_keeps_mfa(self) -> None:
         got = self.update_pool(client("cognito-idp"))
         self.assertEqual(got["MfaConfiguration"], "OPTIONAL")
         self.assertNotIn("AutoVerifiedAttributes", got)  # moto resets the rest
+        self.assertEqual(got["UsernameConfiguration"], {"CaseSensitive": False})
 
     def update_identity_pool(self, ci) -> dict:  # type: ignore[no-untyped-def]
         provider = f"cognito-idp.{REGION}.amazonaws.com/{REGION}_abc"
