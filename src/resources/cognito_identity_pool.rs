@@ -10,7 +10,7 @@ use aws_sdk_cognitoidentity::operation::update_identity_pool::UpdateIdentityPool
 use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
 use serde_json::json;
 
-use super::support::{first_owned, kept_tags, tag_map};
+use super::support::{first_owned, kept_tags, tag_map, Located};
 use super::{
     wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
     PropSpec, PropType,
@@ -140,35 +140,25 @@ pub fn update_request(
         .set_identity_pool_tags(Some(kept_tags(p.identity_pool_tags.as_ref(), want)))
 }
 
-/// What Cognito answers about the pool, and where it is (for its ARN, which the answer lacks).
-pub struct Fetched {
-    pub pool: DescribeIdentityPoolOutput,
-    pub region: String,
-    pub account: String,
-}
-
 #[async_trait]
 impl Fetch for CognitoIdentityPool {
-    type Fetched = Fetched;
+    type Fetched = Located<DescribeIdentityPoolOutput>;
 
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
-        let Some(pool) = find(ctx, want.str("name")).await? else {
-            return Ok(None);
-        };
-        let (region, account) = (ctx.region.clone(), ctx.account.clone());
-        Ok(Some(Fetched {
-            pool,
-            region,
-            account,
-        }))
+    async fn fetch(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+    ) -> Result<Option<Located<DescribeIdentityPoolOutput>>, ResourceError> {
+        let found = find(ctx, want.str("name")).await?;
+        Ok(found.map(|pool| Located::at(ctx, pool)))
     }
 
-    fn observe(&self, f: Fetched, want: &Desired) -> Option<Observed> {
-        let (d, name) = (&f.pool, want.str("name"));
+    fn observe(&self, f: Located<DescribeIdentityPoolOutput>, want: &Desired) -> Option<Observed> {
+        let (d, name) = (&f.answer, want.str("name"));
         let id = d.identity_pool_id();
         let prov = d.cognito_identity_providers().first();
         let tags = d.identity_pool_tags().into_iter().flatten();
@@ -281,8 +271,8 @@ mod tests {
 
     #[test]
     fn the_first_user_pool_provider_is_the_stack_one() {
-        let fetched = Fetched {
-            pool: described(),
+        let fetched = Located {
+            answer: described(),
             region: "eu-west-1".into(),
             account: "123456789012".into(),
         };

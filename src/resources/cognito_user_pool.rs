@@ -14,7 +14,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use serde_json::json;
 
-use super::support::{first_owned, kept_tags, tag_map};
+use super::support::{first_owned, kept_tags, tag_map, Located};
 use super::{
     wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
     PropSpec, PropType,
@@ -269,36 +269,25 @@ pub fn update_request(
         .set_user_pool_tier(pool.user_pool_tier.clone())
 }
 
-/// What Cognito answers about the pool, and where it is (for the ARN and the provider name when
-/// the answer has none).
-pub struct Fetched {
-    pub pool: UserPoolType,
-    pub region: String,
-    pub account: String,
-}
-
 #[async_trait]
 impl Fetch for CognitoUserPool {
-    type Fetched = Fetched;
+    type Fetched = Located<UserPoolType>;
 
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
-        let Some(pool) = find(ctx, want.str("name")).await? else {
-            return Ok(None);
-        };
-        let (region, account) = (ctx.region.clone(), ctx.account.clone());
-        Ok(Some(Fetched {
-            pool,
-            region,
-            account,
-        }))
+    async fn fetch(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+    ) -> Result<Option<Located<UserPoolType>>, ResourceError> {
+        let found = find(ctx, want.str("name")).await?;
+        Ok(found.map(|pool| Located::at(ctx, pool)))
     }
 
-    fn observe(&self, f: Fetched, want: &Desired) -> Option<Observed> {
-        let (pool, name) = (&f.pool, want.str("name"));
+    fn observe(&self, f: Located<UserPoolType>, want: &Desired) -> Option<Observed> {
+        let (pool, name) = (&f.answer, want.str("name"));
         let pw = pool.policies().and_then(|p| p.password_policy());
         let id = pool.id().unwrap_or_default();
         let email_required = pool
@@ -524,8 +513,8 @@ mod tests {
 
     #[test]
     fn the_answer_is_read_in_the_stack_form() {
-        let fetched = Fetched {
-            pool: described(),
+        let fetched = Located {
+            answer: described(),
             region: "eu-west-1".into(),
             account: "123456789012".into(),
         };

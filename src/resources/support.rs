@@ -132,6 +132,25 @@ where
     missing.gone(retry_on(conflicts, CONFLICT_ATTEMPTS, CONFLICT_PAUSE, attempt).await)
 }
 
+/// AWS's answer about a resource with the region and account it was asked in, for the ARNs and
+/// names the answer lacks.
+pub struct Located<T> {
+    pub answer: T,
+    pub region: String,
+    pub account: String,
+}
+
+impl<T> Located<T> {
+    pub fn at(ctx: &Ctx, answer: T) -> Located<T> {
+        let (region, account) = (ctx.region.clone(), ctx.account.clone());
+        Located {
+            answer,
+            region,
+            account,
+        }
+    }
+}
+
 /// The tags to send back to a service whose update replaces every tag (Cognito's pools): the
 /// live ones, with the stack's set over them, so tags iotstack does not own survive.
 pub fn kept_tags(

@@ -548,6 +548,11 @@ async fn a_repair_keeps_the_cognito_settings_the_stack_does_not_model() {
     let p = w.prefix.clone();
     let pool = aws.pool().await;
     let idp = &aws.cognito_idp;
+    let described_client = || async {
+        let call = idp.describe_user_pool_client().user_pool_id(&pool.id);
+        let out = call.client_id(&pool.client_id).send().await.unwrap();
+        out.user_pool_client.expect("the app client")
+    };
 
     // Behind iotstack's back, as a console user would (every current setting sent back, so
     // only these change): settings the stack does not model, and one modelled property drifted
@@ -569,15 +574,7 @@ async fn a_repair_keeps_the_cognito_settings_the_stack_does_not_model() {
         .send()
         .await
         .expect("UpdateUserPool");
-    let client = idp
-        .describe_user_pool_client()
-        .user_pool_id(&pool.id)
-        .client_id(&pool.client_id)
-        .send()
-        .await
-        .unwrap()
-        .user_pool_client
-        .unwrap();
+    let client = described_client().await;
     idp.update_user_pool_client()
         .user_pool_id(&pool.id)
         .client_id(&pool.client_id)
@@ -630,15 +627,7 @@ async fn a_repair_keeps_the_cognito_settings_the_stack_does_not_model() {
     let up = aws.user_pool(&pool.id).await;
     let pw = up.policies().unwrap().password_policy().unwrap();
     assert_eq!(pw.minimum_length(), Some(8));
-    let client = idp
-        .describe_user_pool_client()
-        .user_pool_id(&pool.id)
-        .client_id(&pool.client_id)
-        .send()
-        .await
-        .unwrap()
-        .user_pool_client
-        .unwrap();
+    let client = described_client().await;
     assert_eq!(client.refresh_token_validity(), 200);
     let ip = aws.identity_pool(&pool.identity_pool_id).await;
     assert!(ip.allow_unauthenticated_identities());
@@ -661,9 +650,7 @@ async fn a_repair_keeps_the_cognito_settings_the_stack_does_not_model() {
     assert_eq!(client.logout_urls(), ["https://app.example.com/signed-out"]);
     assert_eq!(client.access_token_validity(), Some(5));
     assert_eq!(
-        client
-            .token_validity_units()
-            .and_then(|u| u.access_token()),
+        client.token_validity_units().and_then(|u| u.access_token()),
         Some(&TimeUnitsType::Minutes)
     );
     assert_eq!(client.explicit_auth_flows().len(), 2);
@@ -717,7 +704,11 @@ async fn a_guest_reads_the_app_secret_through_the_classic_flow() {
             None,
             "guest",
         );
-        let conf = aws.secrets.config().to_builder().credentials_provider(creds);
+        let conf = aws
+            .secrets
+            .config()
+            .to_builder()
+            .credentials_provider(creds);
         aws_sdk_secretsmanager::Client::from_conf(conf.build())
     };
 
