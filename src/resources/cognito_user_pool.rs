@@ -267,6 +267,9 @@ pub fn update_request(
         .set_user_pool_add_ons(pool.user_pool_add_ons.clone())
         .set_account_recovery_setting(pool.account_recovery_setting.clone())
         .set_user_pool_tier(pool.user_pool_tier.clone())
+        .set_key_configuration(pool.key_configuration.clone())
+        .set_issuer_configuration(pool.issuer_configuration.clone())
+        .set_acr_configuration(pool.acr_configuration.clone())
 }
 
 #[async_trait]
