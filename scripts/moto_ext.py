@@ -71,7 +71,10 @@ I. iot thing registry versions, as the AWS IoT API reference documents them
    not exist succeeds (moto: ResourceNotFoundException).
 J. cognito-identity CreateIdentityPool / UpdateIdentityPool keep
    AllowClassicFlow and DescribeIdentityPool returns it once set (moto
-   dropped it).
+   dropped it). cognito-idp UpdateUserPool keeps UsernameConfiguration,
+   AliasAttributes and UsernameAttributes, which it does not take (moto
+   reset them to its defaults, so a pool looked case sensitive after any
+   update).
 K. On demand, a request whose answer is lost: POST
    /moto-api/iotstack/lose-answer {"action": "CreateUserPool", "count": 1}
    makes the next such request succeed but answer HTTP 500 InternalFailure,
@@ -161,9 +164,7 @@ patched; tests must not rely on AWS's behaviour there):
   Roles keys.
 - cognito-idp UpdateUserPool resets every omitted setting to moto's default
   (as AWS documents), including AutoVerifiedAttributes, but not
-  MfaConfiguration unless strict. It keeps UsernameConfiguration,
-  AliasAttributes and UsernameAttributes, which it does not take (patched;
-  moto 5.2.5 reset them).
+  MfaConfiguration unless strict (and not what it does not take, patch J).
 
 State lives in memory only; ``POST /moto-api/reset`` clears all of it,
 including what these patches keep.
