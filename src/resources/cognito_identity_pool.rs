@@ -154,7 +154,10 @@ impl Fetch for CognitoIdentityPool {
         want: &Desired,
     ) -> Result<Option<Located<DescribeIdentityPoolOutput>>, ResourceError> {
         let found = find(ctx, want.str("name")).await?;
-        Ok(found.map(|pool| Located::at(ctx, pool)))
+        Ok(found.map(|pool| {
+            let resource = format!("identitypool/{}", pool.identity_pool_id());
+            Located::at(ctx, pool, "cognito-identity", &resource)
+        }))
     }
 
     fn observe(&self, f: Located<DescribeIdentityPoolOutput>, want: &Desired) -> Option<Observed> {
@@ -162,10 +165,6 @@ impl Fetch for CognitoIdentityPool {
         let id = d.identity_pool_id();
         let prov = d.cognito_identity_providers().first();
         let tags = d.identity_pool_tags().into_iter().flatten();
-        let arn = format!(
-            "arn:aws:cognito-identity:{}:{}:identitypool/{id}",
-            f.region, f.account
-        );
         Some(Observed::new(
             json!({
                 "name": name,
@@ -175,7 +174,7 @@ impl Fetch for CognitoIdentityPool {
                 "client_id": prov.and_then(|p| p.client_id()).unwrap_or_default(),
                 "tags": wanted_tags(want, tags.map(|(k, v)| (k.as_str(), v.as_str()))),
             }),
-            json!({ "id": id, "name": name, "arn": arn }),
+            json!({ "id": id, "name": name, "arn": f.arn }),
         ))
     }
 }
@@ -274,7 +273,7 @@ mod tests {
         let fetched = Located {
             answer: described(),
             region: "eu-west-1".into(),
-            account: "123456789012".into(),
+            arn: "arn:aws:cognito-identity:eu-west-1:123456789012:identitypool/eu-west-1:11111111-2222-3333-4444-555555555555".into(),
         };
         let o = CognitoIdentityPool.observe(fetched, &want()).unwrap();
         assert_eq!(o.props["allow_unauthenticated"], json!(false));

@@ -286,7 +286,10 @@ impl Fetch for CognitoUserPool {
         want: &Desired,
     ) -> Result<Option<Located<UserPoolType>>, ResourceError> {
         let found = find(ctx, want.str("name")).await?;
-        Ok(found.map(|pool| Located::at(ctx, pool)))
+        Ok(found.map(|pool| {
+            let resource = format!("userpool/{}", pool.id().unwrap_or_default());
+            Located::at(ctx, pool, "cognito-idp", &resource)
+        }))
     }
 
     fn observe(&self, f: Located<UserPoolType>, want: &Desired) -> Option<Observed> {
@@ -303,12 +306,7 @@ impl Fetch for CognitoUserPool {
         let case_sensitive = pool.username_configuration().map(|c| c.case_sensitive());
         let pre_sign_up = pool.lambda_config().and_then(|l| l.pre_sign_up());
         let tags = pool.user_pool_tags().into_iter().flatten();
-        let arn = pool.arn().map(str::to_string).unwrap_or_else(|| {
-            format!(
-                "arn:aws:cognito-idp:{}:{}:userpool/{id}",
-                f.region, f.account
-            )
-        });
+        let arn = pool.arn().unwrap_or(&f.arn);
         Some(Observed::new(
             json!({
                 "name": name,
@@ -519,7 +517,7 @@ mod tests {
         let fetched = Located {
             answer: described(),
             region: "eu-west-1".into(),
-            account: "123456789012".into(),
+            arn: "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/unused".into(),
         };
         let o = CognitoUserPool.observe(fetched, &want()).unwrap();
         assert_eq!(o.props["password_min_length"], json!(10));

@@ -132,21 +132,21 @@ where
     missing.gone(retry_on(conflicts, CONFLICT_ATTEMPTS, CONFLICT_PAUSE, attempt).await)
 }
 
-/// AWS's answer about a resource with the region and account it was asked in, for the ARNs and
-/// names the answer lacks.
+/// AWS's answer about a resource with the region it was asked in and the ARN the stack's
+/// context gives it, for the names and ARNs the answer lacks.
 pub struct Located<T> {
     pub answer: T,
     pub region: String,
-    pub account: String,
+    pub arn: String,
 }
 
 impl<T> Located<T> {
-    pub fn at(ctx: &Ctx, answer: T) -> Located<T> {
-        let (region, account) = (ctx.region.clone(), ctx.account.clone());
+    /// `answer`, asked in `ctx`'s region, about `resource` of `service` (for its ARN).
+    pub fn at(ctx: &Ctx, answer: T, service: &str, resource: &str) -> Located<T> {
         Located {
             answer,
-            region,
-            account,
+            region: ctx.region.clone(),
+            arn: ctx.arn(service, resource),
         }
     }
 }
