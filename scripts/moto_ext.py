@@ -71,7 +71,10 @@ I. iot thing registry versions, as the AWS IoT API reference documents them
    not exist succeeds (moto: ResourceNotFoundException).
 J. cognito-identity CreateIdentityPool / UpdateIdentityPool keep
    AllowClassicFlow and DescribeIdentityPool returns it once set (moto
-   dropped it).
+   dropped it). cognito-idp UpdateUserPool keeps UsernameConfiguration,
+   AliasAttributes and UsernameAttributes, which it does not take (moto
+   reset them to its defaults, so a pool looked case sensitive after any
+   update).
 K. On demand, a request whose answer is lost: POST
    /moto-api/iotstack/lose-answer {"action": "CreateUserPool", "count": 1}
    makes the next such request succeed but answer HTTP 500 InternalFailure,
@@ -111,6 +114,12 @@ server. GET /moto-api/iotstack/strict answers the patches on and settings.
   refused every action AWS's guest session policy
   (AmazonCognitoUnAuthedIdentitiesSessionPolicy) leaves out, Secrets Manager
   included: AccessDeniedException.
+- classic-flow: GetOpenIdToken (the basic, classic flow) raises
+  InvalidParameterException "Basic (classic) flow is not enabled, please use
+  enhanced flow." unless the identity's pool has AllowClassicFlow true, and
+  ResourceNotFoundException for an identity no pool issued (moto handed a
+  token to any id). Credentials from STS AssumeRoleWithWebIdentity with that
+  token are the role's, without the guest session policy.
 - role-delay: CreateFunction / UpdateFunctionConfiguration and
   CreateTopicRule / ReplaceTopicRule refuse a role created (or whose trust
   policy changed) less than IOTSTACK_EMULATOR_ROLE_DELAY seconds ago
@@ -136,8 +145,8 @@ patched; tests must not rely on AWS's behaviour there):
   role is usable at once and IoT takes any role ARN.
 - Even in strict mode: no IAM policy is evaluated (only the guest session
   policy's list of actions, by action name; resource policies are stored,
-  not enforced); the classic (basic) flow, GetOpenIdToken and STS
-  AssumeRoleWithWebIdentity, is not checked against AllowClassicFlow;
+  not enforced); STS AssumeRoleWithWebIdentity takes any token, for any
+  role (GetOpenIdToken is checked, strict classic-flow);
   Lambda functions are not run (Invoke needs Docker), so the event a
   function URL passes, where AWS sets
   ``requestContext.authorizer.iam.cognitoIdentity`` to null (Lambda
@@ -155,7 +164,7 @@ patched; tests must not rely on AWS's behaviour there):
   Roles keys.
 - cognito-idp UpdateUserPool resets every omitted setting to moto's default
   (as AWS documents), including AutoVerifiedAttributes, but not
-  MfaConfiguration unless strict.
+  MfaConfiguration unless strict (and not what it does not take, patch J).
 
 State lives in memory only; ``POST /moto-api/reset`` clears all of it,
 including what these patches keep.
@@ -326,6 +335,7 @@ STRICT_PATCHES: dict[str, str] = {
     "update-resets": "Cognito Update* calls reset every omitted setting",
     "sns-pending": "email subscriptions pending until confirmed",
     "guest-scope": "guest credentials scoped down as in the enhanced flow",
+    "classic-flow": "GetOpenIdToken only where the pool allows the basic flow",
     "role-delay": "a new or changed IAM role is not assumable at once",
 }
 STRICT_DEFAULTS = {"list_lag": 3.0, "role_delay": 2.0}
@@ -536,6 +546,9 @@ def user_pool_list_tags_for_resource(self: CognitoIdpResponse) -> ActionResult:
     UserPoolTags given at CreateUserPool. Missing in moto 5.2.5."""
     pool = _user_pool_by_arn(self)
     return ActionResult({"Tags": dict(pool.extended_config.get("UserPoolTags") or {})})
+
+
+_USER_POOL_FIXED = ("UsernameConfiguration", "AliasAttributes", "UsernameAttributes")
 
 
 @_wrap(CognitoIdpUserPool, "update_extended_config")
@@ -1128,7 +1141,13 @@ def user_pool_update_mfa(
     pool's whole configuration on UpdateUserPool except MfaConfiguration,
     which it kept; it now falls back to its default, OFF. (Tags are kept as
     patch B describes; they are changed with UserPoolTags or the tag calls.)"""
+    # Settings UpdateUserPool does not take, which AWS keeps (developer guide, "Updating user
+    # pool and app client configuration", "Settings you can't change": sign-in options,
+    # username case sensitivity); moto 5.2.5 reset them to its defaults on every update.
+    before = getattr(self, "extended_config", None) or {}
+    fixed = {k: before[k] for k in _USER_POOL_FIXED if k in before}
     original(self, extended_config)
+    self.extended_config.update(fixed)
     if strict("update-resets") and hasattr(self, "mfa_config"):
         # hasattr: False while CreateUserPool builds the pool.
         self.mfa_config = (extended_config or {}).get("MfaConfiguration") or "OFF"
@@ -1490,6 +1509,38 @@ def identity_guest_credentials(
             getattr(pool, "iotstack_roles", {}).get("unauthenticated", ""),
         )
     return json.dumps(body)
+
+
+@_wrap(CognitoIdentityResponse, "get_open_id_token")
+def identity_classic_flow(
+    original: Callable[..., Any], self: CognitoIdentityResponse
+) -> Any:
+    """Strict ``classic-flow`` (Amazon Cognito developer guide, "Identity pools
+    authentication flow": the basic (classic) flow is GetId, GetOpenIdToken,
+    then STS AssumeRoleWithWebIdentity, and an identity pool allows it only
+    when AllowClassicFlow is set; Amazon Cognito Federated Identities API
+    Reference, CreateIdentityPool/UpdateIdentityPool AllowClassicFlow "Enables
+    or disables the Basic (Classic) authentication flow"): GetOpenIdToken for
+    an identity of a pool without AllowClassicFlow true raises
+    InvalidParameterException with AWS's message, and for an identity no pool
+    issued ResourceNotFoundException. The token is exchanged with STS for the
+    role's own credentials: the guest session policy of the enhanced flow
+    (guest-scope) does not apply to them ("IAM roles": the scope-down policy is
+    applied to credentials GetCredentialsForIdentity vends)."""
+    if not strict("classic-flow"):
+        return original(self)
+    identity_id = self._get_param("IdentityId")
+    backend = _pool_backend(self, identity_id)
+    found = _find_identity(backend, identity_id)
+    if found is None:
+        raise IdentityNotFound(f"Identity '{identity_id}' not found.")
+    pool = _identity_pool(backend, found[0])
+    if getattr(pool, "iotstack_allow_classic_flow", False) is not True:
+        raise JsonRESTError(
+            "InvalidParameterException",
+            "Basic (classic) flow is not enabled, please use enhanced flow.",
+        )
+    return original(self)
 
 
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/[^/]*/[^/]*/([^/]+)/")

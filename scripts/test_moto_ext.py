@@ -890,6 +890,7 @@ class StrictConfigTest(EmulatorCase):
             {
                 "patches": [
                     "cert-subject",
+                    "classic-flow",
                     "guest-scope",
                     "list-lag",
                     "role-delay",
@@ -906,7 +907,7 @@ class StrictConfigTest(EmulatorCase):
     def test_parse(self) -> None:
         ext = load_moto_ext()
         every = set(ext.STRICT_PATCHES)
-        self.assertEqual(len(every), 6)
+        self.assertEqual(len(every), 7)
         for spec in ("", "0", "off", " "):
             self.assertEqual(ext.parse_strict(spec), set(), spec)
         for spec in ("1", "all", "ALL", "on"):
@@ -1066,6 +1067,8 @@ class StrictUpdateResetsTest(EmulatorCase):
             AutoVerifiedAttributes=["email"],
             LambdaConfig={"PreSignUp": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f"},
             UserPoolTags={"env": "test"},
+            UsernameConfiguration={"CaseSensitive": False},
+            AliasAttributes=["email"],
         )["UserPool"]["Id"]
         idp.update_user_pool(
             UserPoolId=pool_id, Policies={"PasswordPolicy": {"MinimumLength": 12}}
@@ -1078,11 +1081,15 @@ class StrictUpdateResetsTest(EmulatorCase):
         self.assertNotIn("AutoVerifiedAttributes", got)
         self.assertEqual(got.get("LambdaConfig", {}), {})
         self.assertEqual(got["UserPoolTags"], {"env": "test"})
+        # What UpdateUserPool does not take is kept, strict or not.
+        self.assertEqual(got["UsernameConfiguration"], {"CaseSensitive": False})
+        self.assertEqual(got["AliasAttributes"], ["email"])
 
     def test_not_strict_user_pool_keeps_mfa(self) -> None:
         got = self.update_pool(client("cognito-idp"))
         self.assertEqual(got["MfaConfiguration"], "OPTIONAL")
         self.assertNotIn("AutoVerifiedAttributes", got)  # moto resets the rest
+        self.assertEqual(got["UsernameConfiguration"], {"CaseSensitive": False})
 
     def update_identity_pool(self, ci) -> dict:  # type: ignore[no-untyped-def]
         provider = f"cognito-idp.{REGION}.amazonaws.com/{REGION}_abc"
@@ -1251,6 +1258,50 @@ class StrictGuestTest(EmulatorCase):
         creds = self.guest_credentials(ENDPOINT)
         sm = client("secretsmanager", **creds)
         self.assertEqual(sm.get_secret_value(SecretId=name)["SecretString"], "x")
+
+
+class StrictClassicFlowTest(EmulatorCase):
+    def guest(self, endpoint: str, **extra) -> str:  # type: ignore[no-untyped-def]
+        ci = client("cognito-identity", endpoint=endpoint)
+        pool_id = create_identity_pool(ci, AllowUnauthenticatedIdentities=True, **extra)
+        ci.set_identity_pool_roles(
+            IdentityPoolId=pool_id,
+            Roles={"unauthenticated": f"arn:aws:iam::{ACCOUNT}:role/guest"},
+        )
+        return ci.get_id(IdentityPoolId=pool_id)["IdentityId"]
+
+    def test_guest_reads_secrets_through_the_classic_flow(self) -> None:
+        name = unique("app")
+        strict_client("secretsmanager").create_secret(Name=name, SecretString="x")
+        guest = self.guest(STRICT_ENDPOINT, AllowClassicFlow=True)
+        token = strict_client("cognito-identity").get_open_id_token(IdentityId=guest)
+        creds = strict_client("sts").assume_role_with_web_identity(
+            RoleArn=f"arn:aws:iam::{ACCOUNT}:role/guest",
+            RoleSessionName="device",
+            WebIdentityToken=token["Token"],
+        )["Credentials"]
+        keys = {k: creds[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
+        keys["SecretKey"] = keys.pop("SecretAccessKey")
+        sm = strict_client("secretsmanager", **keys)
+        self.assertEqual(sm.get_secret_value(SecretId=name)["SecretString"], "x")
+
+    def test_classic_flow_needs_allow_classic_flow(self) -> None:
+        ci = strict_client("cognito-identity")
+        for extra in ({}, {"AllowClassicFlow": False}):
+            guest = self.guest(STRICT_ENDPOINT, **extra)
+            err = self.assertError(
+                "InvalidParameterException", ci.get_open_id_token, IdentityId=guest
+            )
+            self.assertIn("Basic (classic) flow is not enabled", str(err))
+        self.assertError(
+            "ResourceNotFoundException",
+            ci.get_open_id_token,
+            IdentityId=f"{REGION}:00000000-0000-0000-0000-000000000000",
+        )
+
+    def test_not_strict_any_pool_gives_a_token(self) -> None:
+        guest = self.guest(ENDPOINT)
+        self.assertTrue(client("cognito-identity").get_open_id_token(IdentityId=guest)["Token"])
 
 
 class StrictRoleDelayTest(EmulatorCase):

@@ -1,15 +1,19 @@
 //! Cognito identity pool with a user pool as its provider. Names are not unique, so the pool is
-//! found through its `iotstack:stack` tag.
+//! found through its `iotstack:stack` tag. UpdateIdentityPool resets what it is not sent, so an
+//! update describes the pool and sends its whole configuration back with only the changed
+//! properties replaced.
 
 use async_trait::async_trait;
 use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
+use aws_sdk_cognitoidentity::operation::update_identity_pool::builders::UpdateIdentityPoolInputBuilder;
+use aws_sdk_cognitoidentity::operation::update_identity_pool::UpdateIdentityPoolInput;
 use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
-use serde_json::Value;
+use serde_json::json;
 
-use super::support::{first_owned, tag_map};
+use super::support::{first_owned, kept_tags, tag_map, Located};
 use super::{
-    wanted_tags, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
-    PropType, Read,
+    wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
+    PropSpec, PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -26,6 +30,12 @@ static PROPS: &[PropSpec] = &[
         "allow_unauthenticated",
         PropType::Bool,
         "allow guest identities (default false)",
+    ),
+    PropSpec::optional(
+        "allow_classic_flow",
+        PropType::Bool,
+        "allow the basic (classic) flow, GetOpenIdToken then STS AssumeRoleWithWebIdentity \
+         (default false); guests of the enhanced flow get a session policy without Secrets Manager",
     ),
     PropSpec::required(
         "provider_name",
@@ -82,51 +92,90 @@ async fn find(ctx: &Ctx, name: &str) -> Result<Option<DescribeIdentityPoolOutput
     first_owned(ids, &ctx.prefix, describe, |d| d.identity_pool_tags()).await
 }
 
+/// The UpdateIdentityPool request that brings `pool` (as DescribeIdentityPool answered) to
+/// `want`, changing only the properties in `changes`.
+///
+/// The API reference of UpdateIdentityPool warns: "If you don't provide a value for a parameter,
+/// Amazon Cognito sets it to its default value." So every setting of the pool is sent back as it
+/// is (the developer provider name, supported login providers, OpenID Connect and SAML
+/// providers, other user pool providers, the classic flow, tags iotstack does not own), and
+/// only the changed ones are replaced. The stack's user pool provider is the first one.
+pub fn update_request(
+    pool: &DescribeIdentityPoolOutput,
+    want: &Desired,
+    changes: Changes<'_>,
+) -> UpdateIdentityPoolInputBuilder {
+    let p = pool.clone();
+    let name = match changes.has("name") {
+        true => want.str("name").to_string(),
+        false => p.identity_pool_name,
+    };
+    let guests = match changes.has("allow_unauthenticated") {
+        true => want.bool("allow_unauthenticated", false),
+        false => p.allow_unauthenticated_identities,
+    };
+    let classic = match changes.has("allow_classic_flow") {
+        true => Some(want.bool("allow_classic_flow", false)),
+        false => p.allow_classic_flow,
+    };
+    let mut providers = p.cognito_identity_providers.unwrap_or_default();
+    if changes.any(&["provider_name", "client_id"]) {
+        let mut ours = provider(want);
+        if let Some(old) = providers.first() {
+            ours.server_side_token_check = old.server_side_token_check;
+            providers.remove(0);
+        }
+        providers.insert(0, ours);
+    }
+    UpdateIdentityPoolInput::builder()
+        .identity_pool_id(p.identity_pool_id)
+        .identity_pool_name(name)
+        .allow_unauthenticated_identities(guests)
+        .set_allow_classic_flow(classic)
+        .set_supported_login_providers(p.supported_login_providers)
+        .set_developer_provider_name(p.developer_provider_name)
+        .set_open_id_connect_provider_arns(p.open_id_connect_provider_arns)
+        .set_cognito_identity_providers(Some(providers))
+        .set_saml_provider_arns(p.saml_provider_arns)
+        .set_identity_pool_tags(Some(kept_tags(p.identity_pool_tags.as_ref(), want)))
+}
+
 #[async_trait]
-impl Read for CognitoIdentityPool {
+impl Fetch for CognitoIdentityPool {
+    type Fetched = Located<DescribeIdentityPoolOutput>;
+
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
-        let name = want.str("name");
-        let Some(d) = find(ctx, name).await? else {
-            return Ok(None);
-        };
+    async fn fetch(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+    ) -> Result<Option<Located<DescribeIdentityPoolOutput>>, ResourceError> {
+        let found = find(ctx, want.str("name")).await?;
+        Ok(found.map(|pool| {
+            let resource = format!("identitypool/{}", pool.identity_pool_id());
+            Located::at(ctx, pool, "cognito-identity", &resource)
+        }))
+    }
+
+    fn observe(&self, f: Located<DescribeIdentityPoolOutput>, want: &Desired) -> Option<Observed> {
+        let (d, name) = (&f.answer, want.str("name"));
         let id = d.identity_pool_id();
         let prov = d.cognito_identity_providers().first();
-        let s = |v: &str| Value::String(v.to_string());
-        let mut o = Observed::default();
-        o.props.insert("name".into(), s(name));
-        o.props.insert(
-            "allow_unauthenticated".into(),
-            Value::Bool(d.allow_unauthenticated_identities()),
-        );
-        o.props.insert(
-            "provider_name".into(),
-            s(prov.and_then(|p| p.provider_name()).unwrap_or_default()),
-        );
-        o.props.insert(
-            "client_id".into(),
-            s(prov.and_then(|p| p.client_id()).unwrap_or_default()),
-        );
-        o.props.insert(
-            "tags".into(),
-            wanted_tags(
-                want,
-                d.identity_pool_tags()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.as_str(), v.as_str())),
-            ),
-        );
-        o.attrs.insert("id".into(), id.to_string());
-        o.attrs.insert("name".into(), name.to_string());
-        o.attrs.insert(
-            "arn".into(),
-            ctx.arn("cognito-identity", &format!("identitypool/{id}")),
-        );
-        Ok(Some(o))
+        let tags = d.identity_pool_tags().into_iter().flatten();
+        Some(Observed::new(
+            json!({
+                "name": name,
+                "allow_unauthenticated": d.allow_unauthenticated_identities(),
+                "allow_classic_flow": d.allow_classic_flow().unwrap_or(false),
+                "provider_name": prov.and_then(|p| p.provider_name()).unwrap_or_default(),
+                "client_id": prov.and_then(|p| p.client_id()).unwrap_or_default(),
+                "tags": wanted_tags(want, tags.map(|(k, v)| (k.as_str(), v.as_str()))),
+            }),
+            json!({ "id": id, "name": name, "arn": f.arn }),
+        ))
     }
 }
 
@@ -139,6 +188,7 @@ impl Manage for CognitoIdentityPool {
             .create_identity_pool()
             .identity_pool_name(want.str("name"))
             .allow_unauthenticated_identities(want.bool("allow_unauthenticated", false))
+            .allow_classic_flow(want.bool("allow_classic_flow", false))
             .cognito_identity_providers(provider(want))
             .set_identity_pool_tags(Some(tag_map(want)));
         let send = || {
@@ -156,19 +206,16 @@ impl Manage for CognitoIdentityPool {
         ctx: &Ctx,
         want: &Desired,
         have: &Observed,
-        _changes: Changes<'_>,
+        changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
-        ctx.clients
-            .cognito_identity
-            .update_identity_pool()
-            .identity_pool_id(have.attr("id"))
-            .identity_pool_name(want.str("name"))
-            .allow_unauthenticated_identities(want.bool("allow_unauthenticated", false))
-            .cognito_identity_providers(provider(want))
-            .set_identity_pool_tags(Some(tag_map(want)))
-            .send()
-            .await
-            .op("UpdateIdentityPool")?;
+        let ci = &ctx.clients.cognito_identity;
+        // Describe, merge, then update: see `update_request`.
+        let call = ci
+            .describe_identity_pool()
+            .identity_pool_id(have.attr("id"));
+        let pool = call.send().await.op("DescribeIdentityPool")?;
+        let request = update_request(&pool, want, changes);
+        request.send_with(ci).await.op("UpdateIdentityPool")?;
         Ok(())
     }
 
@@ -177,5 +224,121 @@ impl Manage for CognitoIdentityPool {
         let r = call.identity_pool_id(have.attr("id")).send().await;
         Missing::COGNITO.gone(r.op("DeleteIdentityPool"))?;
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::support::changed;
+
+    fn want() -> Desired {
+        Desired::from_json(
+            "identity-pool",
+            json!({
+                "name": "p-edge-identity-pool", "allow_unauthenticated": true,
+                "allow_classic_flow": true,
+                "provider_name": "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf",
+                "client_id": "5example0client0id",
+                "tags": {"iotstack:stack": "p"},
+            }),
+        )
+    }
+
+    /// DescribeIdentityPool's answer, with settings the stack does not model.
+    fn described() -> DescribeIdentityPoolOutput {
+        let ours = CognitoIdentityProvider::builder()
+            .provider_name("cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf")
+            .client_id("5example0client0id")
+            .server_side_token_check(true)
+            .build();
+        let other = CognitoIdentityProvider::builder()
+            .provider_name("cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other")
+            .client_id("other0client")
+            .build();
+        DescribeIdentityPoolOutput::builder()
+            .identity_pool_id("eu-west-1:11111111-2222-3333-4444-555555555555")
+            .identity_pool_name("p-edge-identity-pool")
+            .allow_unauthenticated_identities(false)
+            .allow_classic_flow(true)
+            .developer_provider_name("login.example")
+            .supported_login_providers("accounts.google.com", "123.apps.googleusercontent.com")
+            .open_id_connect_provider_arns("arn:aws:iam::123456789012:oidc-provider/id.example")
+            .saml_provider_arns("arn:aws:iam::123456789012:saml-provider/corp")
+            .cognito_identity_providers(ours)
+            .cognito_identity_providers(other)
+            .identity_pool_tags("iotstack:stack", "p")
+            .identity_pool_tags("team", "edge")
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_first_user_pool_provider_is_the_stack_one() {
+        let fetched = Located {
+            answer: described(),
+            region: "eu-west-1".into(),
+            arn: "arn:aws:cognito-identity:eu-west-1:123456789012:identitypool/eu-west-1:11111111-2222-3333-4444-555555555555".into(),
+        };
+        let o = CognitoIdentityPool.observe(fetched, &want()).unwrap();
+        assert_eq!(o.props["allow_unauthenticated"], json!(false));
+        assert_eq!(o.props["allow_classic_flow"], json!(true));
+        assert_eq!(o.props["client_id"], json!("5example0client0id"));
+        assert_eq!(o.props["tags"], json!({"iotstack:stack": "p"}));
+        assert_eq!(
+            o.attr("arn"),
+            "arn:aws:cognito-identity:eu-west-1:123456789012:identitypool/eu-west-1:11111111-2222-3333-4444-555555555555"
+        );
+    }
+
+    #[test]
+    fn an_update_sends_back_what_the_stack_does_not_model() {
+        let changes = changed(&["allow_unauthenticated"]);
+        let input = update_request(&described(), &want(), Changes(&changes))
+            .build()
+            .unwrap();
+        assert_eq!(
+            input.allow_unauthenticated_identities(),
+            Some(true),
+            "the change"
+        );
+        assert_eq!(input.allow_classic_flow(), Some(true));
+        assert_eq!(input.identity_pool_name(), Some("p-edge-identity-pool"));
+        assert_eq!(input.developer_provider_name(), Some("login.example"));
+        assert_eq!(
+            input.supported_login_providers().unwrap()["accounts.google.com"],
+            "123.apps.googleusercontent.com"
+        );
+        assert_eq!(input.open_id_connect_provider_arns().len(), 1);
+        assert_eq!(input.saml_provider_arns().len(), 1);
+        assert_eq!(
+            input.cognito_identity_providers(),
+            described().cognito_identity_providers()
+        );
+        let tags = input.identity_pool_tags().unwrap();
+        assert_eq!(tags["team"], "edge");
+        assert_eq!(tags["iotstack:stack"], "p");
+    }
+
+    #[test]
+    fn a_changed_client_replaces_only_the_stack_provider() {
+        let mut want = want();
+        want.props.insert("client_id".into(), json!("new0client"));
+        want.props.insert("allow_classic_flow".into(), json!(false));
+        let changes = changed(&["client_id", "allow_classic_flow"]);
+        let input = update_request(&described(), &want, Changes(&changes))
+            .build()
+            .unwrap();
+        let providers = input.cognito_identity_providers();
+        assert_eq!(providers.len(), 2);
+        assert_eq!(providers[0].client_id(), Some("new0client"));
+        assert_eq!(providers[0].server_side_token_check(), Some(true));
+        assert_eq!(providers[1].client_id(), Some("other0client"));
+        assert_eq!(input.allow_classic_flow(), Some(false));
+        assert_eq!(
+            input.allow_unauthenticated_identities(),
+            Some(false),
+            "unchanged"
+        );
     }
 }

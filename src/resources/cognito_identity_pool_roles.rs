@@ -1,10 +1,13 @@
 //! The roles an identity pool gives its authenticated and unauthenticated identities.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
-use serde_json::Value;
+use aws_sdk_cognitoidentity::operation::get_identity_pool_roles::GetIdentityPoolRolesOutput;
+use serde_json::json;
 
 use super::{
-    Changes, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+    Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
@@ -40,59 +43,67 @@ pub static SPEC: KindSpec = KindSpec {
     facts: &[],
 };
 
+/// The roles to set: the pool's current ones with the stack's two over them (an empty
+/// unauthenticated role is none).
+fn roles(current: Option<&HashMap<String, String>>, want: &Desired) -> HashMap<String, String> {
+    let mut roles = current.cloned().unwrap_or_default();
+    roles.insert(
+        "authenticated".into(),
+        want.str("authenticated_role_arn").into(),
+    );
+    match want
+        .opt_str("unauthenticated_role_arn")
+        .filter(|s| !s.is_empty())
+    {
+        Some(u) => roles.insert("unauthenticated".into(), u.into()),
+        None => roles.remove("unauthenticated"),
+    };
+    roles
+}
+
 #[async_trait]
-impl Read for CognitoIdentityPoolRoles {
+impl Fetch for CognitoIdentityPoolRoles {
+    type Fetched = GetIdentityPoolRolesOutput;
+
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
+    async fn fetch(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+    ) -> Result<Option<GetIdentityPoolRolesOutput>, ResourceError> {
+        let call = ctx.clients.cognito_identity.get_identity_pool_roles();
+        let r = call
+            .identity_pool_id(want.str("identity_pool_id"))
+            .send()
+            .await;
+        Ok(SPEC.missing.found(r.op("GetIdentityPoolRoles"))?)
+    }
+
+    fn observe(&self, r: GetIdentityPoolRolesOutput, want: &Desired) -> Option<Observed> {
         let pool = want.str("identity_pool_id");
-        let Some(r) = Missing::COGNITO.found(
-            ctx.clients
-                .cognito_identity
-                .get_identity_pool_roles()
-                .identity_pool_id(pool)
-                .send()
-                .await
-                .op("GetIdentityPoolRoles"),
-        )?
-        else {
-            return Ok(None);
-        };
-        let roles = r.roles().cloned().unwrap_or_default();
-        if roles.is_empty() {
-            return Ok(None);
-        }
-        let get = |k: &str| Value::String(roles.get(k).cloned().unwrap_or_default());
-        let mut o = Observed::default();
-        o.props
-            .insert("identity_pool_id".into(), Value::String(pool.to_string()));
-        o.props
-            .insert("authenticated_role_arn".into(), get("authenticated"));
-        o.props
-            .insert("unauthenticated_role_arn".into(), get("unauthenticated"));
-        o.attrs.insert("identity_pool_id".into(), pool.to_string());
-        Ok(Some(o))
+        let roles = r.roles().filter(|r| !r.is_empty())?;
+        let get = |k: &str| roles.get(k).cloned().unwrap_or_default();
+        Some(Observed::new(
+            json!({
+                "identity_pool_id": pool,
+                "authenticated_role_arn": get("authenticated"),
+                "unauthenticated_role_arn": get("unauthenticated"),
+            }),
+            json!({ "identity_pool_id": pool }),
+        ))
     }
 }
 
 #[async_trait]
 impl Manage for CognitoIdentityPoolRoles {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
-        let mut req = ctx
-            .clients
-            .cognito_identity
-            .set_identity_pool_roles()
-            .identity_pool_id(want.str("identity_pool_id"))
-            .roles("authenticated", want.str("authenticated_role_arn"));
-        if let Some(u) = want
-            .opt_str("unauthenticated_role_arn")
-            .filter(|s| !s.is_empty())
-        {
-            req = req.roles("unauthenticated", u);
-        }
-        req.send().await.op("SetIdentityPoolRoles")?;
+        let call = ctx.clients.cognito_identity.set_identity_pool_roles();
+        let call = call.identity_pool_id(want.str("identity_pool_id"));
+        let call = call.set_roles(Some(roles(None, want)));
+        call.send().await.op("SetIdentityPoolRoles")?;
         Ok(())
     }
 
@@ -103,7 +114,17 @@ impl Manage for CognitoIdentityPoolRoles {
         _have: &Observed,
         _changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
-        self.create(ctx, want).await
+        // SetIdentityPoolRoles replaces the pool's roles and role mappings: the ones the stack
+        // does not model are read and sent back.
+        let ci = &ctx.clients.cognito_identity;
+        let pool = want.str("identity_pool_id");
+        let current = ci.get_identity_pool_roles().identity_pool_id(pool).send();
+        let current = current.await.op("GetIdentityPoolRoles")?;
+        let call = ci.set_identity_pool_roles().identity_pool_id(pool);
+        let call = call.set_roles(Some(roles(current.roles.as_ref(), want)));
+        let call = call.set_role_mappings(current.role_mappings);
+        call.send().await.op("SetIdentityPoolRoles")?;
+        Ok(())
     }
 
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
@@ -112,5 +133,54 @@ impl Manage for CognitoIdentityPoolRoles {
         let r = call.set_roles(Some(Default::default())).send().await;
         Missing::COGNITO.gone(r.op("SetIdentityPoolRoles"))?;
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn want(unauth: &str) -> Desired {
+        Desired::from_json(
+            "identity-pool-roles",
+            json!({
+                "identity_pool_id": "eu-west-1:11111111-2222-3333-4444-555555555555",
+                "authenticated_role_arn": "arn:aws:iam::123456789012:role/p-IdentityPoolAuthRole",
+                "unauthenticated_role_arn": unauth,
+            }),
+        )
+    }
+
+    #[test]
+    fn a_pool_without_roles_has_none_and_a_missing_guest_role_reads_empty() {
+        let none = GetIdentityPoolRolesOutput::builder().build();
+        assert!(CognitoIdentityPoolRoles.observe(none, &want("")).is_none());
+        let auth_only = GetIdentityPoolRolesOutput::builder()
+            .roles("authenticated", "arn:aws:iam::123456789012:role/a")
+            .build();
+        let o = CognitoIdentityPoolRoles
+            .observe(auth_only, &want(""))
+            .unwrap();
+        assert_eq!(
+            o.props["authenticated_role_arn"],
+            json!("arn:aws:iam::123456789012:role/a")
+        );
+        assert_eq!(o.props["unauthenticated_role_arn"], json!(""));
+    }
+
+    #[test]
+    fn roles_the_stack_does_not_set_are_kept() {
+        let live = HashMap::from([
+            ("authenticated".to_string(), "old".to_string()),
+            ("unauthenticated".to_string(), "old-guest".to_string()),
+        ]);
+        let guest = "arn:aws:iam::123456789012:role/p-IdentityPoolUnauthRole";
+        let r = roles(Some(&live), &want(guest));
+        assert_eq!(
+            r["authenticated"],
+            "arn:aws:iam::123456789012:role/p-IdentityPoolAuthRole"
+        );
+        assert_eq!(r["unauthenticated"], guest);
+        assert!(!roles(Some(&live), &want("")).contains_key("unauthenticated"));
     }
 }

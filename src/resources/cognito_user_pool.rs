@@ -1,20 +1,23 @@
 //! Cognito user pool. Names are not unique, so the pool is found through its `iotstack:stack`
-//! tag. Updates send the whole configuration (UpdateUserPool resets what it is not sent).
+//! tag. UpdateUserPool resets what it is not sent, so an update describes the pool and sends its
+//! whole configuration back with only the changed properties replaced.
 //! Schema attributes and username case sensitivity cannot change in place: a replacement, which
 //! apply refuses while the pool has users unless the user consents.
 
 use async_trait::async_trait;
+use aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::UpdateUserPoolInputBuilder;
+use aws_sdk_cognitoidentityprovider::operation::update_user_pool::UpdateUserPoolInput;
 use aws_sdk_cognitoidentityprovider::types::{
     AdminCreateUserConfigType, AttributeDataType, LambdaConfigType, PasswordPolicyType,
     SchemaAttributeType, UserPoolMfaType, UserPoolPolicyType, UserPoolType,
     UsernameConfigurationType, VerifiedAttributeType,
 };
-use serde_json::Value;
+use serde_json::json;
 
-use super::support::{first_owned, tag_map};
+use super::support::{first_owned, kept_tags, tag_map, Located};
 use super::{
-    wanted_tags, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
-    PropType, Read,
+    wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
+    PropSpec, PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -104,26 +107,32 @@ pub static SPEC: KindSpec = KindSpec {
 
 fn password_policy(want: &Desired) -> PasswordPolicyType {
     PasswordPolicyType::builder()
-        .minimum_length(want.value("password_min_length").as_i64().unwrap_or(8) as i32)
+        .minimum_length(min_length(want))
         .require_uppercase(want.bool("require_uppercase", true))
         .require_lowercase(want.bool("require_lowercase", true))
         .require_numbers(want.bool("require_numbers", true))
         .require_symbols(want.bool("require_symbols", true))
-        .temporary_password_validity_days(
-            want.value("temporary_password_validity_days")
-                .as_i64()
-                .unwrap_or(7) as i32,
-        )
+        .temporary_password_validity_days(temporary_days(want))
         .build()
+}
+
+fn min_length(want: &Desired) -> i32 {
+    want.value("password_min_length").as_i64().unwrap_or(8) as i32
+}
+
+fn temporary_days(want: &Desired) -> i32 {
+    let days = want.value("temporary_password_validity_days").as_i64();
+    days.unwrap_or(7) as i32
+}
+
+fn pre_sign_up(want: &Desired) -> Option<String> {
+    let arn = want.opt_str("pre_sign_up_lambda_arn");
+    arn.filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 fn lambda_config(want: &Desired) -> LambdaConfigType {
     LambdaConfigType::builder()
-        .set_pre_sign_up(
-            want.opt_str("pre_sign_up_lambda_arn")
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
-        )
+        .set_pre_sign_up(pre_sign_up(want))
         .build()
 }
 
@@ -157,128 +166,174 @@ pub async fn find(ctx: &Ctx, name: &str) -> Result<Option<UserPoolType>, AwsErro
         .op("ListUserPools")?;
     let named = pools.into_iter().filter(|p| p.name() == Some(name));
     let ids = named.filter_map(|p| p.id).collect();
-    let describe = |id: String| async move {
-        let r = idp.describe_user_pool().user_pool_id(id).send().await;
-        let d = Missing::COGNITO.found(r.op("DescribeUserPool"))?;
-        Ok(d.and_then(|d| d.user_pool))
-    };
+    let describe = |id: String| describe(ctx, id);
     first_owned(ids, &ctx.prefix, describe, |p| p.user_pool_tags()).await
 }
 
+/// The whole configuration of a pool, as DescribeUserPool answers it; `None` when it is gone.
+async fn describe(ctx: &Ctx, id: String) -> Result<Option<UserPoolType>, AwsError> {
+    let call = ctx
+        .clients
+        .cognito_idp
+        .describe_user_pool()
+        .user_pool_id(id);
+    let d = Missing::COGNITO.found(call.send().await.op("DescribeUserPool"))?;
+    Ok(d.and_then(|d| d.user_pool))
+}
+
+/// The UpdateUserPool request that brings `pool` (as DescribeUserPool answered) to `want`,
+/// changing only the properties in `changes`.
+///
+/// The API reference of UpdateUserPool warns: "If you don't provide a value for an attribute,
+/// Amazon Cognito sets it to its default value." So every setting of the pool is sent back as
+/// it is (deletion protection, verification and invitation messages, email and SMS
+/// configuration, the other Lambda triggers, account recovery, add-ons, device tracking, the
+/// sign-in policy, tags iotstack does not own...), and only the changed ones are replaced.
+pub fn update_request(
+    pool: &UserPoolType,
+    want: &Desired,
+    changes: Changes<'_>,
+) -> UpdateUserPoolInputBuilder {
+    let mut policies = pool
+        .policies
+        .clone()
+        .unwrap_or(UserPoolPolicyType::builder().build());
+    let mut pw = policies
+        .password_policy
+        .take()
+        .unwrap_or(password_policy(want));
+    if changes.has("password_min_length") {
+        pw.minimum_length = Some(min_length(want));
+    }
+    for (prop, field) in [
+        ("require_uppercase", &mut pw.require_uppercase),
+        ("require_lowercase", &mut pw.require_lowercase),
+        ("require_numbers", &mut pw.require_numbers),
+        ("require_symbols", &mut pw.require_symbols),
+    ] {
+        if changes.has(prop) {
+            *field = want.bool(prop, true);
+        }
+    }
+    if changes.has("temporary_password_validity_days") {
+        pw.temporary_password_validity_days = temporary_days(want);
+    }
+    policies.password_policy = Some(pw);
+    let mut triggers = pool.lambda_config.clone();
+    if changes.has("pre_sign_up_lambda_arn") {
+        let mut t = triggers.unwrap_or(LambdaConfigType::builder().build());
+        t.pre_sign_up = pre_sign_up(want);
+        triggers = Some(t);
+    }
+    let mut verified_attrs = pool.auto_verified_attributes.clone().unwrap_or_default();
+    if changes.has("auto_verify_email") {
+        verified_attrs.retain(|a| *a != VerifiedAttributeType::Email);
+        verified_attrs.extend(verified(want));
+    }
+    let mfa_config = match changes.has("mfa") {
+        true => Some(mfa(want)),
+        false => pool.mfa_configuration.clone(),
+    };
+    // Rebuilt rather than cloned: the deprecated UnusedAccountValidityDays, which DescribeUserPool
+    // answers as 0, is refused beside the password policy's TemporaryPasswordValidityDays.
+    let admin = pool.admin_create_user_config.as_ref();
+    let self_sign_up = match changes.has("self_sign_up") {
+        true => want.bool("self_sign_up", true),
+        false => !admin.is_some_and(|a| a.allow_admin_create_user_only),
+    };
+    let admin = AdminCreateUserConfigType::builder()
+        .allow_admin_create_user_only(!self_sign_up)
+        .set_invite_message_template(admin.and_then(|a| a.invite_message_template.clone()))
+        .build();
+    UpdateUserPoolInput::builder()
+        .set_user_pool_id(pool.id.clone())
+        .set_pool_name(pool.name.clone())
+        .policies(policies)
+        .set_deletion_protection(pool.deletion_protection.clone())
+        .set_lambda_config(triggers)
+        .set_auto_verified_attributes(Some(verified_attrs))
+        .set_sms_verification_message(pool.sms_verification_message.clone())
+        .set_email_verification_message(pool.email_verification_message.clone())
+        .set_email_verification_subject(pool.email_verification_subject.clone())
+        .set_verification_message_template(pool.verification_message_template.clone())
+        .set_sms_authentication_message(pool.sms_authentication_message.clone())
+        .set_user_attribute_update_settings(pool.user_attribute_update_settings.clone())
+        .set_mfa_configuration(mfa_config)
+        .set_device_configuration(pool.device_configuration.clone())
+        .set_email_configuration(pool.email_configuration.clone())
+        .set_sms_configuration(pool.sms_configuration.clone())
+        .set_user_pool_tags(Some(kept_tags(pool.user_pool_tags.as_ref(), want)))
+        .admin_create_user_config(admin)
+        .set_user_pool_add_ons(pool.user_pool_add_ons.clone())
+        .set_account_recovery_setting(pool.account_recovery_setting.clone())
+        .set_user_pool_tier(pool.user_pool_tier.clone())
+        .set_key_configuration(pool.key_configuration.clone())
+        .set_issuer_configuration(pool.issuer_configuration.clone())
+        .set_acr_configuration(pool.acr_configuration.clone())
+}
+
 #[async_trait]
-impl Read for CognitoUserPool {
+impl Fetch for CognitoUserPool {
+    type Fetched = Located<UserPoolType>;
+
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
-        let name = want.str("name");
-        let Some(pool) = find(ctx, name).await? else {
-            return Ok(None);
-        };
+    async fn fetch(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+    ) -> Result<Option<Located<UserPoolType>>, ResourceError> {
+        let found = find(ctx, want.str("name")).await?;
+        Ok(found.map(|pool| {
+            let resource = format!("userpool/{}", pool.id().unwrap_or_default());
+            Located::at(ctx, pool, "cognito-idp", &resource)
+        }))
+    }
+
+    fn observe(&self, f: Located<UserPoolType>, want: &Desired) -> Option<Observed> {
+        let (pool, name) = (&f.answer, want.str("name"));
         let pw = pool.policies().and_then(|p| p.password_policy());
-        let id = pool.id().unwrap_or_default().to_string();
-        let b = Value::Bool;
-        let mut o = Observed::default();
-        o.props
-            .insert("name".into(), Value::String(name.to_string()));
-        o.props.insert(
-            "password_min_length".into(),
-            Value::from(pw.and_then(|p| p.minimum_length()).unwrap_or(0)),
-        );
-        o.props.insert(
-            "require_uppercase".into(),
-            b(pw.is_some_and(|p| p.require_uppercase())),
-        );
-        o.props.insert(
-            "require_lowercase".into(),
-            b(pw.is_some_and(|p| p.require_lowercase())),
-        );
-        o.props.insert(
-            "require_numbers".into(),
-            b(pw.is_some_and(|p| p.require_numbers())),
-        );
-        o.props.insert(
-            "require_symbols".into(),
-            b(pw.is_some_and(|p| p.require_symbols())),
-        );
-        o.props.insert(
-            "temporary_password_validity_days".into(),
-            Value::from(
-                pw.map(|p| p.temporary_password_validity_days())
-                    .unwrap_or(0),
-            ),
-        );
-        o.props.insert(
-            "email_required".into(),
-            b(pool
-                .schema_attributes()
-                .iter()
-                .any(|a| a.name() == Some("email") && a.required() == Some(true))),
-        );
-        o.props.insert(
-            "auto_verify_email".into(),
-            b(pool
-                .auto_verified_attributes()
-                .contains(&VerifiedAttributeType::Email)),
-        );
-        o.props.insert(
-            "mfa".into(),
-            Value::String(
-                pool.mfa_configuration()
-                    .map(|m| m.as_str())
-                    .unwrap_or("OFF")
-                    .to_string(),
-            ),
-        );
-        o.props.insert(
-            "self_sign_up".into(),
-            b(!pool
-                .admin_create_user_config()
-                .map(|c| c.allow_admin_create_user_only())
-                .unwrap_or(false)),
-        );
-        o.props.insert(
-            "case_sensitive_usernames".into(),
-            b(pool
-                .username_configuration()
-                .map(|c| c.case_sensitive())
-                .unwrap_or(true)),
-        );
-        o.props.insert(
-            "pre_sign_up_lambda_arn".into(),
-            Value::String(
-                pool.lambda_config()
-                    .and_then(|l| l.pre_sign_up())
-                    .unwrap_or_default()
-                    .to_string(),
-            ),
-        );
-        o.props.insert(
-            "tags".into(),
-            wanted_tags(
-                want,
-                pool.user_pool_tags()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.as_str(), v.as_str())),
-            ),
-        );
-        o.attrs.insert("id".into(), id.clone());
-        o.attrs.insert("name".into(), name.to_string());
-        o.attrs.insert(
-            "arn".into(),
-            pool.arn()
-                .map(str::to_string)
-                .unwrap_or_else(|| ctx.arn("cognito-idp", &format!("userpool/{id}"))),
-        );
-        o.attrs.insert(
-            "provider_name".into(),
-            format!("cognito-idp.{}.amazonaws.com/{id}", ctx.region),
-        );
-        o.attrs
-            .insert("users".into(), pool.estimated_number_of_users().to_string());
-        Ok(Some(o))
+        let id = pool.id().unwrap_or_default();
+        let email_required = pool
+            .schema_attributes()
+            .iter()
+            .any(|a| a.name() == Some("email") && a.required() == Some(true));
+        let admin_only = pool
+            .admin_create_user_config()
+            .is_some_and(|c| c.allow_admin_create_user_only());
+        let case_sensitive = pool.username_configuration().map(|c| c.case_sensitive());
+        let pre_sign_up = pool.lambda_config().and_then(|l| l.pre_sign_up());
+        let tags = pool.user_pool_tags().into_iter().flatten();
+        let arn = pool.arn().unwrap_or(&f.arn);
+        Some(Observed::new(
+            json!({
+                "name": name,
+                "password_min_length": pw.and_then(|p| p.minimum_length()).unwrap_or(0),
+                "require_uppercase": pw.is_some_and(|p| p.require_uppercase()),
+                "require_lowercase": pw.is_some_and(|p| p.require_lowercase()),
+                "require_numbers": pw.is_some_and(|p| p.require_numbers()),
+                "require_symbols": pw.is_some_and(|p| p.require_symbols()),
+                "temporary_password_validity_days":
+                    pw.map(|p| p.temporary_password_validity_days()).unwrap_or(0),
+                "email_required": email_required,
+                "auto_verify_email":
+                    pool.auto_verified_attributes().contains(&VerifiedAttributeType::Email),
+                "mfa": pool.mfa_configuration().map(|m| m.as_str()).unwrap_or("OFF"),
+                "self_sign_up": !admin_only,
+                "case_sensitive_usernames": case_sensitive.unwrap_or(true),
+                "pre_sign_up_lambda_arn": pre_sign_up.unwrap_or_default(),
+                "tags": wanted_tags(want, tags.map(|(k, v)| (k.as_str(), v.as_str()))),
+            }),
+            json!({
+                "id": id,
+                "name": name,
+                "arn": arn,
+                "provider_name": format!("cognito-idp.{}.amazonaws.com/{id}", f.region),
+                "users": pool.estimated_number_of_users(),
+            }),
+        ))
     }
 }
 
@@ -344,25 +399,20 @@ impl Manage for CognitoUserPool {
         ctx: &Ctx,
         want: &Desired,
         have: &Observed,
-        _changes: Changes<'_>,
+        changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
-        ctx.clients
-            .cognito_idp
-            .update_user_pool()
-            .user_pool_id(have.attr("id"))
-            .policies(
-                UserPoolPolicyType::builder()
-                    .password_policy(password_policy(want))
-                    .build(),
-            )
-            .set_auto_verified_attributes(Some(verified(want)))
-            .mfa_configuration(mfa(want))
-            .admin_create_user_config(admin_config(want))
-            .lambda_config(lambda_config(want))
-            .set_user_pool_tags(Some(tag_map(want)))
-            .send()
-            .await
-            .op("UpdateUserPool")?;
+        let idp = &ctx.clients.cognito_idp;
+        // Describe, merge, then update: see `update_request`.
+        let call = idp.describe_user_pool().user_pool_id(have.attr("id"));
+        let described = call.send().await.op("DescribeUserPool")?;
+        let Some(pool) = described.user_pool else {
+            return Err(ResourceError::Other {
+                operation: "DescribeUserPool",
+                message: "Cognito answered without the user pool".into(),
+            });
+        };
+        let request = update_request(&pool, want, changes);
+        request.send_with(idp).await.op("UpdateUserPool")?;
         Ok(())
     }
 
@@ -375,5 +425,215 @@ impl Manage for CognitoUserPool {
         let r = call.user_pool_id(have.attr("id")).send().await;
         Missing::COGNITO.gone(r.op("DeleteUserPool"))?;
         Ok(notes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use aws_sdk_cognitoidentityprovider::types::{
+        AccountRecoverySettingType, DeletionProtectionType, MessageTemplateType,
+        RecoveryOptionNameType, RecoveryOptionType, VerificationMessageTemplateType,
+    };
+
+    use super::*;
+    use crate::resources::support::changed;
+
+    fn want() -> Desired {
+        Desired::from_json(
+            "user-pool",
+            json!({
+                "name": "p-user-pool", "password_min_length": 12, "mfa": "OFF",
+                "pre_sign_up_lambda_arn": "arn:aws:lambda:eu-west-1:123456789012:function:p-presignup",
+                "self_sign_up": true, "auto_verify_email": true,
+                "tags": {"iotstack:stack": "p"},
+            }),
+        )
+    }
+
+    /// DescribeUserPool's answer for the stack's pool, with settings the stack does not model.
+    fn described() -> UserPoolType {
+        let pw = PasswordPolicyType::builder()
+            .minimum_length(10)
+            .require_uppercase(true)
+            .require_lowercase(true)
+            .require_numbers(false)
+            .require_symbols(true)
+            .temporary_password_validity_days(7)
+            .build();
+        let recovery = RecoveryOptionType::builder()
+            .priority(1)
+            .name(RecoveryOptionNameType::VerifiedEmail)
+            .build()
+            .unwrap();
+        UserPoolType::builder()
+            .id("eu-west-1_AbCdEf")
+            .name("p-user-pool")
+            .arn("arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf")
+            .policies(UserPoolPolicyType::builder().password_policy(pw).build())
+            .deletion_protection(DeletionProtectionType::Active)
+            .lambda_config(
+                LambdaConfigType::builder()
+                    .pre_sign_up("arn:aws:lambda:eu-west-1:123456789012:function:p-presignup")
+                    .post_confirmation("arn:aws:lambda:eu-west-1:123456789012:function:welcome")
+                    .build(),
+            )
+            .auto_verified_attributes(VerifiedAttributeType::Email)
+            .auto_verified_attributes(VerifiedAttributeType::PhoneNumber)
+            .email_verification_message("Your code is {####}")
+            .email_verification_subject("Welcome")
+            .verification_message_template(
+                VerificationMessageTemplateType::builder()
+                    .email_message("Your code is {####}")
+                    .build(),
+            )
+            .mfa_configuration(UserPoolMfaType::Off)
+            .admin_create_user_config(
+                AdminCreateUserConfigType::builder()
+                    .allow_admin_create_user_only(false)
+                    .invite_message_template(
+                        MessageTemplateType::builder()
+                            .email_subject("Hello")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .account_recovery_setting(
+                AccountRecoverySettingType::builder()
+                    .recovery_mechanisms(recovery)
+                    .build(),
+            )
+            .schema_attributes(
+                SchemaAttributeType::builder()
+                    .name("email")
+                    .required(true)
+                    .build(),
+            )
+            .username_configuration(
+                UsernameConfigurationType::builder()
+                    .case_sensitive(false)
+                    .build()
+                    .unwrap(),
+            )
+            .user_pool_tags("iotstack:stack", "p")
+            .user_pool_tags("cost-centre", "42")
+            .estimated_number_of_users(3)
+            .build()
+    }
+
+    #[test]
+    fn the_answer_is_read_in_the_stack_form() {
+        let fetched = Located {
+            answer: described(),
+            region: "eu-west-1".into(),
+            arn: "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/unused".into(),
+        };
+        let o = CognitoUserPool.observe(fetched, &want()).unwrap();
+        assert_eq!(o.props["password_min_length"], json!(10));
+        assert_eq!(o.props["require_numbers"], json!(false));
+        assert_eq!(o.props["email_required"], json!(true));
+        assert_eq!(o.props["auto_verify_email"], json!(true));
+        assert_eq!(o.props["self_sign_up"], json!(true));
+        assert_eq!(o.props["case_sensitive_usernames"], json!(false));
+        assert_eq!(o.props["tags"], json!({"iotstack:stack": "p"}));
+        assert_eq!(
+            o.attr("provider_name"),
+            "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf"
+        );
+        assert_eq!(o.attr("users"), "3");
+        assert!(CognitoUserPool.data_loss(&o).is_some());
+    }
+
+    #[test]
+    fn an_update_sends_back_what_the_stack_does_not_model() {
+        let pool = described();
+        let input = update_request(&pool, &want(), Changes(&changed(&["password_min_length"])))
+            .build()
+            .unwrap();
+        let pw = input.policies().unwrap().password_policy().unwrap();
+        assert_eq!(
+            pw.minimum_length(),
+            Some(12),
+            "the changed property changes"
+        );
+        assert!(
+            !pw.require_numbers(),
+            "an unchanged one stays as AWS has it"
+        );
+        assert_eq!(input.user_pool_id(), Some("eu-west-1_AbCdEf"));
+        assert_eq!(
+            input.deletion_protection(),
+            Some(&DeletionProtectionType::Active)
+        );
+        assert_eq!(
+            input.email_verification_message(),
+            Some("Your code is {####}")
+        );
+        assert_eq!(input.email_verification_subject(), Some("Welcome"));
+        assert_eq!(
+            input.verification_message_template(),
+            pool.verification_message_template()
+        );
+        let triggers = input.lambda_config().unwrap();
+        assert_eq!(
+            triggers.post_confirmation(),
+            Some("arn:aws:lambda:eu-west-1:123456789012:function:welcome")
+        );
+        assert_eq!(
+            input.account_recovery_setting(),
+            pool.account_recovery_setting()
+        );
+        assert_eq!(
+            input.auto_verified_attributes(),
+            [
+                VerifiedAttributeType::Email,
+                VerifiedAttributeType::PhoneNumber
+            ]
+        );
+        let admin = input.admin_create_user_config().unwrap();
+        assert_eq!(
+            admin
+                .invite_message_template()
+                .and_then(|t| t.email_subject()),
+            Some("Hello")
+        );
+        assert_eq!(
+            input.user_pool_tags(),
+            Some(&HashMap::from([
+                ("iotstack:stack".to_string(), "p".to_string()),
+                ("cost-centre".to_string(), "42".to_string()),
+            ]))
+        );
+    }
+
+    #[test]
+    fn only_the_changed_trigger_and_verification_change() {
+        let mut want = want();
+        want.props
+            .insert("pre_sign_up_lambda_arn".into(), json!(""));
+        want.props.insert("auto_verify_email".into(), json!(false));
+        want.props.insert("self_sign_up".into(), json!(false));
+        let changes = changed(&[
+            "pre_sign_up_lambda_arn",
+            "auto_verify_email",
+            "self_sign_up",
+        ]);
+        let input = update_request(&described(), &want, Changes(&changes))
+            .build()
+            .unwrap();
+        let triggers = input.lambda_config().unwrap();
+        assert_eq!(triggers.pre_sign_up(), None);
+        assert!(
+            triggers.post_confirmation().is_some(),
+            "the other trigger stays"
+        );
+        assert_eq!(
+            input.auto_verified_attributes(),
+            [VerifiedAttributeType::PhoneNumber]
+        );
+        let admin = input.admin_create_user_config().unwrap();
+        assert!(admin.allow_admin_create_user_only());
+        assert!(admin.invite_message_template().is_some());
     }
 }

@@ -1,13 +1,17 @@
-//! Cognito user pool app client (no secret, for browsers and devices).
+//! Cognito user pool app client (no secret, for browsers and devices). UpdateUserPoolClient resets
+//! what it is not sent, so an update describes the client and sends its whole configuration back
+//! with only the changed properties replaced.
 
 use async_trait::async_trait;
+use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::builders::UpdateUserPoolClientInputBuilder;
+use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::UpdateUserPoolClientInput;
 use aws_sdk_cognitoidentityprovider::types::{
     ExplicitAuthFlowsType, TimeUnitsType, TokenValidityUnitsType, UserPoolClientType,
 };
-use serde_json::Value;
+use serde_json::json;
 
 use super::{
-    Changes, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+    Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -77,6 +81,8 @@ fn units() -> TokenValidityUnitsType {
         .build()
 }
 
+/// The client named `name` in the pool, as DescribeUserPoolClient answers it; `None` when the
+/// pool or the client is not there.
 async fn find(ctx: &Ctx, pool: &str, name: &str) -> Result<Option<UserPoolClientType>, AwsError> {
     let idp = &ctx.clients.cognito_idp;
     let list = idp
@@ -96,50 +102,108 @@ async fn find(ctx: &Ctx, pool: &str, name: &str) -> Result<Option<UserPoolClient
     Ok(d.and_then(|d| d.user_pool_client))
 }
 
+/// The UpdateUserPoolClient request that brings `client` (as DescribeUserPoolClient answered)
+/// to `want`, changing only the properties in `changes`.
+///
+/// The API reference of UpdateUserPoolClient warns: "If you don't provide a value for an
+/// attribute, Amazon Cognito sets it to its default value." So every setting of the client is
+/// sent back as it is (callback and logout URLs, OAuth flows and scopes, supported identity
+/// providers, access and ID token validities, read and write attributes, analytics, token
+/// revocation...), and only the changed ones are replaced.
+pub fn update_request(
+    client: &UserPoolClientType,
+    want: &Desired,
+    changes: Changes<'_>,
+) -> UpdateUserPoolClientInputBuilder {
+    let c = client.clone();
+    let name = match changes.has("name") {
+        true => Some(want.str("name").to_string()),
+        false => c.client_name,
+    };
+    let flows = match changes.has("explicit_auth_flows") {
+        true => Some(flows(want)),
+        false => c.explicit_auth_flows,
+    };
+    // A validity of 0 is one Cognito never set: sending it back would be refused.
+    let mut refresh = Some(c.refresh_token_validity).filter(|v| *v != 0);
+    let mut units = c.token_validity_units;
+    if changes.has("refresh_token_validity_days") {
+        refresh = Some(refresh_days(want));
+        let mut u = units.unwrap_or(TokenValidityUnitsType::builder().build());
+        u.refresh_token = Some(TimeUnitsType::Days);
+        units = Some(u);
+    }
+    UpdateUserPoolClientInput::builder()
+        .set_user_pool_id(c.user_pool_id)
+        .set_client_id(c.client_id)
+        .set_client_name(name)
+        .set_refresh_token_validity(refresh)
+        .set_access_token_validity(c.access_token_validity)
+        .set_id_token_validity(c.id_token_validity)
+        .set_token_validity_units(units)
+        .set_read_attributes(c.read_attributes)
+        .set_write_attributes(c.write_attributes)
+        .set_explicit_auth_flows(flows)
+        .set_supported_identity_providers(c.supported_identity_providers)
+        .set_callback_urls(c.callback_urls)
+        .set_logout_urls(c.logout_urls)
+        .set_default_redirect_uri(c.default_redirect_uri)
+        .set_allowed_o_auth_flows(c.allowed_o_auth_flows)
+        .set_allowed_o_auth_scopes(c.allowed_o_auth_scopes)
+        .set_allowed_o_auth_flows_user_pool_client(c.allowed_o_auth_flows_user_pool_client)
+        .set_analytics_configuration(c.analytics_configuration)
+        .set_prevent_user_existence_errors(c.prevent_user_existence_errors)
+        .set_enable_token_revocation(c.enable_token_revocation)
+        .set_enable_propagate_additional_user_context_data(
+            c.enable_propagate_additional_user_context_data,
+        )
+        .set_auth_session_validity(c.auth_session_validity)
+        .set_refresh_token_rotation(c.refresh_token_rotation)
+}
+
 #[async_trait]
-impl Read for CognitoUserPoolClient {
+impl Fetch for CognitoUserPoolClient {
+    type Fetched = UserPoolClientType;
+
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
+    async fn fetch(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+    ) -> Result<Option<UserPoolClientType>, ResourceError> {
         let (pool, name) = (want.str("user_pool_id"), want.str("name"));
-        let Some(c) = find(ctx, pool, name).await? else {
-            return Ok(None);
-        };
-        let mut fl: Vec<String> = c
-            .explicit_auth_flows()
-            .iter()
-            .map(|f| f.as_str().to_string())
-            .collect();
-        fl.sort();
+        Ok(find(ctx, pool, name).await?)
+    }
+
+    fn observe(&self, c: UserPoolClientType, want: &Desired) -> Option<Observed> {
+        let (pool, name) = (want.str("user_pool_id"), want.str("name"));
+        let mut flows: Vec<&str> = c.explicit_auth_flows().iter().map(|f| f.as_str()).collect();
+        flows.sort();
         // AWS reports the validity in the unit it was set in; iotstack sets days.
+        let validity = c.refresh_token_validity();
         let days = match c.token_validity_units().and_then(|u| u.refresh_token()) {
-            Some(TimeUnitsType::Hours) => c.refresh_token_validity() / 24,
-            Some(TimeUnitsType::Minutes) => c.refresh_token_validity() / 1440,
-            Some(TimeUnitsType::Seconds) => c.refresh_token_validity() / 86400,
-            _ => c.refresh_token_validity(),
+            Some(TimeUnitsType::Hours) => validity / 24,
+            Some(TimeUnitsType::Minutes) => validity / 1440,
+            Some(TimeUnitsType::Seconds) => validity / 86400,
+            _ => validity,
         };
-        let mut o = Observed::default();
-        o.props
-            .insert("name".into(), Value::String(name.to_string()));
-        o.props
-            .insert("user_pool_id".into(), Value::String(pool.to_string()));
-        o.props.insert(
-            "explicit_auth_flows".into(),
-            Value::Array(fl.into_iter().map(Value::String).collect()),
-        );
-        o.props
-            .insert("refresh_token_validity_days".into(), Value::from(days));
-        o.props.insert(
-            "generate_secret".into(),
-            Value::Bool(c.client_secret().is_some_and(|s| !s.is_empty())),
-        );
-        o.attrs
-            .insert("id".into(), c.client_id().unwrap_or_default().to_string());
-        o.attrs.insert("name".into(), name.to_string());
-        o.attrs.insert("user_pool_id".into(), pool.to_string());
-        Ok(Some(o))
+        Some(Observed::new(
+            json!({
+                "name": name,
+                "user_pool_id": pool,
+                "explicit_auth_flows": flows,
+                "refresh_token_validity_days": days,
+                "generate_secret": c.client_secret().is_some_and(|s| !s.is_empty()),
+            }),
+            json!({
+                "id": c.client_id().unwrap_or_default(),
+                "name": name,
+                "user_pool_id": pool,
+            }),
+        ))
     }
 }
 
@@ -171,20 +235,21 @@ impl Manage for CognitoUserPoolClient {
         ctx: &Ctx,
         want: &Desired,
         have: &Observed,
-        _changes: Changes<'_>,
+        changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
-        ctx.clients
-            .cognito_idp
-            .update_user_pool_client()
-            .user_pool_id(have.attr("user_pool_id"))
-            .client_id(have.attr("id"))
-            .client_name(want.str("name"))
-            .set_explicit_auth_flows(Some(flows(want)))
-            .refresh_token_validity(refresh_days(want))
-            .token_validity_units(units())
-            .send()
-            .await
-            .op("UpdateUserPoolClient")?;
+        let idp = &ctx.clients.cognito_idp;
+        // Describe, merge, then update: see `update_request`.
+        let call = idp.describe_user_pool_client();
+        let call = call.user_pool_id(have.attr("user_pool_id"));
+        let described = call.client_id(have.attr("id")).send().await;
+        let Some(client) = described.op("DescribeUserPoolClient")?.user_pool_client else {
+            return Err(ResourceError::Other {
+                operation: "DescribeUserPoolClient",
+                message: "Cognito answered without the app client".into(),
+            });
+        };
+        let request = update_request(&client, want, changes);
+        request.send_with(idp).await.op("UpdateUserPoolClient")?;
         Ok(())
     }
 
@@ -195,5 +260,117 @@ impl Manage for CognitoUserPoolClient {
             .client_id(have.attr("id"));
         Missing::COGNITO.gone(call.send().await.op("DeleteUserPoolClient"))?;
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_cognitoidentityprovider::types::OAuthFlowType;
+
+    use super::*;
+    use crate::resources::support::changed;
+
+    fn want() -> Desired {
+        Desired::from_json(
+            "app-client",
+            json!({
+                "name": "p-app-client", "user_pool_id": "eu-west-1_AbCdEf",
+                "explicit_auth_flows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                "refresh_token_validity_days": 200,
+            }),
+        )
+    }
+
+    /// DescribeUserPoolClient's answer, with settings the stack does not model.
+    fn described() -> UserPoolClientType {
+        UserPoolClientType::builder()
+            .user_pool_id("eu-west-1_AbCdEf")
+            .client_name("p-app-client")
+            .client_id("5example0client0id")
+            .refresh_token_validity(30)
+            .access_token_validity(5)
+            .token_validity_units(
+                TokenValidityUnitsType::builder()
+                    .refresh_token(TimeUnitsType::Days)
+                    .access_token(TimeUnitsType::Minutes)
+                    .build(),
+            )
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .callback_urls("https://app.example.com/callback")
+            .logout_urls("https://app.example.com/bye")
+            .supported_identity_providers("COGNITO")
+            .allowed_o_auth_flows(OAuthFlowType::Code)
+            .allowed_o_auth_scopes("openid")
+            .allowed_o_auth_flows_user_pool_client(true)
+            .enable_token_revocation(true)
+            .build()
+    }
+
+    #[test]
+    fn flows_are_sorted_and_the_validity_read_in_days() {
+        let mut c = described();
+        c.refresh_token_validity = 48;
+        c.token_validity_units = Some(
+            TokenValidityUnitsType::builder()
+                .refresh_token(TimeUnitsType::Hours)
+                .build(),
+        );
+        let o = CognitoUserPoolClient.observe(c, &want()).unwrap();
+        assert_eq!(
+            o.props["explicit_auth_flows"],
+            json!(["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH"])
+        );
+        assert_eq!(o.props["refresh_token_validity_days"], json!(2));
+        assert_eq!(o.props["generate_secret"], json!(false));
+        assert_eq!(o.attr("id"), "5example0client0id");
+        assert_eq!(o.attr("user_pool_id"), "eu-west-1_AbCdEf");
+    }
+
+    #[test]
+    fn an_update_sends_back_what_the_stack_does_not_model() {
+        let changes = changed(&["refresh_token_validity_days"]);
+        let input = update_request(&described(), &want(), Changes(&changes))
+            .build()
+            .unwrap();
+        assert_eq!(input.refresh_token_validity(), Some(200), "the change");
+        let units = input.token_validity_units().unwrap();
+        assert_eq!(units.refresh_token(), Some(&TimeUnitsType::Days));
+        assert_eq!(units.access_token(), Some(&TimeUnitsType::Minutes));
+        assert_eq!(input.access_token_validity(), Some(5));
+        assert_eq!(input.client_id(), Some("5example0client0id"));
+        assert_eq!(input.client_name(), Some("p-app-client"));
+        assert_eq!(input.callback_urls(), ["https://app.example.com/callback"]);
+        assert_eq!(input.logout_urls(), ["https://app.example.com/bye"]);
+        assert_eq!(input.supported_identity_providers(), ["COGNITO"]);
+        assert_eq!(input.allowed_o_auth_flows(), [OAuthFlowType::Code]);
+        assert_eq!(input.allowed_o_auth_scopes(), ["openid"]);
+        assert_eq!(input.allowed_o_auth_flows_user_pool_client(), Some(true));
+        assert_eq!(input.enable_token_revocation(), Some(true));
+        assert_eq!(input.explicit_auth_flows().len(), 2);
+    }
+
+    #[test]
+    fn changed_flows_replace_the_live_ones_and_nothing_else() {
+        let mut want = want();
+        want.props
+            .insert("explicit_auth_flows".into(), json!(["ALLOW_USER_SRP_AUTH"]));
+        let input = update_request(
+            &described(),
+            &want,
+            Changes(&changed(&["explicit_auth_flows"])),
+        )
+        .build()
+        .unwrap();
+        assert_eq!(
+            input.explicit_auth_flows(),
+            [ExplicitAuthFlowsType::AllowUserSrpAuth]
+        );
+        assert_eq!(
+            input.refresh_token_validity(),
+            Some(30),
+            "unchanged: as AWS has it"
+        );
+        assert_eq!(input.callback_urls(), ["https://app.example.com/callback"]);
     }
 }

@@ -132,6 +132,49 @@ where
     missing.gone(retry_on(conflicts, CONFLICT_ATTEMPTS, CONFLICT_PAUSE, attempt).await)
 }
 
+/// AWS's answer about a resource with the region it was asked in and the ARN the stack's
+/// context gives it, for the names and ARNs the answer lacks.
+pub struct Located<T> {
+    pub answer: T,
+    pub region: String,
+    pub arn: String,
+}
+
+impl<T> Located<T> {
+    /// `answer`, asked in `ctx`'s region, about `resource` of `service` (for its ARN).
+    pub fn at(ctx: &Ctx, answer: T, service: &str, resource: &str) -> Located<T> {
+        Located {
+            answer,
+            region: ctx.region.clone(),
+            arn: ctx.arn(service, resource),
+        }
+    }
+}
+
+/// The tags to send back to a service whose update replaces every tag (Cognito's pools): the
+/// live ones, with the stack's set over them, so tags iotstack does not own survive.
+pub fn kept_tags(
+    live: Option<&HashMap<String, String>>,
+    want: &Desired,
+) -> HashMap<String, String> {
+    let mut tags = live.cloned().unwrap_or_default();
+    tags.extend(want.tags());
+    tags
+}
+
+/// The plan's changes to the named properties, as `update` receives them (for kinds' tests).
+#[cfg(test)]
+pub fn changed(props: &[&str]) -> Vec<crate::plan::PropChange> {
+    let change = |p: &&str| crate::plan::PropChange {
+        property: p.to_string(),
+        before: None,
+        after: None,
+        after_unknown: false,
+        forces_replacement: false,
+    };
+    props.iter().map(change).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

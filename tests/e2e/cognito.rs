@@ -534,3 +534,240 @@ async fn a_secret_name_scheduled_for_deletion_is_restored_and_reused() {
     aws.sign_in(&pool).await;
     w.destroy_leaves_nothing().await;
 }
+
+/// UpdateUserPool, UpdateUserPoolClient and UpdateIdentityPool reset every setting they are not
+/// sent (the strict emulator does as AWS documents): repairing a drifted property must keep what
+/// the stack does not model.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repair_keeps_the_cognito_settings_the_stack_does_not_model() {
+    use aws_sdk_cognitoidentityprovider::types::{
+        DeletionProtectionType, TimeUnitsType, TokenValidityUnitsType,
+    };
+
+    let (w, aws) = World::applied().await;
+    let p = w.prefix.clone();
+    let pool = aws.pool().await;
+    let idp = &aws.cognito_idp;
+    let described_client = || async {
+        let call = idp.describe_user_pool_client().user_pool_id(&pool.id);
+        let out = call.client_id(&pool.client_id).send().await.unwrap();
+        out.user_pool_client.expect("the app client")
+    };
+
+    // Behind iotstack's back, as a console user would (every current setting sent back, so
+    // only these change): settings the stack does not model, and one modelled property drifted
+    // on each resource.
+    let up = aws.user_pool(&pool.id).await;
+    let mut policies = up.policies().cloned().unwrap();
+    policies.password_policy.as_mut().unwrap().minimum_length = Some(6);
+    idp.update_user_pool()
+        .user_pool_id(&pool.id)
+        .policies(policies)
+        .set_lambda_config(up.lambda_config().cloned())
+        .set_auto_verified_attributes(up.auto_verified_attributes.clone())
+        .set_admin_create_user_config(up.admin_create_user_config().cloned())
+        .set_mfa_configuration(up.mfa_configuration().cloned())
+        .set_user_pool_tags(up.user_pool_tags().cloned())
+        .deletion_protection(DeletionProtectionType::Active)
+        .email_verification_subject("Your device code")
+        .email_verification_message("Your device code is {####}")
+        .send()
+        .await
+        .expect("UpdateUserPool");
+    let client = described_client().await;
+    idp.update_user_pool_client()
+        .user_pool_id(&pool.id)
+        .client_id(&pool.client_id)
+        .set_client_name(client.client_name.clone())
+        .set_explicit_auth_flows(client.explicit_auth_flows.clone())
+        .refresh_token_validity(30)
+        .access_token_validity(5)
+        .token_validity_units(
+            TokenValidityUnitsType::builder()
+                .refresh_token(TimeUnitsType::Days)
+                .access_token(TimeUnitsType::Minutes)
+                .build(),
+        )
+        .callback_urls("https://app.example.com/callback")
+        .logout_urls("https://app.example.com/signed-out")
+        .send()
+        .await
+        .expect("UpdateUserPoolClient");
+    let ip = aws.identity_pool(&pool.identity_pool_id).await;
+    aws.cognito_identity
+        .update_identity_pool()
+        .identity_pool_id(&pool.identity_pool_id)
+        .identity_pool_name(ip.identity_pool_name())
+        .allow_unauthenticated_identities(false)
+        .set_allow_classic_flow(ip.allow_classic_flow())
+        .set_cognito_identity_providers(ip.cognito_identity_providers.clone())
+        .set_identity_pool_tags(ip.identity_pool_tags.clone())
+        .developer_provider_name("login.devices.example")
+        .supported_login_providers("accounts.google.com", "123.apps.googleusercontent.com")
+        .send()
+        .await
+        .expect("UpdateIdentityPool");
+
+    let plan = w.plan_has_changes();
+    for (id, prop) in [
+        ("user-pool", "password_min_length: 6 → 8"),
+        ("app-client", "refresh_token_validity_days: 30 → 200"),
+        ("identity-pool", "allow_unauthenticated: false → true"),
+    ] {
+        assert!(
+            plan.stdout.contains(&format!("~ update   {id}")) && plan.stdout.contains(prop),
+            "{id} drift is shown: {}",
+            plan.stdout
+        );
+    }
+    w.apply();
+    w.plan_is_clean();
+
+    // The drift is repaired...
+    let up = aws.user_pool(&pool.id).await;
+    let pw = up.policies().unwrap().password_policy().unwrap();
+    assert_eq!(pw.minimum_length(), Some(8));
+    let client = described_client().await;
+    assert_eq!(client.refresh_token_validity(), 200);
+    let ip = aws.identity_pool(&pool.identity_pool_id).await;
+    assert!(ip.allow_unauthenticated_identities());
+
+    // ...and what the stack does not model survived it.
+    assert_eq!(
+        up.deletion_protection(),
+        Some(&DeletionProtectionType::Active)
+    );
+    assert_eq!(up.email_verification_subject(), Some("Your device code"));
+    assert_eq!(
+        up.email_verification_message(),
+        Some("Your device code is {####}")
+    );
+    assert!(up
+        .lambda_config()
+        .and_then(|l| l.pre_sign_up())
+        .is_some_and(|a| a.ends_with(&format!(":{p}-cognito-presignup-lambda"))));
+    assert_eq!(client.callback_urls(), ["https://app.example.com/callback"]);
+    assert_eq!(client.logout_urls(), ["https://app.example.com/signed-out"]);
+    assert_eq!(client.access_token_validity(), Some(5));
+    assert_eq!(
+        client.token_validity_units().and_then(|u| u.access_token()),
+        Some(&TimeUnitsType::Minutes)
+    );
+    assert_eq!(client.explicit_auth_flows().len(), 2);
+    assert_eq!(ip.developer_provider_name(), Some("login.devices.example"));
+    assert_eq!(
+        ip.supported_login_providers()
+            .and_then(|m| m.get("accounts.google.com"))
+            .map(String::as_str),
+        Some("123.apps.googleusercontent.com")
+    );
+    assert_eq!(ip.allow_classic_flow(), Some(true));
+    assert_eq!(ip.cognito_identity_providers().len(), 1);
+}
+
+/// The seed's devices read the app secret as guests through the basic (classic) flow: GetId,
+/// GetOpenIdToken, then STS AssumeRoleWithWebIdentity with the unauthenticated role. The
+/// enhanced flow would not do: AWS scopes its guest credentials down with a session policy that
+/// has no Secrets Manager action (Amazon Cognito developer guide, "IAM roles").
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_reads_the_app_secret_through_the_classic_flow() {
+    let (mut w, aws) = World::applied().await;
+    let p = w.prefix.clone();
+    let pool = aws.pool().await;
+    let ci = &aws.cognito_identity;
+    assert_eq!(
+        aws.identity_pool(&pool.identity_pool_id)
+            .await
+            .allow_classic_flow(),
+        Some(true)
+    );
+    let secret_id = format!("{}_{p}-app-user", pool.id);
+    let secret = aws
+        .secrets
+        .get_secret_value()
+        .secret_id(&secret_id)
+        .send()
+        .await
+        .unwrap();
+    let guest_role = aws.role(&format!("{p}-IdentityPoolUnAuthRole")).await;
+    let guest = || async {
+        let got = ci.get_id().identity_pool_id(&pool.identity_pool_id);
+        let got = got.send().await.expect("GetId without logins: a guest");
+        got.identity_id().unwrap().to_string()
+    };
+    // A secrets client signed with a guest's credentials.
+    let secrets_as = |key: &str, secret: &str, token: &str| {
+        let creds = aws_sdk_secretsmanager::config::Credentials::new(
+            key,
+            secret,
+            Some(token.to_string()),
+            None,
+            "guest",
+        );
+        let conf = aws
+            .secrets
+            .config()
+            .to_builder()
+            .credentials_provider(creds);
+        aws_sdk_secretsmanager::Client::from_conf(conf.build())
+    };
+
+    // Basic (classic) flow.
+    let id = guest().await;
+    let token = ci.get_open_id_token().identity_id(&id).send().await;
+    let token = token.expect("GetOpenIdToken: the pool allows the classic flow");
+    let assumed = aws
+        .sts
+        .assume_role_with_web_identity()
+        .role_arn(guest_role.arn())
+        .role_session_name("device")
+        .web_identity_token(token.token().unwrap())
+        .send()
+        .await
+        .expect("AssumeRoleWithWebIdentity with the unauthenticated role");
+    let c = assumed.credentials().unwrap();
+    let sm = secrets_as(c.access_key_id(), c.secret_access_key(), c.session_token());
+    let read = sm.get_secret_value().secret_id(&secret_id).send().await;
+    let read = read.expect("a guest of the classic flow reads the app secret");
+    assert_eq!(read.secret_string(), secret.secret_string());
+
+    // Enhanced flow: the guest session policy leaves Secrets Manager out.
+    let id = guest().await;
+    let creds = ci.get_credentials_for_identity().identity_id(&id).send();
+    let creds = creds.await.unwrap();
+    let c = creds.credentials().unwrap();
+    let sm = secrets_as(
+        c.access_key_id().unwrap(),
+        c.secret_key().unwrap(),
+        c.session_token().unwrap(),
+    );
+    let denied = sm.get_secret_value().secret_id(&secret_id).send().await;
+    let denied = denied.expect_err("enhanced-flow guests cannot read secrets");
+    assert_eq!(
+        denied.as_service_error().and_then(|e| e.meta().code()),
+        Some("AccessDeniedException")
+    );
+
+    // Without allow_classic_flow the pool refuses the classic flow, as AWS does.
+    w.stack = edited_stack(&w, |t| {
+        t.replace("allow_classic_flow: true", "allow_classic_flow: false")
+    });
+    let plan = w.plan_has_changes();
+    assert!(
+        plan.stdout.contains("allow_classic_flow: true → false"),
+        "{}",
+        plan.stdout
+    );
+    w.apply();
+    let id = guest().await;
+    let refused = ci.get_open_id_token().identity_id(&id).send().await;
+    let refused = refused.expect_err("no classic flow");
+    assert_eq!(
+        refused.as_service_error().and_then(|e| e.meta().code()),
+        Some("InvalidParameterException")
+    );
+    assert!(aws
+        .identity_pool(&pool.identity_pool_id)
+        .await
+        .allow_unauthenticated_identities());
+}
