@@ -409,18 +409,31 @@ async fn a_pending_subscription_without_a_saved_arn_is_left_to_expire() {
     assert!(note.contains("3 days"), "{note}");
 }
 
-#[tokio::test]
-async fn a_pending_subscription_with_a_saved_arn_that_aws_refuses_is_a_note() {
+/// Deletes the pending subscription whose ARN was saved as `saved`, Unsubscribe answering
+/// `unsubscribe_error` (or success): the state folder, the mocks and the delete's notes.
+async fn delete_saved_pending(
+    saved: &str,
+    unsubscribe_error: Option<&'static str>,
+    expect: &str,
+) -> (tempfile::TempDir, SnsMocks, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(SAVED_ARN_FILE), format!("{SUB_ARN}\n")).unwrap();
-    let m = sns_mocks(Some("InvalidParameter"));
+    std::fs::write(dir.path().join(SAVED_ARN_FILE), saved).unwrap();
+    let m = sns_mocks(unsubscribe_error);
     let c = subscription_ctx(&m, dir.path());
 
     let have = read_pending(&c).await;
-    let notes = SnsEmailSubscription
-        .delete(&c, &have)
-        .await
-        .expect("InvalidParameter is not a failure");
+    let notes = SnsEmailSubscription.delete(&c, &have).await.expect(expect);
+    (dir, m, notes)
+}
+
+#[tokio::test]
+async fn a_pending_subscription_with_a_saved_arn_that_aws_refuses_is_a_note() {
+    let (dir, m, notes) = delete_saved_pending(
+        &format!("{SUB_ARN}\n"),
+        Some("InvalidParameter"),
+        "InvalidParameter is not a failure",
+    )
+    .await;
     assert_eq!(*m.unsubscribed.lock().unwrap(), [SUB_ARN]);
     assert_eq!(
         m.unsubscribe.num_calls(),
@@ -441,16 +454,7 @@ async fn a_pending_subscription_with_a_saved_arn_that_aws_refuses_is_a_note() {
 
 #[tokio::test]
 async fn a_pending_subscription_with_a_saved_arn_is_unsubscribed() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(SAVED_ARN_FILE), SUB_ARN).unwrap();
-    let m = sns_mocks(None);
-    let c = subscription_ctx(&m, dir.path());
-
-    let have = read_pending(&c).await;
-    let notes = SnsEmailSubscription
-        .delete(&c, &have)
-        .await
-        .expect("delete");
+    let (dir, m, notes) = delete_saved_pending(SUB_ARN, None, "delete").await;
     assert_eq!(*m.unsubscribed.lock().unwrap(), [SUB_ARN]);
     assert!(notes.is_empty(), "{notes:?}");
     assert!(
