@@ -1,6 +1,6 @@
 //! `iotstack doctor`
 
-use crate::cli::{Global, OutputFormat, ParamArgs, StackArgs};
+use crate::cli::{Global, ParamArgs, StackArgs};
 use crate::doctor::{self, fix::Scope, Options, Subject};
 use crate::error::Result;
 use crate::render;
@@ -50,13 +50,12 @@ async fn diagnose(
         offline_only,
     };
     let report = doctor::diagnose(&scope, &opts).await?;
-    match sa.output {
-        OutputFormat::Json => println!("{}", render::doctor::json(&report)),
-        OutputFormat::Human => print!(
-            "{}",
-            render::doctor::human(&report, &super::stdout_style(g), g.verbose)
-        ),
-    }
+    super::print_result(
+        g,
+        sa.output,
+        || render::doctor::json(&report),
+        |style| render::doctor::human(&report, style, g.verbose),
+    );
     super::report_calls(g, &s.ctx);
     Ok(if report.failed() { 2 } else { 0 })
 }

@@ -425,6 +425,19 @@ pub fn stdout_style(g: &Global) -> Style {
     }
 }
 
+/// Prints a command's result on stdout: `json()`, or `human(style)` for a person.
+pub fn print_result(
+    g: &Global,
+    output: OutputFormat,
+    json: impl FnOnce() -> serde_json::Value,
+    human: impl FnOnce(&Style) -> String,
+) {
+    match output {
+        OutputFormat::Json => println!("{}", json()),
+        OutputFormat::Human => print!("{}", human(&stdout_style(g))),
+    }
+}
+
 pub fn stderr_style(g: &Global) -> Style {
     Style {
         color: render::color_enabled(g.no_color, render::stderr_is_tty()),

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::cli::{Global, OutputFormat, StackArgs};
+use crate::cli::{Global, StackArgs};
 use crate::error::Result;
 use crate::render;
 
@@ -27,12 +27,11 @@ pub async fn run(
     if let Some(dir) = device_bundle {
         outputs.device_bundle = Some(crate::bundle::write(ctx, &p.stack, live, dir).await?);
     }
-    match sa.output {
-        OutputFormat::Json => println!("{}", render::outputs::json(&outputs)),
-        OutputFormat::Human => print!(
-            "{}",
-            render::outputs::human(&outputs, &super::stdout_style(g))
-        ),
-    }
+    super::print_result(
+        g,
+        sa.output,
+        || render::outputs::json(&outputs),
+        |style| render::outputs::human(&outputs, style),
+    );
     Ok(0)
 }

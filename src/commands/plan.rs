@@ -1,6 +1,6 @@
 //! `iotstack plan`
 
-use crate::cli::{Global, OutputFormat, ParamArgs, StackArgs};
+use crate::cli::{Global, ParamArgs, StackArgs};
 use crate::error::Result;
 use crate::plan;
 use crate::render;
@@ -16,13 +16,12 @@ pub async fn run(
         plan::plan(&s.ctx.prefix, &s.planned()),
         &s.orphans_planned(),
     );
-    match sa.output {
-        OutputFormat::Json => println!("{}", render::json::plan(&plan)),
-        OutputFormat::Human => print!(
-            "{}",
-            render::human::plan(&plan, &super::stdout_style(g), g.verbose)
-        ),
-    }
+    super::print_result(
+        g,
+        sa.output,
+        || render::json::plan(&plan),
+        |style| render::human::plan(&plan, style, g.verbose),
+    );
     super::report_calls(g, &s.ctx);
     Ok(if detailed_exitcode && plan.has_changes() {
         2

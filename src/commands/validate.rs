@@ -24,13 +24,12 @@ pub fn run(
     };
     let report = validate::check(stack, &input, g.region.as_deref());
     let passes = report.passes(strict);
-    match output {
-        OutputFormat::Json => println!("{}", render::validate::json(&report, passes)),
-        OutputFormat::Human => print!(
-            "{}",
-            render::validate::human(&report, strict, g.quiet, &super::stdout_style(g))
-        ),
-    }
+    super::print_result(
+        g,
+        output,
+        || render::validate::json(&report, passes),
+        |style| render::validate::human(&report, strict, g.quiet, style),
+    );
     if passes {
         0
     } else {

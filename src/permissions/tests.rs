@@ -9,6 +9,11 @@ fn default_stack() -> Stack {
     Stack::open(None).expect("the built-in stack loads")
 }
 
+/// The policy of the built-in stack for `prefix` in `region` and `account`.
+fn default_policy(prefix: &str, region: Option<&str>, account: Option<&str>) -> Value {
+    policy(&default_stack(), &target(prefix, region, account)).unwrap()
+}
+
 fn target(prefix: &str, region: Option<&str>, account: Option<&str>) -> Target {
     Target {
         prefix: prefix.into(),
@@ -98,7 +103,7 @@ fn only_the_allow_listed_actions_are_granted_on_any_resource() {
     assert_eq!(used, listed, "ANY_RESOURCE lists actions no grant uses");
 
     for (region, account) in [(None, None), (Some("eu-west-1"), Some("123456789012"))] {
-        let p = policy(&default_stack(), &target("acme-dev", region, account)).unwrap();
+        let p = default_policy("acme-dev", region, account);
         for s in statements(&p) {
             for a in strings(&s["Action"]) {
                 assert!(!a.contains('*'), "a wildcard action: {a}");
@@ -118,57 +123,69 @@ fn only_the_allow_listed_actions_are_granted_on_any_resource() {
 
 #[test]
 fn the_default_stack_is_scoped_to_its_prefix() {
-    let p = policy(&default_stack(), &target("acme-dev", None, None)).unwrap();
-    let allowed = |a: &str, r: &str| allows(&p, a, r);
+    let p = default_policy("acme-dev", None, None);
     let role = "arn:aws:iam::123456789012:role/acme-dev-IdentityPoolAuthRole";
-    assert!(allowed("iam:CreateRole", role));
-    assert!(!allowed(
-        "iam:CreateRole",
-        "arn:aws:iam::123456789012:role/admin"
-    ));
-    assert!(allowed(
-        "lambda:UpdateFunctionCode",
-        "arn:aws:lambda:us-east-1:123456789012:function:acme-dev-attach-iot-policy"
-    ));
-    assert!(!allowed(
-        "lambda:UpdateFunctionCode",
-        "arn:aws:lambda:us-east-1:123456789012:function:other"
-    ));
     let secret =
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:us-east-1_AbC_acme-dev-app-user-x1Y2z3";
-    assert!(allowed("secretsmanager:PutSecretValue", secret));
-    assert!(allowed("secretsmanager:CreateSecret", secret));
-    assert!(!allowed(
-        "secretsmanager:PutSecretValue",
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod-db-x1Y2z3"
-    ));
-    assert!(allowed(
-        "iot:DeleteTopicRule",
-        "arn:aws:iot:us-east-1:123456789012:rule/acme_dev_alerts"
-    ));
-    assert!(allowed(
-        "sns:Subscribe",
-        "arn:aws:sns:us-east-1:123456789012:acme-dev-iot-notification"
-    ));
-    assert!(allowed(
-        "iot:UpdateThing",
-        "arn:aws:iot:us-east-1:123456789012:thing/acme-dev-iotstack-lock"
-    ));
-    assert!(!allowed(
-        "iot:DeleteThing",
-        "arn:aws:iot:us-east-1:123456789012:thing/other-thing"
-    ));
-    assert!(allowed("cognito-idp:CreateUserPool", "*"));
-    assert!(!allowed("cognito-idp:DeleteUserPool", "*"));
+    // (action, resource, whether the policy allows it)
+    for (action, resource, allowed) in [
+        ("iam:CreateRole", role, true),
+        (
+            "iam:CreateRole",
+            "arn:aws:iam::123456789012:role/admin",
+            false,
+        ),
+        (
+            "lambda:UpdateFunctionCode",
+            "arn:aws:lambda:us-east-1:123456789012:function:acme-dev-attach-iot-policy",
+            true,
+        ),
+        (
+            "lambda:UpdateFunctionCode",
+            "arn:aws:lambda:us-east-1:123456789012:function:other",
+            false,
+        ),
+        ("secretsmanager:PutSecretValue", secret, true),
+        ("secretsmanager:CreateSecret", secret, true),
+        (
+            "secretsmanager:PutSecretValue",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod-db-x1Y2z3",
+            false,
+        ),
+        (
+            "iot:DeleteTopicRule",
+            "arn:aws:iot:us-east-1:123456789012:rule/acme_dev_alerts",
+            true,
+        ),
+        (
+            "sns:Subscribe",
+            "arn:aws:sns:us-east-1:123456789012:acme-dev-iot-notification",
+            true,
+        ),
+        (
+            "iot:UpdateThing",
+            "arn:aws:iot:us-east-1:123456789012:thing/acme-dev-iotstack-lock",
+            true,
+        ),
+        (
+            "iot:DeleteThing",
+            "arn:aws:iot:us-east-1:123456789012:thing/other-thing",
+            false,
+        ),
+        ("cognito-idp:CreateUserPool", "*", true),
+        ("cognito-idp:DeleteUserPool", "*", false),
+    ] {
+        assert_eq!(
+            allows(&p, action, resource),
+            allowed,
+            "{action} on {resource}"
+        );
+    }
 }
 
 #[test]
 fn roles_are_passed_only_to_their_services() {
-    let p = policy(
-        &default_stack(),
-        &target("acme-dev", Some("us-east-1"), Some("123456789012")),
-    )
-    .unwrap();
+    let p = default_policy("acme-dev", Some("us-east-1"), Some("123456789012"));
     let passes: Vec<&Value> = statements(&p)
         .iter()
         .filter(|s| strings(&s["Action"]).contains(&"iam:PassRole"))
@@ -205,11 +222,7 @@ fn roles_are_passed_only_to_their_services() {
 
 #[test]
 fn account_and_region_are_concrete_when_given() {
-    let p = policy(
-        &default_stack(),
-        &target("acme-dev", Some("eu-west-1"), Some("123456789012")),
-    )
-    .unwrap();
+    let p = default_policy("acme-dev", Some("eu-west-1"), Some("123456789012"));
     let text = p.to_string();
     assert!(
         text.contains("arn:aws:iot:eu-west-1:123456789012:thing/acme-dev-*"),
@@ -219,13 +232,9 @@ fn account_and_region_are_concrete_when_given() {
         text.contains("arn:aws:iam::123456789012:role/acme-dev-*"),
         "{text}"
     );
-    let any = policy(&default_stack(), &target("acme-dev", None, None))
-        .unwrap()
-        .to_string();
+    let any = default_policy("acme-dev", None, None).to_string();
     assert!(any.contains("arn:aws:iot:*:*:thing/acme-dev-*"), "{any}");
-    let china = policy(&default_stack(), &target("acme", Some("cn-north-1"), None))
-        .unwrap()
-        .to_string();
+    let china = default_policy("acme", Some("cn-north-1"), None).to_string();
     assert!(
         china.contains("arn:aws-cn:iot:cn-north-1:*:policy/acme-*"),
         "{china}"
@@ -255,7 +264,7 @@ fn names_without_the_prefix_stay_exact() {
 
 #[test]
 fn statements_are_unique_and_ordered_scoped_first() {
-    let p = policy(&default_stack(), &target("acme-dev", None, None)).unwrap();
+    let p = default_policy("acme-dev", None, None);
     let sids: Vec<&str> = statements(&p)
         .iter()
         .filter_map(|s| s["Sid"].as_str())

@@ -147,19 +147,7 @@ mod tests {
                 "aws iot enable-topic-rule --rule-name demo_alerts",
             )
             .restore("alert-rule");
-        Report {
-            prefix: "demo".into(),
-            subject: subject(),
-            checks: vec![
-                identity_pool(),
-                attached,
-                certificate(),
-                rule,
-                subscription(),
-                secret(),
-            ],
-            repaired: Vec::new(),
-        }
+        report(attached, rule, Vec::new())
     }
 
     /// `doctor --fix`: the checks run again after the repairs.
@@ -173,6 +161,22 @@ mod tests {
         let mut rule = Check::new("topic-rule", "Topic rule demo_alerts is enabled")
             .pass("demo_alerts: SELECT * FROM 'demo/alerts'");
         rule.fixed = true;
+        let repaired = vec![
+            Repair::Restore {
+                resource: "alert-rule".into(),
+            }
+            .describe(),
+            Repair::Attach {
+                policy: POLICY.into(),
+                target: IDENTITY.into(),
+            }
+            .describe(),
+        ];
+        report(attached, rule, repaired)
+    }
+
+    /// The report of the demo stack whose identity attachment and topic rule are as given.
+    fn report(attached: Check, rule: Check, repaired: Vec<String>) -> Report {
         Report {
             prefix: "demo".into(),
             subject: subject(),
@@ -184,17 +188,7 @@ mod tests {
                 subscription(),
                 secret(),
             ],
-            repaired: vec![
-                Repair::Restore {
-                    resource: "alert-rule".into(),
-                }
-                .describe(),
-                Repair::Attach {
-                    policy: POLICY.into(),
-                    target: IDENTITY.into(),
-                }
-                .describe(),
-            ],
+            repaired,
         }
     }
 

@@ -81,7 +81,7 @@ pub fn error(e: &Error) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::human::tests::{
+    use crate::render::fixtures::{
         apply_outcome, destroy_outcome, destroy_plan, invalid_error, resource_error, sample_plan,
     };
 

@@ -1,6 +1,8 @@
 //! Rendering: human text, JSON and progress. These only read results; they never decide.
 
 pub mod doctor;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod human;
 pub mod json;
 pub mod outputs;

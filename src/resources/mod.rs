@@ -15,6 +15,7 @@ use crate::aws::Clients;
 use crate::error::ResourceError;
 use crate::plan::PropChange;
 
+pub mod attachment;
 pub mod cognito_identity_pool;
 pub mod cognito_identity_pool_roles;
 pub mod cognito_user;
@@ -25,9 +26,7 @@ pub mod iot_certificate;
 pub mod iot_endpoint;
 pub mod iot_identity_attachments;
 pub mod iot_policy;
-pub mod iot_policy_attachment;
 pub mod iot_thing;
-pub mod iot_thing_principal;
 pub mod iot_topic_rule;
 pub mod lambda_function;
 pub mod lambda_function_url;
@@ -47,8 +46,8 @@ pub static REGISTRY: &[Kind] = &[
     Kind::Managed(&iot_policy::IotPolicy),
     Kind::Managed(&iot_thing::IotThing),
     Kind::Managed(&iot_certificate::IotCertificate),
-    Kind::Managed(&iot_policy_attachment::IotPolicyAttachment),
-    Kind::Managed(&iot_thing_principal::IotThingPrincipal),
+    Kind::Managed(&attachment::Attachment(attachment::PolicyTarget)),
+    Kind::Managed(&attachment::Attachment(attachment::ThingPrincipal)),
     Kind::Managed(&iot_topic_rule::IotTopicRule),
     Kind::Managed(&sns_topic::SnsTopic),
     Kind::Managed(&sns_subscription::SnsEmailSubscription),

@@ -21,20 +21,18 @@ pub(super) fn link(parsed: &mut [Parsed], diags: &mut Vec<Diagnostic>) {
         .map(|p| (p.decl.id.clone(), p.decl.kind))
         .collect();
     for p in parsed.iter_mut() {
-        let mut deps = BTreeSet::new();
-        references(&p.decl, &kinds, &mut deps, diags);
-        explicit(p, &kinds, &mut deps, diags);
-        p.decl.deps = deps.into_iter().collect();
+        p.decl.deps = dependencies(p, &kinds, diags).into_iter().collect();
     }
 }
 
-/// The resources `d`'s templates refer to.
-fn references(
-    d: &ResourceDecl,
+/// The resources `parsed`'s templates refer to and its `depends_on` names.
+fn dependencies(
+    parsed: &Parsed,
     kinds: &BTreeMap<String, Kind>,
-    deps: &mut BTreeSet<String>,
     diags: &mut Vec<Diagnostic>,
-) {
+) -> BTreeSet<String> {
+    let d = &parsed.decl;
+    let mut deps = BTreeSet::new();
     for p in &d.props {
         for t in p.value.templates() {
             for (rid, attr) in t.refs() {
@@ -69,28 +67,20 @@ fn references(
             }
         }
     }
-}
-
-/// The resources `depends_on` names.
-fn explicit(
-    p: &Parsed,
-    kinds: &BTreeMap<String, Kind>,
-    deps: &mut BTreeSet<String>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    for e in &p.depends_on {
+    for e in &parsed.depends_on {
         if kinds.contains_key(e) {
             deps.insert(e.clone());
         } else {
             diags.push(Diagnostic::error(
-                p.decl.origin.clone(),
+                d.origin.clone(),
                 format!(
                     "`{}.depends_on` names `{e}`, which is not a resource of this stack",
-                    p.decl.id
+                    d.id
                 ),
             ));
         }
     }
+    deps
 }
 
 /// The resources in dependency order; on a cycle, a diagnostic at its first resource and no

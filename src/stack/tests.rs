@@ -119,17 +119,31 @@ fn errors(text: &str) -> String {
 }
 
 #[test]
-fn malformed_yaml() {
-    insta::assert_snapshot!(errors(
-        "version: 1\nresources:\n  thing:\n    type: [iot_thing\n    properties: {}\n"
-    ));
-}
-
-#[test]
-fn unknown_key() {
-    insta::assert_snapshot!(errors(
-        "version: 1\nresources:\n  thing:\n    type: iot_thing\n    propertes:\n      name: x\n"
-    ));
+fn parse_errors_match_their_snapshots() {
+    for (name, text) in [
+        (
+            "malformed_yaml",
+            "version: 1\nresources:\n  thing:\n    type: [iot_thing\n    properties: {}\n",
+        ),
+        (
+            "unknown_key",
+            "version: 1\nresources:\n  thing:\n    type: iot_thing\n    propertes:\n      name: x\n",
+        ),
+        (
+            "missing_required_property",
+            "version: 1\nresources:\n  thing:\n    type: iot_thing\n    properties: {}\n",
+        ),
+        (
+            "undefined_reference",
+            "version: 1\nresources:\n  thing:\n    type: iot_thing\n    properties:\n      name: ${prefix}-thing\n  link:\n    type: iot_thing_principal\n    properties:\n      thing: ${thing.name}\n      principal: ${cert.arn}\n",
+        ),
+        (
+            "dependency_cycle",
+            "version: 1\nresources:\n  a:\n    type: iot_thing\n    depends_on: [b]\n    properties:\n      name: a\n  b:\n    type: iot_thing\n    depends_on: [a]\n    properties:\n      name: b\n",
+        ),
+    ] {
+        insta::assert_snapshot!(name, errors(text));
+    }
 }
 
 #[test]
@@ -145,27 +159,6 @@ fn unknown_type() {
         .join(", ");
     assert!(out.contains(&format!("valid types: {types}")), "{out}");
     insta::assert_snapshot!(out.replace(&types, "<every type>"));
-}
-
-#[test]
-fn missing_required_property() {
-    insta::assert_snapshot!(errors(
-        "version: 1\nresources:\n  thing:\n    type: iot_thing\n    properties: {}\n"
-    ));
-}
-
-#[test]
-fn undefined_reference() {
-    insta::assert_snapshot!(errors(
-        "version: 1\nresources:\n  thing:\n    type: iot_thing\n    properties:\n      name: ${prefix}-thing\n  link:\n    type: iot_thing_principal\n    properties:\n      thing: ${thing.name}\n      principal: ${cert.arn}\n"
-    ));
-}
-
-#[test]
-fn dependency_cycle() {
-    insta::assert_snapshot!(errors(
-        "version: 1\nresources:\n  a:\n    type: iot_thing\n    depends_on: [b]\n    properties:\n      name: a\n  b:\n    type: iot_thing\n    depends_on: [a]\n    properties:\n      name: b\n"
-    ));
 }
 
 #[test]

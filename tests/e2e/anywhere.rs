@@ -45,28 +45,14 @@ async fn the_binary_alone_validates_plans_applies_and_destroys_the_built_in_stac
     let params = ["--prefix", p, "--email", &email, "--ip", "203.0.113.7"];
 
     let r = run(&w, &bin, &["validate"]).ok();
-    assert!(
-        r.stdout
-            .contains("valid: <built-in>/stacks/default.yaml: no problems found"),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has("valid: <built-in>/stacks/default.yaml: no problems found");
     let r = run(&w, &bin, &[&["plan"], &params[..]].concat()).ok();
-    assert!(
-        r.stdout
-            .contains("Plan: 25 to create, 0 to update, 0 to replace, 1 unchanged."),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has("Plan: 25 to create, 0 to update, 0 to replace, 1 unchanged.");
     // Nothing is written by validate and plan.
     assert_eq!(std::fs::read_dir(w.dir.path()).unwrap().count(), 1);
 
     let r = run(&w, &bin, &[&["apply", "--yes"], &params[..]].concat()).ok();
-    assert!(
-        r.stdout.contains("Apply complete: 25 created"),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has("Apply complete: 25 created");
     // A relative `output_dir` is relative to the working directory.
     assert!(w.state_dir().join("device-cert.private.key").is_file());
     let r = run(
@@ -87,25 +73,12 @@ fn init_writes_a_stack_that_validates_and_never_overwrites() {
     let bin = binary_alone(&w);
 
     let r = run(&w, &bin, &["init"]).ok();
-    assert!(
-        r.stdout.contains("wrote stacks/default.yaml\n"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout.contains("wrote policies/device-policy.json\n"),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has("wrote stacks/default.yaml\n");
+    r.stdout_has("wrote policies/device-policy.json\n");
     let stack = w.dir.path().join("stacks/default.yaml");
     let written = std::fs::read_to_string(&stack).unwrap();
     let r = run(&w, &bin, &["validate", "--stack", "stacks/default.yaml"]).ok();
-    assert!(
-        r.stdout
-            .contains("valid: stacks/default.yaml: no problems found"),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has("valid: stacks/default.yaml: no problems found");
 
     // Again: refused, naming the files, and nothing changed.
     std::fs::write(&stack, format!("{written}\n# edited\n")).unwrap();
@@ -129,11 +102,6 @@ fn init_writes_a_stack_that_validates_and_never_overwrites() {
         &["validate", "--stack", "copy/stacks/default.yaml"],
     )
     .code(1);
-    assert!(
-        r.stdout
-            .contains("copy/stacks/default.yaml:12:1: error[stack-file]: unknown key `versoin`"),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has("copy/stacks/default.yaml:12:1: error[stack-file]: unknown key `versoin`");
     ep.assert_no_calls("init and validate make no AWS call");
 }

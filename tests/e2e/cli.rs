@@ -89,12 +89,7 @@ async fn a_failure_half_way_names_resource_operation_and_aws_message_and_the_nex
         &stack("arn:aws:iam::123456789012:policy/does-not-exist"),
     );
     let r = w.iotstack("apply", &["--yes"]).code(1);
-    assert!(
-        r.stderr
-            .contains("creating iam_role `role`: AttachRolePolicy: NoSuchEntity"),
-        "{}",
-        r.stderr
-    );
+    r.stderr_has("creating iam_role `role`: AttachRolePolicy: NoSuchEntity");
     assert!(
         r.stderr.contains("does-not-exist"),
         "AWS's own message: {}",

@@ -131,14 +131,7 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
         Some(format!("cognito-idp.us-east-1.amazonaws.com/{}", pool.id).as_str())
     );
     assert_eq!(prov.client_id(), Some(pool.client_id.as_str()));
-    let roles = aws
-        .cognito_identity
-        .get_identity_pool_roles()
-        .identity_pool_id(&pool.identity_pool_id)
-        .send()
-        .await
-        .unwrap();
-    let roles = roles.roles().unwrap();
+    let roles = aws.identity_pool_roles(&pool.identity_pool_id).await;
     assert_eq!(
         roles["authenticated"],
         format!("arn:aws:iam::123456789012:role/{p}-IdentityPoolAuthRole")
@@ -207,13 +200,7 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
 
     // The attach function behind an AWS_IAM function URL; only the auth role may invoke it.
     let attach = format!("{p}-attach-iot-policy");
-    let url = aws
-        .lambda
-        .get_function_url_config()
-        .function_name(&attach)
-        .send()
-        .await
-        .unwrap();
+    let url = aws.function_url(&attach).await;
     assert_eq!(url.auth_type().as_str(), "AWS_IAM");
     let vars = aws.function_env(&attach).await;
     assert_eq!(vars.get("IDENTITY_POOL_ID"), Some(&pool.identity_pool_id));
@@ -240,14 +227,8 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
     assert_eq!(tags["UserPoolId"], pool.id);
     assert_eq!(tags["Email"], w.email());
     assert_eq!(tags["IotPolicyName"], iot_policy);
-    let endpoint = aws
-        .iot
-        .describe_endpoint()
-        .endpoint_type("iot:Data-ATS")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(tags["IotEndpoint"], endpoint.endpoint_address().unwrap());
+    let endpoint = aws.data_endpoint().await;
+    assert_eq!(tags["IotEndpoint"], endpoint);
     assert_eq!(tags["iotstack:stack"], p);
     let rp = aws
         .secret_policy(aws.secret(&secret_name).await.arn().unwrap())
@@ -296,11 +277,7 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
 
     // The new identity lacks the IoT policy until the next apply attaches it.
     let plan = w.plan_has_changes();
-    assert!(
-        plan.stdout.contains("~ update   identity-attachments"),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has("~ update   identity-attachments");
     assert!(
         plan.stdout.contains(&identity),
         "the plan names the identity: {}",
@@ -323,10 +300,7 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
     );
     assert_eq!(
         exports["aws_pubsub_endpoint"],
-        json!(format!(
-            "wss://{}/mqtt",
-            endpoint.endpoint_address().unwrap()
-        ))
+        json!(format!("wss://{endpoint}/mqtt"))
     );
     assert_eq!(
         exports["aws_iot_attach_policy_url"],
@@ -350,10 +324,8 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cognito_drift_is_shown_and_repaired() {
-    let (w, aws) = World::applied().await;
+    let (w, aws, pool, identity) = World::signed_in().await;
     let p = w.prefix.clone();
-    let (pool, identity) = aws.signed_in().await;
-    w.apply();
     let auth_role = format!("{p}-IdentityPoolAuthRole");
     let iot_policy = format!("{p}-cognito-iot-policy");
     let secret_name = format!("{}_{p}-app-user", pool.id);
@@ -459,17 +431,8 @@ async fn replacing_a_user_pool_that_has_users_needs_explicit_consent() {
     });
 
     let plan = w.iotstack("plan", &[]).ok();
-    assert!(
-        plan.stdout.contains("-/+ replace  user-pool"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("replaced because case_sensitive_usernames cannot change in place"),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has("-/+ replace  user-pool");
+    plan.stdout_has("replaced because case_sensitive_usernames cannot change in place");
     assert!(plan.stdout.contains("1 user(s)"), "{}", plan.stdout);
 
     let refused = w.iotstack("apply", &["--yes"]).code(1);
@@ -495,8 +458,7 @@ async fn replacing_a_user_pool_that_has_users_needs_explicit_consent() {
     // Everything that hung off the old pool follows the new one, and the app user signs in.
     aws.sign_in(&after).await;
     w.apply();
-    w.plan_is_clean();
-    w.destroy_leaves_nothing().await;
+    w.is_clean_and_destroys_to_nothing().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -514,11 +476,7 @@ async fn a_secret_name_scheduled_for_deletion_is_restored_and_reused() {
         .await
         .unwrap();
     let plan = w.plan_has_changes();
-    assert!(
-        plan.stdout.contains("+ create   app-secret"),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has("+ create   app-secret");
     w.apply();
     let restored = aws
         .secrets()

@@ -61,12 +61,7 @@ async fn output_writes_a_device_bundle_that_matches_aws() {
     // A new folder: every file is there, and the output names where.
     let run = w.iotstack("output", &["--device-bundle", "device"]).ok();
     let dir = w.dir.path().join("device").canonicalize().unwrap();
-    assert!(
-        run.stdout
-            .contains(&format!("Device bundle written to {}", dir.display())),
-        "{}",
-        run.stdout
-    );
+    run.stdout_has(&format!("Device bundle written to {}", dir.display()));
     assert_key_not_printed(&run, &key);
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
 

@@ -13,21 +13,11 @@ async fn apply_creates_the_device_chain_plan_is_clean_destroy_leaves_nothing() {
     let w = World::new();
     let p = w.prefix.clone();
     let applied = w.apply();
-    assert!(
-        applied.stdout.contains("Apply complete: 25 created"),
-        "{}",
-        applied.stdout
-    );
+    applied.stdout_has("Apply complete: 25 created");
 
     let aws = w.live().await;
     // Thing, with the stack tag kept as an attribute.
-    let thing = aws
-        .iot
-        .describe_thing()
-        .thing_name(format!("{p}-thing"))
-        .send()
-        .await
-        .unwrap();
+    let thing = aws.thing(&format!("{p}-thing")).await;
     assert_eq!(thing.attributes().unwrap().get("iotstack:stack"), Some(&p));
 
     // Device policy: scoped to the thing name, never iot:* on *.
@@ -129,20 +119,12 @@ async fn apply_creates_the_device_chain_plan_is_clean_destroy_leaves_nothing() {
 
     // Destroy leaves nothing of the prefix, and the local key goes with the certificate.
     let destroyed = w.destroy_leaves_nothing().await;
-    assert!(
-        destroyed.stdout.contains("Destroy complete: 25 deleted"),
-        "{}",
-        destroyed.stdout
-    );
+    destroyed.stdout_has("Destroy complete: 25 deleted");
     assert!(!key.exists());
 
     // Destroying again succeeds and says there is nothing to do.
     let gone = w.destroy();
-    assert!(
-        gone.stdout.contains("Nothing to destroy"),
-        "{}",
-        gone.stdout
-    );
+    gone.stdout_has("Nothing to destroy");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -251,8 +233,7 @@ async fn policy_updates_prune_the_oldest_version_at_five() {
         !ids.iter().any(|id| id == "1"),
         "the oldest non-default version was pruned: {ids:?}"
     );
-    w.plan_is_clean();
-    w.destroy_leaves_nothing().await;
+    w.is_clean_and_destroys_to_nothing().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -274,11 +255,7 @@ async fn a_run_killed_after_the_certificate_was_created_converges() {
     std::fs::remove_file(w.state_dir().join("device-cert.cert-id")).unwrap();
 
     let plan = w.plan_has_changes();
-    assert!(
-        plan.stdout.contains("+ create   device-cert-policy"),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has("+ create   device-cert-policy");
     assert!(
         !plan.stdout.contains("+ create   device-cert "),
         "the certificate is found again: {}",
@@ -353,11 +330,7 @@ async fn a_run_killed_at_any_point_is_completed_by_the_next() {
 async fn apply_without_a_terminal_or_yes_refuses_and_changes_nothing() {
     let w = World::new();
     let r = w.iotstack("apply", &[]).code(1);
-    assert!(
-        r.stderr.contains("refusing to apply without confirmation"),
-        "{}",
-        r.stderr
-    );
+    r.stderr_has("refusing to apply without confirmation");
     assert!(r.stderr.contains("--yes"));
     w.assert_nothing_left().await;
     w.apply();

@@ -54,11 +54,7 @@ fn named_and_fixed(w: &World, identity: &str, id: &str, evidence: &str) {
         "{id} is repairable: {c:#}"
     );
     let human = doctor(w, &["--identity-id", identity]).code(2);
-    assert!(
-        human.stdout.contains(&format!("FAIL {id}")),
-        "{}",
-        human.stdout
-    );
+    human.stdout_has(&format!("FAIL {id}"));
     assert!(human.stdout.contains("fix: "), "{}", human.stdout);
 
     let fixed = doctor(w, &["--identity-id", identity, "--fix", "--output", "json"]).code(0);
@@ -153,10 +149,8 @@ async fn identity_breakages_are_named_and_fixed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn device_alert_and_secret_breakages_are_named_and_fixed_where_safe() {
-    let (w, aws) = World::applied().await;
+    let (w, aws, pool, identity) = World::signed_in().await;
     let p = w.prefix.clone();
-    let (pool, identity) = aws.signed_in().await;
-    w.apply();
     doctor(&w, &["--identity-id", &identity]).code(0);
 
     // The topic rule disabled.

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::live::Live;
+use crate::live::{Live, Pool};
 
 /// The address `--ip` restricts the app user's secret to in every test world.
 pub const IP: &str = "203.0.113.7";
@@ -221,6 +221,24 @@ impl Run {
         self
     }
 
+    /// Asserts that stdout contains `text`.
+    #[track_caller]
+    pub fn stdout_has(&self, text: &str) -> &Run {
+        self.has("stdout", &self.stdout, text)
+    }
+
+    /// Asserts that stderr contains `text`.
+    #[track_caller]
+    pub fn stderr_has(&self, text: &str) -> &Run {
+        self.has("stderr", &self.stderr, text)
+    }
+
+    #[track_caller]
+    fn has(&self, name: &str, output: &str, text: &str) -> &Run {
+        assert!(output.contains(text), "{name} lacks {text:?}:\n{output}");
+        self
+    }
+
     pub fn all(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
     }
@@ -277,6 +295,15 @@ impl World {
         w.apply();
         let aws = w.live().await;
         (w, aws)
+    }
+
+    /// A fresh world with the default stack applied, the app user signed in and applied again
+    /// so that its identity has the IoT policy; its live state, pools and that identity's id.
+    pub async fn signed_in() -> (World, Live, Pool, String) {
+        let (w, aws) = World::applied().await;
+        let (pool, identity) = aws.signed_in().await;
+        w.apply();
+        (w, aws, pool, identity)
     }
 
     /// A world whose emulator is reached through the latency proxy: every AWS call takes at
@@ -405,6 +432,13 @@ impl World {
         let run = self.destroy();
         self.assert_nothing_left().await;
         run
+    }
+
+    /// Live state is what the stack says, and `destroy` then leaves nothing: how a story that
+    /// converged ends.
+    pub async fn is_clean_and_destroys_to_nothing(&self) {
+        self.plan_is_clean();
+        self.destroy_leaves_nothing().await;
     }
 
     /// The ARN of the default stack's alert topic.

@@ -8,9 +8,13 @@ use std::ops::Deref;
 
 use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
 use aws_sdk_cognitoidentity::types::IdentityPoolShortDescription;
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, UserPoolDescriptionType, UserPoolType};
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, UserPoolClientDescription, UserPoolDescriptionType, UserPoolType,
+};
 use aws_sdk_iam::types::Role;
+use aws_sdk_iot::operation::describe_thing::DescribeThingOutput;
 use aws_sdk_iot::types::{CertificateDescription, TopicRule};
+use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutput;
 use aws_sdk_lambda::types::FunctionConfiguration;
 use aws_sdk_secretsmanager::types::SecretListEntry;
 use aws_sdk_sns::types::Subscription;
@@ -147,10 +151,7 @@ impl Live {
     /// The version ids of an IoT policy.
     pub async fn policy_versions(&self, name: &str) -> Vec<String> {
         let out = send!(name, self.iot.list_policy_versions().policy_name(name));
-        out.policy_versions()
-            .iter()
-            .filter_map(|v| v.version_id().map(str::to_string))
-            .collect()
+        names(out.policy_versions(), |v| v.version_id())
     }
 
     /// Makes `doc` the IoT policy's default document, as the console does.
@@ -177,10 +178,7 @@ impl Live {
     /// The names of the IoT policies attached to `target`.
     pub async fn attached_policies(&self, target: &str) -> Vec<String> {
         let out = send!(target, self.iot.list_attached_policies().target(target));
-        out.policies()
-            .iter()
-            .filter_map(|p| p.policy_name().map(str::to_string))
-            .collect()
+        names(out.policies(), |p| p.policy_name())
     }
 
     pub async fn detach_policy(&self, policy: &str, target: &str) {
@@ -212,10 +210,17 @@ impl Live {
     /// The ids of every certificate in the account.
     pub async fn certificates(&self) -> Vec<String> {
         let out = send!(self.iot.list_certificates());
-        out.certificates()
-            .iter()
-            .filter_map(|c| c.certificate_id().map(str::to_string))
-            .collect()
+        names(out.certificates(), |c| c.certificate_id())
+    }
+
+    pub async fn thing(&self, name: &str) -> DescribeThingOutput {
+        send!(name, self.iot.describe_thing().thing_name(name))
+    }
+
+    /// The address of the account's AWS IoT data endpoint (`iot:Data-ATS`).
+    pub async fn data_endpoint(&self) -> String {
+        let out = send!(self.iot.describe_endpoint().endpoint_type("iot:Data-ATS"));
+        out.endpoint_address().expect("an address").to_string()
     }
 
     /// Whether AWS IoT answers for the thing at all.
@@ -278,11 +283,7 @@ impl Live {
         let id = id_named(&self.user_pools().await, &format!("{p}-user-pool"), |u| {
             (u.name(), u.id())
         });
-        let clients = send!(
-            &id,
-            self.cognito_idp.list_user_pool_clients().user_pool_id(&id)
-        );
-        let client_id = clients.user_pool_clients()[0]
+        let client_id = self.app_clients(&id).await[0]
             .client_id()
             .unwrap()
             .to_string();
@@ -298,6 +299,17 @@ impl Live {
         }
     }
 
+    /// The app clients of the user pool `pool_id`.
+    pub async fn app_clients(&self, pool_id: &str) -> Vec<UserPoolClientDescription> {
+        let out = send!(
+            pool_id,
+            self.cognito_idp
+                .list_user_pool_clients()
+                .user_pool_id(pool_id)
+        );
+        out.user_pool_clients().to_vec()
+    }
+
     pub async fn user_pool(&self, id: &str) -> UserPoolType {
         let out = send!(id, self.cognito_idp.describe_user_pool().user_pool_id(id));
         out.user_pool().cloned().expect("a user pool")
@@ -310,6 +322,17 @@ impl Live {
                 .describe_identity_pool()
                 .identity_pool_id(id)
         )
+    }
+
+    /// The roles an identity pool gives, by kind (`authenticated`, `unauthenticated`).
+    pub async fn identity_pool_roles(&self, id: &str) -> HashMap<String, String> {
+        let out = send!(
+            id,
+            self.cognito_identity
+                .get_identity_pool_roles()
+                .identity_pool_id(id)
+        );
+        out.roles().cloned().unwrap_or_default()
     }
 
     /// The stack's pools, and the identity id the app user gets by signing in.
@@ -382,6 +405,13 @@ impl Live {
             .and_then(|e| e.variables())
             .cloned()
             .expect("environment variables")
+    }
+
+    pub async fn function_url(&self, name: &str) -> GetFunctionUrlConfigOutput {
+        send!(
+            name,
+            self.lambda.get_function_url_config().function_name(name)
+        )
     }
 
     // --- Secrets Manager

@@ -97,14 +97,7 @@ async fn leave_lock(w: &World, aws: &Live, host: &str, pid: u32, age_secs: u64) 
 /// The app clients of the stack's user pool.
 pub(crate) async fn app_clients(aws: &Live) -> usize {
     let pool = aws.pool().await;
-    let out = aws
-        .cognito_idp
-        .list_user_pool_clients()
-        .user_pool_id(&pool.id)
-        .send()
-        .await
-        .expect("ListUserPoolClients");
-    out.user_pool_clients().len()
+    aws.app_clients(&pool.id).await.len()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -211,12 +204,7 @@ async fn a_lock_left_by_a_killed_run_blocks_changes_until_broken() {
     if !host.is_empty() {
         leave_lock(&w, &aws, &host, 4_194_999, 60).await;
         let r = w.iotstack("destroy", &["--yes"]).code(1);
-        assert!(
-            r.stderr
-                .contains("That process is no longer running on this host: the lock is stale."),
-            "{}",
-            r.stderr
-        );
+        r.stderr_has("That process is no longer running on this host: the lock is stale.");
         w.iotstack("destroy", &["--yes", "--break-lock"]).ok();
         w.assert_nothing_left().await;
     }
@@ -233,13 +221,9 @@ async fn ctrl_c_or_sigterm_stops_the_run_and_releases_the_lock() {
         tokio::time::sleep(Duration::from_millis(2500)).await;
         signal(&child, sig);
         let r = finish(child).code(130);
-        assert!(
-            r.stderr.contains(&format!(
-                "interrupted by {name}: stopped before finishing; the lock is released"
-            )),
-            "{}",
-            r.stderr
-        );
+        r.stderr_has(&format!(
+            "interrupted by {name}: stopped before finishing; the lock is released"
+        ));
         assert!(!lock_held(&w, &aws).await, "{verb}: the lock is gone");
         // The next run carries on from where this one stopped.
         direct(&w, verb, &["--yes"]).ok();
@@ -321,8 +305,7 @@ async fn each_region_keeps_its_own_key_and_destroying_one_leaves_the_other() {
         std::fs::read_to_string(east.join(KEY)).expect("us-east-1's key is still there"),
         east_key
     );
-    w.plan_is_clean();
-    w.destroy_leaves_nothing().await;
+    w.is_clean_and_destroys_to_nothing().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,7 +1,6 @@
 //! End-to-end tests: the real `iotstack` binary against a fresh local emulator per test, with the
-//! live state checked through the AWS API; and, in `mocked`, tests with the SDK's own test
-//! utilities for what the emulator cannot show (throttling, pending subscriptions, names
-//! scheduled for deletion).
+//! live state checked through the AWS API. What the emulator cannot show is tested against the
+//! SDK's mocks in their own target, `tests/mocked.rs`.
 
 mod anywhere;
 mod bad_input;
@@ -17,7 +16,6 @@ mod fidelity;
 mod harness;
 mod live;
 mod lock;
-mod mocked;
 mod permissions;
 mod record;
 mod stacks;

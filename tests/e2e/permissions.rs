@@ -37,19 +37,11 @@ fn called(r: &Run, into: &mut BTreeSet<String>) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_printed_policy_allows_every_call_of_a_full_lifecycle() {
     let w = World::new();
-    let stack = w.stack.display().to_string();
     let policy = w
-        .run(&[
+        .iotstack(
             "permissions",
-            "--stack",
-            &stack,
-            "--prefix",
-            &w.prefix,
-            "--account",
-            "123456789012",
-            "--region",
-            "us-east-1",
-        ])
+            &["--account", "123456789012", "--region", "us-east-1"],
+        )
         .ok()
         .json();
 
@@ -124,19 +116,11 @@ async fn the_printed_policy_allows_every_call_of_a_full_lifecycle() {
 fn permissions_and_schema_work_offline_and_refuse_bad_input() {
     let (w, ep) = World::offline();
     let r = w.run(&["permissions"]).code(1);
-    assert!(
-        r.stderr.contains("missing parameter `prefix`"),
-        "{}",
-        r.stderr
-    );
+    r.stderr_has("missing parameter `prefix`");
     let r = w
         .run(&["permissions", "--prefix", "acme", "--account", "12"])
         .code(1);
-    assert!(
-        r.stderr.contains("`12` is not an AWS account id"),
-        "{}",
-        r.stderr
-    );
+    r.stderr_has("`12` is not an AWS account id");
     let p = w.run(&["permissions", "--prefix", "acme"]).ok().json();
     assert_eq!(p["Version"], "2012-10-17");
     assert!(permissions::allows(

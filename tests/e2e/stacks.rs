@@ -65,41 +65,16 @@ async fn identity_half(w: &World, policy_template: &str, role_policy: &str) -> (
     let c = w.live().await;
     let pool = c.pool().await;
 
-    let ip = c
-        .cognito_identity
-        .describe_identity_pool()
-        .identity_pool_id(&pool.identity_pool_id)
-        .send()
-        .await
-        .unwrap();
+    let ip = c.identity_pool(&pool.identity_pool_id).await;
     assert!(!ip.allow_unauthenticated_identities(), "no guests");
-    let roles = c
-        .cognito_identity
-        .get_identity_pool_roles()
-        .identity_pool_id(&pool.identity_pool_id)
-        .send()
-        .await
-        .unwrap();
-    let roles = roles.roles().unwrap();
-    let auth_role = c
-        .iam
-        .get_role()
-        .role_name(format!("{p}-IdentityPoolAuthRole"))
-        .send()
-        .await
-        .unwrap();
+    let roles = c.identity_pool_roles(&pool.identity_pool_id).await;
+    let auth_role = c.role(&format!("{p}-IdentityPoolAuthRole")).await;
     assert_eq!(
         roles.get("authenticated"),
-        Some(&auth_role.role().unwrap().arn().to_string())
+        Some(&auth_role.arn().to_string())
     );
     assert_eq!(roles.get("unauthenticated"), None);
-    let trust = decode(
-        auth_role
-            .role()
-            .unwrap()
-            .assume_role_policy_document()
-            .unwrap(),
-    );
+    let trust = decode(auth_role.assume_role_policy_document().unwrap());
     let cond = &statements(&trust)[0]["Condition"];
     assert_eq!(
         cond["StringEquals"]["cognito-identity.amazonaws.com:aud"],
@@ -108,14 +83,7 @@ async fn identity_half(w: &World, policy_template: &str, role_policy: &str) -> (
 
     // The same grants in both layers: the IoT policy and the role's inline policy.
     let want = template(policy_template);
-    let iot = c
-        .iot
-        .get_policy()
-        .policy_name(format!("{p}-cognito-iot-policy"))
-        .send()
-        .await
-        .unwrap();
-    let iot: Value = serde_json::from_str(iot.policy_document().unwrap()).unwrap();
+    let iot = c.iot_policy(&format!("{p}-cognito-iot-policy")).await;
     assert_eq!(sids(&iot), sids(&want));
     let text = iot.to_string();
     assert!(
@@ -138,52 +106,26 @@ async fn identity_half(w: &World, policy_template: &str, role_policy: &str) -> (
         ["attach-myself".to_string(), role_policy.to_string()]
     );
     let in_role = c
-        .iam
-        .get_role_policy()
-        .role_name(format!("{p}-IdentityPoolAuthRole"))
-        .policy_name(role_policy)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(decode(in_role.policy_document()), iot);
+        .inline_policy(&format!("{p}-IdentityPoolAuthRole"), role_policy)
+        .await;
+    assert_eq!(in_role, iot);
 
-    let url = c
-        .lambda
-        .get_function_url_config()
-        .function_name(format!("{p}-attach-iot-policy"))
-        .send()
-        .await
-        .unwrap();
+    let url = c.function_url(&format!("{p}-attach-iot-policy")).await;
     assert_eq!(url.auth_type().as_str(), "AWS_IAM");
 
     // A user signs in; the next apply attaches the IoT policy to its identity, then nothing.
     let identity = signed_in_identity(w, &pool, "alice").await;
     w.iotstack("apply", &["--yes"]).ok();
-    let attached = c
-        .iot
-        .list_attached_policies()
-        .target(&identity)
-        .send()
-        .await
-        .unwrap();
-    let attached: Vec<&str> = attached
-        .policies()
-        .iter()
-        .filter_map(|x| x.policy_name())
-        .collect();
-    assert_eq!(attached, [format!("{p}-cognito-iot-policy").as_str()]);
+    assert_eq!(
+        c.attached_policies(&identity).await,
+        [format!("{p}-cognito-iot-policy")]
+    );
     let plan = w.iotstack("plan", &["--detailed-exitcode"]).code(0);
     assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
 
     // The client's configuration: every key it reads, with the live values.
     let exports = w.iotstack("output", &["--aws-exports"]).ok().json();
-    let endpoint = c
-        .iot
-        .describe_endpoint()
-        .endpoint_type("iot:Data-ATS")
-        .send()
-        .await
-        .unwrap();
+    let endpoint = c.data_endpoint().await;
     for (key, want) in [
         ("aws_project_region", "us-east-1".to_string()),
         ("aws_cognito_region", "us-east-1".to_string()),
@@ -203,10 +145,7 @@ async fn identity_half(w: &World, policy_template: &str, role_policy: &str) -> (
     let host = exports["aws_iot_endpoint"].as_str().unwrap();
     assert!(
         host.ends_with("-ats.iot.us-east-1.amazonaws.com")
-            && endpoint
-                .endpoint_address()
-                .unwrap()
-                .ends_with("-ats.iot.us-east-1.amazonaws.com"),
+            && endpoint.ends_with("-ats.iot.us-east-1.amazonaws.com"),
         "{exports}"
     );
     assert_eq!(exports["aws_pubsub_endpoint"], format!("wss://{host}/mqtt"));
@@ -216,14 +155,7 @@ async fn identity_half(w: &World, policy_template: &str, role_policy: &str) -> (
 fn world_for(stack: &str) -> World {
     let mut w = World::new();
     w.stack = repo().join("stacks").join(stack);
-    let v = w.run(&[
-        "validate",
-        "--stack",
-        &w.stack.display().to_string(),
-        "--prefix",
-        &w.prefix,
-        "--strict",
-    ]);
+    let v = w.iotstack("validate", &["--strict"]);
     assert_eq!(v.code, 0, "{}", v.all());
     w
 }
@@ -232,37 +164,17 @@ fn world_for(stack: &str) -> World {
 async fn notifications_stack_applies_plans_clean_and_destroys_to_nothing() {
     let w = world_for("notifications.yaml");
     let p = w.prefix.clone();
-    let applied = w.iotstack("apply", &["--yes"]).ok();
-    assert!(
-        applied.stdout.contains("Apply complete: 11 created"),
-        "{}",
-        applied.stdout
-    );
+    w.apply().stdout_has("Apply complete: 11 created");
     identity_half(&w, "notifications-identity.json", "own-notifications").await;
 
     // The backend role: assumed by Lambda, publishes to private/<identity-id> and nothing else.
     let c = w.live().await;
-    let role = c
-        .iam
-        .get_role()
-        .role_name(format!("{p}-notifications-backend-role"))
-        .send()
-        .await
-        .unwrap();
-    let trust = decode(role.role().unwrap().assume_role_policy_document().unwrap());
+    let role = format!("{p}-notifications-backend-role");
     assert_eq!(
-        statements(&trust)[0]["Principal"]["Service"],
+        statements(&c.trust(&role).await)[0]["Principal"]["Service"],
         "lambda.amazonaws.com"
     );
-    let publish = c
-        .iam
-        .get_role_policy()
-        .role_name(format!("{p}-notifications-backend-role"))
-        .policy_name("publish-notifications")
-        .send()
-        .await
-        .unwrap();
-    let doc = decode(publish.policy_document());
+    let doc = c.inline_policy(&role, "publish-notifications").await;
     let st = statements(&doc);
     assert_eq!(st.len(), 1);
     assert_eq!(list(&st[0]["Action"]), ["iot:Publish"]);
@@ -271,24 +183,14 @@ async fn notifications_stack_applies_plans_clean_and_destroys_to_nothing() {
         ["arn:aws:iot:us-east-1:123456789012:topic/private/*"]
     );
 
-    let destroyed = w.iotstack("destroy", &["--yes"]).ok();
-    assert!(
-        destroyed.stdout.contains("Destroy complete: 11 deleted"),
-        "{}",
-        destroyed.stdout
-    );
+    w.destroy().stdout_has("Destroy complete: 11 deleted");
     w.assert_nothing_left().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn chatroom_stack_applies_plans_clean_and_destroys_to_nothing() {
     let w = world_for("chatroom.yaml");
-    let applied = w.iotstack("apply", &["--yes"]).ok();
-    assert!(
-        applied.stdout.contains("Apply complete: 10 created"),
-        "{}",
-        applied.stdout
-    );
+    w.apply().stdout_has("Apply complete: 10 created");
     let (pool, identity) = identity_half(&w, "chatroom-identity.json", "chat-rooms").await;
 
     // doctor agrees for a chat message: both layers allow the user to connect, publish as
@@ -319,11 +221,6 @@ async fn chatroom_stack_applies_plans_clean_and_destroys_to_nothing() {
         assert_eq!(check["status"], "pass", "{check}");
     }
 
-    let destroyed = w.iotstack("destroy", &["--yes"]).ok();
-    assert!(
-        destroyed.stdout.contains("Destroy complete: 10 deleted"),
-        "{}",
-        destroyed.stdout
-    );
+    w.destroy().stdout_has("Destroy complete: 10 deleted");
     w.assert_nothing_left().await;
 }

@@ -64,12 +64,7 @@ fn f(rule: &str, file: &str, line: u64, col: u64, sev: &str) -> (String, String,
 fn the_default_stack_is_clean() {
     // With no --stack, the built-in copy of stacks/default.yaml.
     let r = validate(&[]).ok();
-    assert!(
-        r.stdout
-            .contains("valid: <built-in>/stacks/default.yaml: no problems found"),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has("valid: <built-in>/stacks/default.yaml: no problems found");
     let r = validate(&[
         "--stack",
         "stacks/default.yaml",
@@ -96,18 +91,8 @@ fn the_default_stack_is_clean() {
 #[test]
 fn seed_device_policy_allowing_everything() {
     let r = validate(&["--stack", "tests/fixtures/seeds/device-allow-all.yaml"]).code(1);
-    assert!(
-        r.stdout.contains(
-            "tests/fixtures/seeds/policies/device-allow-all.json:6:17: error[iot-wildcard-action]: Action \"iot:*\" grants every AWS IoT action"
-        ),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout.contains("(resource `device-policy`)"),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has("tests/fixtures/seeds/policies/device-allow-all.json:6:17: error[iot-wildcard-action]: Action \"iot:*\" grants every AWS IoT action");
+    r.stdout_has("(resource `device-policy`)");
     let r = validate(&[
         "--stack",
         "tests/fixtures/seeds/device-allow-all.yaml",
@@ -304,12 +289,8 @@ fn json_report_shape() {
 fn prefix_making_a_name_too_long_is_reported_with_the_flag() {
     let long = format!("a{}", "b".repeat(31));
     let r = validate(&["--prefix", &long]).code(1);
-    assert!(
-        r.stdout.contains(
-            "--prefix: error[resource-name]: the name of `presignup-role` (iam_role) is invalid"
-        ),
-        "{}",
-        r.stdout
+    r.stdout_has(
+        "--prefix: error[resource-name]: the name of `presignup-role` (iam_role) is invalid",
     );
     let r = validate(&["--prefix", &long, "--output", "json"]).code(1);
     let doc = r.json();
@@ -326,19 +307,11 @@ fn prefix_making_a_name_too_long_is_reported_with_the_flag() {
     // Every problem at once: a wrong --ip does not hide the name check.
     let r = validate(&["--prefix", &long, "--ip", "203.0.113.7/24"]).code(1);
     assert!(r.stdout.contains("--ip: error[parameter]"), "{}", r.stdout);
-    assert!(
-        r.stdout.contains("--prefix: error[resource-name]"),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has("--prefix: error[resource-name]");
 
     // Bad parameters and a broken stack file are findings too, with the flag or file:line:col.
     let r = validate(&["--prefix", "Bad_Prefix", "--ip", "300.1.2.3"]).code(1);
-    assert!(
-        r.stdout.contains("--prefix: error[parameter]"),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has("--prefix: error[parameter]");
     assert!(r.stdout.contains("--ip: error[parameter]"), "{}", r.stdout);
     let (w, _) = World::offline();
     let stack = write(
@@ -413,20 +386,8 @@ fn the_seed_self_attach_as_an_explicit_opt_in_is_a_warning() {
     // role: warnings (the opt-in itself, and the grant), which fail only with --strict.
     let stack = "tests/fixtures/seeds/self-attach-opt-in.yaml";
     let r = validate(&["--stack", stack]).ok();
-    assert!(
-        r.stdout.contains(
-            "tests/fixtures/seeds/self-attach-opt-in.yaml:6:31: warning[self-attach-opt-in]: the stack opts in"
-        ),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout.contains(
-            "policies/seed-self-attach.json:7:17: warning[identity-attach-policy]: the identity pool role is granted iot:AttachPolicy"
-        ),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has("tests/fixtures/seeds/self-attach-opt-in.yaml:6:31: warning[self-attach-opt-in]: the stack opts in");
+    r.stdout_has("policies/seed-self-attach.json:7:17: warning[identity-attach-policy]: the identity pool role is granted iot:AttachPolicy");
     assert!(r.stdout.contains("0 errors, 2 warnings"), "{}", r.stdout);
     let r = validate(&["--stack", stack, "--strict"]).code(1);
     assert!(r.stdout.contains("--strict: warnings fail"), "{}", r.stdout);

@@ -223,53 +223,49 @@ async fn the_loaded_config_carries_the_project_retry_and_timeout_settings() {
     assert_eq!(loaded.timeout_config(), Some(&timeout_config()));
 }
 
-#[tokio::test]
-async fn throttling_is_retried_until_it_succeeds() {
+/// Lists the subscriptions through SNS answering `status` (with `body`) twice, then the list:
+/// the list, how many calls SNS got, and the backoffs taken.
+async fn listed_after_two_failures(
+    status: u16,
+    body: Option<String>,
+    expect: &str,
+) -> (ListSubscriptionsByTopicOutput, usize, Vec<Duration>) {
     let backoffs = Backoffs::default();
     let rule = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic)
         .sequence()
-        .http_status(400, Some(query_error("Throttling", "Rate exceeded")))
+        .http_status(status, body)
         .times(2)
         .output(pending_subscriptions)
         .build();
     let sns = sns_client(&base_config(&backoffs), &[&rule]);
+    let out = list_subscriptions_call(&sns).await.expect(expect);
+    (out, rule.num_calls(), backoffs.taken())
+}
 
-    let out = list_subscriptions_call(&sns)
-        .await
-        .expect("succeeds after two throttles");
+#[tokio::test]
+async fn throttling_is_retried_until_it_succeeds() {
+    let (out, calls, taken) = listed_after_two_failures(
+        400,
+        Some(query_error("Throttling", "Rate exceeded")),
+        "succeeds after two throttles",
+    )
+    .await;
     let endpoints: Vec<_> = out
         .subscriptions()
         .iter()
         .filter_map(|s| s.endpoint())
         .collect();
     assert_eq!(endpoints, ["https://hooks.example.com/alerts", EMAIL]);
-    assert_eq!(
-        rule.num_calls(),
-        3,
-        "two throttled attempts and one success"
-    );
-    let taken = backoffs.taken();
+    assert_eq!(calls, 3, "two throttled attempts and one success");
     assert_eq!(taken.len(), 2, "one backoff before each retry: {taken:?}");
     assert_backoffs_within_config(&taken);
 }
 
 #[tokio::test]
 async fn service_unavailable_is_retried_until_it_succeeds() {
-    let backoffs = Backoffs::default();
-    let rule = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic)
-        .sequence()
-        .http_status(503, None)
-        .times(2)
-        .output(pending_subscriptions)
-        .build();
-    let sns = sns_client(&base_config(&backoffs), &[&rule]);
-
-    let out = list_subscriptions_call(&sns)
-        .await
-        .expect("succeeds after two 503s");
+    let (out, calls, taken) = listed_after_two_failures(503, None, "succeeds after two 503s").await;
     assert_eq!(out.subscriptions().len(), 2);
-    assert_eq!(rule.num_calls(), 3, "two 503 attempts and one success");
-    let taken = backoffs.taken();
+    assert_eq!(calls, 3, "two 503 attempts and one success");
     assert_eq!(taken.len(), 2, "{taken:?}");
     assert_backoffs_within_config(&taken);
 }
@@ -416,18 +412,31 @@ async fn a_pending_subscription_without_a_saved_arn_is_left_to_expire() {
     assert!(note.contains("3 days"), "{note}");
 }
 
-#[tokio::test]
-async fn a_pending_subscription_with_a_saved_arn_that_aws_refuses_is_a_note() {
+/// Deletes the pending subscription whose ARN was saved as `saved`, Unsubscribe answering
+/// `unsubscribe_error` (or success): the state folder, the mocks and the delete's notes.
+async fn delete_saved_pending(
+    saved: &str,
+    unsubscribe_error: Option<&'static str>,
+    expect: &str,
+) -> (tempfile::TempDir, SnsMocks, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(SAVED_ARN_FILE), format!("{SUB_ARN}\n")).unwrap();
-    let m = sns_mocks(Some("InvalidParameter"));
+    std::fs::write(dir.path().join(SAVED_ARN_FILE), saved).unwrap();
+    let m = sns_mocks(unsubscribe_error);
     let c = subscription_ctx(&m, dir.path());
 
     let have = read_pending(&c).await;
-    let notes = SnsEmailSubscription
-        .delete(&c, &have)
-        .await
-        .expect("InvalidParameter is not a failure");
+    let notes = SnsEmailSubscription.delete(&c, &have).await.expect(expect);
+    (dir, m, notes)
+}
+
+#[tokio::test]
+async fn a_pending_subscription_with_a_saved_arn_that_aws_refuses_is_a_note() {
+    let (dir, m, notes) = delete_saved_pending(
+        &format!("{SUB_ARN}\n"),
+        Some("InvalidParameter"),
+        "InvalidParameter is not a failure",
+    )
+    .await;
     assert_eq!(*m.unsubscribed.lock().unwrap(), [SUB_ARN]);
     assert_eq!(
         m.unsubscribe.num_calls(),
@@ -448,16 +457,7 @@ async fn a_pending_subscription_with_a_saved_arn_that_aws_refuses_is_a_note() {
 
 #[tokio::test]
 async fn a_pending_subscription_with_a_saved_arn_is_unsubscribed() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(SAVED_ARN_FILE), SUB_ARN).unwrap();
-    let m = sns_mocks(None);
-    let c = subscription_ctx(&m, dir.path());
-
-    let have = read_pending(&c).await;
-    let notes = SnsEmailSubscription
-        .delete(&c, &have)
-        .await
-        .expect("delete");
+    let (dir, m, notes) = delete_saved_pending(SUB_ARN, None, "delete").await;
     assert_eq!(*m.unsubscribed.lock().unwrap(), [SUB_ARN]);
     assert!(notes.is_empty(), "{notes:?}");
     assert!(
