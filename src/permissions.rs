@@ -144,10 +144,6 @@ pub static ANY_RESOURCE: &[(&str, &str)] = &[
         "a List action without resource type",
     ),
     (
-        "secretsmanager:ListSecrets",
-        "a List action without resource type",
-    ),
-    (
         "sns:GetSubscriptionAttributes",
         "subscriptions are not a resource type",
     ),
@@ -608,8 +604,14 @@ pub static TABLE: &[KindPermissions] = &[
         type_name: "secretsmanager_secret",
         arn: Some(SECRET),
         grants: &[
-            grant(Read, &["secretsmanager:ListSecrets"], Any),
-            grant(Read, &["secretsmanager:GetResourcePolicy"], Own),
+            grant(
+                Read,
+                &[
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetResourcePolicy",
+                ],
+                Own,
+            ),
             grant(
                 Create,
                 &[

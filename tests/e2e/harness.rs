@@ -48,7 +48,7 @@ fn emulator_python() -> &'static str {
 }
 
 /// The strict patches every end-to-end test runs with.
-pub const STRICT: &str = "all,-cert-subject,-list-lag";
+pub const STRICT: &str = "all,-cert-subject";
 
 /// `GET <emulator>/<path>` on the emulator's own endpoint: its JSON answer.
 pub fn emulator_get(endpoint: &str, path: &str) -> serde_json::Value {
@@ -407,7 +407,16 @@ impl World {
 
     /// The world's live state, read through the AWS API.
     pub async fn live(&self) -> Live {
-        Live::new(self.clients().await, &self.prefix)
+        let live = Live::new(self.clients().await, &self.prefix);
+        let Some(emu) = self._emu.as_ref() else {
+            return live;
+        };
+        let strict = emulator_get(&emu.endpoint, "/moto-api/iotstack/strict");
+        let lagging = strict["patches"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p == "list-lag"));
+        let lag = strict["list_lag"].as_f64().filter(|_| lagging).unwrap_or(0.0);
+        live.with_list_lag(std::time::Duration::from_secs_f64(lag))
     }
 
     /// Confirms every email subscription still pending on `topic_arn`, as its recipient would by

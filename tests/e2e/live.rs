@@ -12,7 +12,7 @@ use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, UserPoolDescriptionTy
 use aws_sdk_iam::types::Role;
 use aws_sdk_iot::types::{CertificateDescription, TopicRule};
 use aws_sdk_lambda::types::FunctionConfiguration;
-use aws_sdk_secretsmanager::types::SecretListEntry;
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_sdk_sns::types::Subscription;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use serde_json::Value;
@@ -23,6 +23,8 @@ use iotstack::aws::Clients;
 pub struct Live {
     aws: Clients,
     prefix: String,
+    /// How far ListSecrets lags behind writes on this world's emulator.
+    list_lag: std::time::Duration,
 }
 
 impl Deref for Live {
@@ -62,7 +64,14 @@ impl Live {
         Live {
             aws,
             prefix: prefix.to_string(),
+            list_lag: std::time::Duration::ZERO,
         }
+    }
+
+    /// The same view, on an emulator whose ListSecrets lags `lag` behind writes.
+    pub fn with_list_lag(mut self, lag: std::time::Duration) -> Live {
+        self.list_lag = lag;
+        self
     }
 
     // --- IAM
@@ -386,20 +395,38 @@ impl Live {
 
     // --- Secrets Manager
 
-    /// Every secret, those scheduled for deletion included.
-    pub async fn secrets(&self) -> Vec<SecretListEntry> {
+    /// Every secret, those scheduled for deletion included, each as DescribeSecret answers it.
+    /// ListSecrets lags behind writes (strict emulator, as AWS documents): the listing is taken
+    /// once it has caught up, and each secret is then read by name, which is current.
+    pub async fn secrets(&self) -> Vec<DescribeSecretOutput> {
+        tokio::time::sleep(self.list_lag).await;
         let out = send!(self.secrets.list_secrets().include_planned_deletion(true));
-        out.secret_list().to_vec()
+        let mut found = Vec::new();
+        for name in out.secret_list().iter().filter_map(|s| s.name()) {
+            if let Some(s) = self.described_secret(name).await {
+                found.push(s);
+            }
+        }
+        found
+    }
+
+    /// DescribeSecret's answer for `id` (a name or an ARN), if there is such a secret.
+    pub async fn described_secret(&self, id: &str) -> Option<DescribeSecretOutput> {
+        match self.secrets.describe_secret().secret_id(id).send().await {
+            Ok(s) => Some(s),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+                None
+            }
+            Err(e) => panic!("DescribeSecret {id}: {}", DisplayErrorContext(e)),
+        }
     }
 
     /// The secret named `name`, not scheduled for deletion.
-    pub async fn secret(&self, name: &str) -> SecretListEntry {
-        let out = send!(self.secrets.list_secrets());
-        out.secret_list()
-            .iter()
-            .find(|s| s.name() == Some(name))
-            .cloned()
-            .unwrap_or_else(|| panic!("the secret {name}"))
+    pub async fn secret(&self, name: &str) -> DescribeSecretOutput {
+        let s = self.described_secret(name).await;
+        let s = s.unwrap_or_else(|| panic!("the secret {name}"));
+        assert!(s.deleted_date().is_none(), "{name} is scheduled for deletion");
+        s
     }
 
     pub async fn secret_tags(&self, name: &str) -> HashMap<String, String> {
