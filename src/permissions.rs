@@ -637,6 +637,11 @@ pub static TABLE: &[KindPermissions] = &[
         ],
     },
     KindPermissions {
+        type_name: "caller_identity",
+        arn: None,
+        grants: &[grant(Read, &["sts:GetCallerIdentity"], Any)],
+    },
+    KindPermissions {
         type_name: "iot_endpoint",
         arn: None,
         grants: &[grant(Read, &["iot:DescribeEndpoint"], Any)],

@@ -9,6 +9,21 @@
 //! (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecrets.html). A
 //! listing would miss the secret right after its create and still show it right after a delete.
 //!
+//! The default stack's resource policy (`policies/app-secret-policy.json`) has two denies. The
+//! first denies `GetSecretValue` from outside `--ip` to everyone. The second denies changing the
+//! secret (its policy, value, version stages, rotation, tags) when the request comes from outside
+//! `--ip` *and* its `aws:userid` is not the deployer's (the `caller_identity` data source: a
+//! role's id with any session name, a user's id). Both conditions must hold for the deny to apply
+//! ("If your policy statement has multiple condition operators, the condition operators are
+//! evaluated using a logical AND", IAM User Guide, "Conditions with multiple context keys or
+//! values"), and an explicit deny in any policy overrides every allow (IAM User Guide, "Policy
+//! evaluation logic"). So nobody outside `--ip` can loosen the policy or swap the value, while
+//! the principal that applied can still repair the secret from any address: a later apply from
+//! elsewhere rewrites a drifted policy instead of being locked out of its own secret. Nothing
+//! iotstack reads (`DescribeSecret`, `GetResourcePolicy`, `ListSecretVersionIds`) is denied, so
+//! plan sees the secret from anywhere. `DeleteSecret` is not denied: deleting gives nothing away
+//! (the value goes with the secret), and `destroy` keeps working from any address.
+//!
 //! Destroy deletes it without a recovery window; a name still scheduled for deletion
 //! (DescribeSecret answers it with a `DeletedDate`) is restored and reused by the next apply.
 
@@ -127,7 +142,9 @@ impl Fetch for SecretsManagerSecret {
         if want.props.contains_key("resource_policy") && secret.deleted_date().is_none() {
             let call = ctx.clients.secrets.get_resource_policy();
             let call = call.secret_id(secret.arn().unwrap_or_default());
-            let p = SPEC.missing.found(call.send().await.op("GetResourcePolicy"))?;
+            let p = SPEC
+                .missing
+                .found(call.send().await.op("GetResourcePolicy"))?;
             policy = p.and_then(|p| p.resource_policy);
         }
         Ok(Some(Fetched { secret, policy }))
@@ -163,7 +180,10 @@ impl Fetch for SecretsManagerSecret {
 
 /// Whether a version of the secret carries the `AWSCURRENT` stage: the secret has a value.
 fn has_current_version(s: &DescribeSecretOutput) -> bool {
-    let stages = s.version_ids_to_stages().into_iter().flat_map(|m| m.values());
+    let stages = s
+        .version_ids_to_stages()
+        .into_iter()
+        .flat_map(|m| m.values());
     stages.flatten().any(|stage| stage == "AWSCURRENT")
 }
 
@@ -264,6 +284,7 @@ impl Manage for SecretsManagerSecret {
 mod tests {
     use std::collections::HashMap;
 
+    use aws_sdk_secretsmanager::operation::describe_secret::builders::DescribeSecretOutputBuilder;
     use aws_smithy_types::DateTime;
     use serde_json::Value;
 
@@ -273,7 +294,7 @@ mod tests {
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:eu-west-1_AbC_p-app-user-Xy12Ab";
 
     /// DescribeSecret's answer for the app secret, as AWS gives it after apply.
-    fn described() -> aws_sdk_secretsmanager::operation::describe_secret::builders::DescribeSecretOutputBuilder {
+    fn described() -> DescribeSecretOutputBuilder {
         let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
         DescribeSecretOutput::builder()
             .arn(ARN)

@@ -415,7 +415,10 @@ impl World {
         let lagging = strict["patches"]
             .as_array()
             .is_some_and(|p| p.iter().any(|p| p == "list-lag"));
-        let lag = strict["list_lag"].as_f64().filter(|_| lagging).unwrap_or(0.0);
+        let lag = strict["list_lag"]
+            .as_f64()
+            .filter(|_| lagging)
+            .unwrap_or(0.0);
         live.with_list_lag(std::time::Duration::from_secs_f64(lag))
     }
 

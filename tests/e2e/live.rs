@@ -332,11 +332,13 @@ impl Live {
     pub async fn sign_in(&self, pool: &Pool) -> (String, String) {
         let p = &self.prefix;
         let secret_id = format!("{}_{p}-app-user", pool.id);
-        let secret = send!(self.secrets.get_secret_value().secret_id(&secret_id));
-        let password = secret.secret_string().unwrap().to_string();
-        let id = self
-            .sign_in_as(pool, &format!("{p}-app-user"), &password)
-            .await;
+        let username = format!("{p}-app-user");
+        let value = self.secret_value(&secret_id).await;
+        let password = value[&username]
+            .as_str()
+            .unwrap_or_else(|| panic!("the secret holds {{\"{username}\": password}}: {value}"))
+            .to_string();
+        let id = self.sign_in_as(pool, &username, &password).await;
         (password, id)
     }
 
@@ -414,7 +416,10 @@ impl Live {
     pub async fn described_secret(&self, id: &str) -> Option<DescribeSecretOutput> {
         match self.secrets.describe_secret().secret_id(id).send().await {
             Ok(s) => Some(s),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
                 None
             }
             Err(e) => panic!("DescribeSecret {id}: {}", DisplayErrorContext(e)),
@@ -425,7 +430,10 @@ impl Live {
     pub async fn secret(&self, name: &str) -> DescribeSecretOutput {
         let s = self.described_secret(name).await;
         let s = s.unwrap_or_else(|| panic!("the secret {name}"));
-        assert!(s.deleted_date().is_none(), "{name} is scheduled for deletion");
+        assert!(
+            s.deleted_date().is_none(),
+            "{name} is scheduled for deletion"
+        );
         s
     }
 
@@ -436,6 +444,13 @@ impl Live {
             .iter()
             .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
             .collect()
+    }
+
+    /// A secret's value, which must be JSON (the app secret's is `{"<user>": "<password>"}`).
+    pub async fn secret_value(&self, id: &str) -> Value {
+        let out = send!(id, self.secrets.get_secret_value().secret_id(id));
+        let text = out.secret_string().expect("a string value");
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("the value of {id} is not JSON: {e}"))
     }
 
     pub async fn put_secret_policy(&self, id: &str, doc: impl Display) {

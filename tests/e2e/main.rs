@@ -17,5 +17,6 @@ mod live;
 mod lock;
 mod mocked;
 mod permissions;
+mod secret;
 mod stacks;
 mod validate;
