@@ -83,6 +83,17 @@ fn source_networks(doc: &Value) -> Vec<IpNet> {
     nets
 }
 
+/// The actions of `actions` for which `pick` holds, without the service prefix, joined by `, `
+/// (empty when there are none).
+fn named(actions: &[&str], pick: impl Fn(&str) -> bool) -> String {
+    let picked: Vec<&str> = actions.iter().copied().filter(|a| pick(a)).collect();
+    let short: Vec<&str> = picked
+        .iter()
+        .map(|a| a.trim_start_matches("secretsmanager:"))
+        .collect();
+    short.join(", ")
+}
+
 /// Whether the policy denies `action` from `addr` to a principal that did not deploy the stack.
 fn denied(doc: &Value, arn: &str, action: &str, addr: IpAddr) -> bool {
     let request = Request::new(action, arn)
@@ -118,28 +129,18 @@ fn judge(doc: &Value, arn: &str) -> Vec<String> {
         let Some(outside) = inside_outside(net).1 else {
             continue;
         };
-        let open: Vec<&str> = CHANGES
-            .iter()
-            .filter(|a| !denied(doc, arn, a, outside))
-            .map(|a| a.trim_start_matches("secretsmanager:"))
-            .collect();
+        let open = named(&CHANGES, |a| !denied(doc, arn, a, outside));
         if !open.is_empty() {
             problems.push(format!(
-                "{} from {outside} (outside {net}) by any principal is not denied: the policy and the value can be changed from anywhere",
-                open.join(", ")
+                "{open} from {outside} (outside {net}) by any principal is not denied: the policy and the value can be changed from anywhere"
             ));
         }
     }
     for addr in &probes {
-        let locked: Vec<&str> = OWN_READS
-            .iter()
-            .filter(|a| denied(doc, arn, a, *addr))
-            .map(|a| a.trim_start_matches("secretsmanager:"))
-            .collect();
+        let locked = named(&OWN_READS, |a| denied(doc, arn, a, *addr));
         if !locked.is_empty() {
             problems.push(format!(
-                "{} from {addr} is denied: iotstack could not read the secret from there",
-                locked.join(", ")
+                "{locked} from {addr} is denied: iotstack could not read the secret from there"
             ));
         }
     }

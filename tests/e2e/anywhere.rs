@@ -54,7 +54,7 @@ async fn the_binary_alone_validates_plans_applies_and_destroys_the_built_in_stac
     let r = run(&w, &bin, &[&["plan"], &params[..]].concat()).ok();
     assert!(
         r.stdout
-            .contains("Plan: 25 to create, 0 to update, 0 to replace, 1 unchanged."),
+            .contains("Plan: 25 to create, 0 to update, 0 to replace, 2 unchanged."),
         "{}",
         r.stdout
     );
