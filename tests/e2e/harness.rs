@@ -50,6 +50,24 @@ fn emulator_python() -> &'static str {
 /// The strict patches every end-to-end test runs with.
 pub const STRICT: &str = "all,-cert-subject";
 
+/// How far the emulators' ListSecrets lags behind writes: `IOTSTACK_EMULATOR_LIST_LAG` seconds
+/// (default 3, as scripts/moto_ext.py) when the strict patches in force include `list-lag`.
+pub fn list_lag() -> std::time::Duration {
+    let spec = std::env::var("IOTSTACK_EMULATOR_STRICT").unwrap_or_else(|_| STRICT.into());
+    // Read as scripts/moto_ext.py's parse_strict reads it: left to right, a list that starts
+    // with a removal starts from every patch.
+    let items: Vec<String> = spec.split(',').map(|i| i.trim().to_lowercase()).collect();
+    let from_all = items.first().is_some_and(|i| i.starts_with('-'));
+    let on = items.iter().fold(from_all, |on, item| match item.as_str() {
+        "1" | "all" | "on" | "true" | "list-lag" => true,
+        "-list-lag" => false,
+        _ => on,
+    });
+    let seconds = std::env::var("IOTSTACK_EMULATOR_LIST_LAG").ok();
+    let seconds = seconds.and_then(|s| s.parse::<f64>().ok()).unwrap_or(3.0);
+    std::time::Duration::from_secs_f64(if on { seconds } else { 0.0 })
+}
+
 /// `GET <emulator>/<path>` on the emulator's own endpoint: its JSON answer.
 pub fn emulator_get(endpoint: &str, path: &str) -> serde_json::Value {
     let host = endpoint.trim_start_matches("http://");
@@ -407,19 +425,7 @@ impl World {
 
     /// The world's live state, read through the AWS API.
     pub async fn live(&self) -> Live {
-        let live = Live::new(self.clients().await, &self.prefix);
-        let Some(emu) = self._emu.as_ref() else {
-            return live;
-        };
-        let strict = emulator_get(&emu.endpoint, "/moto-api/iotstack/strict");
-        let lagging = strict["patches"]
-            .as_array()
-            .is_some_and(|p| p.iter().any(|p| p == "list-lag"));
-        let lag = strict["list_lag"]
-            .as_f64()
-            .filter(|_| lagging)
-            .unwrap_or(0.0);
-        live.with_list_lag(std::time::Duration::from_secs_f64(lag))
+        Live::new(self.clients().await, &self.prefix)
     }
 
     /// Confirms every email subscription still pending on `topic_arn`, as its recipient would by

@@ -64,14 +64,8 @@ impl Live {
         Live {
             aws,
             prefix: prefix.to_string(),
-            list_lag: std::time::Duration::ZERO,
+            list_lag: crate::harness::list_lag(),
         }
-    }
-
-    /// The same view, on an emulator whose ListSecrets lags `lag` behind writes.
-    pub fn with_list_lag(mut self, lag: std::time::Duration) -> Live {
-        self.list_lag = lag;
-        self
     }
 
     // --- IAM
