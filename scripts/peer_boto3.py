@@ -208,7 +208,12 @@ def create(aws, prefix, email, ip, state_path):
             Tags={STACK_TAG: prefix},
         )["FunctionArn"]
 
-    v["account"] = aws["sts"].get_caller_identity()["Account"]
+    me = aws["sts"].get_caller_identity()
+    v["account"] = me["Account"]
+    # The app secret's policy exempts the deployer (every session of a role, by its role id).
+    role, _, _ = me["UserId"].partition(":")
+    v["deployer.user_id_pattern"] = (
+        f"{role}:*" if role.startswith("AROA") and ":" in me["UserId"] else me["UserId"])
     endpoint = iot.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
 
     # Certificate device: thing, policy, certificate from a local key, both attachments.
@@ -318,10 +323,10 @@ def create(aws, prefix, email, ip, state_path):
         Tags=[{"Key": k, "Value": val} for k, val in {
             "ClientId": client_id,
             "IdentityPoolId": identity_pool_id,
-            "IotEndpoint": endpoint,
-            "Email": email,
+            "IoTEndpoint": endpoint,
+            "EmailAddress": email,
             "UserPoolId": pool_id,
-            "IotPolicyName": identity_policy,
+            "IoTPolicy": identity_policy,
             STACK_TAG: prefix,
         }.items()],
     )["ARN"]

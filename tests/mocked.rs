@@ -479,7 +479,7 @@ const SCHEDULED: &str =
 type Calls = Arc<Mutex<Vec<(String, String)>>>;
 
 struct SecretMocks {
-    list: Rule,
+    describe: Rule,
     create: Rule,
     restore: Rule,
     update: Rule,
@@ -498,21 +498,17 @@ fn secret_mocks(listed_as_deleted: bool) -> SecretMocks {
     };
     use aws_sdk_secretsmanager::Client;
 
-    let list = mock!(Client::list_secrets)
-        .match_requests(|r| r.include_planned_deletion() == Some(true))
-        .then_output(move || {
-            let out = aws_sdk_secretsmanager::operation::list_secrets::ListSecretsOutput::builder();
+    // DescribeSecret, which is current (ListSecrets may lag five minutes behind).
+    let describe = mock!(Client::describe_secret)
+        .match_requests(|r| r.secret_id() == Some(SECRET_NAME))
+        .then_http_response(move || {
             if listed_as_deleted {
-                out.secret_list(
-                    aws_sdk_secretsmanager::types::SecretListEntry::builder()
-                        .name(SECRET_NAME)
-                        .arn(SECRET_ARN)
-                        .deleted_date(aws_smithy_types::DateTime::from_secs(1_700_000_000))
-                        .build(),
-                )
-                .build()
+                let body = format!(
+                    r#"{{"ARN": "{SECRET_ARN}", "Name": "{SECRET_NAME}", "DeletedDate": 1700000000}}"#
+                );
+                HttpResponse::new(status(200), SdkBody::from(body))
             } else {
-                out.build()
+                json_error(400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
             }
         });
     let create = mock!(Client::create_secret)
@@ -568,7 +564,7 @@ fn secret_mocks(listed_as_deleted: bool) -> SecretMocks {
         PutResourcePolicyOutput::builder().arn(SECRET_ARN).build()
     });
     SecretMocks {
-        list,
+        describe,
         create,
         restore,
         update,
@@ -601,7 +597,7 @@ async fn create_secret(m: &SecretMocks) {
     clients.secrets = secrets_client(
         &base,
         &[
-            &m.list,
+            &m.describe,
             &m.create,
             &m.restore,
             &m.update,
@@ -650,7 +646,7 @@ fn assert_restored_and_brought_up_to_date(m: &SecretMocks) {
 async fn create_restores_a_secret_aws_says_is_scheduled_for_deletion() {
     let m = secret_mocks(false);
     create_secret(&m).await;
-    assert_eq!(m.list.num_calls(), 1);
+    assert_eq!(m.describe.num_calls(), 1);
     assert_eq!(
         m.create.num_calls(),
         1,
@@ -663,7 +659,7 @@ async fn create_restores_a_secret_aws_says_is_scheduled_for_deletion() {
 async fn create_restores_a_listed_secret_scheduled_for_deletion_without_creating() {
     let m = secret_mocks(true);
     create_secret(&m).await;
-    assert_eq!(m.list.num_calls(), 1);
+    assert_eq!(m.describe.num_calls(), 1);
     assert_eq!(m.create.num_calls(), 0, "CreateSecret is never called");
     assert_restored_and_brought_up_to_date(&m);
 }
@@ -673,13 +669,13 @@ async fn read_treats_a_secret_scheduled_for_deletion_as_missing() {
     let m = secret_mocks(true);
     let base = base_config(&Backoffs::default());
     let mut clients = Clients::from_config(base.clone());
-    clients.secrets = secrets_client(&base, &[&m.list]);
+    clients.secrets = secrets_client(&base, &[&m.describe]);
     let dir = tempfile::tempdir().unwrap();
     let c = ctx(clients, dir.path());
     let want = desired("app-secret", json!({ "name": SECRET_NAME }));
     let have = SecretsManagerSecret.read(&c, &want).await.expect("read");
     assert_eq!(have, None);
-    assert_eq!(m.list.num_calls(), 1);
+    assert_eq!(m.describe.num_calls(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------

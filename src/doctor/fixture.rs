@@ -28,6 +28,8 @@ pub const CERT_ARN: &str = "arn:aws:iot:us-east-1:123456789012:cert/4f2a9c";
 pub const SECRET_ARN: &str =
     "arn:aws:secretsmanager:us-east-1:123456789012:secret:us-east-1_AbCdEf_acme-app-user-Xy12Ab";
 pub const IP: &str = "203.0.113.7/32";
+/// The `aws:userid` pattern of the principal that applied the stack (a role's sessions).
+pub const DEPLOYER: &str = "AROAEXAMPLEDEPLOYER:*";
 
 /// A shipped policy template with the stack's values filled in.
 pub fn template(text: &str) -> Value {
@@ -40,6 +42,7 @@ pub fn template(text: &str) -> Value {
         ("${identity-pool.id}", POOL_ID),
         ("${alert-topic.arn}", TOPIC_ARN),
         ("${app-secret.arn}", SECRET_ARN),
+        ("${deployer.user_id_pattern}", DEPLOYER),
         (
             "${attach-function.arn}",
             "arn:aws:lambda:us-east-1:123456789012:function:acme-attach-iot-policy",

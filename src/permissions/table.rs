@@ -64,10 +64,6 @@ pub static ANY_RESOURCE: &[(&str, &str)] = &[
         "a List action without resource type",
     ),
     (
-        "secretsmanager:ListSecrets",
-        "a List action without resource type",
-    ),
-    (
         "sns:GetSubscriptionAttributes",
         "subscriptions are not a resource type",
     ),
@@ -530,8 +526,14 @@ pub static TABLE: &[KindPermissions] = &[
         type_name: "secretsmanager_secret",
         arn: Some(SECRET),
         grants: &[
-            grant(Read, &["secretsmanager:ListSecrets"], Any),
-            grant(Read, &["secretsmanager:GetResourcePolicy"], Own),
+            grant(
+                Read,
+                &[
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetResourcePolicy",
+                ],
+                Own,
+            ),
             grant(
                 Create,
                 &[
@@ -555,6 +557,11 @@ pub static TABLE: &[KindPermissions] = &[
             ),
             grant(Delete, &["secretsmanager:DeleteSecret"], Own),
         ],
+    },
+    KindPermissions {
+        type_name: "caller_identity",
+        arn: None,
+        grants: &[grant(Read, &["sts:GetCallerIdentity"], Any)],
     },
     KindPermissions {
         type_name: "iot_endpoint",

@@ -16,6 +16,7 @@ use crate::error::ResourceError;
 use crate::plan::PropChange;
 
 pub mod attachment;
+pub mod caller_identity;
 pub mod cognito_identity_pool;
 pub mod cognito_identity_pool_roles;
 pub mod cognito_user;
@@ -61,6 +62,7 @@ pub static REGISTRY: &[Kind] = &[
     Kind::Managed(&lambda_function_url::LambdaFunctionUrl),
     Kind::Managed(&secretsmanager_secret::SecretsManagerSecret),
     Kind::Data(&iot_endpoint::IotEndpoint),
+    Kind::Data(&caller_identity::CallerIdentity),
     Kind::Managed(&iot_identity_attachments::IotIdentityAttachments),
 ];
 

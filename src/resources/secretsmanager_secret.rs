@@ -1,17 +1,41 @@
 //! Secrets Manager secret: description, tags and resource policy. Its value is written by the
 //! resource that owns it (the app user writes its generated password), never read back: the
-//! resource policy may deny reading it from where iotstack runs, so the secret is observed
-//! through ListSecrets and GetResourcePolicy only. Destroy deletes it without a recovery window;
-//! a name still scheduled for deletion is restored and reused by the next apply.
+//! resource policy may deny reading it from where iotstack runs.
+//!
+//! The secret is read by name with DescribeSecret, never found through ListSecrets. The Secrets
+//! Manager API reference (ListSecrets) says: "All Secrets Manager operations are eventually
+//! consistent. ListSecrets might not reflect changes from the last five minutes. You can get more
+//! recent information for a specific secret by calling DescribeSecret."
+//! (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecrets.html). A
+//! listing would miss the secret right after its create and still show it right after a delete.
+//!
+//! The default stack's resource policy (`policies/app-secret-policy.json`) has two denies. The
+//! first denies `GetSecretValue` from outside `--ip` to everyone. The second denies changing the
+//! secret (its policy, value, version stages, rotation, tags) when the request comes from outside
+//! `--ip` *and* its `aws:userid` is not the deployer's (the `caller_identity` data source: a
+//! role's id with any session name, a user's id). Both conditions must hold for the deny to apply
+//! ("If your policy statement has multiple condition operators, the condition operators are
+//! evaluated using a logical AND", IAM User Guide, "Conditions with multiple context keys or
+//! values"), and an explicit deny in any policy overrides every allow (IAM User Guide, "Policy
+//! evaluation logic"). So nobody outside `--ip` can loosen the policy or swap the value, while
+//! the principal that applied can still repair the secret from any address: a later apply from
+//! elsewhere rewrites a drifted policy instead of being locked out of its own secret. Nothing
+//! iotstack reads (`DescribeSecret`, `GetResourcePolicy`, `ListSecretVersionIds`) is denied, so
+//! plan sees the secret from anywhere. `DeleteSecret` is not denied: deleting gives nothing away
+//! (the value goes with the secret), and `destroy` keeps working from any address.
+//!
+//! Destroy deletes it without a recovery window; a name still scheduled for deletion
+//! (DescribeSecret answers it with a `DeletedDate`) is restored and reused by the next apply.
 
 use async_trait::async_trait;
-use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
-use serde_json::Value;
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
+use aws_sdk_secretsmanager::types::Tag;
+use serde_json::json;
 
-use super::support::tag_list;
+use super::support::{normalized_policy, tag_list};
 use super::{
-    wanted_tags, Changes, Ctx, Desired, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
-    PropType, Read,
+    wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
+    PropSpec, PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -47,27 +71,11 @@ fn sm_tags(want: &Desired) -> Vec<Tag> {
     tag_list(want, |k, v| Some(Tag::builder().key(k).value(v).build()))
 }
 
-/// The secret's list entry, including one scheduled for deletion.
-async fn entry(
-    ctx: &Ctx,
-    name: &str,
-) -> Result<Option<aws_sdk_secretsmanager::types::SecretListEntry>, AwsError> {
-    let by_name = Filter::builder()
-        .key(FilterNameStringType::Name)
-        .values(name);
-    let list = ctx
-        .clients
-        .secrets
-        .list_secrets()
-        .include_planned_deletion(true);
-    let mut pages = list.filters(by_name.build()).into_paginator().send();
-    while let Some(page) = pages.try_next().await.op("ListSecrets")? {
-        let mut entries = page.secret_list.into_iter().flatten();
-        if let Some(e) = entries.find(|e| e.name() == Some(name)) {
-            return Ok(Some(e));
-        }
-    }
-    Ok(None)
+/// What DescribeSecret answers for `name`, a secret scheduled for deletion included; `None` when
+/// there is no secret of that name.
+async fn describe(ctx: &Ctx, name: &str) -> Result<Option<DescribeSecretOutput>, AwsError> {
+    let call = ctx.clients.secrets.describe_secret().secret_id(name);
+    SPEC.missing.found(call.send().await.op("DescribeSecret"))
 }
 
 /// AWS refuses to create a secret whose name is scheduled for deletion.
@@ -111,64 +119,72 @@ async fn restore(ctx: &Ctx, want: &Desired) -> Result<String, AwsError> {
     Ok(arn)
 }
 
+/// What Secrets Manager answers about a secret: DescribeSecret's answer and, when the stack sets
+/// one, the text of its resource policy (`None` when it has none).
+pub struct Fetched {
+    pub secret: DescribeSecretOutput,
+    pub policy: Option<String>,
+}
+
 #[async_trait]
-impl Read for SecretsManagerSecret {
+impl Fetch for SecretsManagerSecret {
+    type Fetched = Fetched;
+
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
-        let name = want.str("name");
-        let Some(e) = entry(ctx, name).await? else {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+        let Some(secret) = describe(ctx, want.str("name")).await? else {
             return Ok(None);
         };
-        if e.deleted_date().is_some() {
-            // Gone for our purposes; create restores it.
-            return Ok(None);
+        let mut policy = None;
+        if want.props.contains_key("resource_policy") && secret.deleted_date().is_none() {
+            let call = ctx.clients.secrets.get_resource_policy();
+            let call = call.secret_id(secret.arn().unwrap_or_default());
+            let p = SPEC
+                .missing
+                .found(call.send().await.op("GetResourcePolicy"))?;
+            policy = p.and_then(|p| p.resource_policy);
         }
-        let arn = e.arn().unwrap_or_default().to_string();
-        let mut o = Observed::default();
-        o.props
-            .insert("name".into(), Value::String(name.to_string()));
-        o.props.insert(
-            "description".into(),
-            Value::String(e.description().unwrap_or_default().to_string()),
-        );
-        o.props.insert(
-            "tags".into(),
-            wanted_tags(
-                want,
-                e.tags()
-                    .iter()
-                    .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
-            ),
+        Ok(Some(Fetched { secret, policy }))
+    }
+
+    fn observe(&self, f: Fetched, want: &Desired) -> Option<Observed> {
+        let s = &f.secret;
+        if s.deleted_date().is_some() {
+            // Gone for our purposes; create restores it.
+            return None;
+        }
+        let tags = s.tags().iter();
+        let tags = tags.map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()));
+        let mut o = Observed::new(
+            json!({
+                "name": want.str("name"),
+                "description": s.description().unwrap_or_default(),
+                "tags": wanted_tags(want, tags),
+            }),
+            json!({
+                "name": want.str("name"),
+                "arn": s.arn().unwrap_or_default(),
+                "has_value": has_current_version(s),
+            }),
         );
         if want.props.contains_key("resource_policy") {
-            let p = Missing::SECRETS.found(
-                ctx.clients
-                    .secrets
-                    .get_resource_policy()
-                    .secret_id(&arn)
-                    .send()
-                    .await
-                    .op("GetResourcePolicy"),
-            )?;
-            let doc = p
-                .and_then(|p| p.resource_policy().map(str::to_string))
-                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                .map(|v| iotstack_policy::normalize(&v))
-                .unwrap_or(Value::Null);
+            let doc = normalized_policy(f.policy.as_deref());
             o.props.insert("resource_policy".into(), doc);
         }
-        let has_value = e.secret_versions_to_stages().is_some_and(|m| {
-            m.values()
-                .any(|stages| stages.iter().any(|s| s == "AWSCURRENT"))
-        });
-        o.attrs.insert("name".into(), name.to_string());
-        o.attrs.insert("arn".into(), arn);
-        o.attrs.insert("has_value".into(), has_value.to_string());
-        Ok(Some(o))
+        Some(o)
     }
+}
+
+/// Whether a version of the secret carries the `AWSCURRENT` stage: the secret has a value.
+fn has_current_version(s: &DescribeSecretOutput) -> bool {
+    let stages = s
+        .version_ids_to_stages()
+        .into_iter()
+        .flat_map(|m| m.values());
+    stages.flatten().any(|stage| stage == "AWSCURRENT")
 }
 
 #[async_trait]
@@ -179,9 +195,9 @@ impl Manage for SecretsManagerSecret {
 
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
         let name = want.str("name");
-        let scheduled = entry(ctx, name)
+        let scheduled = describe(ctx, name)
             .await?
-            .is_some_and(|e| e.deleted_date().is_some());
+            .is_some_and(|s| s.deleted_date().is_some());
         let arn = if scheduled {
             restore(ctx, want).await?
         } else {
@@ -263,7 +279,101 @@ impl Manage for SecretsManagerSecret {
             .delete_secret()
             .secret_id(have.attr("arn"));
         let r = call.force_delete_without_recovery(true).send().await;
-        Missing::SECRETS.gone(r.op("DeleteSecret"))?;
+        SPEC.missing.gone(r.op("DeleteSecret"))?;
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use aws_sdk_secretsmanager::operation::describe_secret::builders::DescribeSecretOutputBuilder;
+    use aws_smithy_types::DateTime;
+    use serde_json::Value;
+
+    use super::*;
+
+    const ARN: &str =
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:eu-west-1_AbC_p-app-user-Xy12Ab";
+
+    /// DescribeSecret's answer for the app secret, as AWS gives it after apply.
+    fn described() -> DescribeSecretOutputBuilder {
+        let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+        DescribeSecretOutput::builder()
+            .arn(ARN)
+            .name("eu-west-1_AbC_p-app-user")
+            .description("Password of p-app-user")
+            .tags(tag("iotstack:stack", "p"))
+            .tags(tag("ClientId", "abc"))
+            .tags(tag("owner", "ops"))
+            .set_version_ids_to_stages(Some(HashMap::from([
+                ("v1".to_string(), vec!["AWSPREVIOUS".to_string()]),
+                ("v2".to_string(), vec!["AWSCURRENT".to_string()]),
+            ])))
+    }
+
+    fn want() -> Desired {
+        Desired::from_json(
+            "app-secret",
+            json!({
+                "name": "eu-west-1_AbC_p-app-user",
+                "description": "Password of p-app-user",
+                "resource_policy": {},
+                "tags": {"iotstack:stack": "p", "ClientId": "abc"},
+            }),
+        )
+    }
+
+    #[test]
+    fn a_described_secret_is_observed_with_its_policy_and_the_stacks_tags_only() {
+        let policy = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*"}}"#;
+        let f = Fetched {
+            secret: described().build(),
+            policy: Some(policy.into()),
+        };
+        let o = SecretsManagerSecret.observe(f, &want()).expect("live");
+        assert_eq!(o.props["description"], json!("Password of p-app-user"));
+        assert_eq!(
+            o.props["tags"],
+            json!({"iotstack:stack": "p", "ClientId": "abc"})
+        );
+        assert_eq!(
+            o.props["resource_policy"]["Statement"][0]["Action"],
+            json!(["secretsmanager:GetSecretValue"])
+        );
+        assert_eq!(o.attr("arn"), ARN);
+        assert_eq!(o.attr("has_value"), "true");
+    }
+
+    #[test]
+    fn a_secret_without_policy_or_value_says_so() {
+        let f = Fetched {
+            secret: described().set_version_ids_to_stages(None).build(),
+            policy: None,
+        };
+        let o = SecretsManagerSecret.observe(f, &want()).expect("live");
+        assert_eq!(o.props["resource_policy"], Value::Null);
+        assert_eq!(o.attr("has_value"), "false");
+        // A stack without a policy does not compare one.
+        let mut plain = want();
+        plain.props.remove("resource_policy");
+        let f = Fetched {
+            secret: described().build(),
+            policy: None,
+        };
+        let o = SecretsManagerSecret.observe(f, &plain).expect("live");
+        assert!(!o.props.contains_key("resource_policy"));
+    }
+
+    #[test]
+    fn a_secret_scheduled_for_deletion_is_not_live() {
+        let f = Fetched {
+            secret: described()
+                .deleted_date(DateTime::from_secs(1_700_000_000))
+                .build(),
+            policy: None,
+        };
+        assert!(SecretsManagerSecret.observe(f, &want()).is_none());
     }
 }

@@ -47,7 +47,7 @@ async fn the_binary_alone_validates_plans_applies_and_destroys_the_built_in_stac
     let r = run(&w, &bin, &["validate"]).ok();
     r.stdout_has("valid: <built-in>/stacks/default.yaml: no problems found");
     let r = run(&w, &bin, &[&["plan"], &params[..]].concat()).ok();
-    r.stdout_has("Plan: 25 to create, 0 to update, 0 to replace, 1 unchanged.");
+    r.stdout_has("Plan: 25 to create, 0 to update, 0 to replace, 2 unchanged.");
     // Nothing is written by validate and plan.
     assert_eq!(std::fs::read_dir(w.dir.path()).unwrap().count(), 1);
 

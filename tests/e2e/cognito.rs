@@ -225,10 +225,10 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
     assert_eq!(tags["ClientId"], pool.client_id);
     assert_eq!(tags["IdentityPoolId"], pool.identity_pool_id);
     assert_eq!(tags["UserPoolId"], pool.id);
-    assert_eq!(tags["Email"], w.email());
-    assert_eq!(tags["IotPolicyName"], iot_policy);
+    assert_eq!(tags["EmailAddress"], w.email());
+    assert_eq!(tags["IoTPolicy"], iot_policy);
     let endpoint = aws.data_endpoint().await;
-    assert_eq!(tags["IotEndpoint"], endpoint);
+    assert_eq!(tags["IoTEndpoint"], endpoint);
     assert_eq!(tags["iotstack:stack"], p);
     let rp = aws
         .secret_policy(aws.secret(&secret_name).await.arn().unwrap())
@@ -236,13 +236,7 @@ async fn apply_provisions_the_cognito_half_and_the_app_user_signs_in() {
         .expect("a resource policy");
     let deny = &statements(&rp)[0];
     assert_eq!(deny["Effect"], json!("Deny"));
-    assert_eq!(
-        list(&deny["Action"]),
-        [
-            "secretsmanager:GetSecretValue",
-            "secretsmanager:DescribeSecret"
-        ]
-    );
+    assert_eq!(list(&deny["Action"]), ["secretsmanager:GetSecretValue"]);
     assert_eq!(
         deny["Condition"]["NotIpAddress"]["aws:SourceIp"],
         json!("203.0.113.7/32")

@@ -48,7 +48,25 @@ fn emulator_python() -> &'static str {
 }
 
 /// The strict patches every end-to-end test runs with.
-pub const STRICT: &str = "all,-list-lag";
+pub const STRICT: &str = "all";
+
+/// How far the emulators' ListSecrets lags behind writes: `IOTSTACK_EMULATOR_LIST_LAG` seconds
+/// (default 3, as scripts/moto_ext.py) when the strict patches in force include `list-lag`.
+pub fn list_lag() -> std::time::Duration {
+    let spec = std::env::var("IOTSTACK_EMULATOR_STRICT").unwrap_or_else(|_| STRICT.into());
+    // Read as scripts/moto_ext.py's parse_strict reads it: left to right, a list that starts
+    // with a removal starts from every patch.
+    let items: Vec<String> = spec.split(',').map(|i| i.trim().to_lowercase()).collect();
+    let from_all = items.first().is_some_and(|i| i.starts_with('-'));
+    let on = items.iter().fold(from_all, |on, item| match item.as_str() {
+        "1" | "all" | "on" | "true" | "list-lag" => true,
+        "-list-lag" => false,
+        _ => on,
+    });
+    let seconds = std::env::var("IOTSTACK_EMULATOR_LIST_LAG").ok();
+    let seconds = seconds.and_then(|s| s.parse::<f64>().ok()).unwrap_or(3.0);
+    std::time::Duration::from_secs_f64(if on { seconds } else { 0.0 })
+}
 
 /// `GET <emulator>/<path>` on the emulator's own endpoint: its JSON answer.
 pub fn emulator_get(endpoint: &str, path: &str) -> serde_json::Value {

@@ -16,7 +16,7 @@ use aws_sdk_iot::operation::describe_thing::DescribeThingOutput;
 use aws_sdk_iot::types::{CertificateDescription, TopicRule};
 use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutput;
 use aws_sdk_lambda::types::FunctionConfiguration;
-use aws_sdk_secretsmanager::types::SecretListEntry;
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_sdk_sns::types::Subscription;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use serde_json::Value;
@@ -27,6 +27,8 @@ use iotstack::aws::Clients;
 pub struct Live {
     aws: Clients,
     prefix: String,
+    /// How far ListSecrets lags behind writes on this world's emulator.
+    list_lag: std::time::Duration,
 }
 
 impl Deref for Live {
@@ -66,6 +68,7 @@ impl Live {
         Live {
             aws,
             prefix: prefix.to_string(),
+            list_lag: crate::harness::list_lag(),
         }
     }
 
@@ -346,11 +349,13 @@ impl Live {
     pub async fn sign_in(&self, pool: &Pool) -> (String, String) {
         let p = &self.prefix;
         let secret_id = format!("{}_{p}-app-user", pool.id);
-        let secret = send!(self.secrets.get_secret_value().secret_id(&secret_id));
-        let password = secret.secret_string().unwrap().to_string();
-        let id = self
-            .sign_in_as(pool, &format!("{p}-app-user"), &password)
-            .await;
+        let username = format!("{p}-app-user");
+        let value = self.secret_value(&secret_id).await;
+        let password = value[&username]
+            .as_str()
+            .unwrap_or_else(|| panic!("the secret holds {{\"{username}\": password}}: {value}"))
+            .to_string();
+        let id = self.sign_in_as(pool, &username, &password).await;
         (password, id)
     }
 
@@ -416,20 +421,44 @@ impl Live {
 
     // --- Secrets Manager
 
-    /// Every secret, those scheduled for deletion included.
-    pub async fn secrets(&self) -> Vec<SecretListEntry> {
+    /// Every secret, those scheduled for deletion included, each as DescribeSecret answers it.
+    /// ListSecrets lags behind writes (strict emulator, as AWS documents): the listing is taken
+    /// once it has caught up, and each secret is then read by name, which is current.
+    pub async fn secrets(&self) -> Vec<DescribeSecretOutput> {
+        tokio::time::sleep(self.list_lag).await;
         let out = send!(self.secrets.list_secrets().include_planned_deletion(true));
-        out.secret_list().to_vec()
+        let mut found = Vec::new();
+        for name in out.secret_list().iter().filter_map(|s| s.name()) {
+            if let Some(s) = self.described_secret(name).await {
+                found.push(s);
+            }
+        }
+        found
+    }
+
+    /// DescribeSecret's answer for `id` (a name or an ARN), if there is such a secret.
+    pub async fn described_secret(&self, id: &str) -> Option<DescribeSecretOutput> {
+        match self.secrets.describe_secret().secret_id(id).send().await {
+            Ok(s) => Some(s),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                None
+            }
+            Err(e) => panic!("DescribeSecret {id}: {}", DisplayErrorContext(e)),
+        }
     }
 
     /// The secret named `name`, not scheduled for deletion.
-    pub async fn secret(&self, name: &str) -> SecretListEntry {
-        let out = send!(self.secrets.list_secrets());
-        out.secret_list()
-            .iter()
-            .find(|s| s.name() == Some(name))
-            .cloned()
-            .unwrap_or_else(|| panic!("the secret {name}"))
+    pub async fn secret(&self, name: &str) -> DescribeSecretOutput {
+        let s = self.described_secret(name).await;
+        let s = s.unwrap_or_else(|| panic!("the secret {name}"));
+        assert!(
+            s.deleted_date().is_none(),
+            "{name} is scheduled for deletion"
+        );
+        s
     }
 
     pub async fn secret_tags(&self, name: &str) -> HashMap<String, String> {
@@ -439,6 +468,13 @@ impl Live {
             .iter()
             .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
             .collect()
+    }
+
+    /// A secret's value, which must be JSON (the app secret's is `{"<user>": "<password>"}`).
+    pub async fn secret_value(&self, id: &str) -> Value {
+        let out = send!(id, self.secrets.get_secret_value().secret_id(id));
+        let text = out.secret_string().expect("a string value");
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("the value of {id} is not JSON: {e}"))
     }
 
     pub async fn put_secret_policy(&self, id: &str, doc: impl Display) {

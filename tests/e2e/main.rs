@@ -18,5 +18,6 @@ mod live;
 mod lock;
 mod permissions;
 mod record;
+mod secret;
 mod stacks;
 mod validate;
