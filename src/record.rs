@@ -55,7 +55,11 @@ struct Document {
 enum Found {
     /// The stack's record: its ARN.
     Ours(String),
-    /// A secret of that name without the stack's mark (or scheduled for deletion).
+    /// The stack's record, deleted by a destroy: Secrets Manager deletes "asynchronously, so there
+    /// might be a short delay before the secret is permanently deleted" (DeleteSecret, API
+    /// reference), and until then the name cannot be created again. Its ARN.
+    Deleted(String),
+    /// A secret of that name without the stack's mark.
     Other,
     Missing,
 }
@@ -81,13 +85,12 @@ async fn find(ctx: &Ctx) -> std::result::Result<Found, AwsError> {
             .and_then(|t| t.value())
             .map(str::to_string)
     };
-    let ours = tag(STACK_TAG).as_deref() == Some(ctx.prefix.as_str())
-        && tag(RECORD_TAG).is_some()
-        && d.deleted_date().is_none();
-    Ok(if ours {
-        Found::Ours(d.arn().unwrap_or(&name).to_string())
-    } else {
-        Found::Other
+    let ours = tag(STACK_TAG).as_deref() == Some(ctx.prefix.as_str()) && tag(RECORD_TAG).is_some();
+    let arn = d.arn().unwrap_or(&name).to_string();
+    Ok(match (ours, d.deleted_date().is_some()) {
+        (true, false) => Found::Ours(arn),
+        (true, true) => Found::Deleted(arn),
+        (false, _) => Found::Other,
     })
 }
 
@@ -106,7 +109,9 @@ pub async fn load(ctx: &Ctx) -> Result<Vec<AppliedResource>> {
     let arn = match find(ctx).await.map_err(err)? {
         Found::Ours(arn) => arn,
         Found::Other => return Ok(Vec::new()),
-        Found::Missing => return Ok(crate::state::load_applied(&ctx.state_dir)),
+        Found::Missing | Found::Deleted(_) => {
+            return Ok(crate::state::load_applied(&ctx.state_dir))
+        }
     };
     let v = Missing::SECRETS
         .found(
@@ -165,6 +170,20 @@ pub async fn save(
     let put = |arn| async move { put(arn).await.op("PutSecretValue").map(|_| ()) };
     match found {
         Found::Ours(arn) => put(arn).await.map_err(write)?,
+        // An apply right after a destroy: the record is still being deleted. Restoring it
+        // ("cancels the scheduled deletion of a secret", RestoreSecret) gives the name back.
+        Found::Deleted(arn) => {
+            let restored = ctx
+                .clients
+                .secrets
+                .restore_secret()
+                .secret_id(&arn)
+                .send()
+                .await
+                .op("RestoreSecret");
+            restored.map_err(write)?;
+            put(arn).await.map_err(write)?
+        }
         Found::Other => {
             return Ok(Some(format!(
                 "the stack's record could not be kept in AWS: a secret named `{}` that is not this stack's holds the name; only this machine's local cache knows what the stack made",

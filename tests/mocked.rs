@@ -936,3 +936,66 @@ async fn a_topic_rule_whose_changed_role_is_not_assumable_yet_is_replaced_on_a_l
         .expect("replaced once IAM has propagated");
     assert_eq!(replace.num_calls(), 2);
 }
+
+/// An apply right after a destroy: DescribeSecret still answers the stack's record with a
+/// `DeletedDate` (Secrets Manager deletes "asynchronously", DeleteSecret API reference) and the
+/// name cannot be created yet. The record is restored and written, not reported as another
+/// owner's secret.
+#[tokio::test]
+async fn a_record_still_being_deleted_is_restored_and_written() {
+    use aws_sdk_secretsmanager::operation::{
+        put_secret_value::PutSecretValueOutput, restore_secret::RestoreSecretOutput,
+    };
+    use aws_sdk_secretsmanager::Client;
+
+    const RECORD_ARN: &str =
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:mk-iotstack-record-AbCdEf";
+    let describe = mock!(Client::describe_secret)
+        .match_requests(|r| r.secret_id() == Some("mk-iotstack-record"))
+        .then_http_response(|| {
+            let body = format!(
+                r#"{{"ARN": "{RECORD_ARN}", "Name": "mk-iotstack-record", "DeletedDate": 1700000000,
+                    "Tags": [{{"Key": "iotstack:stack", "Value": "mk"}}, {{"Key": "iotstack:record", "Value": "1"}}]}}"#
+            );
+            HttpResponse::new(status(200), SdkBody::from(body))
+        });
+    let create = mock!(Client::create_secret)
+        .then_http_response(|| json_error(400, "InvalidRequestException", SCHEDULED));
+    let restore = mock!(Client::restore_secret)
+        .match_requests(|r| r.secret_id() == Some(RECORD_ARN))
+        .then_output(|| RestoreSecretOutput::builder().arn(RECORD_ARN).build());
+    let written = Calls::default();
+    let seen = written.clone();
+    let put = mock!(Client::put_secret_value).then_compute_output(move |r| {
+        seen.lock().unwrap().push((
+            r.secret_id().unwrap_or_default().into(),
+            r.secret_string().unwrap_or_default().into(),
+        ));
+        PutSecretValueOutput::builder().arn(RECORD_ARN).build()
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_config(&Backoffs::default());
+    let mut clients = Clients::from_config(base.clone());
+    clients.secrets = secrets_client(&base, &[&describe, &create, &restore, &put]);
+    let c = ctx(clients, dir.path());
+    let resources: Vec<iotstack::state::AppliedResource> = serde_json::from_value(json!([
+        {"id": "alert-topic", "type": "sns_topic", "props": {"name": "mk-iot-notification"}}
+    ]))
+    .unwrap();
+    let note = iotstack::record::save(&c, &[], &resources)
+        .await
+        .expect("the record is written");
+
+    assert_eq!(note, None, "not reported as another owner's secret");
+    assert_eq!(create.num_calls(), 0);
+    assert_eq!(restore.num_calls(), 1);
+    let written = written.lock().unwrap();
+    assert_eq!(written.len(), 1);
+    assert_eq!(written[0].0, RECORD_ARN);
+    assert!(
+        written[0].1.contains("mk-iot-notification"),
+        "{}",
+        written[0].1
+    );
+}
