@@ -215,9 +215,9 @@ pub(crate) fn map_plan() -> Plan {
     let tags = |endpoint: &str| {
         json!({
             "ClientId": "1example23",
-            "Email": "ops@example.com",
-            "IotEndpoint": endpoint,
-            "IotPolicyName": "demo-cognito-iot-policy",
+            "EmailAddress": "ops@example.com",
+            "IoTEndpoint": endpoint,
+            "IoTPolicy": "demo-cognito-iot-policy",
             "iotstack:stack": "demo"
         })
     };

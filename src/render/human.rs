@@ -301,8 +301,8 @@ mod tests {
     fn plan_shows_map_properties_key_by_key() {
         let text = plan(&map_plan(), &PLAIN, false);
         // Keys that did not change are not repeated; nothing is shown as removed and re-added.
-        assert!(!text.contains("Email"), "{text}");
-        assert!(!text.contains("IotPolicyName"), "{text}");
+        assert!(!text.contains("EmailAddress"), "{text}");
+        assert!(!text.contains("IoTPolicy"), "{text}");
         insta::assert_snapshot!("plan_maps", text);
     }
 
