@@ -1,5 +1,7 @@
-//! What AWS does and moto forgave: guest identities beside signed-in ones, and regions without
-//! Lambda function URLs.
+//! What AWS does and moto forgave: guest identities beside signed-in ones, regions without
+//! Lambda function URLs, and a stack applied, destroyed and applied again at once (every strict
+//! patch on: AWS's certificate subject, ListSecrets lagging behind writes, roles not assumable at
+//! first, Cognito updates resetting what they omit).
 
 use crate::harness::World;
 
@@ -60,6 +62,25 @@ async fn guest_identities_are_not_drift_and_get_no_iot_policy() {
     assert!(!attached.contains(&guest), "{attached:?}");
     w.iotstack("plan", &["--detailed-exitcode"]).code(0);
     w.iotstack("destroy", &["--yes"]).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_plan_destroy_and_apply_again_back_to_back() {
+    let w = World::new();
+    w.apply();
+    w.plan_is_clean();
+    w.destroy_leaves_nothing().await;
+    // At once, while ListSecrets still lists the deleted secrets: nothing of the old stack is
+    // taken for the new one, and the new one reads back as written.
+    w.apply();
+    w.plan_is_clean();
+    let c = w.live().await;
+    let pool = c.pool().await;
+    let (_, identity) = c.sign_in(&pool).await;
+    w.apply();
+    let policy = format!("{}-cognito-iot-policy", w.prefix);
+    assert!(c.policy_targets(&policy).await.contains(&identity));
+    w.is_clean_and_destroys_to_nothing().await;
 }
 
 #[test]
