@@ -12,13 +12,15 @@
 //! killed between `AdminCreateUser` and `AdminSetUserPassword`).
 
 use async_trait::async_trait;
+use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserOutput;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType, UserStatusType};
+use aws_sdk_secretsmanager::operation::list_secret_version_ids::ListSecretVersionIdsOutput;
 use rand::seq::SliceRandom;
 use rand::Rng;
-use serde_json::Value;
+use serde_json::json;
 
 use super::{
-    Changes, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Read,
+    Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -119,15 +121,19 @@ async fn secret_has_value(ctx: &Ctx, secret: &str) -> Result<bool, AwsError> {
             .await
             .op("ListSecretVersionIds"),
     )?;
-    Ok(r.is_some_and(|r| {
-        r.versions()
-            .iter()
-            .filter(|v| v.version_stages().iter().any(|s| s == "AWSCURRENT"))
-            .any(|v| {
-                v.version_id()
-                    .is_some_and(|id| id.starts_with(VERSION_PREFIX))
-            })
-    }))
+    Ok(r.as_ref().is_some_and(current_value_is_ours))
+}
+
+/// Whether the `AWSCURRENT` version of a secret is one iotstack wrote ([`VERSION_PREFIX`]).
+fn current_value_is_ours(versions: &ListSecretVersionIdsOutput) -> bool {
+    versions
+        .versions()
+        .iter()
+        .filter(|v| v.version_stages().iter().any(|s| s == "AWSCURRENT"))
+        .any(|v| {
+            v.version_id()
+                .is_some_and(|id| id.starts_with(VERSION_PREFIX))
+        })
 }
 
 async fn set_password(ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
@@ -154,19 +160,38 @@ async fn set_password(ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
     Ok(())
 }
 
+/// What AWS answered about the user, and whether its secret holds a value iotstack wrote.
+pub struct Fetched {
+    user: AdminGetUserOutput,
+    password_in_secret: bool,
+}
+
 #[async_trait]
-impl Read for CognitoUser {
+impl Fetch for CognitoUser {
+    type Fetched = Fetched;
+
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
         let (pool, username) = (want.str("user_pool_id"), want.str("username"));
         let call = ctx.clients.cognito_idp.admin_get_user().user_pool_id(pool);
         let r = call.username(username).send().await;
-        let Some(u) = MISSING.found(r.op("AdminGetUser"))? else {
+        let Some(user) = MISSING.found(r.op("AdminGetUser"))? else {
             return Ok(None);
         };
+        let secret = want.str("password_secret_arn");
+        let password_in_secret =
+            want.is_known("password_secret_arn") && secret_has_value(ctx, secret).await?;
+        Ok(Some(Fetched {
+            user,
+            password_in_secret,
+        }))
+    }
+
+    fn observe(&self, f: Fetched, want: &Desired) -> Option<Observed> {
+        let u = &f.user;
         let attr = |n: &str| {
             u.user_attributes()
                 .iter()
@@ -175,27 +200,18 @@ impl Read for CognitoUser {
                 .unwrap_or_default()
                 .to_string()
         };
-        let s = |v: &str| Value::String(v.to_string());
-        let secret = want.str("password_secret_arn");
-        let mut o = Observed::default();
-        o.props.insert("user_pool_id".into(), s(pool));
-        o.props.insert("username".into(), s(u.username()));
-        o.props.insert("email".into(), s(&attr("email")));
-        o.props.insert("password_secret_arn".into(), s(secret));
-        o.props.insert(
-            "confirmed".into(),
-            Value::Bool(u.user_status() == Some(&UserStatusType::Confirmed)),
-        );
-        o.props.insert(
-            "password_in_secret".into(),
-            Value::Bool(
-                want.is_known("password_secret_arn") && secret_has_value(ctx, secret).await?,
-            ),
-        );
-        o.attrs.insert("username".into(), u.username().to_string());
-        o.attrs.insert("sub".into(), attr("sub"));
-        o.attrs.insert("user_pool_id".into(), pool.to_string());
-        Ok(Some(o))
+        let pool = want.str("user_pool_id");
+        Some(Observed::new(
+            json!({
+                "user_pool_id": pool,
+                "username": u.username(),
+                "email": attr("email"),
+                "password_secret_arn": want.str("password_secret_arn"),
+                "confirmed": u.user_status() == Some(&UserStatusType::Confirmed),
+                "password_in_secret": f.password_in_secret,
+            }),
+            json!({ "username": u.username(), "sub": attr("sub"), "user_pool_id": pool }),
+        ))
     }
 }
 
@@ -268,6 +284,96 @@ fn build_err(e: aws_sdk_cognitoidentityprovider::error::BuildError) -> ResourceE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_secretsmanager::types::SecretVersionsListEntry;
+
+    fn want() -> Desired {
+        Desired::from_json(
+            "app-user",
+            json!({
+                "user_pool_id": "eu-west-1_EXAMPLE01",
+                "username": "p-app-user",
+                "email": "ops@example.com",
+                "password_secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x",
+            }),
+        )
+    }
+
+    fn user(status: UserStatusType) -> AdminGetUserOutput {
+        let attr = |n: &str, v: &str| AttributeType::builder().name(n).value(v).build().unwrap();
+        AdminGetUserOutput::builder()
+            .username("p-app-user")
+            .user_status(status)
+            .user_attributes(attr("sub", "11111111-2222-3333-4444-555555555555"))
+            .user_attributes(attr("email", "old@example.com"))
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_confirmed_user_with_its_password_in_the_secret() {
+        let f = Fetched {
+            user: user(UserStatusType::Confirmed),
+            password_in_secret: true,
+        };
+        let o = CognitoUser.observe(f, &want()).unwrap();
+        assert_eq!(o.props["email"], json!("old@example.com"));
+        assert_eq!(o.props["confirmed"], json!(true));
+        assert_eq!(o.props["password_in_secret"], json!(true));
+        assert_eq!(o.attr("sub"), "11111111-2222-3333-4444-555555555555");
+        assert_eq!(o.attr("user_pool_id"), "eu-west-1_EXAMPLE01");
+    }
+
+    #[test]
+    fn a_user_left_with_a_temporary_password_is_not_confirmed() {
+        // A run killed between AdminCreateUser and AdminSetUserPassword.
+        let f = Fetched {
+            user: user(UserStatusType::ForceChangePassword),
+            password_in_secret: false,
+        };
+        let o = CognitoUser.observe(f, &want()).unwrap();
+        assert_eq!(o.props["confirmed"], json!(false));
+        assert_eq!(o.props["password_in_secret"], json!(false));
+    }
+
+    #[test]
+    fn only_a_current_version_iotstack_wrote_counts_as_the_password() {
+        let version = |id: &str, stage: &str| {
+            SecretVersionsListEntry::builder()
+                .version_id(id)
+                .version_stages(stage)
+                .build()
+        };
+        let listed = |entries: Vec<SecretVersionsListEntry>| {
+            ListSecretVersionIdsOutput::builder()
+                .set_versions(Some(entries))
+                .build()
+        };
+        let ours = format!("{VERSION_PREFIX}0123456789abcdef0123456789abcdef");
+        let cases = [
+            (vec![version(&ours, "AWSCURRENT")], true),
+            // The value of an older iotstack, or one written by hand.
+            (
+                vec![version(
+                    "a1b2c3d4-0000-0000-0000-000000000000",
+                    "AWSCURRENT",
+                )],
+                false,
+            ),
+            // Ours, but no longer current.
+            (
+                vec![
+                    version(&ours, "AWSPREVIOUS"),
+                    version("a1b2c3d4-0000-0000-0000-000000000000", "AWSCURRENT"),
+                ],
+                false,
+            ),
+            (vec![], false),
+        ];
+        for (entries, expected) in cases {
+            let l = listed(entries);
+            assert_eq!(current_value_is_ours(&l), expected, "{l:?}");
+        }
+    }
 
     #[test]
     fn passwords_have_every_class() {
@@ -284,7 +390,7 @@ mod tests {
 
     #[test]
     fn the_value_is_the_seeds_json_object_and_its_version_says_so() {
-        let v: Value = serde_json::from_str(&secret_value("p-app-user", "pw\"1")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&secret_value("p-app-user", "pw\"1")).unwrap();
         assert_eq!(v, serde_json::json!({"p-app-user": "pw\"1"}));
         let id = version_id();
         assert!(
