@@ -5,11 +5,11 @@
 //! thing.
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde_json::json;
 
 use super::{
-    iot_policy, iot_thing, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
-    Read,
+    iot_policy, iot_thing, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec,
+    PropType,
 };
 use crate::aws::Missing;
 use crate::error::{AwsError, ResourceError};
@@ -38,31 +38,32 @@ impl<L: Link> Attachment<L> {
 }
 
 #[async_trait]
-impl<L: Link> Read for Attachment<L> {
+impl<L: Link> Fetch for Attachment<L> {
+    /// Everything attached to the resource the attachment is made to.
+    type Fetched = Vec<String>;
+
     fn spec(&self) -> &'static KindSpec {
         self.0.spec()
     }
 
-    async fn read(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Observed>, ResourceError> {
-        let (to_prop, what_prop) = self.ends();
-        let (to, what) = (want.str(to_prop), want.str(what_prop));
-        let Some(list) = self
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Vec<String>>, ResourceError> {
+        let to = want.str(self.ends().0);
+        let found = self
             .0
             .spec()
             .missing
-            .found(self.0.attached(ctx, to).await)?
-        else {
-            return Ok(None);
-        };
-        if !list.iter().any(|a| a == what) {
-            return Ok(None);
+            .found(self.0.attached(ctx, to).await)?;
+        Ok(found)
+    }
+
+    fn observe(&self, attached: Vec<String>, want: &Desired) -> Option<Observed> {
+        let (to_prop, what_prop) = self.ends();
+        let (to, what) = (want.str(to_prop), want.str(what_prop));
+        if !attached.iter().any(|a| a == what) {
+            return None;
         }
-        let mut o = Observed::default();
-        for (k, v) in [(to_prop, to), (what_prop, what)] {
-            o.props.insert(k.into(), Value::String(v.to_string()));
-            o.attrs.insert(k.into(), v.to_string());
-        }
-        Ok(Some(o))
+        let ends = json!({ to_prop: to, what_prop: what });
+        Some(Observed::new(ends.clone(), ends))
     }
 }
 
@@ -172,5 +173,41 @@ impl Link for ThingPrincipal {
 
     async fn detach(&self, ctx: &Ctx, thing: String, principal: String) -> Result<usize, AwsError> {
         iot_thing::detach(ctx, [(thing, principal)]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attachment_is_live_when_its_target_lists_it() {
+        let cert = "arn:aws:iot:eu-west-1:123456789012:cert/abc";
+        let want = Desired::from_json(
+            "device-policy-attachment",
+            json!({"policy": "p-device-policy", "target": cert}),
+        );
+        let kind = Attachment(PolicyTarget);
+        let listed = vec!["eu-west-1:identity".to_string(), cert.to_string()];
+        let o = kind.observe(listed, &want).expect("attached");
+        assert_eq!(o.props["target"], json!(cert));
+        assert_eq!(o.attr("policy"), "p-device-policy");
+        // The policy exists but is attached elsewhere only.
+        let elsewhere = vec!["eu-west-1:identity".to_string()];
+        assert!(kind.observe(elsewhere, &want).is_none());
+    }
+
+    #[test]
+    fn a_thing_principal_reads_its_two_ends() {
+        let cert = "arn:aws:iot:eu-west-1:123456789012:cert/abc";
+        let want = Desired::from_json(
+            "device-thing-principal",
+            json!({"thing": "p-thing", "principal": cert}),
+        );
+        let o = Attachment(ThingPrincipal)
+            .observe(vec![cert.to_string()], &want)
+            .expect("attached");
+        assert_eq!(o.attr("thing"), "p-thing");
+        assert_eq!(o.attr("principal"), cert);
     }
 }

@@ -390,7 +390,8 @@ mod tests {
 
     #[test]
     fn the_value_is_the_seeds_json_object_and_its_version_says_so() {
-        let v: serde_json::Value = serde_json::from_str(&secret_value("p-app-user", "pw\"1")).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&secret_value("p-app-user", "pw\"1")).unwrap();
         assert_eq!(v, serde_json::json!({"p-app-user": "pw\"1"}));
         let id = version_id();
         assert!(
