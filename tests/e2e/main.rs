@@ -16,6 +16,7 @@ mod harness;
 mod live;
 mod lock;
 mod mocked;
+mod ownership;
 mod permissions;
 mod stacks;
 mod validate;
