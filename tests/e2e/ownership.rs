@@ -12,7 +12,6 @@ async fn foreign_resources_are_left_alone_until_adopted() {
     let aws = w.live().await;
     let policy = format!("{}-cognito-iot-policy", w.prefix);
     let thing = format!("{}-thing", w.prefix);
-    let other_target = format!("{}-other-thing", w.prefix);
     aws.iot
         .create_policy()
         .policy_name(&policy)
@@ -26,20 +25,21 @@ async fn foreign_resources_are_left_alone_until_adopted() {
         .send()
         .await
         .expect("CreateThing");
-    let thing_arn = aws
+    // Another owner's certificate, attached to the policy.
+    let cert_arn = aws
         .iot
-        .create_thing()
-        .thing_name(&other_target)
+        .create_keys_and_certificate()
+        .set_as_active(true)
         .send()
         .await
-        .expect("CreateThing")
-        .thing_arn()
+        .expect("CreateKeysAndCertificate")
+        .certificate_arn()
         .unwrap_or_default()
         .to_string();
     aws.iot
         .attach_policy()
         .policy_name(&policy)
-        .target(&thing_arn)
+        .target(&cert_arn)
         .send()
         .await
         .expect("AttachPolicy");
@@ -53,7 +53,7 @@ async fn foreign_resources_are_left_alone_until_adopted() {
     );
     let json = w.iotstack("plan", &["--output", "json"]).json();
     let action = |id: &str| {
-        json["resources"]
+        json["changes"]
             .as_array()
             .unwrap()
             .iter()
@@ -71,12 +71,15 @@ async fn foreign_resources_are_left_alone_until_adopted() {
         run.all()
     );
     assert_eq!(aws.iot_policy(&policy).await, before, "document unchanged");
-    assert!(aws.iot_policy_tags(&policy).await.is_empty(), "no tag added");
-    assert_eq!(aws.policy_targets(&policy).await, vec![thing_arn.clone()]);
+    assert!(
+        aws.iot_policy_tags(&policy).await.is_empty(),
+        "no tag added"
+    );
+    assert_eq!(aws.policy_targets(&policy).await, vec![cert_arn.clone()]);
 
     w.iotstack("destroy", &["--yes"]).ok();
     assert_eq!(aws.iot_policy(&policy).await, before, "still in place");
-    assert_eq!(aws.policy_targets(&policy).await, vec![thing_arn.clone()]);
+    assert_eq!(aws.policy_targets(&policy).await, vec![cert_arn.clone()]);
     assert!(aws.thing_exists(&thing).await, "the thing is left");
 
     // Adopted: the plan shows the mark added, then apply proceeds.
@@ -85,8 +88,7 @@ async fn foreign_resources_are_left_alone_until_adopted() {
         &["--yes", "--adopt", "identity-iot-policy,device-thing"],
     );
     assert!(adopt.stdout.contains("iotstack:stack"), "{}", adopt.all());
-    let adopt = adopt.ok();
-    let _ = adopt;
+    adopt.ok();
     assert_eq!(
         aws.iot_policy_tags(&policy)
             .await
