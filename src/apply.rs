@@ -190,10 +190,11 @@ pub async fn apply(
                 observed: have.as_ref(),
             });
             let planned = plan.get(id).map(|r| r.action).unwrap_or(confirmed.action);
-            let action = if planned == Action::Create {
-                Action::Create
-            } else {
-                confirmed.action
+            let action = match (planned, confirmed.action, confirmed.if_adopted) {
+                (Action::Create, _, _) => Action::Create,
+                // Adopted in the plan: what adopting it does.
+                (p, Action::Foreign, Some(a)) if p != Action::Foreign => a,
+                (_, a, _) => a,
             };
             let ctx = ctx.clone();
             let reporter = reporter.clone();
@@ -358,6 +359,13 @@ async fn step(
         });
     };
     match (action, &have) {
+        (Action::Foreign, _) => {
+            return Err(Error::Refused(format!(
+                "{} `{id}` ({}): a resource of that name exists but is not owned by this stack (it lacks the `iotstack:stack` mark); it was left untouched, and what depends on it was not applied. To take it into the stack: iotstack apply --adopt {id}",
+                kind.spec().type_name,
+                want.opt_str("name").unwrap_or(id),
+            )));
+        }
         (Action::Update, Some(h)) => {
             kind.update(ctx, want, h, Changes(changes))
                 .await
@@ -429,6 +437,25 @@ async fn step(
     })
 }
 
+/// The ids of live resources the stack does not own: those without its mark, and those whose
+/// ownership is their parent's when that parent is one of them.
+pub fn foreign_ids(stack: &Stack, live: &[Live]) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for id in stack.order() {
+        let (Some(decl), Some(l)) = (stack.get(&id), live.iter().find(|l| l.desired.id == id))
+        else {
+            continue;
+        };
+        let Some(have) = &l.observed else { continue };
+        let parent_foreign = decl.kind.spec().ownership == crate::resources::Ownership::Parent
+            && decl.deps.iter().any(|d| out.contains(d));
+        if parent_foreign || !plan::owned(decl.kind, &l.desired, have) {
+            out.insert(id);
+        }
+    }
+    out
+}
+
 /// Deletes every live resource of the stack, dependents before what they depend on.
 pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) -> Result<Outcome> {
     let (stack, live, ctx) = (w.stack, w.live, w.ctx.clone());
@@ -448,6 +475,9 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
         .iter()
         .map(|l| (l.desired.id.clone(), l.clone()))
         .collect();
+    // Destroy never deletes, or detaches anything from, what the stack does not own: a resource
+    // without the stack's mark, nor what belongs to such a resource.
+    let foreign = foreign_ids(stack, live);
     let ctx_dir = ctx.state_dir.clone();
     let mut rev_order = order.clone();
     rev_order.reverse();
@@ -455,7 +485,7 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
         let kind = stack.get(id).expect("ordered ids come from the stack").kind;
         // Data sources are only read: nothing of theirs is deleted.
         let kind = kind.managed();
-        let l = seen.get(id).cloned();
+        let l = seen.get(id).cloned().filter(|_| !foreign.contains(id));
         let ctx = ctx.clone();
         let reporter = reporter.clone();
         let id = id.to_string();

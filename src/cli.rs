@@ -11,7 +11,8 @@ const EXAMPLE_MAIN: &str = "Example:
 const EXAMPLE_PLAN: &str = "Example:
   iotstack plan --prefix acme --email ops@example.com --ip 203.0.113.7 --detailed-exitcode";
 const EXAMPLE_APPLY: &str = "Example:
-  iotstack apply --prefix acme --email ops@example.com --ip 203.0.113.7 --yes";
+  iotstack apply --prefix acme --email ops@example.com --ip 203.0.113.7 --yes
+  iotstack apply --prefix acme --adopt policy,auth-role   # take resources not owned by the stack";
 const EXAMPLE_DESTROY: &str = "Example:
   iotstack destroy --prefix acme --yes";
 const EXAMPLE_DOCTOR: &str = "Example:
@@ -129,6 +130,10 @@ pub enum Command {
         /// Allow replacements that delete data (a user pool that has users)
         #[arg(long)]
         allow_data_loss: bool,
+        /// Take these resources (stack ids, comma-separated), which exist under the stack's names
+        /// but are not owned by it, into the stack: the plan shows what changes first
+        #[arg(long, value_delimiter = ',', value_name = "ID")]
+        adopt: Vec<String>,
         /// Take over the stack's lock from a run that was killed or lost (the lock's message names it)
         #[arg(long)]
         break_lock: bool,

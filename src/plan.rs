@@ -14,6 +14,8 @@ pub enum Action {
     Update,
     Replace,
     Delete,
+    /// Live under the stack's name without the stack's mark: left untouched unless adopted.
+    Foreign,
 }
 
 impl Action {
@@ -24,6 +26,7 @@ impl Action {
             Action::Update => "~",
             Action::Replace => "-/+",
             Action::Delete => "-",
+            Action::Foreign => "!",
         }
     }
     pub fn verb(self) -> &'static str {
@@ -33,6 +36,7 @@ impl Action {
             Action::Update => "update",
             Action::Replace => "replace",
             Action::Delete => "delete",
+            Action::Foreign => "exists, not owned by this stack",
         }
     }
 }
@@ -64,6 +68,9 @@ pub struct ResourceChange {
     /// What replacing or deleting the resource destroys beyond configuration (users, say).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_loss: Option<String>,
+    /// For a foreign resource: what adopting it does (its `changes` then apply).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub if_adopted: Option<Action>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -73,6 +80,7 @@ pub struct Summary {
     pub replace: usize,
     pub delete: usize,
     pub no_op: usize,
+    pub foreign: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -92,13 +100,55 @@ impl Plan {
                 Action::Update => s.update += 1,
                 Action::Replace => s.replace += 1,
                 Action::Delete => s.delete += 1,
+                Action::Foreign => s.foreign += 1,
             }
         }
         s
     }
 
     pub fn has_changes(&self) -> bool {
-        self.resources.iter().any(|r| r.action != Action::NoOp)
+        self.resources
+            .iter()
+            .any(|r| !matches!(r.action, Action::NoOp | Action::Foreign))
+    }
+
+    /// Marks the resources `ids` as foreign (left as they are): for destroy, what belongs to a
+    /// foreign parent (an attachment of a policy the stack does not own).
+    pub fn leave(mut self, ids: &std::collections::BTreeSet<String>) -> Plan {
+        for r in self.resources.iter_mut().filter(|r| ids.contains(&r.id)) {
+            if r.action != Action::Foreign && r.action != Action::NoOp {
+                r.action = Action::Foreign;
+                r.data_loss = None;
+                r.notes = vec![format!(
+                    "{FOREIGN_NOTE}: it belongs to a resource this stack does not own; destroy leaves it"
+                )];
+            }
+        }
+        self
+    }
+
+    /// Takes the foreign resources named by `ids` into the stack: each is planned as what
+    /// adopting it does (the stack's mark added, and any property brought to the stack's value).
+    /// An id that names no foreign resource is an error, before anything is changed.
+    pub fn adopt(mut self, ids: &[String]) -> Result<Plan, Error> {
+        for id in ids {
+            let Some(r) = self.resources.iter_mut().find(|r| &r.id == id) else {
+                return Err(Error::Refused(format!(
+                    "--adopt {id}: the stack has no resource `{id}`"
+                )));
+            };
+            let Some(a) = r.if_adopted.filter(|_| r.action == Action::Foreign) else {
+                return Err(Error::Refused(format!(
+                    "--adopt {id}: `{}` is not a foreign resource (the plan says: {})",
+                    r.name,
+                    r.action.verb()
+                )));
+            };
+            r.action = a;
+            r.notes.retain(|n| !n.starts_with(FOREIGN_NOTE));
+            r.notes.push("adopted: it becomes this stack's".into());
+        }
+        Ok(self)
     }
 
     pub fn get(&self, id: &str) -> Option<&ResourceChange> {
@@ -154,6 +204,39 @@ pub struct Planned<'a> {
 }
 
 pub const SENSITIVE: &str = "(sensitive)";
+
+const FOREIGN_NOTE: &str = "exists, not owned by this stack";
+
+/// Whether a live resource carries the stack's mark: the `iotstack:stack` tag (or thing
+/// attribute) with the value the stack wants. Kinds marked otherwise (a certificate's subject, a
+/// parent's ownership) and data sources are taken as owned here; a Parent kind fails with its
+/// parent when that parent is foreign.
+pub fn owned(kind: Kind, want: &Desired, have: &Observed) -> bool {
+    use crate::resources::{Ownership, STACK_TAG};
+    if kind.managed().is_none() {
+        return true;
+    }
+    match kind.spec().ownership {
+        Ownership::Tag | Ownership::FoundByTag | Ownership::Attribute => {
+            let Some(mark) = want.tags().get(STACK_TAG).cloned() else {
+                return true;
+            };
+            have.props
+                .get("tags")
+                .and_then(|t| t.get(STACK_TAG))
+                .and_then(Value::as_str)
+                == Some(mark.as_str())
+        }
+        Ownership::LocalKey | Ownership::Parent | Ownership::None => true,
+    }
+}
+
+/// The note on a foreign resource: what it is and how to adopt it.
+fn foreign_note(id: &str) -> String {
+    format!(
+        "{FOREIGN_NOTE}: it lacks the `iotstack:stack` mark; apply and destroy leave it as it is. To take it into the stack: iotstack apply --adopt {id}"
+    )
+}
 
 fn shown(kind: Kind, prop: &str, v: Option<&Value>) -> Option<Value> {
     let sensitive = kind.spec().prop(prop).is_some_and(|p| p.sensitive);
@@ -265,6 +348,13 @@ pub fn change(p: &Planned<'_>) -> ResourceChange {
             }
         }
     };
+    let foreign = p.observed.is_some_and(|o| !owned(p.kind, d, o));
+    let (action, if_adopted) = if foreign {
+        notes.push(foreign_note(&d.id));
+        (Action::Foreign, Some(action))
+    } else {
+        (action, None)
+    };
     let data_loss = (action == Action::Replace)
         .then(|| p.observed.and_then(|o| p.kind.data_loss(o)))
         .flatten();
@@ -288,6 +378,7 @@ pub fn change(p: &Planned<'_>) -> ResourceChange {
         reason,
         notes,
         data_loss,
+        if_adopted,
     }
 }
 
@@ -318,6 +409,7 @@ pub fn with_orphans(mut plan: Plan, orphans: &[Planned<'_>]) -> Plan {
             reason: Some("it is no longer in the stack file".into()),
             notes,
             data_loss,
+            if_adopted: None,
         }
     });
     let mut all: Vec<ResourceChange> = deletes.collect();
@@ -334,6 +426,24 @@ pub fn destroy(prefix: &str, items: &[Planned<'_>]) -> Plan {
         .map(|p| {
             // Data sources are only read: nothing of theirs is deleted.
             let deleted = p.observed.filter(|_| p.kind.managed().is_some());
+            // Destroy never deletes (or detaches anything from) what the stack does not own.
+            if let Some(o) = deleted.filter(|o| !owned(p.kind, p.desired, o)) {
+                return ResourceChange {
+                    id: p.desired.id.clone(),
+                    type_name: p.kind.type_name().to_string(),
+                    name: o
+                        .attrs
+                        .get("name")
+                        .cloned()
+                        .unwrap_or_else(|| display_name(p.desired)),
+                    action: Action::Foreign,
+                    changes: Vec::new(),
+                    reason: None,
+                    notes: vec![foreign_note(&p.desired.id)],
+                    data_loss: None,
+                    if_adopted: None,
+                };
+            }
             ResourceChange {
                 id: p.desired.id.clone(),
                 type_name: p.kind.type_name().to_string(),
@@ -349,6 +459,7 @@ pub fn destroy(prefix: &str, items: &[Planned<'_>]) -> Plan {
                     .map(|o| o.notes.iter().cloned().chain(p.kind.data_loss(o)).collect())
                     .unwrap_or_default(),
                 data_loss: deleted.and_then(|o| p.kind.data_loss(o)),
+                if_adopted: None,
             }
         })
         .collect();
@@ -391,6 +502,62 @@ mod tests {
                 .collect(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_live_resource_without_the_stack_mark_is_foreign_and_adoptable() {
+        let d = desired(
+            "policy",
+            json!({"name": "x-policy", "document": {"a": 1}, "tags": {"iotstack:stack": "x"}}),
+        );
+        let theirs = observed(json!({"name": "x-policy", "document": {"a": 2}, "tags": {}}));
+        let other = observed(
+            json!({"name": "x-policy", "document": {"a": 1}, "tags": {"iotstack:stack": "y"}}),
+        );
+        let ours = observed(
+            json!({"name": "x-policy", "document": {"a": 1}, "tags": {"iotstack:stack": "x"}}),
+        );
+        assert!(!owned(POLICY, &d, &theirs));
+        assert!(!owned(POLICY, &d, &other));
+        assert!(owned(POLICY, &d, &ours));
+        let p = |o| {
+            plan(
+                "x",
+                &[Planned {
+                    kind: POLICY,
+                    desired: &d,
+                    observed: Some(o),
+                }],
+            )
+        };
+        let foreign = p(&theirs);
+        let r = &foreign.resources[0];
+        assert_eq!(r.action, Action::Foreign);
+        assert_eq!(r.if_adopted, Some(Action::Update));
+        assert!(r.notes.iter().any(|n| n.contains("--adopt policy")));
+        assert!(!foreign.has_changes());
+        assert_eq!(foreign.summary().foreign, 1);
+        let json = serde_json::to_value(&foreign).unwrap();
+        assert_eq!(json["resources"][0]["action"], "foreign");
+        // Adopting shows what changes: the mark and the document.
+        let adopted = foreign.clone().adopt(&["policy".into()]).unwrap();
+        let r = &adopted.resources[0];
+        assert_eq!(r.action, Action::Update);
+        let props: Vec<&str> = r.changes.iter().map(|c| c.property.as_str()).collect();
+        assert_eq!(props, ["document", "tags"]);
+        assert!(foreign.clone().adopt(&["nope".into()]).is_err());
+        assert!(p(&ours).adopt(&["policy".into()]).is_err());
+        // Destroy leaves it.
+        let gone = destroy(
+            "x",
+            &[Planned {
+                kind: POLICY,
+                desired: &d,
+                observed: Some(&theirs),
+            }],
+        );
+        assert_eq!(gone.resources[0].action, Action::Foreign);
+        assert!(!gone.has_changes());
     }
 
     #[test]
@@ -477,6 +644,7 @@ mod tests {
             reason: None,
             notes: Vec::new(),
             data_loss: data_loss.map(str::to_string),
+            if_adopted: None,
         };
         let plan = |r| Plan {
             prefix: "x".into(),

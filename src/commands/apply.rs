@@ -15,8 +15,9 @@ pub async fn run(
     yes: bool,
     allow_data_loss: bool,
     break_lock: bool,
+    adopt: &[String],
 ) -> Result<i32> {
-    let body = |s| apply(g, sa, s, yes, allow_data_loss);
+    let body = |s| apply(g, sa, s, yes, allow_data_loss, adopt);
     super::Session::locked(g, sa, Some(pa), true, "apply", break_lock, body).await
 }
 
@@ -27,18 +28,23 @@ async fn apply(
     s: super::Session,
     yes: bool,
     allow_data_loss: bool,
+    adopt: &[String],
 ) -> Result<i32> {
     let plan = plan::with_orphans(
         plan::plan(&s.ctx.prefix, &s.planned()),
         &s.orphans_planned(),
-    );
+    )
+    .adopt(adopt)?;
     let jr = Arc::new(JsonReporter::new());
     super::show_plan(g, sa, &plan, &jr);
     if plan.has_changes() {
         plan.refuse_data_loss(allow_data_loss)?;
         super::confirm("Apply these changes?", yes, "apply")?;
     }
-    let outcome = if plan.has_changes() {
+    // A foreign resource is left untouched and fails with its dependents (the message says how
+    // to adopt it); the rest of the stack is applied.
+    let foreign = plan.summary().foreign > 0;
+    let outcome = if plan.has_changes() || foreign {
         let reporter = super::reporter(g, sa, &jr);
         let bound = sa.parallelism as usize;
         apply::apply(&s.work(), &plan, reporter, bound).await?

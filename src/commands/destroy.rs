@@ -16,7 +16,8 @@ pub async fn run(g: &Global, sa: &StackArgs, yes: bool, break_lock: bool) -> Res
 /// Plans, confirms and destroys, holding the stack's lock (released as the very last step).
 async fn destroy(g: &Global, sa: &StackArgs, s: super::Session, yes: bool) -> Result<i32> {
     let plan = plan::with_orphans(
-        plan::destroy(&s.ctx.prefix, &s.planned()),
+        plan::destroy(&s.ctx.prefix, &s.planned())
+            .leave(&apply::foreign_ids(&s.prepared.stack, &s.live)),
         &s.orphans_planned(),
     );
     let jr = Arc::new(JsonReporter::new());

@@ -67,7 +67,19 @@ pub fn run(cli: Cli) -> i32 {
                 yes,
                 allow_data_loss,
                 break_lock,
-            } => apply::run(&g, &stack, &params, yes, allow_data_loss, break_lock).await,
+                adopt,
+            } => {
+                apply::run(
+                    &g,
+                    &stack,
+                    &params,
+                    yes,
+                    allow_data_loss,
+                    break_lock,
+                    &adopt,
+                )
+                .await
+            }
             Command::Destroy {
                 stack,
                 yes,

@@ -35,6 +35,7 @@ pub(crate) fn resource(
         reason: None,
         notes: Vec::new(),
         data_loss: None,
+        if_adopted: None,
     }
 }
 

@@ -13,6 +13,7 @@ fn action_style(st: &Style, a: Action, s: &str) -> String {
         Action::Update => st.yellow(s),
         Action::Replace | Action::Delete => st.red(s),
         Action::NoOp => st.dim(s),
+        Action::Foreign => st.yellow(s),
     }
 }
 
@@ -191,6 +192,7 @@ pub fn plan(p: &Plan, st: &Style, verbose: bool) -> String {
         // verbs, takes the room of its blank symbol.
         let head = match r.action {
             Action::NoOp => format!("{:>12}", r.action.verb()),
+            Action::Foreign => format!("{:>3} {:<8}", r.action.symbol(), "foreign"),
             a => format!("{:>3} {:<8}", a.symbol(), a.verb()),
         };
         out.push_str(&format!(
@@ -243,6 +245,12 @@ pub fn plan(p: &Plan, st: &Style, verbose: bool) -> String {
         out.push_str(&format!(
             "\nPlan: {} to create, {} to update, {} to replace{delete}, {} unchanged.\n",
             s.create, s.update, s.replace, s.no_op
+        ));
+    }
+    if s.foreign > 0 {
+        out.push_str(&format!(
+            "{} resource(s) exist under the stack's names but are not owned by it: left untouched (adopt with --adopt <id>).\n",
+            s.foreign
         ));
     }
     out

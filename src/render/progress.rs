@@ -20,6 +20,7 @@ fn ing(a: Action) -> &'static str {
         Action::Replace => "replacing",
         Action::Delete => "deleting",
         Action::NoOp => "checking",
+        Action::Foreign => "leaving",
     }
 }
 
@@ -30,6 +31,7 @@ fn past(a: Action) -> &'static str {
         Action::Replace => "replaced",
         Action::Delete => "deleted",
         Action::NoOp => "unchanged",
+        Action::Foreign => "left (not owned)",
     }
 }
 

@@ -16,6 +16,7 @@ mod fidelity;
 mod harness;
 mod live;
 mod lock;
+mod ownership;
 mod permissions;
 mod record;
 mod secret;
