@@ -275,6 +275,7 @@ impl<'a> Renderer<'a> {
         f.replace("{partition}", self.partition)
             .replace("{region}", &self.values["region"])
             .replace("{account}", &self.values["account"])
+            .replace("{prefix_lower}", &self.target.prefix.to_ascii_lowercase())
             .replace("{prefix}", &self.target.prefix)
             .replace("{}", name)
     }

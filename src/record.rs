@@ -40,8 +40,14 @@ use crate::state::AppliedResource;
 pub const RECORD_TAG: &str = "iotstack:record";
 
 /// The name of the stack's record secret. Reserved, like the lock's name.
+///
+/// It is named after the prefix in lower case. IAM names "are not distinguished by case. For
+/// example, you cannot create resources named both "MyResource" and "myresource"" (IAM API
+/// reference, CreateRole `RoleName`), so stacks `Demo` and `demo` would share their roles. With
+/// one record name for both, the second finds the first's record (tagged with the first's
+/// prefix) before it writes anything, and is refused: see [`Found::Collides`].
 pub fn secret_name(prefix: &str) -> String {
-    format!("{prefix}-iotstack-record")
+    format!("{}-iotstack-record", prefix.to_ascii_lowercase())
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -59,6 +65,8 @@ enum Found {
     /// might be a short delay before the secret is permanently deleted" (DeleteSecret, API
     /// reference), and until then the name cannot be created again. Its ARN.
     Deleted(String),
+    /// The record of a stack whose prefix differs from this one only in case: its prefix.
+    Collides(String),
     /// A secret of that name without the stack's mark.
     Other,
     Missing,
@@ -85,13 +93,26 @@ async fn find(ctx: &Ctx) -> std::result::Result<Found, AwsError> {
             .and_then(|t| t.value())
             .map(str::to_string)
     };
-    let ours = tag(STACK_TAG).as_deref() == Some(ctx.prefix.as_str()) && tag(RECORD_TAG).is_some();
+    let owner = tag(STACK_TAG).filter(|_| tag(RECORD_TAG).is_some());
+    let ours = owner.as_deref() == Some(ctx.prefix.as_str());
     let arn = d.arn().unwrap_or(&name).to_string();
     Ok(match (ours, d.deleted_date().is_some()) {
         (true, false) => Found::Ours(arn),
         (true, true) => Found::Deleted(arn),
-        (false, _) => Found::Other,
+        (false, false) => match owner {
+            Some(other) if other.eq_ignore_ascii_case(&ctx.prefix) => Found::Collides(other),
+            _ => Found::Other,
+        },
+        (false, true) => Found::Other,
     })
+}
+
+/// The refusal of a prefix that differs only in case from a stack already in the account.
+fn collision(ctx: &Ctx, other: &str) -> Error {
+    Error::Refused(format!(
+        "--prefix {p}: the stack `{other}` is already in this account and region, and IAM names ignore case, so `{p}` and `{other}` would share the same IAM roles; choose a prefix that differs from `{other}` in more than case. Nothing was changed.",
+        p = ctx.prefix
+    ))
 }
 
 fn failed(ctx: &Ctx, action: &'static str, e: AwsError) -> Error {
@@ -109,6 +130,7 @@ pub async fn load(ctx: &Ctx) -> Result<Vec<AppliedResource>> {
     let arn = match find(ctx).await.map_err(err)? {
         Found::Ours(arn) => arn,
         Found::Other => return Ok(Vec::new()),
+        Found::Collides(other) => return Err(collision(ctx, &other)),
         Found::Missing | Found::Deleted(_) => {
             return Ok(crate::state::load_applied(&ctx.state_dir))
         }
@@ -184,6 +206,7 @@ pub async fn save(
             restored.map_err(write)?;
             put(arn).await.map_err(write)?
         }
+        Found::Collides(other) => return Err(collision(ctx, &other)),
         Found::Other => {
             return Ok(Some(format!(
                 "the stack's record could not be kept in AWS: a secret named `{}` that is not this stack's holds the name; only this machine's local cache knows what the stack made",

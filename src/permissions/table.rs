@@ -625,8 +625,8 @@ pub static ALWAYS: &[Grant] = &[
     grant(Delete, &["secretsmanager:DeleteSecret"], Arn(RECORD)),
 ];
 
-/// The stack's record, a secret. Secrets Manager appends `-` and six characters to a secret's
+/// The stack's record, a secret named after the prefix in lower case. Secrets Manager appends `-` and six characters to a secret's
 /// name. The pattern ends in `*`, not `-*`, so that it matches the secret however a request
 /// names it: by its ARN, or by its name before it exists (the first plan's DescribeSecret).
 const RECORD: &str =
-    "arn:{partition}:secretsmanager:{region}:{account}:secret:{prefix}-iotstack-record*";
+    "arn:{partition}:secretsmanager:{region}:{account}:secret:{prefix_lower}-iotstack-record*";

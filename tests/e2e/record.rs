@@ -144,3 +144,75 @@ async fn a_machine_that_never_applied_finds_what_was_removed_from_the_stack() {
     w.plan_is_clean();
     w.destroy_leaves_nothing().await;
 }
+
+/// Every name in the account the default stack could have written: roles, user pools, things,
+/// IoT policies and secrets.
+async fn account_names(aws: &crate::live::Live) -> Vec<String> {
+    let roles = aws.iam.list_roles().send().await.unwrap();
+    let things = aws.iot.list_things().send().await.unwrap();
+    let policies = aws.iot.list_policies().send().await.unwrap();
+    let mut names: Vec<String> = roles
+        .roles()
+        .iter()
+        .map(|r| format!("role {}", r.role_name()))
+        .chain(
+            things
+                .things()
+                .iter()
+                .filter_map(|t| t.thing_name())
+                .map(|n| format!("thing {n}")),
+        )
+        .chain(
+            policies
+                .policies()
+                .iter()
+                .filter_map(|p| p.policy_name())
+                .map(|n| format!("policy {n}")),
+        )
+        .collect();
+    names.extend(
+        aws.user_pools()
+            .await
+            .iter()
+            .filter_map(|p| p.name())
+            .map(|n| format!("pool {n}")),
+    );
+    names.extend(
+        aws.secrets()
+            .await
+            .iter()
+            .filter_map(|s| s.name())
+            .map(|n| format!("secret {n}")),
+    );
+    names.sort();
+    names
+}
+
+/// IAM names ignore case (a role `Demo-x` is the role `demo-x`), so a stack whose prefix differs
+/// from one already applied only in case is refused by plan, apply and destroy, before anything is
+/// written; the first stack is untouched.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_prefix_that_differs_only_in_case_from_an_applied_stack_is_refused() {
+    let (mut w, aws) = World::applied().await;
+    let lower = w.prefix.clone();
+    let before = account_names(&aws).await;
+    w.prefix = lower.to_uppercase();
+    for (verb, extra) in [
+        ("plan", &[][..]),
+        ("apply", &["--yes"][..]),
+        ("destroy", &["--yes"][..]),
+    ] {
+        let r = w.iotstack(verb, extra).code(1);
+        let expect = format!(
+            "the stack `{lower}` is already in this account and region, and IAM names ignore case"
+        );
+        assert!(r.stderr.contains(&expect), "{verb}: {}", r.stderr);
+    }
+    assert_eq!(
+        account_names(&aws).await,
+        before,
+        "nothing was written or deleted"
+    );
+    w.prefix = lower;
+    w.is_clean_and_destroys_to_nothing().await;
+}
