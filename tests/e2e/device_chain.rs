@@ -186,7 +186,7 @@ async fn drift_is_shown_by_plan_and_repaired_by_apply() {
     let json = w.iotstack("plan", &["--output", "json"]).ok().json();
     assert_eq!(
         json["summary"],
-        json!({"create": 1, "update": 3, "replace": 0, "delete": 0, "no_op": 23})
+        json!({"create": 1, "update": 3, "replace": 0, "delete": 0, "no_op": 23, "foreign": 0})
     );
     let rule_change = json["changes"]
         .as_array()
