@@ -12,8 +12,8 @@ use serde_json::json;
 
 use super::support::{first_owned, kept_tags, tag_map, Located};
 use super::{
-    wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
-    PropSpec, PropType,
+    wanted_tags, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed,
+    Ownership, PropSpec, PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -144,15 +144,9 @@ pub fn update_request(
 impl Fetch for CognitoIdentityPool {
     type Fetched = Located<DescribeIdentityPoolOutput>;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<Located<DescribeIdentityPoolOutput>>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let found = find(ctx, want.str("name")).await?;
         Ok(found.map(|pool| {
             let resource = format!("identitypool/{}", pool.identity_pool_id());

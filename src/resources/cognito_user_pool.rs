@@ -16,8 +16,8 @@ use serde_json::json;
 
 use super::support::{first_owned, kept_tags, tag_map, Located};
 use super::{
-    wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
-    PropSpec, PropType,
+    wanted_tags, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed,
+    Ownership, PropSpec, PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -276,15 +276,9 @@ pub fn update_request(
 impl Fetch for CognitoUserPool {
     type Fetched = Located<UserPoolType>;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<Located<UserPoolType>>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let found = find(ctx, want.str("name")).await?;
         Ok(found.map(|pool| {
             let resource = format!("userpool/{}", pool.id().unwrap_or_default());

@@ -11,7 +11,8 @@ use aws_sdk_cognitoidentityprovider::types::{
 use serde_json::json;
 
 use super::{
-    Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
+    Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, Observed, Ownership, PropSpec,
+    PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -165,15 +166,9 @@ pub fn update_request(
 impl Fetch for CognitoUserPoolClient {
     type Fetched = UserPoolClientType;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<UserPoolClientType>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let (pool, name) = (want.str("user_pool_id"), want.str("name"));
         Ok(find(ctx, pool, name).await?)
     }

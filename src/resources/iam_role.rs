@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 
 use super::support::{delete_after_detach, normalized_policy, remove_each, tag_list};
 use super::{
-    wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
-    PropSpec, PropType,
+    wanted_tags, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed,
+    Ownership, PropSpec, PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -178,11 +178,9 @@ pub struct Fetched {
 impl Fetch for IamRole {
     type Fetched = Fetched;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let name = want.str("name");
         let r = ctx.clients.iam.get_role().role_name(name).send().await;
         let Some(role) = SPEC.missing.found(r.op("GetRole"))?.and_then(|r| r.role) else {

@@ -27,8 +27,8 @@ use serde_json::{json, Map, Value};
 
 use super::support::delete_after_detach;
 use super::{
-    iot_policy, iot_thing, Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership,
-    PropSpec, PropType,
+    iot_policy, iot_thing, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, Observed,
+    Ownership, PropSpec, PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -223,11 +223,9 @@ pub struct Fetched {
 impl Fetch for IotCertificate {
     type Fetched = Fetched;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let id = &want.id;
         let recorded = state::read_small(&ctx.state_dir, &id_file(id));
         let mut desc = None;

@@ -11,8 +11,8 @@ use aws_sdk_cognitoidentity::types::IdentityDescription;
 use serde_json::json;
 
 use super::{
-    iot_policy, Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec,
-    PropType,
+    iot_policy, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, Observed, Ownership,
+    PropSpec, PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -105,11 +105,9 @@ async fn links(ctx: &Ctx, policy: &str, pool: &str) -> Result<Option<Fetched>, A
 impl Fetch for IotIdentityAttachments {
     type Fetched = Fetched;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let (policy, pool) = (want.str("policy"), want.str("identity_pool_id"));
         Ok(links(ctx, policy, pool).await?)
     }

@@ -11,8 +11,8 @@ use super::support::{
     remove_each,
 };
 use super::{
-    Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
-    PropType,
+    Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed, Ownership,
+    PropSpec, PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -82,11 +82,9 @@ pub struct Fetched {
 impl Fetch for IotPolicy {
     type Fetched = Fetched;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.iot.get_policy().policy_name(want.str("name"));
         let Some(policy) = SPEC.missing.found(call.send().await.op("GetPolicy"))? else {
             return Ok(None);

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::support::{delete_after_detach, remove_each};
 use super::{
-    map_value, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
-    PropSpec, PropType,
+    map_value, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed,
+    Ownership, PropSpec, PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -84,15 +84,9 @@ fn payload(want: &Desired) -> AttributePayload {
 impl Fetch for IotThing {
     type Fetched = DescribeThingOutput;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<DescribeThingOutput>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx
             .clients
             .iot

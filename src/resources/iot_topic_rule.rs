@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::support::{iot_tag, iot_tags_of, iot_wanted_tags};
 use super::{
-    Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
-    PropType,
+    Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed, Ownership,
+    PropSpec, PropType,
 };
 use crate::aws::{retry_while, Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -153,11 +153,9 @@ pub struct Fetched {
 impl Fetch for IotTopicRule {
     type Fetched = Fetched;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let name = want.str("name");
         let call = ctx.clients.iot.get_topic_rule().rule_name(name);
         let rule = match call.send().await.op("GetTopicRule") {

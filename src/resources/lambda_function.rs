@@ -13,8 +13,8 @@ use serde_json::json;
 
 use super::support::tag_map;
 use super::{
-    map_value, wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed,
-    Ownership, PropSpec, PropType,
+    map_value, wanted_tags, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule,
+    Observed, Ownership, PropSpec, PropType,
 };
 use crate::aws::{retry_while, Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -129,15 +129,9 @@ where
 impl Fetch for LambdaFunction {
     type Fetched = GetFunctionOutput;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<GetFunctionOutput>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx
             .clients
             .lambda

@@ -8,7 +8,8 @@ use serde_json::json;
 
 use super::lambda_function::once_ready;
 use super::{
-    Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
+    Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, Observed, Ownership, PropSpec,
+    PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
@@ -66,15 +67,9 @@ fn auth(want: &Desired) -> FunctionUrlAuthType {
 impl Fetch for LambdaFunctionUrl {
     type Fetched = GetFunctionUrlConfigOutput;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<GetFunctionUrlConfigOutput>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.lambda.get_function_url_config();
         let call = call.function_name(want.str("function_name"));
         Ok(SPEC

@@ -15,6 +15,18 @@ use crate::aws::Clients;
 use crate::error::ResourceError;
 use crate::plan::PropChange;
 
+/// A kind's `spec` (for [`Fetch`], [`Read`]): the `SPEC` its module declares.
+macro_rules! module_spec {
+    () => {
+        fn spec(&self) -> &'static $crate::resources::KindSpec {
+            &SPEC
+        }
+    };
+}
+
+/// What [`Fetch::fetch`] returns: AWS's answer, `None` when AWS says it is not there.
+pub type FetchResult<T> = Result<Option<T>, ResourceError>;
+
 pub mod attachment;
 pub mod cognito_identity_pool;
 pub mod cognito_identity_pool_roles;
@@ -298,11 +310,7 @@ pub trait Fetch: Sync + Send {
     type Fetched: Send;
     fn spec(&self) -> &'static KindSpec;
     /// AWS's answer about the resource `want` names; `None` when AWS says it is not there.
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<Self::Fetched>, ResourceError>;
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched>;
     /// What is live, in the form of `want`; `None` when the answer shows it is not there.
     fn observe(&self, fetched: Self::Fetched, want: &Desired) -> Option<Observed>;
 }

@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::support::tag_list;
 use super::{
-    wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
-    PropSpec, PropType,
+    wanted_tags, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed,
+    Ownership, PropSpec, PropType,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::ResourceError;
@@ -53,11 +53,9 @@ pub struct Fetched {
 impl Fetch for SnsTopic {
     type Fetched = Fetched;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let (sns, arn) = (&ctx.clients.sns, ctx.arn("sns", want.str("name")));
         // The ARN is known up front: attributes and tags in one round trip.
         let (a, t) = futures::join!(
