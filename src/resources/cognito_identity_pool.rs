@@ -185,11 +185,7 @@ impl Manage for CognitoIdentityPool {
             .allow_classic_flow(want.bool("allow_classic_flow", false))
             .cognito_identity_providers(provider(want))
             .set_identity_pool_tags(Some(tag_map(want)));
-        let send = || {
-            let over = aws_sdk_cognitoidentity::config::Builder::default()
-                .retry_config(super::once::no_retry());
-            req.clone().customize().config_override(over).send()
-        };
+        let send = || super::once::send_unretried!(aws_sdk_cognitoidentity, req);
         let find = || super::Read::read(self, ctx, want);
         super::once::create("CreateIdentityPool", find, send).await?;
         Ok(())

@@ -374,11 +374,7 @@ impl Manage for CognitoUserPool {
                     .build(),
             );
         }
-        let send = || {
-            let over = aws_sdk_cognitoidentityprovider::config::Builder::default()
-                .retry_config(super::once::no_retry());
-            req.clone().customize().config_override(over).send()
-        };
+        let send = || super::once::send_unretried!(aws_sdk_cognitoidentityprovider, req);
         super::once::create(
             "CreateUserPool",
             || super::Read::read(self, ctx, want),

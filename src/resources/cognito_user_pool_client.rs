@@ -215,11 +215,7 @@ impl Manage for CognitoUserPoolClient {
             .set_explicit_auth_flows(Some(flows(want)))
             .refresh_token_validity(refresh_days(want))
             .token_validity_units(units());
-        let send = || {
-            let over = aws_sdk_cognitoidentityprovider::config::Builder::default()
-                .retry_config(super::once::no_retry());
-            req.clone().customize().config_override(over).send()
-        };
+        let send = || super::once::send_unretried!(aws_sdk_cognitoidentityprovider, req);
         let find = || super::Read::read(self, ctx, want);
         super::once::create("CreateUserPoolClient", find, send).await?;
         Ok(())

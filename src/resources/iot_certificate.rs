@@ -322,11 +322,7 @@ impl Manage for IotCertificate {
         let call = ctx.clients.iot.create_certificate_from_csr();
         let call = call.certificate_signing_request(&csr);
         let call = call.set_as_active(want.bool("active", true));
-        let send = || {
-            let over =
-                aws_sdk_iot::config::Builder::default().retry_config(super::once::no_retry());
-            call.clone().customize().config_override(over).send()
-        };
+        let send = || super::once::send_unretried!(aws_sdk_iot, call);
         let find = || super::Read::read(self, ctx, want);
         // Found made by an attempt whose answer was lost: the read recorded it.
         let Some(r) = super::once::create("CreateCertificateFromCsr", find, send).await? else {
