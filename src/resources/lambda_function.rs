@@ -313,15 +313,4 @@ mod tests {
             "no configuration"
         );
     }
-
-    #[test]
-    fn packaging_is_deterministic() {
-        let (a, sha_a) = package("builtin:presignup").unwrap();
-        let (b, sha_b) = package("builtin:presignup").unwrap();
-        assert_eq!(a, b);
-        assert_eq!(sha_a, sha_b);
-        let (_, other) = package("builtin:attach_policy").unwrap();
-        assert_ne!(sha_a, other);
-        assert!(package("builtin:nope").is_err());
-    }
 }
