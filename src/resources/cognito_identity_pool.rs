@@ -3,20 +3,16 @@
 //! update describes the pool and sends its whole configuration back with only the changed
 //! properties replaced.
 
-use async_trait::async_trait;
 use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
 use aws_sdk_cognitoidentity::operation::update_identity_pool::builders::UpdateIdentityPoolInputBuilder;
 use aws_sdk_cognitoidentity::operation::update_identity_pool::UpdateIdentityPoolInput;
 use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
 use serde_json::json;
 
+use super::prelude::*;
 use super::support::{first_owned, kept_tags, tag_map, Located};
-use super::{
-    wanted_tags, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed,
-    Ownership, PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use super::wanted_tags;
+use crate::error::AwsError;
 
 pub struct CognitoIdentityPool;
 

@@ -2,16 +2,10 @@
 
 use std::collections::HashMap;
 
-use async_trait::async_trait;
 use aws_sdk_cognitoidentity::operation::get_identity_pool_roles::GetIdentityPoolRolesOutput;
 use serde_json::json;
 
-use super::{
-    Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, Observed, Ownership, PropSpec,
-    PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::ResourceError;
+use super::prelude::*;
 
 pub struct CognitoIdentityPoolRoles;
 

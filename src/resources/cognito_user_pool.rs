@@ -4,7 +4,6 @@
 //! Schema attributes and username case sensitivity cannot change in place: a replacement, which
 //! apply refuses while the pool has users unless the user consents.
 
-use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::UpdateUserPoolInputBuilder;
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool::UpdateUserPoolInput;
 use aws_sdk_cognitoidentityprovider::types::{
@@ -14,13 +13,10 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use serde_json::json;
 
+use super::prelude::*;
 use super::support::{first_owned, kept_tags, tag_map, Located};
-use super::{
-    wanted_tags, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed,
-    Ownership, PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use super::wanted_tags;
+use crate::error::AwsError;
 
 pub struct CognitoUserPool;
 

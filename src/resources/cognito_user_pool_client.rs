@@ -2,7 +2,6 @@
 //! what it is not sent, so an update describes the client and sends its whole configuration back
 //! with only the changed properties replaced.
 
-use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::builders::UpdateUserPoolClientInputBuilder;
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::UpdateUserPoolClientInput;
 use aws_sdk_cognitoidentityprovider::types::{
@@ -10,12 +9,8 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use serde_json::json;
 
-use super::{
-    Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, Observed, Ownership, PropSpec,
-    PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use super::prelude::*;
+use crate::error::AwsError;
 
 pub struct CognitoUserPoolClient;
 

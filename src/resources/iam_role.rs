@@ -2,17 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
 use aws_sdk_iam::types::{Role, Tag};
 use serde_json::{json, Map, Value};
 
+use super::prelude::*;
 use super::support::{delete_after_detach, normalized_policy, remove_each, tag_list};
-use super::{
-    wanted_tags, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed,
-    Ownership, PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use super::wanted_tags;
+use crate::error::AwsError;
 
 pub struct IamRole;
 

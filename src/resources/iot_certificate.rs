@@ -19,19 +19,15 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use async_trait::async_trait;
 use aws_sdk_iot::primitives::DateTime;
 use aws_sdk_iot::types::{CertificateDescription, CertificateStatus};
 use rcgen::PublicKeyData;
 use serde_json::{json, Map, Value};
 
+use super::prelude::*;
 use super::support::delete_after_detach;
-use super::{
-    iot_policy, iot_thing, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, Observed,
-    Ownership, PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use super::{iot_policy, iot_thing};
+use crate::error::AwsError;
 use crate::state;
 
 pub struct IotCertificate;

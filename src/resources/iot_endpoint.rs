@@ -1,11 +1,9 @@
 //! The account's IoT data endpoint: a data source, only read.
 
-use async_trait::async_trait;
 use aws_sdk_iot::operation::describe_endpoint::DescribeEndpointOutput;
 use serde_json::{json, Value};
 
-use super::{Ctx, Desired, Fetch, FetchResult, KindSpec, Observed, Ownership, PropSpec, PropType};
-use crate::aws::{Missing, OpExt};
+use super::prelude::*;
 
 pub struct IotEndpoint;
 

@@ -6,16 +6,12 @@
 
 use std::collections::BTreeSet;
 
-use async_trait::async_trait;
 use aws_sdk_cognitoidentity::types::IdentityDescription;
 use serde_json::json;
 
-use super::{
-    iot_policy, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, Observed, Ownership,
-    PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use super::iot_policy;
+use super::prelude::*;
+use crate::error::AwsError;
 
 pub struct IotIdentityAttachments;
 

@@ -1,21 +1,16 @@
 //! AWS IoT policy. A changed document becomes a new default version; when five versions exist the
 //! oldest non-default one is pruned first. Delete detaches every target and prunes versions.
 
-use async_trait::async_trait;
 use aws_sdk_iot::operation::get_policy::GetPolicyOutput;
 use aws_sdk_iot::types::{PolicyVersion, Tag};
 use serde_json::json;
 
+use super::prelude::*;
 use super::support::{
     delete_after_detach, iot_tag, iot_tags, iot_tags_of, iot_wanted_tags, normalized_policy,
     remove_each,
 };
-use super::{
-    Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed, Ownership,
-    PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use crate::error::AwsError;
 
 pub struct IotPolicy;
 

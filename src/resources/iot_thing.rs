@@ -2,18 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
 use aws_sdk_iot::operation::describe_thing::DescribeThingOutput;
 use aws_sdk_iot::types::AttributePayload;
 use serde_json::json;
 
+use super::map_value;
+use super::prelude::*;
 use super::support::{delete_after_detach, remove_each};
-use super::{
-    map_value, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed,
-    Ownership, PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use crate::error::AwsError;
 
 pub struct IotThing;
 

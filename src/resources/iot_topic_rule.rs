@@ -2,19 +2,15 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use aws_sdk_iot::operation::get_topic_rule::GetTopicRuleOutput;
 use aws_sdk_iot::types::{Action, MessageFormat, SnsAction, Tag, TopicRulePayload};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::json;
 
+use super::prelude::*;
 use super::support::{iot_tag, iot_tags_of, iot_wanted_tags};
-use super::{
-    Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed, Ownership,
-    PropSpec, PropType,
-};
-use crate::aws::{retry_while, Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use crate::aws::retry_while;
+use crate::error::AwsError;
 
 pub struct IotTopicRule;
 

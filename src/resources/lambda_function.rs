@@ -5,19 +5,16 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 use serde_json::json;
 
+use super::prelude::*;
 use super::support::tag_map;
-use super::{
-    map_value, wanted_tags, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule,
-    Observed, Ownership, PropSpec, PropType,
-};
-use crate::aws::{retry_while, Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use super::{map_value, wanted_tags};
+use crate::aws::retry_while;
+use crate::error::AwsError;
 use crate::package::package;
 
 pub struct LambdaFunction;

@@ -1,18 +1,12 @@
 //! A Lambda function URL (with AWS_IAM auth, the caller's identity reaches the function in the
 //! request's trusted context; no API Gateway needed).
 
-use async_trait::async_trait;
 use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutput;
 use aws_sdk_lambda::types::FunctionUrlAuthType;
 use serde_json::json;
 
 use super::lambda_function::once_ready;
-use super::{
-    Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, Observed, Ownership, PropSpec,
-    PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::ResourceError;
+use super::prelude::*;
 
 pub struct LambdaFunctionUrl;
 

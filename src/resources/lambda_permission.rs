@@ -1,15 +1,9 @@
 //! One statement of a Lambda function's resource policy (who may invoke it).
 
-use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::lambda_function::once_ready;
-use super::{
-    Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, Observed, Ownership, PropSpec,
-    PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::ResourceError;
+use super::prelude::*;
 
 pub struct LambdaPermission;
 

@@ -27,6 +27,18 @@ macro_rules! module_spec {
 /// What [`Fetch::fetch`] returns: AWS's answer, `None` when AWS says it is not there.
 pub type FetchResult<T> = Result<Option<T>, ResourceError>;
 
+/// What every kind's file uses: the traits a kind implements, what they take and return, and
+/// the parts of its [`KindSpec`].
+pub mod prelude {
+    pub use super::{
+        Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed, Ownership,
+        PropSpec, PropType,
+    };
+    pub use crate::aws::{Missing, OpExt};
+    pub use crate::error::ResourceError;
+    pub use async_trait::async_trait;
+}
+
 pub mod attachment;
 pub mod cognito_identity_pool;
 pub mod cognito_identity_pool_roles;

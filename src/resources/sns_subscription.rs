@@ -2,15 +2,10 @@
 //! subscription is listed without an ARN, so the ARN `Subscribe` returned is kept locally to
 //! remove it on destroy where AWS allows that.
 
-use async_trait::async_trait;
 use aws_sdk_sns::types::Subscription;
 use serde_json::json;
 
-use super::{
-    Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::ResourceError;
+use super::prelude::*;
 use crate::state;
 
 pub struct SnsEmailSubscription;

@@ -2,17 +2,12 @@
 
 use std::collections::HashMap;
 
-use async_trait::async_trait;
 use aws_sdk_sns::types::Tag;
 use serde_json::json;
 
+use super::prelude::*;
 use super::support::tag_list;
-use super::{
-    wanted_tags, Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed,
-    Ownership, PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::ResourceError;
+use super::wanted_tags;
 
 pub struct SnsTopic;
 
