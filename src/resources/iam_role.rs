@@ -12,9 +12,9 @@ use crate::error::AwsError;
 
 pub struct IamRole;
 
-pub static SPEC: KindSpec = KindSpec {
-    type_name: "iam_role",
-    props: &[
+pub static SPEC: KindSpec = KindSpec::tagged(
+    "iam_role",
+    &[
         PropSpec::required(
             "name",
             PropType::Str,
@@ -42,12 +42,9 @@ pub static SPEC: KindSpec = KindSpec {
             "ARNs of managed policies to attach",
         ),
     ],
-    attrs: &["name", "arn"],
-    name_rule: Some(NameRule::ascii(64, "+=,.@-_", "an IAM role name")),
-    ownership: Ownership::Tag,
-    missing: Missing::IAM,
-    facts: &[],
-};
+    NameRule::ascii(64, "+=,.@-_", "an IAM role name"),
+    Missing::IAM,
+);
 
 /// IAM returns policy documents percent-encoded.
 fn decode_policy(text: &str) -> Value {

@@ -14,9 +14,9 @@ use crate::error::AwsError;
 
 pub struct IotPolicy;
 
-pub static SPEC: KindSpec = KindSpec {
-    type_name: "iot_policy",
-    props: &[
+pub static SPEC: KindSpec = KindSpec::tagged(
+    "iot_policy",
+    &[
         PropSpec::required(
             "name",
             PropType::Str,
@@ -29,12 +29,9 @@ pub static SPEC: KindSpec = KindSpec {
             "the policy template, e.g. `../policies/device-policy.json`",
         ),
     ],
-    attrs: &["name", "arn"],
-    name_rule: Some(NameRule::ascii(128, "+=,.@-_", "an IoT policy name")),
-    ownership: Ownership::Tag,
-    missing: Missing::IOT,
-    facts: &[],
-};
+    NameRule::ascii(128, "+=,.@-_", "an IoT policy name"),
+    Missing::IOT,
+);
 
 /// Every target the policy is attached to (certificates, Cognito identities, thing groups).
 pub async fn targets(ctx: &Ctx, policy: &str) -> Result<Vec<String>, AwsError> {

@@ -14,9 +14,9 @@ use crate::error::AwsError;
 
 pub struct IotTopicRule;
 
-pub static SPEC: KindSpec = KindSpec {
-    type_name: "iot_topic_rule",
-    props: &[
+pub static SPEC: KindSpec = KindSpec::tagged(
+    "iot_topic_rule",
+    &[
         PropSpec::required(
             "name",
             PropType::Str,
@@ -42,18 +42,11 @@ pub static SPEC: KindSpec = KindSpec {
         PropSpec::required("role_arn", PropType::Str, "the role IoT assumes to publish"),
         PropSpec::optional("message_format", PropType::Str, "RAW or JSON (default RAW)"),
     ],
-    attrs: &["name", "arn"],
-    name_rule: Some(NameRule::ascii(
-        128,
-        "_",
-        "a topic rule name ([A-Za-z0-9_]+)",
-    )),
-    ownership: Ownership::Tag,
+    NameRule::ascii(128, "_", "a topic rule name ([A-Za-z0-9_]+)"),
     // GetTopicRule answers UnauthorizedException for a rule that does not exist, as it does for
     // a caller denied it: that answer is told apart by `fetch`, not taken for absence here.
-    missing: Missing::IOT,
-    facts: &[],
-};
+    Missing::IOT,
+);
 
 /// GetTopicRule's answer both for a rule that does not exist and for a caller denied reading it.
 const DENIED: &str = "UnauthorizedException";

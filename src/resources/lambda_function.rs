@@ -19,9 +19,9 @@ use crate::package::package;
 
 pub struct LambdaFunction;
 
-pub static SPEC: KindSpec = KindSpec {
-    type_name: "lambda_function",
-    props: &[
+pub static SPEC: KindSpec = KindSpec::tagged(
+    "lambda_function",
+    &[
         PropSpec::required(
             "name",
             PropType::Str,
@@ -48,12 +48,9 @@ pub static SPEC: KindSpec = KindSpec {
         PropSpec::optional("description", PropType::Str, "a description"),
         PropSpec::optional("environment", PropType::StrMap, "environment variables"),
     ],
-    attrs: &["name", "arn"],
-    name_rule: Some(NameRule::ascii(64, "-_", "a Lambda function name")),
-    ownership: Ownership::Tag,
-    missing: Missing::LAMBDA,
-    facts: &[],
-};
+    NameRule::ascii(64, "-_", "a Lambda function name"),
+    Missing::LAMBDA,
+);
 
 fn runtime(want: &Desired) -> Runtime {
     Runtime::from(want.opt_str("runtime").unwrap_or("python3.12"))

@@ -11,9 +11,9 @@ use super::wanted_tags;
 
 pub struct SnsTopic;
 
-pub static SPEC: KindSpec = KindSpec {
-    type_name: "sns_topic",
-    props: &[
+pub static SPEC: KindSpec = KindSpec::tagged(
+    "sns_topic",
+    &[
         PropSpec::required(
             "name",
             PropType::Str,
@@ -26,12 +26,9 @@ pub static SPEC: KindSpec = KindSpec {
             "the display name used as the email sender name",
         ),
     ],
-    attrs: &["name", "arn"],
-    name_rule: Some(NameRule::ascii(256, "-_", "an SNS topic name")),
-    ownership: Ownership::Tag,
-    missing: Missing::SNS,
-    facts: &[],
-};
+    NameRule::ascii(256, "-_", "an SNS topic name"),
+    Missing::SNS,
+);
 
 fn sns_tags(want: &Desired) -> Vec<Tag> {
     tag_list(want, |k, v| Tag::builder().key(k).value(v).build().ok())
