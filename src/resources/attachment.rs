@@ -4,11 +4,15 @@
 //! target (a certificate ARN or a Cognito identity id), `iot_thing_principal` a certificate to a
 //! thing.
 
+use async_trait::async_trait;
 use serde_json::Value;
 
-use super::prelude::*;
-use super::{iot_policy, iot_thing, Read};
-use crate::error::AwsError;
+use super::{
+    iot_policy, iot_thing, Ctx, Desired, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
+    Read,
+};
+use crate::aws::Missing;
+use crate::error::{AwsError, ResourceError};
 
 /// What an attachment links and the calls that list, make and remove its links. The kind's two
 /// properties (and attributes) are its ends: the resource attached to, then what is attached.
