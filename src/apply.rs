@@ -399,15 +399,16 @@ async fn step(
         .read(ctx, want)
         .await
         .map_err(|e| resource_err("reading back", kind, id, e))?;
+    let unread = |message: String| {
+        let e = ResourceError::Other {
+            operation: "read back",
+            message,
+        };
+        resource_err("reading back", kind, id, e)
+    };
     let Some(back) = back else {
-        return Err(resource_err(
-            "reading back",
-            kind,
-            id,
-            ResourceError::Other {
-                operation: "read back",
-                message: "the resource was written but cannot be read back".into(),
-            },
+        return Err(unread(
+            "the resource was written but cannot be read back".into(),
         ));
     };
     let left: Vec<String> = plan::changes(Kind::Managed(kind), want, &back)
@@ -416,18 +417,10 @@ async fn step(
         .map(|c| c.property.clone())
         .collect();
     if !left.is_empty() {
-        return Err(resource_err(
-            "reading back",
-            kind,
-            id,
-            ResourceError::Other {
-                operation: "read back",
-                message: format!(
-                    "after the write, AWS still reports a different {}",
-                    left.join(", ")
-                ),
-            },
-        ));
+        return Err(unread(format!(
+            "after the write, AWS still reports a different {}",
+            left.join(", ")
+        )));
     }
     notes.extend(back.notes.iter().cloned());
     Ok(Step {

@@ -3,20 +3,16 @@
 //! update describes the pool and sends its whole configuration back with only the changed
 //! properties replaced.
 
-use async_trait::async_trait;
 use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
 use aws_sdk_cognitoidentity::operation::update_identity_pool::builders::UpdateIdentityPoolInputBuilder;
 use aws_sdk_cognitoidentity::operation::update_identity_pool::UpdateIdentityPoolInput;
 use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
 use serde_json::json;
 
+use super::prelude::*;
 use super::support::{first_owned, kept_tags, tag_map, Located};
-use super::{
-    wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
-    PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use super::wanted_tags;
+use crate::error::AwsError;
 
 pub struct CognitoIdentityPool;
 
@@ -144,15 +140,9 @@ pub fn update_request(
 impl Fetch for CognitoIdentityPool {
     type Fetched = Located<DescribeIdentityPoolOutput>;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<Located<DescribeIdentityPoolOutput>>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let found = find(ctx, want.str("name")).await?;
         Ok(found.map(|pool| {
             let resource = format!("identitypool/{}", pool.identity_pool_id());
@@ -191,11 +181,7 @@ impl Manage for CognitoIdentityPool {
             .allow_classic_flow(want.bool("allow_classic_flow", false))
             .cognito_identity_providers(provider(want))
             .set_identity_pool_tags(Some(tag_map(want)));
-        let send = || {
-            let over = aws_sdk_cognitoidentity::config::Builder::default()
-                .retry_config(super::once::no_retry());
-            req.clone().customize().config_override(over).send()
-        };
+        let send = || super::once::send_unretried!(aws_sdk_cognitoidentity, req);
         let find = || super::Read::read(self, ctx, want);
         super::once::create("CreateIdentityPool", find, send).await?;
         Ok(())

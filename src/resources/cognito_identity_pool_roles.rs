@@ -2,15 +2,10 @@
 
 use std::collections::HashMap;
 
-use async_trait::async_trait;
 use aws_sdk_cognitoidentity::operation::get_identity_pool_roles::GetIdentityPoolRolesOutput;
 use serde_json::json;
 
-use super::{
-    Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::ResourceError;
+use super::prelude::*;
 
 pub struct CognitoIdentityPoolRoles;
 
@@ -65,15 +60,9 @@ fn roles(current: Option<&HashMap<String, String>>, want: &Desired) -> HashMap<S
 impl Fetch for CognitoIdentityPoolRoles {
     type Fetched = GetIdentityPoolRolesOutput;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<GetIdentityPoolRolesOutput>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.cognito_identity.get_identity_pool_roles();
         let r = call
             .identity_pool_id(want.str("identity_pool_id"))

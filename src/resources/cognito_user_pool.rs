@@ -4,7 +4,6 @@
 //! Schema attributes and username case sensitivity cannot change in place: a replacement, which
 //! apply refuses while the pool has users unless the user consents.
 
-use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::UpdateUserPoolInputBuilder;
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool::UpdateUserPoolInput;
 use aws_sdk_cognitoidentityprovider::types::{
@@ -14,13 +13,10 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use serde_json::json;
 
+use super::prelude::*;
 use super::support::{first_owned, kept_tags, tag_map, Located};
-use super::{
-    wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
-    PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use super::wanted_tags;
+use crate::error::AwsError;
 
 pub struct CognitoUserPool;
 
@@ -276,15 +272,9 @@ pub fn update_request(
 impl Fetch for CognitoUserPool {
     type Fetched = Located<UserPoolType>;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<Located<UserPoolType>>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let found = find(ctx, want.str("name")).await?;
         Ok(found.map(|pool| {
             let resource = format!("userpool/{}", pool.id().unwrap_or_default());
@@ -380,11 +370,7 @@ impl Manage for CognitoUserPool {
                     .build(),
             );
         }
-        let send = || {
-            let over = aws_sdk_cognitoidentityprovider::config::Builder::default()
-                .retry_config(super::once::no_retry());
-            req.clone().customize().config_override(over).send()
-        };
+        let send = || super::once::send_unretried!(aws_sdk_cognitoidentityprovider, req);
         super::once::create(
             "CreateUserPool",
             || super::Read::read(self, ctx, want),

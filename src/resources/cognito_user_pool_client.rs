@@ -2,7 +2,6 @@
 //! what it is not sent, so an update describes the client and sends its whole configuration back
 //! with only the changed properties replaced.
 
-use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::builders::UpdateUserPoolClientInputBuilder;
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::UpdateUserPoolClientInput;
 use aws_sdk_cognitoidentityprovider::types::{
@@ -10,11 +9,8 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use serde_json::json;
 
-use super::{
-    Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use super::prelude::*;
+use crate::error::AwsError;
 
 pub struct CognitoUserPoolClient;
 
@@ -165,15 +161,9 @@ pub fn update_request(
 impl Fetch for CognitoUserPoolClient {
     type Fetched = UserPoolClientType;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<UserPoolClientType>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let (pool, name) = (want.str("user_pool_id"), want.str("name"));
         Ok(find(ctx, pool, name).await?)
     }
@@ -220,11 +210,7 @@ impl Manage for CognitoUserPoolClient {
             .set_explicit_auth_flows(Some(flows(want)))
             .refresh_token_validity(refresh_days(want))
             .token_validity_units(units());
-        let send = || {
-            let over = aws_sdk_cognitoidentityprovider::config::Builder::default()
-                .retry_config(super::once::no_retry());
-            req.clone().customize().config_override(over).send()
-        };
+        let send = || super::once::send_unretried!(aws_sdk_cognitoidentityprovider, req);
         let find = || super::Read::read(self, ctx, want);
         super::once::create("CreateUserPoolClient", find, send).await?;
         Ok(())

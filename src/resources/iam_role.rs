@@ -2,23 +2,19 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
 use aws_sdk_iam::types::{Role, Tag};
 use serde_json::{json, Map, Value};
 
+use super::prelude::*;
 use super::support::{delete_after_detach, normalized_policy, remove_each, tag_list};
-use super::{
-    wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
-    PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use super::wanted_tags;
+use crate::error::AwsError;
 
 pub struct IamRole;
 
-pub static SPEC: KindSpec = KindSpec {
-    type_name: "iam_role",
-    props: &[
+pub static SPEC: KindSpec = KindSpec::tagged(
+    "iam_role",
+    &[
         PropSpec::required(
             "name",
             PropType::Str,
@@ -46,12 +42,9 @@ pub static SPEC: KindSpec = KindSpec {
             "ARNs of managed policies to attach",
         ),
     ],
-    attrs: &["name", "arn"],
-    name_rule: Some(NameRule::ascii(64, "+=,.@-_", "an IAM role name")),
-    ownership: Ownership::Tag,
-    missing: Missing::IAM,
-    facts: &[],
-};
+    NameRule::ascii(64, "+=,.@-_", "an IAM role name"),
+    Missing::IAM,
+);
 
 /// IAM returns policy documents percent-encoded.
 fn decode_policy(text: &str) -> Value {
@@ -178,11 +171,9 @@ pub struct Fetched {
 impl Fetch for IamRole {
     type Fetched = Fetched;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let name = want.str("name");
         let r = ctx.clients.iam.get_role().role_name(name).send().await;
         let Some(role) = SPEC.missing.found(r.op("GetRole"))?.and_then(|r| r.role) else {

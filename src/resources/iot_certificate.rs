@@ -19,19 +19,15 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use async_trait::async_trait;
 use aws_sdk_iot::primitives::DateTime;
 use aws_sdk_iot::types::{CertificateDescription, CertificateStatus};
 use rcgen::PublicKeyData;
 use serde_json::{json, Map, Value};
 
+use super::prelude::*;
 use super::support::delete_after_detach;
-use super::{
-    iot_policy, iot_thing, Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership,
-    PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use super::{iot_policy, iot_thing};
+use crate::error::AwsError;
 use crate::state;
 
 pub struct IotCertificate;
@@ -223,11 +219,9 @@ pub struct Fetched {
 impl Fetch for IotCertificate {
     type Fetched = Fetched;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let id = &want.id;
         let recorded = state::read_small(&ctx.state_dir, &id_file(id));
         let mut desc = None;
@@ -324,11 +318,7 @@ impl Manage for IotCertificate {
         let call = ctx.clients.iot.create_certificate_from_csr();
         let call = call.certificate_signing_request(&csr);
         let call = call.set_as_active(want.bool("active", true));
-        let send = || {
-            let over =
-                aws_sdk_iot::config::Builder::default().retry_config(super::once::no_retry());
-            call.clone().customize().config_override(over).send()
-        };
+        let send = || super::once::send_unretried!(aws_sdk_iot, call);
         let find = || super::Read::read(self, ctx, want);
         // Found made by an attempt whose answer was lost: the read recorded it.
         let Some(r) = super::once::create("CreateCertificateFromCsr", find, send).await? else {

@@ -1,12 +1,9 @@
 //! The account's IoT data endpoint: a data source, only read.
 
-use async_trait::async_trait;
 use aws_sdk_iot::operation::describe_endpoint::DescribeEndpointOutput;
 use serde_json::{json, Value};
 
-use super::{Ctx, Desired, Fetch, KindSpec, Observed, Ownership, PropSpec, PropType};
-use crate::aws::{Missing, OpExt};
-use crate::error::ResourceError;
+use super::prelude::*;
 
 pub struct IotEndpoint;
 
@@ -32,15 +29,9 @@ fn endpoint_type(want: &Desired) -> &str {
 impl Fetch for IotEndpoint {
     type Fetched = DescribeEndpointOutput;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<DescribeEndpointOutput>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.iot.describe_endpoint();
         let call = call.endpoint_type(endpoint_type(want));
         Ok(Some(call.send().await.op("DescribeEndpoint")?))

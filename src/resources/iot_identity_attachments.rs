@@ -6,16 +6,12 @@
 
 use std::collections::BTreeSet;
 
-use async_trait::async_trait;
 use aws_sdk_cognitoidentity::types::IdentityDescription;
 use serde_json::json;
 
-use super::{
-    iot_policy, Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec,
-    PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use super::iot_policy;
+use super::prelude::*;
+use crate::error::AwsError;
 
 pub struct IotIdentityAttachments;
 
@@ -105,11 +101,9 @@ async fn links(ctx: &Ctx, policy: &str, pool: &str) -> Result<Option<Fetched>, A
 impl Fetch for IotIdentityAttachments {
     type Fetched = Fetched;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let (policy, pool) = (want.str("policy"), want.str("identity_pool_id"));
         Ok(links(ctx, policy, pool).await?)
     }

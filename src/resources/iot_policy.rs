@@ -1,27 +1,22 @@
 //! AWS IoT policy. A changed document becomes a new default version; when five versions exist the
 //! oldest non-default one is pruned first. Delete detaches every target and prunes versions.
 
-use async_trait::async_trait;
 use aws_sdk_iot::operation::get_policy::GetPolicyOutput;
 use aws_sdk_iot::types::{PolicyVersion, Tag};
 use serde_json::json;
 
+use super::prelude::*;
 use super::support::{
     delete_after_detach, iot_tag, iot_tags, iot_tags_of, iot_wanted_tags, normalized_policy,
     remove_each,
 };
-use super::{
-    Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
-    PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use crate::error::AwsError;
 
 pub struct IotPolicy;
 
-pub static SPEC: KindSpec = KindSpec {
-    type_name: "iot_policy",
-    props: &[
+pub static SPEC: KindSpec = KindSpec::tagged(
+    "iot_policy",
+    &[
         PropSpec::required(
             "name",
             PropType::Str,
@@ -34,12 +29,9 @@ pub static SPEC: KindSpec = KindSpec {
             "the policy template, e.g. `../policies/device-policy.json`",
         ),
     ],
-    attrs: &["name", "arn"],
-    name_rule: Some(NameRule::ascii(128, "+=,.@-_", "an IoT policy name")),
-    ownership: Ownership::Tag,
-    missing: Missing::IOT,
-    facts: &[],
-};
+    NameRule::ascii(128, "+=,.@-_", "an IoT policy name"),
+    Missing::IOT,
+);
 
 /// Every target the policy is attached to (certificates, Cognito identities, thing groups).
 pub async fn targets(ctx: &Ctx, policy: &str) -> Result<Vec<String>, AwsError> {
@@ -82,11 +74,9 @@ pub struct Fetched {
 impl Fetch for IotPolicy {
     type Fetched = Fetched;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.iot.get_policy().policy_name(want.str("name"));
         let Some(policy) = SPEC.missing.found(call.send().await.op("GetPolicy"))? else {
             return Ok(None);

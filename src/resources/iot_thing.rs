@@ -2,18 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
 use aws_sdk_iot::operation::describe_thing::DescribeThingOutput;
 use aws_sdk_iot::types::AttributePayload;
 use serde_json::json;
 
+use super::map_value;
+use super::prelude::*;
 use super::support::{delete_after_detach, remove_each};
-use super::{
-    map_value, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
-    PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use crate::error::AwsError;
 
 pub struct IotThing;
 
@@ -84,15 +80,9 @@ fn payload(want: &Desired) -> AttributePayload {
 impl Fetch for IotThing {
     type Fetched = DescribeThingOutput;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<DescribeThingOutput>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx
             .clients
             .iot

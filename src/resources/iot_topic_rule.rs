@@ -2,25 +2,21 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use aws_sdk_iot::operation::get_topic_rule::GetTopicRuleOutput;
 use aws_sdk_iot::types::{Action, MessageFormat, SnsAction, Tag, TopicRulePayload};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::json;
 
+use super::prelude::*;
 use super::support::{iot_tag, iot_tags_of, iot_wanted_tags};
-use super::{
-    Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
-    PropType,
-};
-use crate::aws::{retry_while, Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use crate::aws::retry_while;
+use crate::error::AwsError;
 
 pub struct IotTopicRule;
 
-pub static SPEC: KindSpec = KindSpec {
-    type_name: "iot_topic_rule",
-    props: &[
+pub static SPEC: KindSpec = KindSpec::tagged(
+    "iot_topic_rule",
+    &[
         PropSpec::required(
             "name",
             PropType::Str,
@@ -46,18 +42,11 @@ pub static SPEC: KindSpec = KindSpec {
         PropSpec::required("role_arn", PropType::Str, "the role IoT assumes to publish"),
         PropSpec::optional("message_format", PropType::Str, "RAW or JSON (default RAW)"),
     ],
-    attrs: &["name", "arn"],
-    name_rule: Some(NameRule::ascii(
-        128,
-        "_",
-        "a topic rule name ([A-Za-z0-9_]+)",
-    )),
-    ownership: Ownership::Tag,
+    NameRule::ascii(128, "_", "a topic rule name ([A-Za-z0-9_]+)"),
     // GetTopicRule answers UnauthorizedException for a rule that does not exist, as it does for
     // a caller denied it: that answer is told apart by `fetch`, not taken for absence here.
-    missing: Missing::IOT,
-    facts: &[],
-};
+    Missing::IOT,
+);
 
 /// GetTopicRule's answer both for a rule that does not exist and for a caller denied reading it.
 const DENIED: &str = "UnauthorizedException";
@@ -153,11 +142,9 @@ pub struct Fetched {
 impl Fetch for IotTopicRule {
     type Fetched = Fetched;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let name = want.str("name");
         let call = ctx.clients.iot.get_topic_rule().rule_name(name);
         let rule = match call.send().await.op("GetTopicRule") {

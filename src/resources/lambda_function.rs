@@ -5,26 +5,23 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 use serde_json::json;
 
+use super::prelude::*;
 use super::support::tag_map;
-use super::{
-    map_value, wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed,
-    Ownership, PropSpec, PropType,
-};
-use crate::aws::{retry_while, Missing, OpExt};
-use crate::error::{AwsError, ResourceError};
+use super::{map_value, wanted_tags};
+use crate::aws::retry_while;
+use crate::error::AwsError;
 use crate::package::package;
 
 pub struct LambdaFunction;
 
-pub static SPEC: KindSpec = KindSpec {
-    type_name: "lambda_function",
-    props: &[
+pub static SPEC: KindSpec = KindSpec::tagged(
+    "lambda_function",
+    &[
         PropSpec::required(
             "name",
             PropType::Str,
@@ -51,12 +48,9 @@ pub static SPEC: KindSpec = KindSpec {
         PropSpec::optional("description", PropType::Str, "a description"),
         PropSpec::optional("environment", PropType::StrMap, "environment variables"),
     ],
-    attrs: &["name", "arn"],
-    name_rule: Some(NameRule::ascii(64, "-_", "a Lambda function name")),
-    ownership: Ownership::Tag,
-    missing: Missing::LAMBDA,
-    facts: &[],
-};
+    NameRule::ascii(64, "-_", "a Lambda function name"),
+    Missing::LAMBDA,
+);
 
 fn runtime(want: &Desired) -> Runtime {
     Runtime::from(want.opt_str("runtime").unwrap_or("python3.12"))
@@ -129,15 +123,9 @@ where
 impl Fetch for LambdaFunction {
     type Fetched = GetFunctionOutput;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<GetFunctionOutput>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx
             .clients
             .lambda
@@ -318,16 +306,5 @@ mod tests {
             None,
             "no configuration"
         );
-    }
-
-    #[test]
-    fn packaging_is_deterministic() {
-        let (a, sha_a) = package("builtin:presignup").unwrap();
-        let (b, sha_b) = package("builtin:presignup").unwrap();
-        assert_eq!(a, b);
-        assert_eq!(sha_a, sha_b);
-        let (_, other) = package("builtin:attach_policy").unwrap();
-        assert_ne!(sha_a, other);
-        assert!(package("builtin:nope").is_err());
     }
 }

@@ -1,17 +1,12 @@
 //! A Lambda function URL (with AWS_IAM auth, the caller's identity reaches the function in the
 //! request's trusted context; no API Gateway needed).
 
-use async_trait::async_trait;
 use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutput;
 use aws_sdk_lambda::types::FunctionUrlAuthType;
 use serde_json::json;
 
 use super::lambda_function::once_ready;
-use super::{
-    Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::ResourceError;
+use super::prelude::*;
 
 pub struct LambdaFunctionUrl;
 
@@ -66,15 +61,9 @@ fn auth(want: &Desired) -> FunctionUrlAuthType {
 impl Fetch for LambdaFunctionUrl {
     type Fetched = GetFunctionUrlConfigOutput;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<GetFunctionUrlConfigOutput>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.lambda.get_function_url_config();
         let call = call.function_name(want.str("function_name"));
         Ok(SPEC

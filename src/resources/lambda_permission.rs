@@ -1,14 +1,9 @@
 //! One statement of a Lambda function's resource policy (who may invoke it).
 
-use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::lambda_function::once_ready;
-use super::{
-    Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::ResourceError;
+use super::prelude::*;
 
 pub struct LambdaPermission;
 
@@ -59,11 +54,9 @@ impl Fetch for LambdaPermission {
     /// The function's resource policy, as Lambda returns it.
     type Fetched = String;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<String>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.lambda.get_policy();
         let call = call.function_name(want.str("function_name"));
         let p = SPEC.missing.found(call.send().await.op("GetPolicy"))?;

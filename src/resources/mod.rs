@@ -15,6 +15,30 @@ use crate::aws::Clients;
 use crate::error::ResourceError;
 use crate::plan::PropChange;
 
+/// A kind's `spec` (for [`Fetch`], [`Read`]): the `SPEC` its module declares.
+macro_rules! module_spec {
+    () => {
+        fn spec(&self) -> &'static $crate::resources::KindSpec {
+            &SPEC
+        }
+    };
+}
+
+/// What [`Fetch::fetch`] returns: AWS's answer, `None` when AWS says it is not there.
+pub type FetchResult<T> = Result<Option<T>, ResourceError>;
+
+/// What every kind's file uses: the traits a kind implements, what they take and return, and
+/// the parts of its [`KindSpec`].
+pub mod prelude {
+    pub use super::{
+        Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed, Ownership,
+        PropSpec, PropType,
+    };
+    pub use crate::aws::{Missing, OpExt};
+    pub use crate::error::ResourceError;
+    pub use async_trait::async_trait;
+}
+
 pub mod attachment;
 pub mod caller_identity;
 pub mod cognito_identity_pool;
@@ -300,11 +324,7 @@ pub trait Fetch: Sync + Send {
     type Fetched: Send;
     fn spec(&self) -> &'static KindSpec;
     /// AWS's answer about the resource `want` names; `None` when AWS says it is not there.
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<Self::Fetched>, ResourceError>;
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched>;
     /// What is live, in the form of `want`; `None` when the answer shows it is not there.
     fn observe(&self, fetched: Self::Fetched, want: &Desired) -> Option<Observed>;
 }

@@ -24,6 +24,17 @@ pub fn no_retry() -> RetryConfig {
     RetryConfig::disabled()
 }
 
+/// Sends `$req` (a request builder of the SDK crate `$sdk`) once, with the SDK's own retries
+/// turned off by [`no_retry`]: the `send` that [`create`] takes.
+macro_rules! send_unretried {
+    ($sdk:ident, $req:expr) => {{
+        let over =
+            $sdk::config::Builder::default().retry_config($crate::resources::once::no_retry());
+        $req.clone().customize().config_override(over).send()
+    }};
+}
+pub(crate) use send_unretried;
+
 /// Codes with which AWS says the request was not carried out because of load: safe to send again
 /// (looking first costs nothing).
 const TRANSIENT: &[&str] = &[

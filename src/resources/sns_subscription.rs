@@ -2,13 +2,10 @@
 //! subscription is listed without an ARN, so the ARN `Subscribe` returned is kept locally to
 //! remove it on destroy where AWS allows that.
 
-use async_trait::async_trait;
 use aws_sdk_sns::types::Subscription;
 use serde_json::json;
 
-use super::{Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType};
-use crate::aws::{Missing, OpExt};
-use crate::error::ResourceError;
+use super::prelude::*;
 use crate::state;
 
 pub struct SnsEmailSubscription;
@@ -38,15 +35,9 @@ impl Fetch for SnsEmailSubscription {
     /// The topic's email subscriptions.
     type Fetched = Vec<Subscription>;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-    ) -> Result<Option<Vec<Subscription>>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let list = ctx.clients.sns.list_subscriptions_by_topic();
         let list = list.topic_arn(want.str("topic_arn")).into_paginator();
         let all = list.items().send().try_collect().await;

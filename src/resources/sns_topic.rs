@@ -2,23 +2,18 @@
 
 use std::collections::HashMap;
 
-use async_trait::async_trait;
 use aws_sdk_sns::types::Tag;
 use serde_json::json;
 
+use super::prelude::*;
 use super::support::tag_list;
-use super::{
-    wanted_tags, Changes, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
-    PropSpec, PropType,
-};
-use crate::aws::{Missing, OpExt};
-use crate::error::ResourceError;
+use super::wanted_tags;
 
 pub struct SnsTopic;
 
-pub static SPEC: KindSpec = KindSpec {
-    type_name: "sns_topic",
-    props: &[
+pub static SPEC: KindSpec = KindSpec::tagged(
+    "sns_topic",
+    &[
         PropSpec::required(
             "name",
             PropType::Str,
@@ -31,12 +26,9 @@ pub static SPEC: KindSpec = KindSpec {
             "the display name used as the email sender name",
         ),
     ],
-    attrs: &["name", "arn"],
-    name_rule: Some(NameRule::ascii(256, "-_", "an SNS topic name")),
-    ownership: Ownership::Tag,
-    missing: Missing::SNS,
-    facts: &[],
-};
+    NameRule::ascii(256, "-_", "an SNS topic name"),
+    Missing::SNS,
+);
 
 fn sns_tags(want: &Desired) -> Vec<Tag> {
     tag_list(want, |k, v| Tag::builder().key(k).value(v).build().ok())
@@ -53,11 +45,9 @@ pub struct Fetched {
 impl Fetch for SnsTopic {
     type Fetched = Fetched;
 
-    fn spec(&self) -> &'static KindSpec {
-        &SPEC
-    }
+    module_spec!();
 
-    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+    async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let (sns, arn) = (&ctx.clients.sns, ctx.arn("sns", want.str("name")));
         // The ARN is known up front: attributes and tags in one round trip.
         let (a, t) = futures::join!(

@@ -28,6 +28,25 @@ pub struct KindSpec {
 impl KindSpec {
     /// Whether the kind carries the stack tag, as its `tags` property (and may be given extra
     /// tags in the stack file).
+    /// A kind AWS names by its `name` property and whose resources carry the stack tag: its
+    /// attributes are the name and the ARN, and it states no facts.
+    pub const fn tagged(
+        type_name: &'static str,
+        props: &'static [PropSpec],
+        name_rule: NameRule,
+        missing: Missing,
+    ) -> KindSpec {
+        KindSpec {
+            type_name,
+            props,
+            attrs: &["name", "arn"],
+            name_rule: Some(name_rule),
+            ownership: Ownership::Tag,
+            missing,
+            facts: &[],
+        }
+    }
+
     pub fn taggable(&self) -> bool {
         matches!(
             self.ownership,
