@@ -83,6 +83,11 @@ L. cognito-idp password length: a password is checked against the pool's
    MinimumLength and AWS's maximum of 256 characters (AdminSetUserPassword,
    SignUp: "Maximum length of 256"); moto 5.2.5 refused any password of 99
    characters or more, which AWS accepts.
+M. secretsmanager UpdateSecretVersionStage: moving AWSCURRENT to another
+   version makes that version the one GetSecretValue answers without a
+   VersionId or VersionStage ("By default, Secrets Manager retrieves the
+   secret value with the staging label AWSCURRENT", GetSecretValue API
+   reference). moto 5.2.5 moved the label but kept answering the old value.
 
 Strict mode (IOTSTACK_EMULATOR_STRICT, or ``--strict[=SPEC]``, read when the
 server starts; off by default). moto forgives what AWS does not; each strict
@@ -1760,6 +1765,29 @@ def cognito_validate_password(
         ok = ok and (present or not policy.get(key, True))
     if not ok:
         raise InvalidPasswordException()
+
+
+# --- M. secretsmanager UpdateSecretVersionStage moves the current value --------
+
+
+@_wrap(SecretsManagerBackend, "update_secret_version_stage")
+def secrets_update_secret_version_stage(
+    original: Callable[..., Any],
+    self: SecretsManagerBackend,
+    secret_id: str,
+    version_stage: str,
+    remove_from_version_id: str,
+    move_to_version_id: str,
+) -> Any:
+    """GetSecretValue without a VersionId or VersionStage answers the version
+    labelled AWSCURRENT ("By default, Secrets Manager retrieves the secret value
+    with the staging label AWSCURRENT", GetSecretValue API reference), so
+    moving that label moves what it answers (moto 5.2.5 kept answering the
+    version that was current before)."""
+    result = original(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+    if version_stage == "AWSCURRENT" and move_to_version_id:
+        self.secrets[secret_id].set_default_version_id(move_to_version_id)
+    return result
 
 
 # --- K. lost answers (on demand) ----------------------------------------------

@@ -709,6 +709,26 @@ class PasswordLengthTest(EmulatorCase):
             )
 
 
+class SecretVersionStageTest(EmulatorCase):
+    def test_moving_awscurrent_moves_what_get_secret_value_answers(self) -> None:
+        sm = client("secretsmanager")
+        name = unique("secret")
+        sm.create_secret(Name=name, SecretString="one")
+        old = sm.get_secret_value(SecretId=name)["VersionId"]
+        new = "v2-" + uuid.uuid4().hex
+        sm.put_secret_value(
+            SecretId=name, SecretString="two", ClientRequestToken=new, VersionStages=["AWSPENDING"]
+        )
+        self.assertEqual(sm.get_secret_value(SecretId=name)["SecretString"], "one")
+        sm.update_secret_version_stage(
+            SecretId=name, VersionStage="AWSCURRENT", MoveToVersionId=new, RemoveFromVersionId=old
+        )
+        current = sm.get_secret_value(SecretId=name)
+        self.assertEqual((current["SecretString"], current["VersionId"]), ("two", new))
+        previous = sm.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")
+        self.assertEqual(previous["SecretString"], "one")
+
+
 class ManagedPolicyTest(EmulatorCase):
     def test_attach_aws_managed_policy(self) -> None:
         iam = client("iam")

@@ -451,7 +451,11 @@ pub static TABLE: &[KindPermissions] = &[
             ),
             grant(
                 Create,
-                &["secretsmanager:PutSecretValue"],
+                &[
+                    "secretsmanager:ListSecretVersionIds",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage",
+                ],
                 ArnIn("password_secret_arn", SECRET),
             ),
             grant(
@@ -464,7 +468,11 @@ pub static TABLE: &[KindPermissions] = &[
             ),
             grant(
                 Update,
-                &["secretsmanager:PutSecretValue"],
+                &[
+                    "secretsmanager:ListSecretVersionIds",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage",
+                ],
                 ArnIn("password_secret_arn", SECRET),
             ),
             grant(Delete, &["cognito-idp:AdminDeleteUser"], Arn(USER_POOL)),

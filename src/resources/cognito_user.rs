@@ -110,9 +110,9 @@ pub fn secret_value(username: &str, password: &str) -> String {
     serde_json::json!({ username: password }).to_string()
 }
 
-/// Whether the current version of the secret is a value iotstack wrote in the current form.
-async fn secret_has_value(ctx: &Ctx, secret: &str) -> Result<bool, AwsError> {
-    let r = Missing::SECRETS.found(
+/// The secret's versions (with their staging labels); `None` when the secret is not there.
+async fn versions(ctx: &Ctx, secret: &str) -> Result<Option<ListSecretVersionIdsOutput>, AwsError> {
+    Missing::SECRETS.found(
         ctx.clients
             .secrets
             .list_secret_version_ids()
@@ -120,30 +120,77 @@ async fn secret_has_value(ctx: &Ctx, secret: &str) -> Result<bool, AwsError> {
             .send()
             .await
             .op("ListSecretVersionIds"),
-    )?;
-    Ok(r.as_ref().is_some_and(current_value_is_ours))
+    )
 }
 
-/// Whether the `AWSCURRENT` version of a secret is one iotstack wrote ([`VERSION_PREFIX`]).
-fn current_value_is_ours(versions: &ListSecretVersionIdsOutput) -> bool {
+/// The ids of the versions that carry the staging label `stage`.
+fn staged<'a>(
+    versions: &'a ListSecretVersionIdsOutput,
+    stage: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
     versions
         .versions()
         .iter()
-        .filter(|v| v.version_stages().iter().any(|s| s == "AWSCURRENT"))
-        .any(|v| {
-            v.version_id()
-                .is_some_and(|id| id.starts_with(VERSION_PREFIX))
-        })
+        .filter(move |v| v.version_stages().iter().any(|s| s == stage))
+        .filter_map(|v| v.version_id())
 }
 
+/// Whether the secret holds the user's password: its `AWSCURRENT` version is one iotstack wrote
+/// ([`VERSION_PREFIX`]), and no password change of iotstack's is left half done (a version of
+/// ours still `AWSPENDING` and not current: see [`set_password`]).
+fn current_value_is_ours(versions: &ListSecretVersionIdsOutput) -> bool {
+    let ours = |id: &&str| id.starts_with(VERSION_PREFIX);
+    let current: Vec<&str> = staged(versions, "AWSCURRENT").collect();
+    let unfinished = staged(versions, "AWSPENDING")
+        .filter(ours)
+        .any(|id| !current.contains(&id));
+    current.iter().any(ours) && !unfinished
+}
+
+/// Sets a new password on the user and in the secret, in an order that a run killed at any point
+/// cannot leave as a pair that looks right but is not:
+///
+/// 1. PutSecretValue with the staging label `AWSPENDING` only. The current value, which the
+///    user's password matches, stays current (unless the secret had no value: "If this operation
+///    creates the first version for the secret, then Secrets Manager automatically attaches the
+///    staging label AWSCURRENT to the new version", PutSecretValue API reference).
+/// 2. AdminSetUserPassword.
+/// 3. UpdateSecretVersionStage moves `AWSCURRENT` to the new version, then removes its
+///    `AWSPENDING`.
+///
+/// Killed after 1 or 2, the secret has a version of ours still pending and not current: the next
+/// read reports `password_in_secret` false and a new pair is set. A pending label left by such a
+/// run is removed first, so that it cannot be mistaken for this change.
 async fn set_password(ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    let secret = want.str("password_secret_arn");
+    let listed = versions(ctx, secret).await?;
+    let stage = |label: &'static str| {
+        ctx.clients
+            .secrets
+            .update_secret_version_stage()
+            .secret_id(secret)
+            .version_stage(label)
+    };
+    let (current, left_pending): (Option<String>, Vec<String>) = match &listed {
+        Some(l) => (
+            staged(l, "AWSCURRENT").next().map(str::to_string),
+            staged(l, "AWSPENDING").map(str::to_string).collect(),
+        ),
+        None => (None, Vec::new()),
+    };
+    for old in left_pending {
+        let r = stage("AWSPENDING").remove_from_version_id(old).send().await;
+        r.op("UpdateSecretVersionStage")?;
+    }
     let pw = generate_password();
+    let version = version_id();
     ctx.clients
         .secrets
         .put_secret_value()
-        .secret_id(want.str("password_secret_arn"))
-        .client_request_token(version_id())
+        .secret_id(secret)
+        .client_request_token(&version)
         .secret_string(secret_value(want.str("username"), &pw))
+        .version_stages("AWSPENDING")
         .send()
         .await
         .op("PutSecretValue")?;
@@ -157,6 +204,19 @@ async fn set_password(ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
         .send()
         .await
         .op("AdminSetUserPassword")?;
+    if let Some(current) = current {
+        let r = stage("AWSCURRENT")
+            .move_to_version_id(&version)
+            .remove_from_version_id(current)
+            .send()
+            .await;
+        r.op("UpdateSecretVersionStage")?;
+    }
+    let r = stage("AWSPENDING")
+        .remove_from_version_id(&version)
+        .send()
+        .await;
+    r.op("UpdateSecretVersionStage")?;
     Ok(())
 }
 
@@ -182,8 +242,10 @@ impl Fetch for CognitoUser {
             return Ok(None);
         };
         let secret = want.str("password_secret_arn");
-        let password_in_secret =
-            want.is_known("password_secret_arn") && secret_has_value(ctx, secret).await?;
+        let password_in_secret = want.is_known("password_secret_arn")
+            && versions(ctx, secret)
+                .await?
+                .is_some_and(|v| current_value_is_ours(&v));
         Ok(Some(Fetched {
             user,
             password_in_secret,
@@ -368,6 +430,27 @@ mod tests {
                 false,
             ),
             (vec![], false),
+            // A run killed after writing the new value as pending, or after setting it on the
+            // user: the user's password may be either.
+            (
+                vec![
+                    version(&ours, "AWSCURRENT"),
+                    version(
+                        &format!("{VERSION_PREFIX}fedcba9876543210fedcba9876543210"),
+                        "AWSPENDING",
+                    ),
+                ],
+                false,
+            ),
+            // Killed after the move, before the pending label was removed: the pair is whole.
+            (
+                vec![SecretVersionsListEntry::builder()
+                    .version_id(&ours)
+                    .version_stages("AWSCURRENT")
+                    .version_stages("AWSPENDING")
+                    .build()],
+                true,
+            ),
         ];
         for (entries, expected) in cases {
             let l = listed(entries);

@@ -176,3 +176,52 @@ async fn doctor_fails_a_secret_policy_that_restricts_nothing() {
     );
     w.destroy_leaves_nothing().await;
 }
+
+/// A run killed half way through a password change of a confirmed user (the new value written to
+/// the secret as pending and already set on the user, the secret's current value not moved) is
+/// healed by the next apply: the plan shows it, and afterwards the current value signs the user
+/// in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_change_cut_short_is_healed_for_a_confirmed_user() {
+    let (w, aws) = World::applied().await;
+    let p = w.prefix.clone();
+    let pool = aws.pool().await;
+    let name = format!("{}_{p}-app-user", pool.id);
+    let user = format!("{p}-app-user");
+    let (before, _) = aws.sign_in(&pool).await;
+
+    // What the killed run left: its value pending in the secret, and on the user.
+    let cut_short = "Zz9!".repeat(20);
+    aws.secrets
+        .put_secret_value()
+        .secret_id(&name)
+        .client_request_token("iotstack-json-00000000000000000000000000000001")
+        .secret_string(json!({ &user: &cut_short }).to_string())
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    aws.cognito_idp
+        .admin_set_user_password()
+        .user_pool_id(&pool.id)
+        .username(&user)
+        .password(&cut_short)
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(aws.secret_value(&name).await[&user], json!(before));
+
+    let plan = w.plan_has_changes();
+    assert!(
+        plan.stdout.contains("password_in_secret: false → true"),
+        "{}",
+        plan.stdout
+    );
+    w.apply();
+    w.plan_is_clean();
+    let (after, _) = aws.sign_in(&pool).await;
+    assert_ne!(after, before);
+    assert_ne!(after, cut_short);
+    w.is_clean_and_destroys_to_nothing().await;
+}
