@@ -350,6 +350,7 @@ fn every_check_passes_on_a_healthy_stack() {
             "secret-address",
             "recent-changes",
             "broad-grants",
+            "duplicate-pools",
         ]
     );
     for c in &all {

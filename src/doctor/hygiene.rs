@@ -17,7 +17,11 @@ fn trusted_by_cognito(role: &crate::resources::Observed) -> bool {
 }
 
 pub fn checks(facts: &Facts) -> Vec<Check> {
-    vec![recent_changes(facts), broad_grants(facts)]
+    vec![
+        recent_changes(facts),
+        broad_grants(facts),
+        duplicate_pools(facts),
+    ]
 }
 
 /// No IoT policy of the stack changed within the propagation delay.
@@ -49,6 +53,33 @@ fn recent_changes(facts: &Facts) -> Check {
             "wait a few minutes, then connect again before changing anything else",
         )
     }
+}
+
+/// No second user pool or identity pool under the stack's names carries its mark (a create
+/// retried after its answer was lost, two runs at once before the lock): users would sign in to
+/// one pool and the app read another.
+fn duplicate_pools(facts: &Facts) -> Check {
+    let c = Check::new(
+        "duplicate-pools",
+        "Only one user pool and one identity pool carry the stack's mark",
+    );
+    let mut found = Vec::new();
+    let mut ids = Vec::new();
+    for t in ["cognito_user_pool", "cognito_identity_pool"] {
+        for r in facts.all_of_type(t) {
+            let Some(o) = &r.observed else { continue };
+            if o.props.get("unique") == Some(&Value::Bool(false)) {
+                found.extend(o.notes.iter().cloned());
+                ids.push(r.desired.id.as_str());
+            }
+        }
+    }
+    if ids.is_empty() {
+        return c.pass("no other pool under the stack's names carries its mark");
+    }
+    let fix = "`iotstack apply` (or `doctor --fix`) deletes the duplicates that hold no users or identities; move what the others hold, then delete them";
+    ids.into_iter()
+        .fold(c.fail_all(found, fix), |c, id| c.restore(id))
 }
 
 /// No overly broad or ineffective grant in the live IoT policies and identity role policies.
@@ -120,6 +151,19 @@ mod tests {
         assert_eq!(c.status, Status::Warn);
         assert!(c.evidence[0].starts_with(&format!("{IDENTITY_POLICY} changed 120s ago")));
         assert!(c.repairs.is_empty());
+    }
+
+    #[test]
+    fn a_second_pool_with_the_stacks_mark_fails_and_is_repaired_through_the_pool() {
+        let mut f = healthy();
+        let note = "1 other user pool(s) named `acme-user-pool` carry this stack's mark: us-east-1_Dup (0 users); the stack keeps us-east-1_AbCdEf";
+        set_live(&mut f, "user-pool", "unique", json!(false));
+        live_mut(&mut f, "user-pool").notes.push(note.into());
+        let c = failing(&f, "duplicate-pools", "us-east-1_Dup (0 users)");
+        restores(&c, "user-pool");
+        // One pool of each kind, or a live answer that does not say: nothing to report.
+        set_live(&mut f, "user-pool", "unique", json!(true));
+        assert_eq!(check(&f, "duplicate-pools").status, Status::Pass);
     }
 
     #[test]

@@ -326,6 +326,13 @@ pub static TABLE: &[KindPermissions] = &[
         grants: &[
             grant(Read, &["cognito-idp:ListUserPools"], Any),
             grant(Read, &["cognito-idp:DescribeUserPool"], Own),
+            // Duplicates (other pools under the stack's name with its mark): an empty one is
+            // deleted once ListUsers shows it holds nobody.
+            grant(
+                Update,
+                &["cognito-idp:ListUsers", "cognito-idp:DeleteUserPool"],
+                Own,
+            ),
             grant(Create, &["cognito-idp:CreateUserPool"], Any),
             grant(Create, &["cognito-idp:TagResource"], Own),
             grant(
@@ -372,6 +379,24 @@ pub static TABLE: &[KindPermissions] = &[
         grants: &[
             grant(Read, &["cognito-identity:ListIdentityPools"], Any),
             grant(Read, &["cognito-identity:DescribeIdentityPool"], Own),
+            // Duplicates: identities counted and roles looked up to choose the pool to keep, an
+            // empty one deleted.
+            grant(
+                Read,
+                &[
+                    "cognito-identity:ListIdentities",
+                    "cognito-identity:GetIdentityPoolRoles",
+                ],
+                Own,
+            ),
+            grant(
+                Update,
+                &[
+                    "cognito-identity:ListIdentities",
+                    "cognito-identity:DeleteIdentityPool",
+                ],
+                Own,
+            ),
             grant(Create, &["cognito-identity:CreateIdentityPool"], Any),
             grant(Create, &["cognito-identity:TagResource"], Own),
             grant(

@@ -3,6 +3,8 @@
 //! update describes the pool and sends its whole configuration back with only the changed
 //! properties replaced.
 
+use std::collections::HashMap;
+
 use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
 use aws_sdk_cognitoidentity::operation::update_identity_pool::builders::UpdateIdentityPoolInputBuilder;
 use aws_sdk_cognitoidentity::operation::update_identity_pool::UpdateIdentityPoolInput;
@@ -10,7 +12,7 @@ use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
 use serde_json::json;
 
 use super::prelude::*;
-use super::support::{first_owned, kept_tags, tag_map, Located};
+use super::support::{all_owned, kept_tags, resolve_duplicates, tag_map, Duplicates, Located};
 use super::wanted_tags;
 use crate::error::AwsError;
 
@@ -52,7 +54,8 @@ pub static SPEC: KindSpec = KindSpec {
     name_rule: Some(NameRule::ascii(128, "+=,.@-_", "a Cognito identity pool name").any_script()),
     ownership: Ownership::FoundByTag,
     missing: Missing::COGNITO,
-    facts: &[],
+    // No second identity pool under the stack's name carries its mark (see `keep`).
+    facts: &["unique"],
 };
 
 fn provider(want: &Desired) -> CognitoIdentityProvider {
@@ -63,8 +66,12 @@ fn provider(want: &Desired) -> CognitoIdentityProvider {
         .build()
 }
 
-/// The pool of this stack with the wanted name: listed by name, owned through the stack tag.
-async fn find(ctx: &Ctx, name: &str) -> Result<Option<DescribeIdentityPoolOutput>, AwsError> {
+/// The pool of this stack with the wanted name: listed by name, owned through the stack tag; and
+/// the other pools of that name that carry the stack's mark (duplicates).
+async fn find(
+    ctx: &Ctx,
+    name: &str,
+) -> Result<Option<(DescribeIdentityPoolOutput, Duplicates)>, AwsError> {
     let ci = &ctx.clients.cognito_identity;
     let pages = ci.list_identity_pools().max_results(60).into_paginator();
     let pools = pages
@@ -85,7 +92,57 @@ async fn find(ctx: &Ctx, name: &str) -> Result<Option<DescribeIdentityPoolOutput
             .await;
         Missing::COGNITO.found(r.op("DescribeIdentityPool"))
     };
-    first_owned(ids, &ctx.prefix, describe, |d| d.identity_pool_tags()).await
+    let owned = all_owned(ids, &ctx.prefix, describe, |d| d.identity_pool_tags()).await?;
+    if owned.len() < 2 {
+        return Ok(owned.into_iter().next().map(|p| (p, Duplicates::default())));
+    }
+    // Duplicates (rare): each pool's identities are counted, and its roles looked up, to choose
+    // the one to keep.
+    let mut counted = Vec::new();
+    for pool in owned {
+        let id = pool.identity_pool_id().to_string();
+        let n = identities(ctx, id.clone()).await?.unwrap_or(0);
+        let call = ci.get_identity_pool_roles().identity_pool_id(id);
+        let roles = Missing::COGNITO.found(call.send().await.op("GetIdentityPoolRoles"))?;
+        let has_roles = roles.is_some_and(|r| !r.roles().unwrap_or(&HashMap::new()).is_empty());
+        counted.push((pool, n, has_roles));
+    }
+    Ok(keep(counted))
+}
+
+/// Of the pools marked for the stack, with their identities counted and whether roles are set
+/// on them, the one it keeps: the one with the most identities, then one with roles (the stack
+/// sets them right after it makes its pool; a pool made twice by a create retried after its
+/// answer was lost has none), then the lowest id. The others are duplicates.
+fn keep(
+    mut pools: Vec<(DescribeIdentityPoolOutput, i64, bool)>,
+) -> Option<(DescribeIdentityPoolOutput, Duplicates)> {
+    pools.sort_by(|(a, na, ra), (b, nb, rb)| {
+        nb.cmp(na)
+            .then(rb.cmp(ra))
+            .then(a.identity_pool_id().cmp(b.identity_pool_id()))
+    });
+    let mut rest = pools.into_iter();
+    let (kept, _, _) = rest.next()?;
+    let others = rest.map(|(p, n, _)| (p.identity_pool_id().to_string(), n));
+    Some((kept, Duplicates(others.collect())))
+}
+
+/// How many identities the pool `id` has (up to 60, one page); `None` when the pool is gone.
+async fn identities(ctx: &Ctx, id: String) -> Result<Option<i64>, AwsError> {
+    let call = ctx
+        .clients
+        .cognito_identity
+        .list_identities()
+        .identity_pool_id(id);
+    let listed = Missing::COGNITO.found(call.max_results(60).send().await.op("ListIdentities"))?;
+    Ok(listed.map(|l| l.identities().len() as i64))
+}
+
+async fn delete_pool(ctx: &Ctx, id: String) -> Result<(), AwsError> {
+    let call = ctx.clients.cognito_identity.delete_identity_pool();
+    let r = call.identity_pool_id(id).send().await;
+    Missing::COGNITO.gone(r.op("DeleteIdentityPool"))
 }
 
 /// The UpdateIdentityPool request that brings `pool` (as DescribeIdentityPool answered) to
@@ -144,9 +201,9 @@ impl Fetch for CognitoIdentityPool {
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let found = find(ctx, want.str("name")).await?;
-        Ok(found.map(|pool| {
+        Ok(found.map(|(pool, duplicates)| {
             let resource = format!("identitypool/{}", pool.identity_pool_id());
-            Located::at(ctx, pool, "cognito-identity", &resource)
+            Located::at(ctx, pool, "cognito-identity", &resource).with_duplicates(duplicates)
         }))
     }
 
@@ -155,17 +212,21 @@ impl Fetch for CognitoIdentityPool {
         let id = d.identity_pool_id();
         let prov = d.cognito_identity_providers().first();
         let tags = d.identity_pool_tags().into_iter().flatten();
-        Some(Observed::new(
-            json!({
-                "name": name,
-                "allow_unauthenticated": d.allow_unauthenticated_identities(),
-                "allow_classic_flow": d.allow_classic_flow().unwrap_or(false),
-                "provider_name": prov.and_then(|p| p.provider_name()).unwrap_or_default(),
-                "client_id": prov.and_then(|p| p.client_id()).unwrap_or_default(),
-                "tags": wanted_tags(want, tags.map(|(k, v)| (k.as_str(), v.as_str()))),
-            }),
-            json!({ "id": id, "name": name, "arn": f.arn }),
-        ))
+        Some(
+            Observed::new(
+                json!({
+                    "name": name,
+                    "allow_unauthenticated": d.allow_unauthenticated_identities(),
+                    "allow_classic_flow": d.allow_classic_flow().unwrap_or(false),
+                    "provider_name": prov.and_then(|p| p.provider_name()).unwrap_or_default(),
+                    "client_id": prov.and_then(|p| p.client_id()).unwrap_or_default(),
+                    "tags": wanted_tags(want, tags.map(|(k, v)| (k.as_str(), v.as_str()))),
+                    "unique": f.duplicates.0.is_empty(),
+                }),
+                json!({ "id": id, "name": name, "arn": f.arn, "duplicates": f.duplicates.attr() }),
+            )
+            .note(f.duplicates.note("identity pool", name, id, "identities")),
+        )
     }
 }
 
@@ -194,6 +255,15 @@ impl Manage for CognitoIdentityPool {
         have: &Observed,
         changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
+        if changes.has("unique") {
+            let count = |id| identities(ctx, id);
+            let delete = |id| delete_pool(ctx, id);
+            let duplicates = have.attr("duplicates");
+            resolve_duplicates(duplicates, "identity pool", "identities", count, delete).await?;
+            if changes.0.len() == 1 {
+                return Ok(());
+            }
+        }
         let ci = &ctx.clients.cognito_identity;
         // Describe, merge, then update: see `update_request`.
         let call = ci
@@ -262,6 +332,7 @@ mod tests {
     #[test]
     fn the_first_user_pool_provider_is_the_stack_one() {
         let fetched = Located {
+            duplicates: Duplicates::default(),
             answer: described(),
             region: "eu-west-1".into(),
             arn: "arn:aws:cognito-identity:eu-west-1:123456789012:identitypool/eu-west-1:11111111-2222-3333-4444-555555555555".into(),
@@ -304,6 +375,39 @@ mod tests {
         let tags = input.identity_pool_tags().unwrap();
         assert_eq!(tags["team"], "edge");
         assert_eq!(tags["iotstack:stack"], "p");
+    }
+
+    #[test]
+    fn of_duplicate_identity_pools_the_one_in_use_is_kept() {
+        let pool = |id: &str| {
+            DescribeIdentityPoolOutput::builder()
+                .identity_pool_id(id)
+                .identity_pool_name("p-edge-identity-pool")
+                .allow_unauthenticated_identities(false)
+                .build()
+                .unwrap()
+        };
+        let (kept, others) = keep(vec![
+            (pool("eu-west-1:a"), 0, false),
+            (pool("eu-west-1:b"), 0, true),
+            (pool("eu-west-1:c"), 2, false),
+        ])
+        .unwrap();
+        assert_eq!(kept.identity_pool_id(), "eu-west-1:c", "identities first");
+        assert_eq!(
+            others,
+            Duplicates(vec![("eu-west-1:b".into(), 0), ("eu-west-1:a".into(), 0)])
+        );
+        let (kept, _) = keep(vec![
+            (pool("eu-west-1:a"), 0, false),
+            (pool("eu-west-1:b"), 0, true),
+        ])
+        .unwrap();
+        assert_eq!(
+            kept.identity_pool_id(),
+            "eu-west-1:b",
+            "then the one with roles"
+        );
     }
 
     #[test]

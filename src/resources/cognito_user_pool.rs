@@ -14,7 +14,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 use serde_json::json;
 
 use super::prelude::*;
-use super::support::{first_owned, kept_tags, tag_map, Located};
+use super::support::{all_owned, kept_tags, resolve_duplicates, tag_map, Duplicates, Located};
 use super::wanted_tags;
 use crate::error::AwsError;
 
@@ -98,7 +98,8 @@ pub static SPEC: KindSpec = KindSpec {
     name_rule: Some(NameRule::ascii(128, "+=,.@-_", "a Cognito user pool name").any_script()),
     ownership: Ownership::FoundByTag,
     missing: Missing::COGNITO,
-    facts: &[],
+    // No second pool under the stack's name carries its mark (see `keep`).
+    facts: &["unique"],
 };
 
 fn password_policy(want: &Desired) -> PasswordPolicyType {
@@ -152,6 +153,12 @@ fn admin_config(want: &Desired) -> AdminCreateUserConfigType {
 
 /// The pool of this stack with the wanted name: listed by name, owned through the stack tag.
 pub async fn find(ctx: &Ctx, name: &str) -> Result<Option<UserPoolType>, AwsError> {
+    Ok(find_all(ctx, name).await?.map(|(pool, _)| pool))
+}
+
+/// The pool of this stack with the wanted name, and the other pools of that name that carry the
+/// stack's mark (duplicates).
+async fn find_all(ctx: &Ctx, name: &str) -> Result<Option<(UserPoolType, Duplicates)>, AwsError> {
     let idp = &ctx.clients.cognito_idp;
     let pages = idp.list_user_pools().max_results(60).into_paginator();
     let pools = pages
@@ -163,7 +170,51 @@ pub async fn find(ctx: &Ctx, name: &str) -> Result<Option<UserPoolType>, AwsErro
     let named = pools.into_iter().filter(|p| p.name() == Some(name));
     let ids = named.filter_map(|p| p.id).collect();
     let describe = |id: String| describe(ctx, id);
-    first_owned(ids, &ctx.prefix, describe, |p| p.user_pool_tags()).await
+    let owned = all_owned(ids, &ctx.prefix, describe, |p| p.user_pool_tags()).await?;
+    Ok(keep(owned))
+}
+
+/// Of the pools marked for the stack, the one it keeps: the one with the most users, then the
+/// oldest (the first one made), then the lowest id. The others are duplicates, with their users.
+fn keep(mut pools: Vec<UserPoolType>) -> Option<(UserPoolType, Duplicates)> {
+    pools.sort_by(|a, b| {
+        let created = |p: &UserPoolType| p.creation_date().map(|d| (d.secs(), d.subsec_nanos()));
+        b.estimated_number_of_users()
+            .cmp(&a.estimated_number_of_users())
+            .then(created(a).cmp(&created(b)))
+            .then(a.id().cmp(&b.id()))
+    });
+    let mut rest = pools.into_iter();
+    let kept = rest.next()?;
+    let others = rest.map(|p| {
+        let id = p.id().unwrap_or_default().to_string();
+        (id, i64::from(p.estimated_number_of_users()))
+    });
+    Some((kept, Duplicates(others.collect())))
+}
+
+/// How many users the pool `id` has (at most one is counted: ListUsers answers at once, where
+/// DescribeUserPool's count is an estimate); `None` when the pool is gone.
+async fn has_users(ctx: &Ctx, id: String) -> Result<Option<i64>, AwsError> {
+    let call = ctx
+        .clients
+        .cognito_idp
+        .list_users()
+        .user_pool_id(id)
+        .limit(1);
+    let listed = Missing::COGNITO.found(call.send().await.op("ListUsers"))?;
+    Ok(listed.map(|l| l.users().len() as i64))
+}
+
+async fn delete_pool(ctx: &Ctx, id: String) -> Result<(), AwsError> {
+    let r = ctx
+        .clients
+        .cognito_idp
+        .delete_user_pool()
+        .user_pool_id(id)
+        .send()
+        .await;
+    Missing::COGNITO.gone(r.op("DeleteUserPool"))
 }
 
 /// The whole configuration of a pool, as DescribeUserPool answers it; `None` when it is gone.
@@ -275,10 +326,10 @@ impl Fetch for CognitoUserPool {
     module_spec!();
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
-        let found = find(ctx, want.str("name")).await?;
-        Ok(found.map(|pool| {
+        let found = find_all(ctx, want.str("name")).await?;
+        Ok(found.map(|(pool, duplicates)| {
             let resource = format!("userpool/{}", pool.id().unwrap_or_default());
-            Located::at(ctx, pool, "cognito-idp", &resource)
+            Located::at(ctx, pool, "cognito-idp", &resource).with_duplicates(duplicates)
         }))
     }
 
@@ -297,33 +348,38 @@ impl Fetch for CognitoUserPool {
         let pre_sign_up = pool.lambda_config().and_then(|l| l.pre_sign_up());
         let tags = pool.user_pool_tags().into_iter().flatten();
         let arn = pool.arn().unwrap_or(&f.arn);
-        Some(Observed::new(
-            json!({
-                "name": name,
-                "password_min_length": pw.and_then(|p| p.minimum_length()).unwrap_or(0),
-                "require_uppercase": pw.is_some_and(|p| p.require_uppercase()),
-                "require_lowercase": pw.is_some_and(|p| p.require_lowercase()),
-                "require_numbers": pw.is_some_and(|p| p.require_numbers()),
-                "require_symbols": pw.is_some_and(|p| p.require_symbols()),
-                "temporary_password_validity_days":
-                    pw.map(|p| p.temporary_password_validity_days()).unwrap_or(0),
-                "email_required": email_required,
-                "auto_verify_email":
-                    pool.auto_verified_attributes().contains(&VerifiedAttributeType::Email),
-                "mfa": pool.mfa_configuration().map(|m| m.as_str()).unwrap_or("OFF"),
-                "self_sign_up": !admin_only,
-                "case_sensitive_usernames": case_sensitive.unwrap_or(true),
-                "pre_sign_up_lambda_arn": pre_sign_up.unwrap_or_default(),
-                "tags": wanted_tags(want, tags.map(|(k, v)| (k.as_str(), v.as_str()))),
-            }),
-            json!({
-                "id": id,
-                "name": name,
-                "arn": arn,
-                "provider_name": format!("cognito-idp.{}.amazonaws.com/{id}", f.region),
-                "users": pool.estimated_number_of_users(),
-            }),
-        ))
+        Some(
+            Observed::new(
+                json!({
+                    "name": name,
+                    "password_min_length": pw.and_then(|p| p.minimum_length()).unwrap_or(0),
+                    "require_uppercase": pw.is_some_and(|p| p.require_uppercase()),
+                    "require_lowercase": pw.is_some_and(|p| p.require_lowercase()),
+                    "require_numbers": pw.is_some_and(|p| p.require_numbers()),
+                    "require_symbols": pw.is_some_and(|p| p.require_symbols()),
+                    "temporary_password_validity_days":
+                        pw.map(|p| p.temporary_password_validity_days()).unwrap_or(0),
+                    "email_required": email_required,
+                    "auto_verify_email":
+                        pool.auto_verified_attributes().contains(&VerifiedAttributeType::Email),
+                    "mfa": pool.mfa_configuration().map(|m| m.as_str()).unwrap_or("OFF"),
+                    "self_sign_up": !admin_only,
+                    "case_sensitive_usernames": case_sensitive.unwrap_or(true),
+                    "pre_sign_up_lambda_arn": pre_sign_up.unwrap_or_default(),
+                    "tags": wanted_tags(want, tags.map(|(k, v)| (k.as_str(), v.as_str()))),
+                    "unique": f.duplicates.0.is_empty(),
+                }),
+                json!({
+                    "id": id,
+                    "name": name,
+                    "arn": arn,
+                    "provider_name": format!("cognito-idp.{}.amazonaws.com/{id}", f.region),
+                    "users": pool.estimated_number_of_users(),
+                    "duplicates": f.duplicates.attr(),
+                }),
+            )
+            .note(f.duplicates.note("user pool", name, id, "users")),
+        )
     }
 }
 
@@ -387,6 +443,15 @@ impl Manage for CognitoUserPool {
         have: &Observed,
         changes: Changes<'_>,
     ) -> Result<(), ResourceError> {
+        if changes.has("unique") {
+            let count = |id| has_users(ctx, id);
+            let delete = |id| delete_pool(ctx, id);
+            let duplicates = have.attr("duplicates");
+            resolve_duplicates(duplicates, "user pool", "users", count, delete).await?;
+            if changes.0.len() == 1 {
+                return Ok(());
+            }
+        }
         let idp = &ctx.clients.cognito_idp;
         // Describe, merge, then update: see `update_request`.
         let call = idp.describe_user_pool().user_pool_id(have.attr("id"));
@@ -436,6 +501,39 @@ mod tests {
                 "tags": {"iotstack:stack": "p"},
             }),
         )
+    }
+
+    #[test]
+    fn of_duplicate_pools_the_one_with_users_then_the_oldest_is_kept() {
+        let pool = |id: &str, users: i32, created: i64| {
+            UserPoolType::builder()
+                .id(id)
+                .name("p-user-pool")
+                .estimated_number_of_users(users)
+                .creation_date(aws_smithy_types::DateTime::from_secs(created))
+                .build()
+        };
+        let (kept, others) = keep(vec![
+            pool("eu-west-1_New", 0, 200),
+            pool("eu-west-1_Users", 3, 300),
+            pool("eu-west-1_Old", 0, 100),
+        ])
+        .unwrap();
+        assert_eq!(kept.id(), Some("eu-west-1_Users"));
+        assert_eq!(
+            others,
+            Duplicates(vec![
+                ("eu-west-1_Old".into(), 0),
+                ("eu-west-1_New".into(), 0)
+            ])
+        );
+        let (kept, others) =
+            keep(vec![pool("eu-west-1_B", 1, 50), pool("eu-west-1_A", 1, 90)]).unwrap();
+        assert_eq!(kept.id(), Some("eu-west-1_B"), "the oldest of equals");
+        assert_eq!(others.attr(), json!("eu-west-1_A"));
+        let (_, none) = keep(vec![pool("eu-west-1_B", 1, 50)]).unwrap();
+        assert_eq!(none.attr(), serde_json::Value::Null);
+        assert!(keep(Vec::new()).is_none());
     }
 
     /// DescribeUserPool's answer for the stack's pool, with settings the stack does not model.
@@ -514,6 +612,7 @@ mod tests {
             answer: described(),
             region: "eu-west-1".into(),
             arn: "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/unused".into(),
+            duplicates: Duplicates::default(),
         };
         let o = CognitoUserPool.observe(fetched, &want()).unwrap();
         assert_eq!(o.props["password_min_length"], json!(10));

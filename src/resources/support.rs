@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{wanted_tags, Ctx, Desired, STACK_TAG};
 use crate::aws::{retry_on, Missing, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
-use crate::error::AwsError;
+use crate::error::{AwsError, ResourceError};
 
 /// A policy document as AWS returns it, in the normalised form plans compare: `null` when there
 /// is none or it is not JSON.
@@ -70,26 +70,101 @@ pub fn carries_stack_tag(tags: Option<&HashMap<String, String>>, prefix: &str) -
         .is_some_and(|v| v == prefix)
 }
 
-/// The stack's resource among those listed under its name (user and identity pool names are not
-/// unique): the first of `ids` that `describe` finds and whose `tags` carry the stack tag.
-pub async fn first_owned<T, F, Fut>(
+/// The stack's resources among those listed under its name (user and identity pool names are not
+/// unique): every one of `ids` that `describe` finds and whose `tags` carry the stack tag, in the
+/// order listed. More than one is a duplicate (a create retried after its answer was lost, two
+/// runs at once before the lock existed): see [`Duplicates`].
+pub async fn all_owned<T, F, Fut>(
     ids: Vec<String>,
     prefix: &str,
     mut describe: F,
     tags: impl Fn(&T) -> Option<&HashMap<String, String>>,
-) -> Result<Option<T>, AwsError>
+) -> Result<Vec<T>, AwsError>
 where
     F: FnMut(String) -> Fut,
     Fut: Future<Output = Result<Option<T>, AwsError>>,
 {
+    let mut owned = Vec::new();
     for id in ids {
         if let Some(d) = describe(id).await? {
             if carries_stack_tag(tags(&d), prefix) {
-                return Ok(Some(d));
+                owned.push(d);
             }
         }
     }
-    Ok(None)
+    Ok(owned)
+}
+
+/// Other pools under the stack's name that carry its mark, beside the one the stack keeps: each
+/// with what deleting it would lose (its users, its identities; 0 when empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Duplicates(pub Vec<(String, i64)>);
+
+impl Duplicates {
+    /// The attribute that carries the duplicates' ids to `update`: `null` when there are none.
+    pub fn attr(&self) -> Value {
+        match self.0.is_empty() {
+            true => Value::Null,
+            false => self.ids().join(",").into(),
+        }
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.0.iter().map(|(id, _)| id.clone()).collect()
+    }
+
+    /// What plan and doctor say about them: `None` when there are none.
+    pub fn note(&self, what: &str, name: &str, kept: &str, holds: &str) -> Option<String> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let each: Vec<String> = self
+            .0
+            .iter()
+            .map(|(id, n)| format!("{id} ({n} {holds})"))
+            .collect();
+        Some(format!(
+            "{} other {what}(s) named `{name}` carry this stack's mark: {}; the stack keeps {kept}. apply deletes those that hold no {holds} and refuses to delete the others",
+            self.0.len(),
+            each.join(", ")
+        ))
+    }
+}
+
+/// Deletes the duplicates that hold nothing (`holds` asks AWS again, just before), and fails
+/// naming those that do: iotstack never deletes a pool's users or identities to resolve a
+/// duplicate.
+pub async fn resolve_duplicates<H, HF, D, DF>(
+    ids: &str,
+    what: &str,
+    holds: &str,
+    mut count: H,
+    mut delete: D,
+) -> Result<(), ResourceError>
+where
+    H: FnMut(String) -> HF,
+    HF: Future<Output = Result<Option<i64>, AwsError>>,
+    D: FnMut(String) -> DF,
+    DF: Future<Output = Result<(), AwsError>>,
+{
+    let mut kept = Vec::new();
+    for id in ids.split(',').filter(|id| !id.is_empty()) {
+        match count(id.to_string()).await? {
+            None => {}
+            Some(0) => delete(id.to_string()).await?,
+            Some(n) => kept.push(format!("{id} ({n} {holds})")),
+        }
+    }
+    if kept.is_empty() {
+        return Ok(());
+    }
+    Err(ResourceError::Other {
+        operation: "resolving duplicates",
+        message: format!(
+            "the duplicate {what}(s) {} carry this stack's mark but hold {holds}; iotstack does not delete them: move or remove what they hold, delete them yourself, then run apply again",
+            kept.join(", ")
+        ),
+    })
 }
 
 /// Removes each of `items` with `send` (a detach, a version delete: one call each, one after
@@ -138,6 +213,8 @@ pub struct Located<T> {
     pub answer: T,
     pub region: String,
     pub arn: String,
+    /// Other resources under the same name with the stack's mark (pools only).
+    pub duplicates: Duplicates,
 }
 
 impl<T> Located<T> {
@@ -147,7 +224,13 @@ impl<T> Located<T> {
             answer,
             region: ctx.region.clone(),
             arn: ctx.arn(service, resource),
+            duplicates: Duplicates::default(),
         }
+    }
+
+    pub fn with_duplicates(mut self, duplicates: Duplicates) -> Located<T> {
+        self.duplicates = duplicates;
+        self
     }
 }
 

@@ -57,6 +57,7 @@ macro_rules! send {
 }
 
 /// The ids of the stack's user pool, its app client and its identity pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pool {
     pub id: String,
     pub client_id: String,

@@ -11,6 +11,7 @@ mod device_bundle;
 mod device_chain;
 mod doctor;
 mod doctor_crosscheck;
+mod duplicates;
 mod faults;
 mod fidelity;
 mod harness;
