@@ -11,7 +11,7 @@ use crate::discover::{Live, Orphan};
 use crate::error::{Error, ResourceError, Result};
 use crate::graph;
 use crate::plan::{self, Action, Plan, Planned, PropChange};
-use crate::resources::{Changes, Ctx, Kind, Manage, Observed};
+use crate::resources::{Changes, Ctx, Kind, Manage, Observed, Update};
 use crate::stack::Stack;
 use crate::state::AppliedResource;
 
@@ -333,9 +333,14 @@ async fn create_or_take(
     };
     let changes = plan::changes(Kind::Managed(kind), want, &have);
     if !changes.is_empty() {
-        kind.update(ctx, want, &have, Changes(&changes))
-            .await
-            .map_err(|e| resource_err(action, kind, id, e))?;
+        kind.update(Update {
+            ctx,
+            want,
+            have: &have,
+            changes: Changes(&changes),
+        })
+        .await
+        .map_err(|e| resource_err(action, kind, id, e))?;
     }
     Ok(())
 }
@@ -367,9 +372,14 @@ async fn step(
             )));
         }
         (Action::Update, Some(h)) => {
-            kind.update(ctx, want, h, Changes(changes))
-                .await
-                .map_err(|e| resource_err("updating", kind, id, e))?;
+            kind.update(Update {
+                ctx,
+                want,
+                have: h,
+                changes: Changes(changes),
+            })
+            .await
+            .map_err(|e| resource_err("updating", kind, id, e))?;
         }
         (Action::Replace, Some(h)) => {
             notes.extend(

@@ -187,13 +187,8 @@ impl Manage for CognitoIdentityPool {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         let ci = &ctx.clients.cognito_identity;
         // Describe, merge, then update: see `update_request`.
         let call = ci

@@ -96,13 +96,8 @@ impl Manage for CognitoIdentityPoolRoles {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        _have: &Observed,
-        _changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want) = (u.ctx, u.want);
         // SetIdentityPoolRoles replaces the pool's roles and role mappings: the ones the stack
         // does not model are read and sent back.
         let ci = &ctx.clients.cognito_identity;

@@ -216,13 +216,8 @@ impl Manage for CognitoUserPoolClient {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         let idp = &ctx.clients.cognito_idp;
         // Describe, merge, then update: see `update_request`.
         let call = idp.describe_user_pool_client();

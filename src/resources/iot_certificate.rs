@@ -332,13 +332,8 @@ impl Manage for IotCertificate {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         if changes.has("active") {
             let status = match want.bool("active", true) {
                 true => CertificateStatus::Active,

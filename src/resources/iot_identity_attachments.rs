@@ -144,13 +144,8 @@ impl Manage for IotIdentityAttachments {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        _have: &Observed,
-        _changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want) = (u.ctx, u.want);
         self.create(ctx, want).await
     }
 

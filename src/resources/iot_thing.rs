@@ -118,13 +118,8 @@ impl Manage for IotThing {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        _have: &Observed,
-        _changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want) = (u.ctx, u.want);
         let call = ctx.clients.iot.update_thing().thing_name(want.str("name"));
         let call = call.attribute_payload(payload(want));
         call.send().await.op("UpdateThing")?;

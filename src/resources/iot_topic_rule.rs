@@ -198,13 +198,8 @@ impl Manage for IotTopicRule {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         let (iot, name) = (&ctx.clients.iot, want.str("name"));
         if changes.any(&BODY) {
             let payload = &payload(want)?;

@@ -179,13 +179,8 @@ impl Manage for LambdaFunction {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         let (lambda, name) = (&ctx.clients.lambda, want.str("name"));
         if changes.has("code") {
             let zip = Blob::new(code(want)?);

@@ -94,13 +94,8 @@ impl Manage for LambdaFunctionUrl {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        _have: &Observed,
-        _changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want) = (u.ctx, u.want);
         once_ready(|| async {
             let call = ctx.clients.lambda.update_function_url_config();
             let call = call

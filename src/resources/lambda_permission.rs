@@ -108,13 +108,8 @@ impl Manage for LambdaPermission {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        _changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have) = (u.ctx, u.want, u.have);
         // A statement cannot be edited: remove it and add the new one.
         self.delete(ctx, have).await?;
         self.create(ctx, want).await

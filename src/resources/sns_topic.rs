@@ -92,13 +92,8 @@ impl Manage for SnsTopic {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         let (sns, arn) = (&ctx.clients.sns, have.attr("arn"));
         if changes.has("display_name") {
             let call = sns.set_topic_attributes().topic_arn(arn);
