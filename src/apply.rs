@@ -18,15 +18,15 @@ use crate::state::AppliedResource;
 /// Receives progress; the CLI implements it with indicatif, plain lines or JSON lines.
 pub trait Reporter: Send + Sync {
     fn started(&self, id: &str, type_name: &str, action: Action);
-    fn finished(
-        &self,
-        id: &str,
-        type_name: &str,
-        action: Action,
-        elapsed: Duration,
-        notes: &[String],
-    );
+    fn finished(&self, id: &str, type_name: &str, action: Action, done: Done<'_>);
     fn failed(&self, id: &str, type_name: &str, action: Action, error: &Error);
+}
+
+/// How a finished step went: how long it took, and what it has to say.
+#[derive(Debug, Clone, Copy)]
+pub struct Done<'a> {
+    pub elapsed: Duration,
+    pub notes: &'a [String],
 }
 
 /// What a run did.
@@ -91,7 +91,11 @@ async fn delete_orphans(
         reporter.started(id, tn, Action::Delete);
         match o.kind.delete(&w.ctx, &o.observed).await {
             Ok(notes) => {
-                reporter.finished(id, tn, Action::Delete, t0.elapsed(), &notes);
+                let done = Done {
+                    elapsed: t0.elapsed(),
+                    notes: &notes,
+                };
+                reporter.finished(id, tn, Action::Delete, done);
                 out.notes
                     .extend(notes.into_iter().map(|n| (id.to_string(), n)));
                 out.deleted_orphans += 1;
@@ -208,13 +212,9 @@ pub async fn apply(
                 match r {
                     Ok(s) => {
                         if action != Action::NoOp {
-                            reporter.finished(
-                                &id,
-                                kind.type_name(),
-                                action,
-                                t0.elapsed(),
-                                &s.notes,
-                            );
+                            let (elapsed, notes) = (t0.elapsed(), &s.notes[..]);
+                            let done = Done { elapsed, notes };
+                            reporter.finished(&id, kind.type_name(), action, done);
                         }
                         Ok(s)
                     }
@@ -513,7 +513,8 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
             let kind = Kind::Managed(kind);
             match step(&ctx, kind, &desired, Some(have), Action::Delete, &[]).await {
                 Ok(s) => {
-                    reporter.finished(&id, type_name, Action::Delete, t0.elapsed(), &s.notes);
+                    let (elapsed, notes) = (t0.elapsed(), &s.notes[..]);
+                    reporter.finished(&id, type_name, Action::Delete, Done { elapsed, notes });
                     Ok(s)
                 }
                 Err(e) => {
