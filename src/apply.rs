@@ -179,10 +179,7 @@ pub async fn apply(
         bound,
         |id, so_far: &BTreeMap<String, Step>| {
             let decl = stack.get(id).expect("ordered ids come from the stack");
-            let known: BTreeMap<String, Option<Observed>> = so_far
-                .iter()
-                .map(|(k, v)| (k.clone(), v.observed.clone()))
-                .collect();
+            let known = Stack::known(so_far, |v| &v.observed);
             let want = decl.resolve(values, &Stack::lookup(&known));
             let have = seen.get(id).cloned().flatten();
             let kind = decl.kind;
