@@ -58,9 +58,7 @@ fn roles(current: Option<&HashMap<String, String>>, want: &Desired) -> HashMap<S
 
 #[async_trait]
 impl Fetch for CognitoIdentityPoolRoles {
-    type Fetched = GetIdentityPoolRolesOutput;
-
-    module_spec!();
+    module_spec!(GetIdentityPoolRolesOutput);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.cognito_identity.get_identity_pool_roles();

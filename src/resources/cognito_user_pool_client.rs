@@ -159,9 +159,7 @@ pub fn update_request(
 
 #[async_trait]
 impl Fetch for CognitoUserPoolClient {
-    type Fetched = UserPoolClientType;
-
-    module_spec!();
+    module_spec!(UserPoolClientType);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let (pool, name) = (want.str("user_pool_id"), want.str("name"));

@@ -217,9 +217,7 @@ pub struct Fetched {
 
 #[async_trait]
 impl Fetch for IotCertificate {
-    type Fetched = Fetched;
-
-    module_spec!();
+    module_spec!(Fetched);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let id = &want.id;

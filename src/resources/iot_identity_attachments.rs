@@ -99,9 +99,7 @@ async fn links(ctx: &Ctx, policy: &str, pool: &str) -> Result<Option<Fetched>, A
 
 #[async_trait]
 impl Fetch for IotIdentityAttachments {
-    type Fetched = Fetched;
-
-    module_spec!();
+    module_spec!(Fetched);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let (policy, pool) = (want.str("policy"), want.str("identity_pool_id"));

@@ -72,9 +72,7 @@ pub struct Fetched {
 
 #[async_trait]
 impl Fetch for IotPolicy {
-    type Fetched = Fetched;
-
-    module_spec!();
+    module_spec!(Fetched);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.iot.get_policy().policy_name(want.str("name"));

@@ -78,9 +78,7 @@ fn payload(want: &Desired) -> AttributePayload {
 
 #[async_trait]
 impl Fetch for IotThing {
-    type Fetched = DescribeThingOutput;
-
-    module_spec!();
+    module_spec!(DescribeThingOutput);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx

@@ -140,9 +140,7 @@ pub struct Fetched {
 
 #[async_trait]
 impl Fetch for IotTopicRule {
-    type Fetched = Fetched;
-
-    module_spec!();
+    module_spec!(Fetched);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let name = want.str("name");

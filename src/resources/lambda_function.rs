@@ -121,9 +121,7 @@ where
 
 #[async_trait]
 impl Fetch for LambdaFunction {
-    type Fetched = GetFunctionOutput;
-
-    module_spec!();
+    module_spec!(GetFunctionOutput);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx

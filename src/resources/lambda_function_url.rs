@@ -59,9 +59,7 @@ fn auth(want: &Desired) -> FunctionUrlAuthType {
 
 #[async_trait]
 impl Fetch for LambdaFunctionUrl {
-    type Fetched = GetFunctionUrlConfigOutput;
-
-    module_spec!();
+    module_spec!(GetFunctionUrlConfigOutput);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.lambda.get_function_url_config();

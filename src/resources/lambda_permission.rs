@@ -51,10 +51,8 @@ fn first_string(v: &Value) -> &str {
 
 #[async_trait]
 impl Fetch for LambdaPermission {
-    /// The function's resource policy, as Lambda returns it.
-    type Fetched = String;
-
-    module_spec!();
+    // The function's resource policy, as Lambda returns it.
+    module_spec!(String);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.lambda.get_policy();

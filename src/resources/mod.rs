@@ -15,12 +15,18 @@ use crate::aws::Clients;
 use crate::error::ResourceError;
 use crate::plan::PropChange;
 
-/// A kind's `spec` (for [`Fetch`], [`Read`]): the `SPEC` its module declares.
+/// A kind's `spec` (for [`Fetch`], [`Read`]): the `SPEC` its module declares; given a type, also
+/// the [`Fetch::Fetched`] its fetch answers.
 macro_rules! module_spec {
     () => {
         fn spec(&self) -> &'static $crate::resources::KindSpec {
             &SPEC
         }
+    };
+    ($fetched:ty) => {
+        type Fetched = $fetched;
+
+        module_spec!();
     };
 }
 

@@ -43,9 +43,7 @@ pub struct Fetched {
 
 #[async_trait]
 impl Fetch for SnsTopic {
-    type Fetched = Fetched;
-
-    module_spec!();
+    module_spec!(Fetched);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let (sns, arn) = (&ctx.clients.sns, ctx.arn("sns", want.str("name")));
