@@ -11,22 +11,22 @@ use crate::discover::{Live, Orphan};
 use crate::error::{Error, ResourceError, Result};
 use crate::graph;
 use crate::plan::{self, Action, Plan, Planned, PropChange};
-use crate::resources::{Changes, Ctx, Kind, Manage, Observed};
+use crate::resources::{Changes, Ctx, Kind, Manage, Observed, Update};
 use crate::stack::Stack;
 use crate::state::AppliedResource;
 
 /// Receives progress; the CLI implements it with indicatif, plain lines or JSON lines.
 pub trait Reporter: Send + Sync {
     fn started(&self, id: &str, type_name: &str, action: Action);
-    fn finished(
-        &self,
-        id: &str,
-        type_name: &str,
-        action: Action,
-        elapsed: Duration,
-        notes: &[String],
-    );
+    fn finished(&self, id: &str, type_name: &str, action: Action, done: Done<'_>);
     fn failed(&self, id: &str, type_name: &str, action: Action, error: &Error);
+}
+
+/// How a finished step went: how long it took, and what it has to say.
+#[derive(Debug, Clone, Copy)]
+pub struct Done<'a> {
+    pub elapsed: Duration,
+    pub notes: &'a [String],
 }
 
 /// What a run did.
@@ -91,7 +91,11 @@ async fn delete_orphans(
         reporter.started(id, tn, Action::Delete);
         match o.kind.delete(&w.ctx, &o.observed).await {
             Ok(notes) => {
-                reporter.finished(id, tn, Action::Delete, t0.elapsed(), &notes);
+                let done = Done {
+                    elapsed: t0.elapsed(),
+                    notes: &notes,
+                };
+                reporter.finished(id, tn, Action::Delete, done);
                 out.notes
                     .extend(notes.into_iter().map(|n| (id.to_string(), n)));
                 out.deleted_orphans += 1;
@@ -175,10 +179,7 @@ pub async fn apply(
         bound,
         |id, so_far: &BTreeMap<String, Step>| {
             let decl = stack.get(id).expect("ordered ids come from the stack");
-            let known: BTreeMap<String, Option<Observed>> = so_far
-                .iter()
-                .map(|(k, v)| (k.clone(), v.observed.clone()))
-                .collect();
+            let known = Stack::known(so_far, |v| &v.observed);
             let want = decl.resolve(values, &Stack::lookup(&known));
             let have = seen.get(id).cloned().flatten();
             let kind = decl.kind;
@@ -208,13 +209,9 @@ pub async fn apply(
                 match r {
                     Ok(s) => {
                         if action != Action::NoOp {
-                            reporter.finished(
-                                &id,
-                                kind.type_name(),
-                                action,
-                                t0.elapsed(),
-                                &s.notes,
-                            );
+                            let (elapsed, notes) = (t0.elapsed(), &s.notes[..]);
+                            let done = Done { elapsed, notes };
+                            reporter.finished(&id, kind.type_name(), action, done);
                         }
                         Ok(s)
                     }
@@ -333,9 +330,14 @@ async fn create_or_take(
     };
     let changes = plan::changes(Kind::Managed(kind), want, &have);
     if !changes.is_empty() {
-        kind.update(ctx, want, &have, Changes(&changes))
-            .await
-            .map_err(|e| resource_err(action, kind, id, e))?;
+        kind.update(Update {
+            ctx,
+            want,
+            have: &have,
+            changes: Changes(&changes),
+        })
+        .await
+        .map_err(|e| resource_err(action, kind, id, e))?;
     }
     Ok(())
 }
@@ -367,9 +369,14 @@ async fn step(
             )));
         }
         (Action::Update, Some(h)) => {
-            kind.update(ctx, want, h, Changes(changes))
-                .await
-                .map_err(|e| resource_err("updating", kind, id, e))?;
+            kind.update(Update {
+                ctx,
+                want,
+                have: h,
+                changes: Changes(changes),
+            })
+            .await
+            .map_err(|e| resource_err("updating", kind, id, e))?;
         }
         (Action::Replace, Some(h)) => {
             notes.extend(
@@ -503,7 +510,8 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
             let kind = Kind::Managed(kind);
             match step(&ctx, kind, &desired, Some(have), Action::Delete, &[]).await {
                 Ok(s) => {
-                    reporter.finished(&id, type_name, Action::Delete, t0.elapsed(), &s.notes);
+                    let (elapsed, notes) = (t0.elapsed(), &s.notes[..]);
+                    reporter.finished(&id, type_name, Action::Delete, Done { elapsed, notes });
                     Ok(s)
                 }
                 Err(e) => {

@@ -32,10 +32,7 @@ pub async fn discover(
         bound,
         |id, so_far: &BTreeMap<String, Live>| {
             let decl = stack.get(id).expect("ordered ids come from the stack");
-            let known: BTreeMap<String, Option<Observed>> = so_far
-                .iter()
-                .map(|(k, v)| (k.clone(), v.observed.clone()))
-                .collect();
+            let known = Stack::known(so_far, |v| &v.observed);
             let desired = decl.resolve(values, &Stack::lookup(&known));
             // A resource whose identity refers to a resource that does not exist cannot exist yet.
             let identity_missing = decl.props.iter().any(|p| {

@@ -477,29 +477,32 @@ mod tests {
 
     const POLICY: Kind = Kind::Managed(&IotPolicy);
     use serde_json::json;
+    use std::collections::BTreeMap;
+
+    fn map(props: Value) -> BTreeMap<String, Value> {
+        serde_json::from_value(props).unwrap()
+    }
 
     fn desired(id: &str, props: Value) -> Desired {
         Desired {
             id: id.into(),
-            props: props
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            props: map(props),
             unknown: Default::default(),
             authored: Default::default(),
         }
     }
 
+    fn policy<'a>(desired: &'a Desired, observed: Option<&'a Observed>) -> Planned<'a> {
+        Planned {
+            kind: POLICY,
+            desired,
+            observed,
+        }
+    }
+
     fn observed(props: Value) -> Observed {
         Observed {
-            props: props
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            props: map(props),
             ..Default::default()
         }
     }
@@ -520,16 +523,7 @@ mod tests {
         assert!(!owned(POLICY, &d, &theirs));
         assert!(!owned(POLICY, &d, &other));
         assert!(owned(POLICY, &d, &ours));
-        let p = |o| {
-            plan(
-                "x",
-                &[Planned {
-                    kind: POLICY,
-                    desired: &d,
-                    observed: Some(o),
-                }],
-            )
-        };
+        let p = |o| plan("x", &[policy(&d, Some(o))]);
         let foreign = p(&theirs);
         let r = &foreign.resources[0];
         assert_eq!(r.action, Action::Foreign);
@@ -548,14 +542,7 @@ mod tests {
         assert!(foreign.clone().adopt(&["nope".into()]).is_err());
         assert!(p(&ours).adopt(&["policy".into()]).is_err());
         // Destroy leaves it.
-        let gone = destroy(
-            "x",
-            &[Planned {
-                kind: POLICY,
-                desired: &d,
-                observed: Some(&theirs),
-            }],
-        );
+        let gone = destroy("x", &[policy(&d, Some(&theirs))]);
         assert_eq!(gone.resources[0].action, Action::Foreign);
         assert!(!gone.has_changes());
     }
@@ -566,14 +553,7 @@ mod tests {
             "p",
             json!({"name": "x-policy", "document": {"Statement": []}}),
         );
-        let plan = plan(
-            "x",
-            &[Planned {
-                kind: POLICY,
-                desired: &d,
-                observed: None,
-            }],
-        );
+        let plan = plan("x", &[policy(&d, None)]);
         let r = &plan.resources[0];
         assert_eq!(r.action, Action::Create);
         assert_eq!(r.name, "x-policy");
@@ -588,25 +568,11 @@ mod tests {
             json!({"name": "x-policy", "document": {"Statement": [1]}}),
         );
         let same = observed(json!({"name": "x-policy", "document": {"Statement": [1]}}));
-        let plan1 = plan(
-            "x",
-            &[Planned {
-                kind: POLICY,
-                desired: &d,
-                observed: Some(&same),
-            }],
-        );
+        let plan1 = plan("x", &[policy(&d, Some(&same))]);
         assert_eq!(plan1.resources[0].action, Action::NoOp);
         assert!(!plan1.has_changes());
         let other = observed(json!({"name": "x-policy", "document": {"Statement": [2]}}));
-        let plan2 = plan(
-            "x",
-            &[Planned {
-                kind: POLICY,
-                desired: &d,
-                observed: Some(&other),
-            }],
-        );
+        let plan2 = plan("x", &[policy(&d, Some(&other))]);
         let r = &plan2.resources[0];
         assert_eq!(r.action, Action::Update);
         assert_eq!(r.changes.len(), 1);
@@ -689,21 +655,7 @@ mod tests {
         let a = desired("a", json!({"name": "a"}));
         let b = desired("b", json!({"name": "b"}));
         let o = observed(json!({}));
-        let plan = destroy(
-            "x",
-            &[
-                Planned {
-                    kind: POLICY,
-                    desired: &a,
-                    observed: Some(&o),
-                },
-                Planned {
-                    kind: POLICY,
-                    desired: &b,
-                    observed: None,
-                },
-            ],
-        );
+        let plan = destroy("x", &[policy(&a, Some(&o)), policy(&b, None)]);
         assert_eq!(plan.resources[0].id, "b");
         assert_eq!(plan.resources[0].action, Action::NoOp);
         assert_eq!(plan.resources[1].action, Action::Delete);

@@ -33,7 +33,7 @@ use iotstack::plan::PropChange;
 use iotstack::resources::iot_topic_rule::IotTopicRule;
 use iotstack::resources::secretsmanager_secret::SecretsManagerSecret;
 use iotstack::resources::sns_subscription::{SnsEmailSubscription, PENDING};
-use iotstack::resources::{Changes, Ctx, Desired, Manage, Observed, Read};
+use iotstack::resources::{Changes, Ctx, Desired, Manage, Observed, Read, Update};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:mk-iot-notification";
 const EMAIL: &str = "ops@example.com";
@@ -930,8 +930,15 @@ async fn a_topic_rule_whose_changed_role_is_not_assumable_yet_is_replaced_on_a_l
         after_unknown: false,
         forces_replacement: false,
     }];
+    let have = Observed::default();
+    let (ctx, want, have, changes) = (&c, &want, &have, Changes(&changed));
     IotTopicRule
-        .update(&c, &want, &Observed::default(), Changes(&changed))
+        .update(Update {
+            ctx,
+            want,
+            have,
+            changes,
+        })
         .await
         .expect("replaced once IAM has propagated");
     assert_eq!(replace.num_calls(), 2);

@@ -9,7 +9,7 @@ use super::gather::gather;
 use super::{judge, Facts, Repair, Report, Status, Subject};
 use crate::discover::{self, Live};
 use crate::error::{Error, ResourceError, Result};
-use crate::resources::{iot_policy, Changes, Ctx};
+use crate::resources::{iot_policy, Changes, Ctx, Update};
 use crate::stack::Stack;
 
 /// What doctor is asked.
@@ -134,8 +134,13 @@ async fn do_repair(
             match &live.observed {
                 Some(have) => {
                     let changes = crate::plan::changes(decl.kind, &live.desired, have);
-                    kind.update(ctx, &live.desired, have, Changes(&changes))
-                        .await
+                    kind.update(Update {
+                        ctx,
+                        want: &live.desired,
+                        have,
+                        changes: Changes(&changes),
+                    })
+                    .await
                 }
                 None => kind.create(ctx, &live.desired).await,
             }

@@ -9,7 +9,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use super::Style;
-use crate::apply::Reporter;
+use crate::apply::{Done, Reporter};
 use crate::error::Error;
 use crate::plan::Action;
 
@@ -84,14 +84,8 @@ impl Reporter for HumanReporter {
         }
     }
 
-    fn finished(
-        &self,
-        id: &str,
-        type_name: &str,
-        action: Action,
-        elapsed: Duration,
-        notes: &[String],
-    ) {
+    fn finished(&self, id: &str, type_name: &str, action: Action, done: Done<'_>) {
+        let Done { elapsed, notes } = done;
         if let Some((_, bars)) = &self.bars {
             if let Some(pb) = bars.lock().ok().and_then(|mut b| b.remove(id)) {
                 pb.finish_and_clear();
@@ -154,14 +148,8 @@ impl Reporter for JsonReporter {
     fn started(&self, id: &str, type_name: &str, action: Action) {
         self.emit(json!({"type": "start", "id": id, "resource_type": type_name, "action": action}));
     }
-    fn finished(
-        &self,
-        id: &str,
-        type_name: &str,
-        action: Action,
-        elapsed: Duration,
-        notes: &[String],
-    ) {
+    fn finished(&self, id: &str, type_name: &str, action: Action, done: Done<'_>) {
+        let Done { elapsed, notes } = done;
         self.emit(json!({
             "type": "done", "id": id, "resource_type": type_name, "action": action,
             "elapsed_ms": elapsed.as_millis() as u64, "notes": notes,

@@ -58,9 +58,7 @@ fn roles(current: Option<&HashMap<String, String>>, want: &Desired) -> HashMap<S
 
 #[async_trait]
 impl Fetch for CognitoIdentityPoolRoles {
-    type Fetched = GetIdentityPoolRolesOutput;
-
-    module_spec!();
+    module_spec!(GetIdentityPoolRolesOutput);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.cognito_identity.get_identity_pool_roles();
@@ -96,13 +94,8 @@ impl Manage for CognitoIdentityPoolRoles {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        _have: &Observed,
-        _changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want) = (u.ctx, u.want);
         // SetIdentityPoolRoles replaces the pool's roles and role mappings: the ones the stack
         // does not model are read and sent back.
         let ci = &ctx.clients.cognito_identity;

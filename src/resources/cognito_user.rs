@@ -20,7 +20,7 @@ use rand::Rng;
 use serde_json::json;
 
 use super::{
-    Changes, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType,
+    Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Update,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -302,13 +302,8 @@ impl Manage for CognitoUser {
         Ok(set_password(ctx, want).await?)
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        _have: &Observed,
-        changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, changes) = (u.ctx, u.want, u.changes);
         if changes.has("email") {
             let attr = |n: &str, v: &str| AttributeType::builder().name(n).value(v).build();
             ctx.clients

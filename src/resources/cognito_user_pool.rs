@@ -436,13 +436,8 @@ impl Manage for CognitoUserPool {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         if changes.has("unique") {
             let count = |id| has_users(ctx, id);
             let delete = |id| delete_pool(ctx, id);

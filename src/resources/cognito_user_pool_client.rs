@@ -159,9 +159,7 @@ pub fn update_request(
 
 #[async_trait]
 impl Fetch for CognitoUserPoolClient {
-    type Fetched = UserPoolClientType;
-
-    module_spec!();
+    module_spec!(UserPoolClientType);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let (pool, name) = (want.str("user_pool_id"), want.str("name"));
@@ -216,13 +214,8 @@ impl Manage for CognitoUserPoolClient {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         let idp = &ctx.clients.cognito_idp;
         // Describe, merge, then update: see `update_request`.
         let call = idp.describe_user_pool_client();

@@ -169,9 +169,7 @@ pub struct Fetched {
 
 #[async_trait]
 impl Fetch for IamRole {
-    type Fetched = Fetched;
-
-    module_spec!();
+    module_spec!(Fetched);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let name = want.str("name");
@@ -240,13 +238,8 @@ impl Manage for IamRole {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         let (iam, name) = (&ctx.clients.iam, want.str("name"));
         if changes.has("assume_role_policy") {
             let call = iam.update_assume_role_policy().role_name(name);

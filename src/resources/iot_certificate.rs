@@ -217,9 +217,7 @@ pub struct Fetched {
 
 #[async_trait]
 impl Fetch for IotCertificate {
-    type Fetched = Fetched;
-
-    module_spec!();
+    module_spec!(Fetched);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let id = &want.id;
@@ -332,13 +330,8 @@ impl Manage for IotCertificate {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         if changes.has("active") {
             let status = match want.bool("active", true) {
                 true => CertificateStatus::Active,

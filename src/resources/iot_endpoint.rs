@@ -27,9 +27,7 @@ fn endpoint_type(want: &Desired) -> &str {
 
 #[async_trait]
 impl Fetch for IotEndpoint {
-    type Fetched = DescribeEndpointOutput;
-
-    module_spec!();
+    module_spec!(DescribeEndpointOutput);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.iot.describe_endpoint();

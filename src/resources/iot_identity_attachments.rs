@@ -99,9 +99,7 @@ async fn links(ctx: &Ctx, policy: &str, pool: &str) -> Result<Option<Fetched>, A
 
 #[async_trait]
 impl Fetch for IotIdentityAttachments {
-    type Fetched = Fetched;
-
-    module_spec!();
+    module_spec!(Fetched);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let (policy, pool) = (want.str("policy"), want.str("identity_pool_id"));
@@ -144,13 +142,8 @@ impl Manage for IotIdentityAttachments {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        _have: &Observed,
-        _changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want) = (u.ctx, u.want);
         self.create(ctx, want).await
     }
 

@@ -78,9 +78,7 @@ fn payload(want: &Desired) -> AttributePayload {
 
 #[async_trait]
 impl Fetch for IotThing {
-    type Fetched = DescribeThingOutput;
-
-    module_spec!();
+    module_spec!(DescribeThingOutput);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx
@@ -118,13 +116,8 @@ impl Manage for IotThing {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        _have: &Observed,
-        _changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want) = (u.ctx, u.want);
         let call = ctx.clients.iot.update_thing().thing_name(want.str("name"));
         let call = call.attribute_payload(payload(want));
         call.send().await.op("UpdateThing")?;

@@ -140,9 +140,7 @@ pub struct Fetched {
 
 #[async_trait]
 impl Fetch for IotTopicRule {
-    type Fetched = Fetched;
-
-    module_spec!();
+    module_spec!(Fetched);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let name = want.str("name");
@@ -198,13 +196,8 @@ impl Manage for IotTopicRule {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         let (iot, name) = (&ctx.clients.iot, want.str("name"));
         if changes.any(&BODY) {
             let payload = &payload(want)?;

@@ -121,9 +121,7 @@ where
 
 #[async_trait]
 impl Fetch for LambdaFunction {
-    type Fetched = GetFunctionOutput;
-
-    module_spec!();
+    module_spec!(GetFunctionOutput);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx
@@ -179,13 +177,8 @@ impl Manage for LambdaFunction {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         let (lambda, name) = (&ctx.clients.lambda, want.str("name"));
         if changes.has("code") {
             let zip = Blob::new(code(want)?);

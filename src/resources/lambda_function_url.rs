@@ -59,9 +59,7 @@ fn auth(want: &Desired) -> FunctionUrlAuthType {
 
 #[async_trait]
 impl Fetch for LambdaFunctionUrl {
-    type Fetched = GetFunctionUrlConfigOutput;
-
-    module_spec!();
+    module_spec!(GetFunctionUrlConfigOutput);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.lambda.get_function_url_config();
@@ -94,13 +92,8 @@ impl Manage for LambdaFunctionUrl {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        _have: &Observed,
-        _changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want) = (u.ctx, u.want);
         once_ready(|| async {
             let call = ctx.clients.lambda.update_function_url_config();
             let call = call

@@ -51,10 +51,8 @@ fn first_string(v: &Value) -> &str {
 
 #[async_trait]
 impl Fetch for LambdaPermission {
-    /// The function's resource policy, as Lambda returns it.
-    type Fetched = String;
-
-    module_spec!();
+    // The function's resource policy, as Lambda returns it.
+    module_spec!(String);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.lambda.get_policy();
@@ -108,13 +106,8 @@ impl Manage for LambdaPermission {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        _changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have) = (u.ctx, u.want, u.have);
         // A statement cannot be edited: remove it and add the new one.
         self.delete(ctx, have).await?;
         self.create(ctx, want).await

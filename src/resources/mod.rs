@@ -15,12 +15,18 @@ use crate::aws::Clients;
 use crate::error::ResourceError;
 use crate::plan::PropChange;
 
-/// A kind's `spec` (for [`Fetch`], [`Read`]): the `SPEC` its module declares.
+/// A kind's `spec` (for [`Fetch`], [`Read`]): the `SPEC` its module declares; given a type, also
+/// the [`Fetch::Fetched`] its fetch answers.
 macro_rules! module_spec {
     () => {
         fn spec(&self) -> &'static $crate::resources::KindSpec {
             &SPEC
         }
+    };
+    ($fetched:ty) => {
+        type Fetched = $fetched;
+
+        module_spec!();
     };
 }
 
@@ -32,7 +38,7 @@ pub type FetchResult<T> = Result<Option<T>, ResourceError>;
 pub mod prelude {
     pub use super::{
         Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed, Ownership,
-        PropSpec, PropType,
+        PropSpec, PropType, Update,
     };
     pub use crate::aws::{Missing, OpExt};
     pub use crate::error::ResourceError;
@@ -307,6 +313,16 @@ impl Changes<'_> {
     }
 }
 
+/// What `update` changes: the live resource `have`, brought to `want` in the properties that
+/// differ.
+#[derive(Clone, Copy)]
+pub struct Update<'a> {
+    pub ctx: &'a Ctx,
+    pub want: &'a Desired,
+    pub have: &'a Observed,
+    pub changes: Changes<'a>,
+}
+
 /// What every kind has: its description, and a read of what is live.
 #[async_trait]
 pub trait Read: Sync + Send {
@@ -358,13 +374,7 @@ pub trait Manage: Read {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError>;
     /// Brings an existing resource to `want`: `changes` are the properties that differ. Kinds
     /// whose every property forces a replacement keep this default, which changes nothing.
-    async fn update(
-        &self,
-        _ctx: &Ctx,
-        _want: &Desired,
-        _have: &Observed,
-        _changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, _to: Update<'_>) -> Result<(), ResourceError> {
         Ok(())
     }
     /// Deletes the resource (and what only it holds); a missing resource is success. Returns

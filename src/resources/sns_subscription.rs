@@ -32,10 +32,8 @@ pub static SPEC: KindSpec = KindSpec {
 
 #[async_trait]
 impl Fetch for SnsEmailSubscription {
-    /// The topic's email subscriptions.
-    type Fetched = Vec<Subscription>;
-
-    module_spec!();
+    // The topic's email subscriptions.
+    module_spec!(Vec<Subscription>);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let list = ctx.clients.sns.list_subscriptions_by_topic();

@@ -43,9 +43,7 @@ pub struct Fetched {
 
 #[async_trait]
 impl Fetch for SnsTopic {
-    type Fetched = Fetched;
-
-    module_spec!();
+    module_spec!(Fetched);
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let (sns, arn) = (&ctx.clients.sns, ctx.arn("sns", want.str("name")));
@@ -92,13 +90,8 @@ impl Manage for SnsTopic {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        ctx: &Ctx,
-        want: &Desired,
-        have: &Observed,
-        changes: Changes<'_>,
-    ) -> Result<(), ResourceError> {
+    async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         let (sns, arn) = (&ctx.clients.sns, have.attr("arn"));
         if changes.has("display_name") {
             let call = sns.set_topic_attributes().topic_arn(arn);

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde_json::json;
 
-use crate::harness::{edited_stack, World};
+use crate::harness::{edited_stack, entry, World};
 use crate::live::{certificate_id, list, statement_for, statement_granting, statements};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -188,12 +188,7 @@ async fn drift_is_shown_by_plan_and_repaired_by_apply() {
         json["summary"],
         json!({"create": 1, "update": 3, "replace": 0, "delete": 0, "no_op": 23, "foreign": 0})
     );
-    let rule_change = json["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "alert-rule")
-        .unwrap();
+    let rule_change = entry(&json, "changes", "alert-rule").unwrap();
     assert_eq!(
         rule_change["changes"][0],
         json!({"property": "enabled", "before": false, "after": true, "after_unknown": false, "forces_replacement": false})

@@ -11,6 +11,15 @@ use std::time::{Duration, Instant};
 
 use crate::live::{Live, Pool};
 
+/// The entry of `doc[list]` (a plan's `changes`, a doctor report's `checks`) whose `id` is `id`.
+pub fn entry<'a>(
+    doc: &'a serde_json::Value,
+    list: &str,
+    id: &str,
+) -> Option<&'a serde_json::Value> {
+    doc[list].as_array()?.iter().find(|c| c["id"] == id)
+}
+
 /// The address `--ip` restricts the app user's secret to in every test world.
 pub const IP: &str = "203.0.113.7";
 

@@ -2,7 +2,7 @@
 //! plan shows them as not owned, apply leaves them as they are, destroy leaves them in place with
 //! their attachments, and `--adopt` takes one over after showing what changes.
 
-use crate::harness::World;
+use crate::harness::{entry, World};
 
 const OTHER_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iot:Connect","Resource":"*"}]}"#;
 
@@ -52,14 +52,7 @@ async fn foreign_resources_are_left_alone_until_adopted() {
         plan.all()
     );
     let json = w.iotstack("plan", &["--output", "json"]).json();
-    let action = |id: &str| {
-        json["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == id)
-            .map(|r| r["action"].clone())
-    };
+    let action = |id: &str| entry(&json, "changes", id).map(|r| r["action"].clone());
     assert_eq!(action("identity-iot-policy"), Some("foreign".into()));
     assert_eq!(action("device-thing"), Some("foreign".into()));
 
@@ -199,14 +192,7 @@ async fn another_stacks_role_and_topic_are_neither_changed_nor_deleted() {
     let (role_before, topic_before) = (role_state().await, topic_state().await);
 
     let json = w.iotstack("plan", &["--output", "json"]).json();
-    let action = |id: &str| {
-        json["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == id)
-            .map(|r| r["action"].clone())
-    };
+    let action = |id: &str| entry(&json, "changes", id).map(|r| r["action"].clone());
     assert_eq!(action("auth-role"), Some("foreign".into()), "{json}");
     assert_eq!(action("alert-topic"), Some("foreign".into()), "{json}");
 

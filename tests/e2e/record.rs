@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{edited_stack, World};
+use crate::harness::{edited_stack, entry, World};
 
 /// The user pools named `name`: their ids.
 async fn pools_named(aws: &crate::live::Live, name: &str) -> Vec<String> {
@@ -130,11 +130,7 @@ async fn a_machine_that_never_applied_finds_what_was_removed_from_the_stack() {
     w.stack = edited_stack(&w, without_rule);
     let plan = w.iotstack("plan", &["--output", "json"]).ok();
     let doc: Value = plan.json();
-    let rule = doc["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "alert-rule")
+    let rule = entry(&doc, "changes", "alert-rule")
         .unwrap_or_else(|| panic!("the removed rule is in the plan: {doc}"));
     assert_eq!(rule["action"], "delete", "{rule}");
     assert_eq!(doc["summary"]["delete"], 1, "{doc}");

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{World, IP};
+use crate::harness::{entry, World, IP};
 use crate::live::{list, statements};
 
 /// The statement of the live policy whose actions include `action`.
@@ -151,12 +151,7 @@ async fn doctor_fails_a_secret_policy_that_restricts_nothing() {
     ];
     let without_ip = w.run(&args).code(2).json();
     for report in [&with_ip, &without_ip] {
-        let c = report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == "secret-address")
-            .unwrap_or_else(|| panic!("{report:#}"));
+        let c = entry(report, "checks", "secret-address").unwrap_or_else(|| panic!("{report:#}"));
         assert_eq!(c["status"], "fail", "{c:#}");
         assert!(
             c["evidence"]
