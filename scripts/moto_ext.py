@@ -85,9 +85,9 @@ L. cognito-idp password length: a password is checked against the pool's
    characters or more, which AWS accepts.
 M. secretsmanager UpdateSecretVersionStage: moving AWSCURRENT to another
    version makes that version the one GetSecretValue answers without a
-   VersionId or VersionStage ("By default, Secrets Manager retrieves the
-   secret value with the staging label AWSCURRENT", GetSecretValue API
-   reference). moto 5.2.5 moved the label but kept answering the old value.
+   VersionId or VersionStage ("If you don't specify either a VersionStage or
+   VersionId, then Secrets Manager returns the AWSCURRENT version",
+   GetSecretValue API reference). moto 5.2.5 moved the label but kept answering the old value.
 
 Strict mode (IOTSTACK_EMULATOR_STRICT, or ``--strict[=SPEC]``, read when the
 server starts; off by default). moto forgives what AWS does not; each strict
@@ -1780,8 +1780,9 @@ def secrets_update_secret_version_stage(
     move_to_version_id: str,
 ) -> Any:
     """GetSecretValue without a VersionId or VersionStage answers the version
-    labelled AWSCURRENT ("By default, Secrets Manager retrieves the secret value
-    with the staging label AWSCURRENT", GetSecretValue API reference), so
+    labelled AWSCURRENT ("If you don't specify either a VersionStage or
+    VersionId, then Secrets Manager returns the AWSCURRENT version",
+    GetSecretValue API reference), so
     moving that label moves what it answers (moto 5.2.5 kept answering the
     version that was current before)."""
     result = original(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)

@@ -61,9 +61,10 @@ struct Document {
 enum Found {
     /// The stack's record: its ARN.
     Ours(String),
-    /// The stack's record, deleted by a destroy: Secrets Manager deletes "asynchronously, so there
-    /// might be a short delay before the secret is permanently deleted" (DeleteSecret, API
-    /// reference), and until then the name cannot be created again. Its ARN.
+    /// The stack's record, deleted by a destroy: "Secrets Manager performs the actual deletion with an
+    /// asynchronous background process, so there might be a short delay before the secret is
+    /// permanently deleted" (DeleteSecret, API reference, ForceDeleteWithoutRecovery), and until
+    /// then the name cannot be created again. Its ARN.
     Deleted(String),
     /// The record of a stack whose prefix differs from this one only in case: its prefix.
     Collides(String),

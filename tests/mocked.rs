@@ -945,7 +945,7 @@ async fn a_topic_rule_whose_changed_role_is_not_assumable_yet_is_replaced_on_a_l
 }
 
 /// An apply right after a destroy: DescribeSecret still answers the stack's record with a
-/// `DeletedDate` (Secrets Manager deletes "asynchronously", DeleteSecret API reference) and the
+/// `DeletedDate` (Secrets Manager deletes "with an asynchronous background process", DeleteSecret API reference) and the
 /// name cannot be created yet. The record is restored and written, not reported as another
 /// owner's secret.
 #[tokio::test]

@@ -249,16 +249,11 @@ impl Manage for CognitoIdentityPool {
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
-        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
-        if changes.has("unique") {
-            let count = |id| identities(ctx, id);
-            let delete = |id| delete_pool(ctx, id);
-            let duplicates = have.attr("duplicates");
-            resolve_duplicates(duplicates, "identity pool", "identities", count, delete).await?;
-            if changes.0.len() == 1 {
-                return Ok(());
-            }
+        let (count, delete) = (|id| identities(u.ctx, id), |id| delete_pool(u.ctx, id));
+        if !resolve_duplicates(&u, "identity pool", "identities", count, delete).await? {
+            return Ok(());
         }
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         let ci = &ctx.clients.cognito_identity;
         // Describe, merge, then update: see `update_request`.
         let call = ci

@@ -153,17 +153,23 @@ fn current_value_is_ours(versions: &ListSecretVersionIdsOutput) -> bool {
 /// 1. PutSecretValue with the staging label `AWSPENDING` only. The current value, which the
 ///    user's password matches, stays current (unless the secret had no value: "If this operation
 ///    creates the first version for the secret, then Secrets Manager automatically attaches the
-///    staging label AWSCURRENT to the new version", PutSecretValue API reference).
+///    staging label AWSCURRENT to it", PutSecretValue API reference). A pending label left by a
+///    killed run moves to the new version: "If you specify a staging label that's already
+///    associated with a different version of the same secret, then Secrets Manager removes the
+///    label from the other version and attaches it to this version" (`VersionStages`).
 /// 2. AdminSetUserPassword.
-/// 3. UpdateSecretVersionStage moves `AWSCURRENT` to the new version, then removes its
-///    `AWSPENDING`.
+/// 3. UpdateSecretVersionStage moves `AWSCURRENT` to the new version ("If the staging label is
+///    already attached to a different version of the secret, then you must also specify the
+///    RemoveFromVersionId parameter", `MoveToVersionId`), then removes its `AWSPENDING`.
 ///
 /// Killed after 1 or 2, the secret has a version of ours still pending and not current: the next
-/// read reports `password_in_secret` false and a new pair is set. A pending label left by such a
-/// run is removed first, so that it cannot be mistaken for this change.
+/// read reports `password_in_secret` false and a new pair is set.
 async fn set_password(ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
     let secret = want.str("password_secret_arn");
     let listed = versions(ctx, secret).await?;
+    let current = listed
+        .as_ref()
+        .and_then(|l| staged(l, "AWSCURRENT").next().map(str::to_string));
     let stage = |label: &'static str| {
         ctx.clients
             .secrets
@@ -171,17 +177,6 @@ async fn set_password(ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
             .secret_id(secret)
             .version_stage(label)
     };
-    let (current, left_pending): (Option<String>, Vec<String>) = match &listed {
-        Some(l) => (
-            staged(l, "AWSCURRENT").next().map(str::to_string),
-            staged(l, "AWSPENDING").map(str::to_string).collect(),
-        ),
-        None => (None, Vec::new()),
-    };
-    for old in left_pending {
-        let r = stage("AWSPENDING").remove_from_version_id(old).send().await;
-        r.op("UpdateSecretVersionStage")?;
-    }
     let pw = generate_password();
     let version = version_id();
     ctx.clients

@@ -437,16 +437,11 @@ impl Manage for CognitoUserPool {
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
-        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
-        if changes.has("unique") {
-            let count = |id| has_users(ctx, id);
-            let delete = |id| delete_pool(ctx, id);
-            let duplicates = have.attr("duplicates");
-            resolve_duplicates(duplicates, "user pool", "users", count, delete).await?;
-            if changes.0.len() == 1 {
-                return Ok(());
-            }
+        let (count, delete) = (|id| has_users(u.ctx, id), |id| delete_pool(u.ctx, id));
+        if !resolve_duplicates(&u, "user pool", "users", count, delete).await? {
+            return Ok(());
         }
+        let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         let idp = &ctx.clients.cognito_idp;
         // Describe, merge, then update: see `update_request`.
         let call = idp.describe_user_pool().user_pool_id(have.attr("id"));

@@ -9,7 +9,7 @@ use aws_sdk_iot::types::Tag as IotTag;
 use futures::FutureExt;
 use serde_json::Value;
 
-use super::{wanted_tags, Ctx, Desired, STACK_TAG};
+use super::{wanted_tags, Ctx, Desired, Update, STACK_TAG};
 use crate::aws::{retry_on, Missing, OpExt, CONFLICT_ATTEMPTS, CONFLICT_PAUSE};
 use crate::error::{AwsError, ResourceError};
 
@@ -131,24 +131,34 @@ impl Duplicates {
     }
 }
 
-/// Deletes the duplicates that hold nothing (`holds` asks AWS again, just before), and fails
+/// A pool's update, first part: when the plan changes `unique`, deletes the duplicates (the
+/// `duplicates` attribute) that hold nothing (`count` asks AWS again, just before) and fails
 /// naming those that do: iotstack never deletes a pool's users or identities to resolve a
-/// duplicate.
+/// duplicate. Returns whether the caller still has to write the plan's other changes.
 pub async fn resolve_duplicates<H, HF, D, DF>(
-    ids: &str,
+    u: &Update<'_>,
     what: &str,
     holds: &str,
     mut count: H,
     mut delete: D,
-) -> Result<(), ResourceError>
+) -> Result<bool, ResourceError>
 where
     H: FnMut(String) -> HF,
     HF: Future<Output = Result<Option<i64>, AwsError>>,
     D: FnMut(String) -> DF,
     DF: Future<Output = Result<(), AwsError>>,
 {
+    if !u.changes.has("unique") {
+        return Ok(true);
+    }
+    let others = u.changes.0.iter().any(|c| c.property != "unique");
     let mut kept = Vec::new();
-    for id in ids.split(',').filter(|id| !id.is_empty()) {
+    for id in u
+        .have
+        .attr("duplicates")
+        .split(',')
+        .filter(|id| !id.is_empty())
+    {
         match count(id.to_string()).await? {
             None => {}
             Some(0) => delete(id.to_string()).await?,
@@ -156,7 +166,7 @@ where
         }
     }
     if kept.is_empty() {
-        return Ok(());
+        return Ok(others);
     }
     Err(ResourceError::Other {
         operation: "resolving duplicates",
