@@ -76,10 +76,24 @@ impl Fetch for IotPolicy {
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.iot.get_policy().policy_name(want.str("name"));
-        let Some(policy) = SPEC.missing.found(call.send().await.op("GetPolicy"))? else {
+        // With the ARN the stack's record gives it, the tags are asked for beside the policy:
+        // one round trip.
+        let recorded = want.recorded_attr("arn");
+        let early = async {
+            match recorded {
+                Some(arn) => Some(iot_tags_of(ctx, arn).await),
+                None => None,
+            }
+        };
+        let (policy, early) = futures::join!(call.send(), early);
+        let Some(policy) = SPEC.missing.found(policy.op("GetPolicy"))? else {
             return Ok(None);
         };
-        let tags = iot_tags_of(ctx, policy.policy_arn().unwrap_or_default()).await?;
+        let arn = policy.policy_arn().unwrap_or_default();
+        let tags = match early.filter(|_| recorded == Some(arn)) {
+            Some(tags) => tags?,
+            None => iot_tags_of(ctx, arn).await?,
+        };
         Ok(Some(Fetched { policy, tags }))
     }
 

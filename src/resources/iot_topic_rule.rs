@@ -145,7 +145,17 @@ impl Fetch for IotTopicRule {
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let name = want.str("name");
         let call = ctx.clients.iot.get_topic_rule().rule_name(name);
-        let rule = match call.send().await.op("GetTopicRule") {
+        // With the ARN the stack's record gives it, the tags are asked for beside the rule:
+        // one round trip.
+        let recorded = want.recorded_attr("arn");
+        let early = async {
+            match recorded {
+                Some(arn) => Some(iot_tags_of(ctx, arn).await),
+                None => None,
+            }
+        };
+        let (answer, early) = futures::join!(call.send(), early);
+        let rule = match answer.op("GetTopicRule") {
             Err(e) if e.code.as_deref() == Some(DENIED) => {
                 absent_or_denied(name, rule_names(ctx).await, e)?;
                 None
@@ -155,7 +165,11 @@ impl Fetch for IotTopicRule {
         let Some(rule) = rule.filter(|r| r.rule().is_some()) else {
             return Ok(None);
         };
-        let tags = iot_tags_of(ctx, rule.rule_arn().unwrap_or_default()).await?;
+        let arn = rule.rule_arn().unwrap_or_default();
+        let tags = match early.filter(|_| recorded == Some(arn)) {
+            Some(tags) => tags?,
+            None => iot_tags_of(ctx, arn).await?,
+        };
         Ok(Some(Fetched { rule, tags }))
     }
 

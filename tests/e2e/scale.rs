@@ -1,0 +1,135 @@
+//! What a no-op plan costs does not depend on what else the account holds: with many other user
+//! pools, identity pools and certificates, it makes the same calls as in an empty account, none
+//! of them a listing of the account, and its reads form two waves after connecting.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use serde_json::{json, Value};
+
+use crate::harness::{emulator_get, World};
+
+/// Other resources put in the account: the 1,000 user pools, 1,000 identity pools and
+/// 5,000 certificates, seeded straight into the emulator (scripts/moto_ext.py, patch N).
+const USER_POOLS: usize = 1000;
+const IDENTITY_POOLS: usize = 1000;
+const CERTIFICATES: usize = 5000;
+
+/// `POST <endpoint><path>` with a JSON body (empty when `None`): the whole answer.
+fn post(endpoint: &str, path: &str, body: Option<&Value>) -> String {
+    let host = endpoint.trim_start_matches("http://");
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let mut s = TcpStream::connect(host).expect("the server answers");
+    write!(
+        s,
+        "POST {path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("request sent");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("answer read");
+    answer
+}
+
+/// What one no-op plan asked of AWS: each operation with its count, and the critical path.
+struct Calls {
+    operations: BTreeMap<String, u64>,
+    critical_path: u64,
+    chain: Vec<String>,
+}
+
+fn no_op_plan(w: &World) -> Calls {
+    let proxy = &w._proxy.as_ref().expect("the latency proxy").endpoint;
+    post(proxy, "/__reset", None);
+    w.plan_is_clean();
+    let stats = emulator_get(proxy, "/__stats");
+    let operations = stats["operations"]
+        .as_object()
+        .expect("operations")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+        .collect();
+    let chain = stats["critical_path_ops"].as_array().cloned();
+    Calls {
+        operations,
+        critical_path: stats["critical_path"].as_u64().expect("critical_path"),
+        chain: chain
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|o| o.as_str().map(str::to_string))
+            .collect(),
+    }
+}
+
+/// Fills the account with pools and certificates that are not the stack's.
+fn crowd(w: &World) {
+    let emu = &w._emu.as_ref().expect("an emulator").endpoint;
+    let body = json!({
+        "account": "123456789012",
+        "region": "us-east-1",
+        "prefix": "other",
+        "user_pools": USER_POOLS,
+        "identity_pools": IDENTITY_POOLS,
+        "certificates": CERTIFICATES,
+    });
+    let answer = post(emu, "/moto-api/iotstack/seed", Some(&body));
+    let counts: Value = answer
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or_else(|| panic!("the emulator seeds: {answer}"));
+    for (k, n) in [
+        ("user_pools", USER_POOLS),
+        ("identity_pools", IDENTITY_POOLS),
+        ("certificates", CERTIFICATES),
+    ] {
+        assert!(counts[k].as_u64() > Some(n as u64), "{k}: {counts}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_no_op_plan_costs_the_same_in_a_crowded_account_and_reads_in_two_waves() {
+    let w = World::with_latency(50);
+    let t0 = std::time::Instant::now();
+    w.apply();
+    eprintln!("applied in {:?}", t0.elapsed());
+    let empty = no_op_plan(&w);
+    eprintln!("planned in {:?}", t0.elapsed());
+
+    let t0 = std::time::Instant::now();
+    crowd(&w);
+    eprintln!("seeded in {:?}", t0.elapsed());
+    let crowded = no_op_plan(&w);
+
+    assert_eq!(
+        crowded.operations, empty.operations,
+        "the same calls in a crowded account as in an empty one"
+    );
+    for listing in [
+        "cognito-idp:ListUserPools",
+        "cognito-identity:ListIdentityPools",
+        "iot:ListCertificates",
+    ] {
+        assert!(
+            !crowded.operations.contains_key(listing),
+            "a stack with a record lists nothing of the account: {:?}",
+            crowded.operations
+        );
+    }
+    // Connecting (GetCallerIdentity), then the two waves of reads: the record beside what names
+    // find, then the rest by what the record says.
+    for calls in [&empty, &crowded] {
+        assert!(
+            calls.critical_path <= 3,
+            "connect, then two waves of reads: {} calls one after another: {}",
+            calls.critical_path,
+            calls.chain.join(" > ")
+        );
+    }
+    let per_resource: u64 = crowded.operations.values().sum();
+    eprintln!(
+        "no-op plan: {per_resource} calls, critical path {}: {}",
+        crowded.critical_path,
+        crowded.chain.join(" > ")
+    );
+}
