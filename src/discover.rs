@@ -67,6 +67,30 @@ fn entry<'a>(recorded: &'a [AppliedResource], decl: &ResourceDecl) -> Option<&'a
         .find(|r| r.id == decl.id && r.type_name == decl.kind.type_name())
 }
 
+/// The references of `decl`'s properties: (resource id, attribute).
+fn refs(decl: &ResourceDecl) -> Vec<(String, String)> {
+    let templates = decl.props.iter().flat_map(|p| p.value.templates());
+    let refs = templates.flat_map(|t| t.refs().collect::<Vec<_>>());
+    refs.map(|(r, a)| (r.to_string(), a.to_string())).collect()
+}
+
+/// For each resource, the resources whose read it waits for: those it refers to for an
+/// attribute the record does not give (none recorded, a record written by an older iotstack, a
+/// data source).
+fn waits(stack: &Stack, recorded: &[AppliedResource]) -> BTreeMap<String, Vec<String>> {
+    let answers = |rid: &str, attr: &str| {
+        let rec = stack.get(rid).and_then(|p| entry(recorded, p));
+        rec.is_some_and(|r| r.attrs.get(attr).is_some_and(|v| !v.is_empty()))
+    };
+    let of = |d: &ResourceDecl| {
+        let unanswered = refs(d).into_iter().filter(|(r, a)| !answers(r, a));
+        let mut ids: Vec<String> = unanswered.map(|(r, _)| r).collect();
+        ids.dedup();
+        (d.id.clone(), ids)
+    };
+    stack.resources.iter().map(of).collect()
+}
+
 /// The record's entry as what a reference may be resolved with before the resource is read.
 fn as_observed(rec: &AppliedResource) -> Observed {
     Observed {
@@ -163,24 +187,7 @@ pub async fn read(
     // Wave 2: the others, as soon as the record is in, each with what the record says of what
     // it refers to; only a reference the record cannot answer waits for the read of its
     // resource. Beside them, the resources the record lists that the stack no longer declares.
-    let answers = |rid: &str, attr: &str| {
-        stack
-            .get(rid)
-            .and_then(|p| entry(&recorded, p))
-            .is_some_and(|r| r.attrs.get(attr).is_some_and(|v| !v.is_empty()))
-    };
-    let refs = |d: &ResourceDecl| -> Vec<(String, String)> {
-        let templates = d.props.iter().flat_map(|p| p.value.templates());
-        let refs = templates.flat_map(|t| t.refs().collect::<Vec<_>>());
-        refs.map(|(r, a)| (r.to_string(), a.to_string())).collect()
-    };
-    let waits: BTreeMap<String, Vec<String>> = order
-        .iter()
-        .map(|id| {
-            let unanswered = refs(decl(id)).into_iter().filter(|(r, a)| !answers(r, a));
-            (id.clone(), unanswered.map(|(r, _)| r).collect())
-        })
-        .collect();
+    let waits = waits(stack, &recorded);
     let second = graph::walk(
         &order,
         &waits,
@@ -366,4 +373,104 @@ fn declared(stack: &Stack, live: &[Live], o: &Orphan) -> bool {
                 .as_ref()
                 .is_some_and(|lo| same_resource(lo, &o.observed))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn stack() -> Stack {
+        Stack::open(None).expect("the built-in stack loads")
+    }
+
+    /// The record an apply of the default stack writes: every managed resource, with `id` and
+    /// `arn` attributes where its kind has them.
+    fn full_record(stack: &Stack) -> Vec<AppliedResource> {
+        let managed = stack
+            .resources
+            .iter()
+            .filter(|d| d.kind.managed().is_some());
+        managed
+            .map(|d| AppliedResource {
+                id: d.id.clone(),
+                type_name: d.kind.type_name().to_string(),
+                props: BTreeMap::new(),
+                attrs: d
+                    .kind
+                    .spec()
+                    .attrs
+                    .iter()
+                    .map(|a| (a.to_string(), format!("{}-{a}", d.id)))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_first_wave_holds_what_its_name_alone_finds() {
+        let s = stack();
+        let first: Vec<&str> = s
+            .resources
+            .iter()
+            .filter(|d| found_by_name(d))
+            .map(|d| d.id.as_str())
+            .collect();
+        assert!(first.contains(&"device-thing") && first.contains(&"alert-topic"));
+        for later in [
+            "user-pool",
+            "identity-pool",
+            "device-cert",
+            "app-client",
+            "rule-role",
+        ] {
+            assert!(!first.contains(&later), "{later} waits for the record");
+        }
+    }
+
+    #[test]
+    fn a_recorded_reference_does_not_wait_for_its_resource() {
+        let s = stack();
+        let w = waits(&s, &full_record(&s));
+        assert_eq!(w["app-client"], Vec::<String>::new());
+        assert_eq!(w["device-cert-policy"], Vec::<String>::new());
+        // Without a record (a cold stack) each waits for what it refers to.
+        let cold = waits(&s, &[]);
+        assert_eq!(cold["app-client"], vec!["user-pool".to_string()]);
+        // A record written by an older iotstack, without attributes: the same.
+        let mut old = full_record(&s);
+        old.iter_mut().for_each(|r| r.attrs.clear());
+        assert_eq!(waits(&s, &old)["app-client"], vec!["user-pool".to_string()]);
+        // An entry of another kind under the same id says nothing of this one.
+        let mut other = full_record(&s);
+        let pool = other.iter_mut().find(|r| r.id == "user-pool").unwrap();
+        pool.type_name = "cognito_identity_pool".into();
+        assert_eq!(
+            waits(&s, &other)["app-client"],
+            vec!["user-pool".to_string()]
+        );
+    }
+
+    #[test]
+    fn what_the_record_lists_and_the_stack_dropped_is_read_as_a_possible_orphan() {
+        let s = stack();
+        let entry = |id: &str, type_name: &str| AppliedResource {
+            id: id.into(),
+            type_name: type_name.into(),
+            props: BTreeMap::from([("name".to_string(), json!("x"))]),
+            attrs: BTreeMap::new(),
+        };
+        let recorded = vec![
+            entry("user-pool", "cognito_user_pool"),
+            entry("old-topic", "sns_topic"),
+            entry("user-pool-2", "nonexistent_kind"),
+            entry("alert-topic", "iot_policy"),
+            entry("endpoint", "iot_endpoint"),
+        ];
+        let gone: Vec<&str> = gone_from_stack(&s, &recorded)
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(gone, vec!["old-topic", "alert-topic"]);
+    }
 }

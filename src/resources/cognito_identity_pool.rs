@@ -1,5 +1,6 @@
-//! Cognito identity pool with a user pool as its provider. Names are not unique, so the pool is
-//! found through its `iotstack:stack` tag. UpdateIdentityPool resets what it is not sent, so an
+//! Cognito identity pool with a user pool as its provider. Names are not unique: the pool is read
+//! by the id the stack's record gives it, else (no record yet, or doctor's survey) found among
+//! the pools listed under its name through its `iotstack:stack` tag. UpdateIdentityPool resets what it is not sent, so an
 //! update describes the pool and sends its whole configuration back with only the changed
 //! properties replaced.
 

@@ -1,5 +1,6 @@
-//! Cognito user pool. Names are not unique, so the pool is found through its `iotstack:stack`
-//! tag. UpdateUserPool resets what it is not sent, so an update describes the pool and sends its
+//! Cognito user pool. Names are not unique: the pool is read by the id the stack's record gives
+//! it, else (no record yet, or doctor's survey) found among the pools listed under its name
+//! through its `iotstack:stack` tag. UpdateUserPool resets what it is not sent, so an update describes the pool and sends its
 //! whole configuration back with only the changed properties replaced.
 //! Schema attributes and username case sensitivity cannot change in place: a replacement, which
 //! apply refuses while the pool has users unless the user consents.
