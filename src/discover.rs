@@ -21,7 +21,7 @@ use futures::{FutureExt, StreamExt};
 use crate::error::{Error, Result};
 use crate::graph;
 use crate::resources::{Ctx, Desired, Kind, Manage, Observed, Ownership};
-use crate::stack::{ResourceDecl, Stack};
+use crate::stack::{PropDecl, ResourceDecl, Stack};
 use crate::state::AppliedResource;
 
 /// One resource: what the stack wants (resolved as far as the live state allows) and what is live.
@@ -67,24 +67,44 @@ fn entry<'a>(recorded: &'a [AppliedResource], decl: &ResourceDecl) -> Option<&'a
         .find(|r| r.id == decl.id && r.type_name == decl.kind.type_name())
 }
 
-/// The references of `decl`'s properties: (resource id, attribute).
-fn refs(decl: &ResourceDecl) -> Vec<(String, String)> {
-    let templates = decl.props.iter().flat_map(|p| p.value.templates());
-    let refs = templates.flat_map(|t| t.refs().collect::<Vec<_>>());
-    refs.map(|(r, a)| (r.to_string(), a.to_string())).collect()
+/// Whether a property is part of what finds the resource: its name, or what cannot change
+/// without a new resource (the pool a client belongs to, the targets of an attachment).
+fn identity(p: &PropDecl) -> bool {
+    p.spec.force_new || p.spec.name == "name"
+}
+
+/// The references of `decl`'s properties: (resource id, attribute, whether the property is
+/// part of its identity).
+fn refs(decl: &ResourceDecl) -> Vec<(String, String, bool)> {
+    let mut out = Vec::new();
+    for p in &decl.props {
+        for t in p.value.templates() {
+            let of = t
+                .refs()
+                .map(|(r, a)| (r.to_string(), a.to_string(), identity(p)));
+            out.extend(of);
+        }
+    }
+    out
 }
 
 /// For each resource, the resources whose read it waits for: those it refers to for an
-/// attribute the record does not give (none recorded, a record written by an older iotstack, a
-/// data source).
+/// attribute the record does not give (none recorded, a record written by an older iotstack,
+/// a data source), when the reference is part of its identity or the resource referred to is
+/// read in the first wave anyway. Its other references are resolved with what is known when it
+/// is read (and it is read again if what was read later changes them), so a cold stack's
+/// resources do not wait, one after another, for the reads of resources that are not there.
 fn waits(stack: &Stack, recorded: &[AppliedResource]) -> BTreeMap<String, Vec<String>> {
     let answers = |rid: &str, attr: &str| {
         let rec = stack.get(rid).and_then(|p| entry(recorded, p));
         rec.is_some_and(|r| r.attrs.get(attr).is_some_and(|v| !v.is_empty()))
     };
+    let early = |rid: &str| stack.get(rid).is_some_and(found_by_name);
     let of = |d: &ResourceDecl| {
-        let unanswered = refs(d).into_iter().filter(|(r, a)| !answers(r, a));
-        let mut ids: Vec<String> = unanswered.map(|(r, _)| r).collect();
+        let refs = refs(d).into_iter();
+        let needed = refs.filter(|(r, a, id)| (*id || early(r)) && !answers(r, a));
+        let mut ids: Vec<String> = needed.map(|(r, _, _)| r).collect();
+        ids.sort();
         ids.dedup();
         (d.id.clone(), ids)
     };
@@ -115,7 +135,7 @@ fn want(
         .unwrap_or_default();
     desired.survey = survey;
     let identity_missing = decl.props.iter().any(|p| {
-        (p.spec.force_new || p.spec.name == "name")
+        identity(p)
             && p.value.templates().iter().any(|t| {
                 t.refs()
                     .any(|(rid, _)| known.get(rid).is_none_or(|o| o.is_none()))
@@ -200,7 +220,7 @@ pub async fn read(
             }
             let d = decl(id);
             let mut known = BTreeMap::new();
-            for (rid, _) in refs(d) {
+            for (rid, _, _) in refs(d) {
                 let live = so_far.get(&rid).map(|l| l.observed.clone());
                 let rec = stack.get(&rid).and_then(|p| entry(&recorded, p));
                 if let Some(o) = live.or_else(|| rec.map(|r| Some(as_observed(r)))) {
@@ -437,6 +457,10 @@ mod tests {
         // Without a record (a cold stack) each waits for what it refers to.
         let cold = waits(&s, &[]);
         assert_eq!(cold["app-client"], vec!["user-pool".to_string()]);
+        // The rule is found by its name, whatever its topic and role: it waits for the topic,
+        // read in the first wave anyway, not for the role, read in the second.
+        assert_eq!(cold["alert-rule"], vec!["alert-topic".to_string()]);
+        assert_eq!(cold["presignup-function"], Vec::<String>::new());
         // A record written by an older iotstack, without attributes: the same.
         let mut old = full_record(&s);
         old.iter_mut().for_each(|r| r.attrs.clear());
