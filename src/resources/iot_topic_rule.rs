@@ -8,7 +8,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::json;
 
 use super::prelude::*;
-use super::support::{iot_tag, iot_tags_of, iot_wanted_tags};
+use super::support::{iot_tag, iot_tags_after, iot_tags_beside, iot_wanted_tags};
 use crate::aws::retry_while;
 use crate::error::AwsError;
 
@@ -148,12 +148,7 @@ impl Fetch for IotTopicRule {
         // With the ARN the stack's record gives it, the tags are asked for beside the rule:
         // one round trip.
         let recorded = want.recorded_attr("arn");
-        let early = async {
-            match recorded {
-                Some(arn) => Some(iot_tags_of(ctx, arn).await),
-                None => None,
-            }
-        };
+        let early = iot_tags_beside(ctx, recorded);
         let (answer, early) = futures::join!(call.send(), early);
         let rule = match answer.op("GetTopicRule") {
             Err(e) if e.code.as_deref() == Some(DENIED) => {
@@ -166,10 +161,7 @@ impl Fetch for IotTopicRule {
             return Ok(None);
         };
         let arn = rule.rule_arn().unwrap_or_default();
-        let tags = match early.filter(|_| recorded == Some(arn)) {
-            Some(tags) => tags?,
-            None => iot_tags_of(ctx, arn).await?,
-        };
+        let tags = iot_tags_after(ctx, early, recorded, arn).await?;
         Ok(Some(Fetched { rule, tags }))
     }
 

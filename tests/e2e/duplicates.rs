@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use crate::harness::World;
-use crate::live::Live;
+use crate::live::{Live, Pool};
 
 /// A second user pool and identity pool named as the stack's, tagged with its prefix.
 async fn duplicate_pools(aws: &Live, p: &str) -> (String, String) {
@@ -61,6 +61,16 @@ async fn identity_pool_ids(aws: &Live, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// The default stack applied, its pools, then a duplicate of each made after them (so the
+/// stack's are older and hold the app user): the duplicates' ids.
+async fn applied_with_duplicates() -> (World, Live, Pool, (String, String)) {
+    let (w, aws) = World::applied().await;
+    let kept = aws.pool().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let duplicates = duplicate_pools(&aws, &w.prefix).await;
+    (w, aws, kept, duplicates)
+}
+
 /// Forgets the stack's record, in AWS and in the local cache: what a run killed before it wrote
 /// the record leaves.
 async fn forget_record(w: &World, aws: &Live) {
@@ -87,12 +97,8 @@ async fn forget_record(w: &World, aws: &Live) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_record_plan_names_the_duplicates_and_apply_deletes_the_empty_ones() {
-    let (w, aws) = World::applied().await;
-    let p = w.prefix.clone();
-    let kept = aws.pool().await;
-    let name = format!("{p}-user-pool");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let (dup_user_pool, dup_identity_pool) = duplicate_pools(&aws, &p).await;
+    let (w, aws, kept, (dup_user_pool, dup_identity_pool)) = applied_with_duplicates().await;
+    let (p, name) = (w.prefix.clone(), format!("{}-user-pool", w.prefix));
     forget_record(&w, &aws).await;
 
     // No record gives the pools' ids: plan lists the pools under the stack's names.
@@ -121,13 +127,8 @@ async fn without_a_record_plan_names_the_duplicates_and_apply_deletes_the_empty_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn duplicates_made_since_the_record_are_found_by_doctor_and_only_the_empty_ones_deleted() {
-    let (w, aws) = World::applied().await;
-    let p = w.prefix.clone();
-    let kept = aws.pool().await;
-    let name = format!("{p}-user-pool");
-    // Made after the stack's pools: the stack's are older and hold the app user.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let (dup_user_pool, dup_identity_pool) = duplicate_pools(&aws, &p).await;
+    let (w, aws, kept, (dup_user_pool, dup_identity_pool)) = applied_with_duplicates().await;
+    let (p, name) = (w.prefix.clone(), format!("{}-user-pool", w.prefix));
 
     // Plan reads the recorded pools by id: a pool made out of band is not its concern.
     w.plan_is_clean();

@@ -3,34 +3,16 @@
 //! of them a listing of the account, and its reads form two waves after connecting.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 
 use serde_json::{json, Value};
 
-use crate::harness::{emulator_get, LatencyProxy, World};
+use crate::harness::{emulator_get, emulator_post, LatencyProxy, World};
 
 /// Other resources put in the account: the 1,000 user pools, 1,000 identity pools and
 /// 5,000 certificates, seeded straight into the emulator (scripts/moto_ext.py, patch N).
 const USER_POOLS: usize = 1000;
 const IDENTITY_POOLS: usize = 1000;
 const CERTIFICATES: usize = 5000;
-
-/// `POST <endpoint><path>` with a JSON body (empty when `None`): the whole answer.
-fn post(endpoint: &str, path: &str, body: Option<&Value>) -> String {
-    let host = endpoint.trim_start_matches("http://");
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let mut s = TcpStream::connect(host).expect("the server answers");
-    write!(
-        s,
-        "POST {path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("request sent");
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).expect("answer read");
-    answer
-}
 
 /// What one no-op plan asked of AWS: each operation with its count, and the critical path.
 struct Calls {
@@ -41,7 +23,7 @@ struct Calls {
 
 fn no_op_plan(w: &World) -> Calls {
     let proxy = &w._proxy.as_ref().expect("the latency proxy").endpoint;
-    post(proxy, "/__reset", None);
+    emulator_post(proxy, "/__reset", &Value::Null);
     w.plan_is_clean();
     let stats = emulator_get(proxy, "/__stats");
     let operations = stats["operations"]
@@ -73,11 +55,7 @@ fn crowd(w: &World) {
         "identity_pools": IDENTITY_POOLS,
         "certificates": CERTIFICATES,
     });
-    let answer = post(emu, "/moto-api/iotstack/seed", Some(&body));
-    let counts: Value = answer
-        .split_once("\r\n\r\n")
-        .and_then(|(_, b)| serde_json::from_str(b).ok())
-        .unwrap_or_else(|| panic!("the emulator seeds: {answer}"));
+    let counts = emulator_post(emu, "/moto-api/iotstack/seed", &body);
     for (k, n) in [
         ("user_pools", USER_POOLS),
         ("identity_pools", IDENTITY_POOLS),
