@@ -813,15 +813,18 @@ class ThingVersionsTest(EmulatorCase):
 # --- J ----------------------------------------------------------------------
 
 
+def post_json(path: str, body: dict) -> dict:
+    """POST ``body`` as JSON to the emulator's ``path``: its JSON answer."""
+    request = urllib.request.Request(
+        ENDPOINT + path, data=json.dumps(body).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return json.loads(answer.read())
+
+
 class LostAnswerTest(EmulatorCase):
     def arm(self, **body) -> dict:  # type: ignore[no-untyped-def]
-        request = urllib.request.Request(
-            ENDPOINT + "/moto-api/iotstack/lose-answer",
-            data=json.dumps(body).encode(),
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return json.loads(answer.read())
+        return post_json("/moto-api/iotstack/lose-answer", body)
 
     def client(self, service: str, attempts: int):  # type: ignore[no-untyped-def]
         return boto3.client(
@@ -870,13 +873,7 @@ class LostAnswerTest(EmulatorCase):
 
 class SeedTest(EmulatorCase):
     def seed(self, **body) -> dict:  # type: ignore[no-untyped-def]
-        request = urllib.request.Request(
-            ENDPOINT + "/moto-api/iotstack/seed",
-            data=json.dumps(body).encode(),
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            return json.loads(answer.read())
+        return post_json("/moto-api/iotstack/seed", body)
 
     def test_seeded_resources_are_seen_through_the_api(self) -> None:
         prefix = unique("seed")

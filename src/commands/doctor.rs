@@ -24,7 +24,7 @@ pub async fn run(
     if fix {
         // Repairs change the stack: they hold its lock. Checks alone only read.
         let body = |s| diagnose(g, sa, s, subject, fix, offline_only);
-        super::Session::locked_prepared(g, sa, prepared, "doctor --fix", break_lock, body).await
+        super::Session::locked(g, sa, prepared, "doctor --fix", break_lock, body).await
     } else {
         let s = super::Session::open_prepared(g, sa, prepared).await?;
         diagnose(g, sa, s, subject, fix, offline_only).await

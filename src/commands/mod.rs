@@ -288,28 +288,10 @@ impl Session {
         Session::read(sa, prepared, ctx, values).await
     }
 
-    /// [`Session::open`] under the stack's lock for `operation`, then `body`: the lock is taken
-    /// once connected, before the live state is read (so the plan shown is the one carried
-    /// out), and released however `body` ends, Ctrl-C included.
+    /// A prepared stack ([`prepare`]) opened under its lock for `operation`, then `body`: the
+    /// lock is taken once connected, before the live state is read (so the plan shown is the one
+    /// carried out), and released however `body` ends, Ctrl-C included.
     pub async fn locked<F, Fut>(
-        g: &Global,
-        sa: &StackArgs,
-        pa: Option<&ParamArgs>,
-        need_all: bool,
-        operation: &str,
-        break_lock: bool,
-        body: F,
-    ) -> Result<i32>
-    where
-        F: FnOnce(Session) -> Fut,
-        Fut: std::future::Future<Output = Result<i32>>,
-    {
-        let prepared = prepare(sa, pa, need_all)?;
-        Session::locked_prepared(g, sa, prepared, operation, break_lock, body).await
-    }
-
-    /// [`Session::locked`] of a stack already prepared.
-    pub async fn locked_prepared<F, Fut>(
         g: &Global,
         sa: &StackArgs,
         prepared: Prepared,
