@@ -120,7 +120,7 @@ fn as_observed(rec: &AppliedResource) -> Observed {
 }
 
 /// What the stack wants `decl` to be, from what is `known` of the others, with what the record
-/// says of it; `None` when its identity refers to a resource that does not exist (then it
+/// says of it; and whether its identity refers to a resource that does not exist (then it
 /// cannot exist either, and is not read).
 fn want(
     decl: &ResourceDecl,
