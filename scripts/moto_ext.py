@@ -79,6 +79,12 @@ K. On demand, a request whose answer is lost: POST
    /moto-api/iotstack/lose-answer {"action": "CreateUserPool", "count": 1}
    makes the next such request succeed but answer HTTP 500 InternalFailure,
    so the SDK retries it (a create AWS does not make idempotent duplicates).
+N. Test-only bulk seeding: POST /moto-api/iotstack/seed {"account": A,
+   "region": R, "prefix": P, "user_pools": N, "identity_pools": N,
+   "certificates": N} puts that many other user pools (``P-i-user-pool``),
+   identity pools (``P_i_identity_pool``) and ACTIVE certificates (each its
+   own self-signed EC certificate) straight into the backends, at once: a
+   crowded account in a second, where as many API calls would take minutes.
 L. cognito-idp password length: a password is checked against the pool's
    MinimumLength and AWS's maximum of 256 characters (AdminSetUserPassword,
    SignUp: "Maximum length of 256"); moto 5.2.5 refused any password of 99
@@ -216,7 +222,7 @@ if moto.__version__ != MOTO_VERSION:  # pragma: no cover - guard
 
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
 from moto.awslambda.exceptions import LambdaClientError  # noqa: E402
 from moto.awslambda.exceptions import (  # noqa: E402
     InvalidParameterValueException as LambdaInvalidParameterValue,
@@ -236,10 +242,12 @@ from moto.cognitoidp.exceptions import (  # noqa: E402
     ResourceNotFoundError as UserPoolNotFound,
 )
 from moto.cognitoidp.models import (  # noqa: E402
+    cognitoidp_backends,
     CognitoIdpBackend,
     CognitoIdpUserPool,
     CognitoIdpUserPoolClient,
 )
+from moto.cognitoidp import models as cognito_idp_models  # noqa: E402
 from moto.cognitoidp.responses import CognitoIdpResponse  # noqa: E402
 from moto.core.exceptions import JsonRESTError  # noqa: E402
 from moto.core.exceptions import _RESTError as XmlRESTError  # noqa: E402
@@ -253,7 +261,7 @@ from moto.iot.exceptions import (  # noqa: E402
     ResourceNotFoundException as IotNotFound,
     VersionConflictException,
 )
-from moto.iot.models import IoTBackend  # noqa: E402
+from moto.iot.models import FakeCertificate, IoTBackend, iot_backends  # noqa: E402
 from moto.iot.responses import IoTResponse  # noqa: E402
 from moto.moto_api._internal import mock_random  # noqa: E402
 from moto.moto_api._internal import urls as moto_api_urls  # noqa: E402
@@ -1792,6 +1800,74 @@ def secrets_update_secret_version_stage(
 
 
 # --- K. lost answers (on demand) ----------------------------------------------
+
+def _seed_certificates(count: int, prefix: str) -> list[str]:
+    """``count`` distinct self-signed certificates (PEM), of one EC key: cheap to make."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = utcnow()
+    pems = []
+    for i in range(count):
+        name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, f"{prefix}-{i}")])
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=365))
+            .sign(key, hashes.SHA256())
+        )
+        pems.append(cert.public_bytes(serialization.Encoding.PEM).decode())
+    return pems
+
+
+@_moto_api("seed")
+def seed(request: Any) -> tuple[int, Any]:
+    """POST /moto-api/iotstack/seed {"account", "region", "prefix",
+    "user_pools", "identity_pools", "certificates"}: other resources put
+    straight into the backends, for tests of what a crowded account costs
+    (patch N). Answers how many of each there now are."""
+    try:
+        body = json.loads(request.get_data() or b"{}")
+        account, region = str(body["account"]), str(body["region"])
+        prefix = str(body.get("prefix", "other"))
+        counts = {k: int(body.get(k, 0)) for k in ("user_pools", "identity_pools", "certificates")}
+    except (KeyError, TypeError, ValueError):
+        return 400, {"message": 'expected {"account", "region", "user_pools": N, ...}'}
+    idp = cognitoidp_backends[account][region]
+    # Each pool imports moto's one signing key again (a tenth of a second): imported once here.
+    signing = cognito_idp_models.jwk.RSAKey
+    original = signing.import_key
+    imported: dict[str, Any] = {}
+
+    def import_once(data: Any, *args: Any, **kwargs: Any) -> Any:
+        key = json.dumps(data, sort_keys=True, default=str) + repr((args, kwargs))
+        if key not in imported:
+            imported[key] = original(data, *args, **kwargs)
+        return imported[key]
+
+    signing.import_key = import_once  # type: ignore[method-assign]
+    try:
+        for i in range(counts["user_pools"]):
+            idp.create_user_pool(f"{prefix}-{i}-user-pool", {})
+    finally:
+        signing.import_key = original  # type: ignore[method-assign]
+    identity = cognitoidentity_backends[account][region]
+    for i in range(counts["identity_pools"]):
+        identity.create_identity_pool(
+            f"{prefix}_{i}_identity_pool", False, {}, "", [], [], [], {}
+        )
+    iot = iot_backends[account][region]
+    for pem in _seed_certificates(counts["certificates"], prefix):
+        cert = FakeCertificate(pem, "ACTIVE", account, region)
+        iot.certificates[cert.certificate_id] = cert
+    return 200, {
+        "user_pools": len(idp.user_pools),
+        "identity_pools": len(identity.identity_pools),
+        "certificates": len(iot.certificates),
+    }
+
 
 # action name -> how many more of its requests lose their answer.
 _lost_answers: dict[str, int] = {}

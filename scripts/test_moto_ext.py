@@ -813,15 +813,18 @@ class ThingVersionsTest(EmulatorCase):
 # --- J ----------------------------------------------------------------------
 
 
+def post_json(path: str, body: dict) -> dict:
+    """POST ``body`` as JSON to the emulator's ``path``: its JSON answer."""
+    request = urllib.request.Request(
+        ENDPOINT + path, data=json.dumps(body).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return json.loads(answer.read())
+
+
 class LostAnswerTest(EmulatorCase):
     def arm(self, **body) -> dict:  # type: ignore[no-untyped-def]
-        request = urllib.request.Request(
-            ENDPOINT + "/moto-api/iotstack/lose-answer",
-            data=json.dumps(body).encode(),
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return json.loads(answer.read())
+        return post_json("/moto-api/iotstack/lose-answer", body)
 
     def client(self, service: str, attempts: int):  # type: ignore[no-untyped-def]
         return boto3.client(
@@ -863,6 +866,41 @@ class LostAnswerTest(EmulatorCase):
         sns.create_topic(Name=unique("t"))
         self.arm(action="CreateTopic")
         self.assertError("InternalFailure", sns.create_topic, Name=unique("t"))
+
+
+# --- N ----------------------------------------------------------------------
+
+
+class SeedTest(EmulatorCase):
+    def seed(self, **body) -> dict:  # type: ignore[no-untyped-def]
+        return post_json("/moto-api/iotstack/seed", body)
+
+    def test_seeded_resources_are_seen_through_the_api(self) -> None:
+        prefix = unique("seed")
+        before = len(client("iot").list_certificates(pageSize=250)["certificates"])
+        counts = self.seed(
+            account=ACCOUNT, region=REGION, prefix=prefix,
+            user_pools=3, identity_pools=2, certificates=4,
+        )
+        self.assertGreaterEqual(counts["certificates"], before + 4)
+        pools = client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
+        ours = [p for p in pools if p["Name"].startswith(prefix + "-")]
+        self.assertEqual(len(ours), 3)
+        described = client("cognito-idp").describe_user_pool(UserPoolId=ours[0]["Id"])
+        self.assertEqual(described["UserPool"]["Name"], ours[0]["Name"])
+        listed = client("cognito-identity").list_identity_pools(MaxResults=60)["IdentityPools"]
+        self.assertEqual(
+            sum(1 for p in listed if p["IdentityPoolName"].startswith(prefix + "_")), 2
+        )
+        certs = client("iot").list_certificates(pageSize=250)["certificates"]
+        self.assertEqual(len(certs), before + 4)
+        one = client("iot").describe_certificate(certificateId=certs[-1]["certificateId"])
+        self.assertEqual(one["certificateDescription"]["status"], "ACTIVE")
+
+    def test_a_bad_body_is_refused(self) -> None:
+        with self.assertRaises(urllib.error.HTTPError) as ctx:
+            self.seed(region=REGION)
+        self.assertEqual(ctx.exception.code, 400)
 
 
 # --- strict mode -------------------------------------------------------------

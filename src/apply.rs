@@ -110,18 +110,30 @@ async fn delete_orphans(
     Ok(())
 }
 
-/// The record's entry for a resource: its kind and its resolved properties, sensitive ones left
-/// out (the record is not where secrets are kept).
-fn recorded(kind: Kind, id: &str, props: &BTreeMap<String, serde_json::Value>) -> AppliedResource {
+/// The record's entry for a resource: its kind, its resolved properties, sensitive ones left
+/// out (the record is not where secrets are kept), and the attributes other resources refer to
+/// (ids, ARNs), which find it and them again without listing the account.
+fn recorded(
+    kind: Kind,
+    id: &str,
+    props: &BTreeMap<String, serde_json::Value>,
+    live: Option<&Observed>,
+) -> AppliedResource {
     let props = props
         .iter()
         .filter(|(k, _)| !kind.spec().prop(k).is_some_and(|p| p.sensitive))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let attrs = live.map(|o| &o.attrs).into_iter().flatten();
+    let attrs = attrs
+        .filter(|(k, v)| kind.spec().attrs.contains(&k.as_str()) && !v.is_empty())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     AppliedResource {
         id: id.to_string(),
         type_name: kind.type_name().to_string(),
         props,
+        attrs,
     }
 }
 
@@ -137,13 +149,12 @@ fn now_recorded(
         .resources
         .iter()
         .filter(|d| d.kind.managed().is_some())
-        .filter(|d| live.get(&d.id).is_some_and(|o| o.is_some()))
-        .map(|d| recorded(d.kind, &d.id, &d.resolve(w.values, &lookup).props))
-        .chain(
-            orphans
-                .iter()
-                .map(|o| recorded(Kind::Managed(o.kind), &o.desired.id, &o.desired.props)),
-        )
+        .filter_map(|d| Some((d, live.get(&d.id)?.as_ref()?)))
+        .map(|(d, o)| recorded(d.kind, &d.id, &d.resolve(w.values, &lookup).props, Some(o)))
+        .chain(orphans.iter().map(|o| {
+            let kind = Kind::Managed(o.kind);
+            recorded(kind, &o.desired.id, &o.desired.props, Some(&o.observed))
+        }))
         .collect()
 }
 

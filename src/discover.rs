@@ -1,15 +1,28 @@
-//! Reads what is live for every resource of the stack, in dependency order (a resource's
-//! identity may depend on another's attributes), independent reads in parallel.
+//! Reads what is live for every resource of the stack, and the stack's record, in two waves.
+//!
+//! 1. The record (see [`crate::record`]) and every resource found by its name alone (a role, a
+//!    topic, a thing...), at once.
+//! 2. Every other resource: a pool or a certificate by the id the record gives it, and a
+//!    resource whose identity refers to another's attribute (`${user-pool.id}` in a client, the
+//!    secret named after a pool's id) with what the record says of that other resource; only
+//!    what the record does not know waits for the read of the resource it refers to. Resources
+//!    the record lists and the stack no longer declares are read in this wave too.
+//!
+//! What the stack wants is then resolved again against what was read; a resource read under an
+//! identity that this changes (the record was stale: a pool made again out of band) is read
+//! again. A resource whose identity refers to a resource that does not exist is not read at
+//! all: it cannot exist yet (a cold stack reads only its first wave).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 
 use crate::error::{Error, Result};
 use crate::graph;
-use crate::resources::{Ctx, Desired, Kind, Manage, Observed};
-use crate::stack::Stack;
+use crate::resources::{Ctx, Desired, Kind, Manage, Observed, Ownership};
+use crate::stack::{PropDecl, ResourceDecl, Stack};
+use crate::state::AppliedResource;
 
 /// One resource: what the stack wants (resolved as far as the live state allows) and what is live.
 #[derive(Debug, Clone)]
@@ -18,55 +31,252 @@ pub struct Live {
     pub observed: Option<Observed>,
 }
 
-pub async fn discover(
+/// What a command reads before it plans: each resource of the stack, the stack's record, and
+/// what the record lists that the stack no longer declares, still live.
+pub struct Reads {
+    pub live: Vec<Live>,
+    pub recorded: Vec<AppliedResource>,
+    pub orphans: Vec<Orphan>,
+}
+
+/// How many reads may run at once, whatever `--parallelism` says of writes: a read changes
+/// nothing, so the stack's reads all start together (a throttled read is retried by the SDK).
+const READS_AT_ONCE: usize = 32;
+
+/// Whether the resource is found by its own name, without the record or any other resource:
+/// no reference in its properties, and a kind whose name finds it (not a pool, whose name is
+/// not unique, nor a certificate, whose id only the record or the local files know), and whose
+/// read does not use the record otherwise (a role the record lists is read with all its calls
+/// at once; see `iam_role`).
+fn found_by_name(decl: &ResourceDecl) -> bool {
+    let spec = decl.kind.spec();
+    let own = !matches!(spec.ownership, Ownership::FoundByTag | Ownership::LocalKey)
+        && spec.type_name != crate::resources::iam_role::SPEC.type_name;
+    own && decl.props.iter().all(|p| {
+        p.value
+            .templates()
+            .iter()
+            .all(|t| t.refs().next().is_none())
+    })
+}
+
+/// The record's entry for `decl`, when it is of the same kind.
+fn entry<'a>(recorded: &'a [AppliedResource], decl: &ResourceDecl) -> Option<&'a AppliedResource> {
+    recorded
+        .iter()
+        .find(|r| r.id == decl.id && r.type_name == decl.kind.type_name())
+}
+
+/// Whether a property is part of what finds the resource: its name, or what cannot change
+/// without a new resource (the pool a client belongs to, the targets of an attachment).
+fn identity(p: &PropDecl) -> bool {
+    p.spec.force_new || p.spec.name == "name"
+}
+
+/// The references of `decl`'s properties: (resource id, attribute, whether the property is
+/// part of its identity).
+fn refs(decl: &ResourceDecl) -> Vec<(String, String, bool)> {
+    let mut out = Vec::new();
+    for p in &decl.props {
+        for t in p.value.templates() {
+            let of = t
+                .refs()
+                .map(|(r, a)| (r.to_string(), a.to_string(), identity(p)));
+            out.extend(of);
+        }
+    }
+    out
+}
+
+/// For each resource, the resources whose read it waits for: those it refers to for an
+/// attribute the record does not give (none recorded, a record written by an older iotstack,
+/// a data source), when the reference is part of its identity or the resource referred to is
+/// read in the first wave anyway. Its other references are resolved with what is known when it
+/// is read (and it is read again if what was read later changes them), so a cold stack's
+/// resources do not wait, one after another, for the reads of resources that are not there.
+fn waits(stack: &Stack, recorded: &[AppliedResource]) -> BTreeMap<String, Vec<String>> {
+    let answers = |rid: &str, attr: &str| {
+        let rec = stack.get(rid).and_then(|p| entry(recorded, p));
+        rec.is_some_and(|r| r.attrs.get(attr).is_some_and(|v| !v.is_empty()))
+    };
+    let early = |rid: &str| stack.get(rid).is_some_and(found_by_name);
+    let of = |d: &ResourceDecl| {
+        let refs = refs(d).into_iter();
+        let needed = refs.filter(|(r, a, id)| (*id || early(r)) && !answers(r, a));
+        let mut ids: Vec<String> = needed.map(|(r, _, _)| r).collect();
+        ids.sort();
+        ids.dedup();
+        (d.id.clone(), ids)
+    };
+    stack.resources.iter().map(of).collect()
+}
+
+/// The record's entry as what a reference may be resolved with before the resource is read.
+fn as_observed(rec: &AppliedResource) -> Observed {
+    Observed {
+        attrs: rec.attrs.clone(),
+        ..Default::default()
+    }
+}
+
+/// What the stack wants `decl` to be, from what is `known` of the others, with what the record
+/// says of it; and whether its identity refers to a resource that does not exist (then it
+/// cannot exist either, and is not read).
+fn want(
+    decl: &ResourceDecl,
+    values: &BTreeMap<String, String>,
+    known: &BTreeMap<String, Option<Observed>>,
+    recorded: &[AppliedResource],
+    survey: bool,
+) -> (Desired, bool) {
+    let mut desired = decl.resolve(values, &Stack::lookup(known));
+    desired.recorded = entry(recorded, decl)
+        .map(|r| r.attrs.clone())
+        .unwrap_or_default();
+    desired.survey = survey;
+    let identity_missing = decl.props.iter().any(|p| {
+        identity(p)
+            && p.value.templates().iter().any(|t| {
+                t.refs()
+                    .any(|(rid, _)| known.get(rid).is_none_or(|o| o.is_none()))
+            })
+    });
+    (desired, identity_missing)
+}
+
+async fn read_one(kind: Kind, ctx: Arc<Ctx>, desired: Desired, skip: bool) -> Result<Live> {
+    let observed = if skip {
+        None
+    } else {
+        kind.read(&ctx, &desired)
+            .await
+            .map_err(|e| Error::Resource {
+                action: "reading",
+                resource: format!("{} `{}`", kind.type_name(), desired.id),
+                source: e,
+            })?
+    };
+    Ok(Live { desired, observed })
+}
+
+fn first_error<T>(failed: Vec<(String, Error)>, ok: T) -> Result<T> {
+    match failed.into_iter().next() {
+        Some((_, e)) => Err(e),
+        None => Ok(ok),
+    }
+}
+
+/// Reads the stack's record and what is live for every resource (see the module's comment).
+/// With `survey`, kinds whose names are not unique also list the account under their names, to
+/// find duplicates (doctor).
+pub async fn read(
     stack: &Stack,
     values: &BTreeMap<String, String>,
     ctx: Arc<Ctx>,
     bound: usize,
-) -> Result<Vec<Live>> {
+    survey: bool,
+) -> Result<Reads> {
+    let bound = bound.max(READS_AT_ONCE);
     let order = stack.order();
-    let deps = stack.deps();
-    let (done, failed) = graph::walk(
+    let decl = |id: &str| stack.get(id).expect("ordered ids come from the stack");
+
+    // Wave 1: what its name alone finds, started at once, and the stack's record beside it.
+    let permits = Arc::new(tokio::sync::Semaphore::new(bound));
+    let mut first: BTreeMap<String, tokio::task::JoinHandle<Result<Live>>> = order
+        .iter()
+        .filter(|id| found_by_name(decl(id)))
+        .map(|id| {
+            let d = decl(id);
+            let (desired, _) = want(d, values, &BTreeMap::new(), &[], survey);
+            let (kind, ctx, permits) = (d.kind, ctx.clone(), permits.clone());
+            let task = tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                read_one(kind, ctx, desired, false).await
+            });
+            (id.clone(), task)
+        })
+        .collect();
+    let recorded = match crate::record::load(&ctx).await {
+        Ok(r) => r,
+        Err(e) => {
+            first.values().for_each(|t| t.abort());
+            return Err(e);
+        }
+    };
+
+    // Wave 2: the others, as soon as the record is in, each with what the record says of what
+    // it refers to; only a reference the record cannot answer waits for the read of its
+    // resource. Beside them, the resources the record lists that the stack no longer declares.
+    let waits = waits(stack, &recorded);
+    let second = graph::walk(
         &order,
-        &deps,
+        &waits,
         bound,
         |id, so_far: &BTreeMap<String, Live>| {
-            let decl = stack.get(id).expect("ordered ids come from the stack");
-            let known = Stack::known(so_far, |v| &v.observed);
-            let desired = decl.resolve(values, &Stack::lookup(&known));
-            // A resource whose identity refers to a resource that does not exist cannot exist yet.
-            let identity_missing = decl.props.iter().any(|p| {
-                (p.spec.force_new || p.spec.name == "name")
-                    && p.value.templates().iter().any(|t| {
-                        t.refs()
-                            .any(|(rid, _)| known.get(rid).is_none_or(|o| o.is_none()))
-                    })
-            });
-            let kind = decl.kind;
-            let ctx = ctx.clone();
-            async move {
-                let observed = if identity_missing {
-                    None
-                } else {
-                    kind.read(&ctx, &desired)
-                        .await
-                        .map_err(|e| Error::Resource {
-                            action: "reading",
-                            resource: format!("{} `{}`", kind.type_name(), desired.id),
-                            source: e,
-                        })?
-                };
-                Ok::<_, Error>(Live { desired, observed })
+            if let Some(task) = first.remove(id) {
+                let joined =
+                    task.map(|r| r.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())));
+                return joined.boxed();
             }
-            .boxed()
+            let d = decl(id);
+            let mut known = BTreeMap::new();
+            for (rid, _, _) in refs(d) {
+                let live = so_far.get(&rid).map(|l| l.observed.clone());
+                let rec = stack.get(&rid).and_then(|p| entry(&recorded, p));
+                if let Some(o) = live.or_else(|| rec.map(|r| Some(as_observed(r)))) {
+                    known.insert(rid, o);
+                }
+            }
+            let (desired, skip) = want(d, values, &known, &recorded, survey);
+            read_one(d.kind, ctx.clone(), desired, skip).boxed()
+        },
+    );
+    let undeclared = gone_from_stack(stack, &recorded);
+    let (second, early) = futures::join!(second, read_orphans(&undeclared, &ctx, bound));
+    let (done, failed) = second;
+    let read = first_error(failed, done)?;
+    let early = early?;
+
+    // What the stack wants, resolved again against what was read: a resource read under
+    // another identity (the record was stale) is read again, dependencies first.
+    let (done, failed) = graph::walk(
+        &order,
+        &stack.deps(),
+        bound,
+        |id, so_far: &BTreeMap<String, Live>| {
+            let d = decl(id);
+            let known = Stack::known(so_far, |l| &l.observed);
+            let (desired, skip) = want(d, values, &known, &recorded, survey);
+            let before = read.get(id).cloned().expect("every resource was read");
+            if before.desired.props == desired.props && before.desired.unknown == desired.unknown {
+                return futures::future::ready(Ok(before)).boxed();
+            }
+            read_one(d.kind, ctx.clone(), desired, skip).boxed()
         },
     )
     .await;
-    if let Some((_, e)) = failed.into_iter().next() {
-        return Err(e);
-    }
-    let mut done = done;
-    Ok(order.iter().filter_map(|id| done.remove(id)).collect())
+    let mut done = first_error(failed, done)?;
+    let live: Vec<Live> = order.iter().filter_map(|id| done.remove(id)).collect();
+
+    let late = renamed_or_moved(stack, &live, &recorded);
+    let late = read_orphans(&late, &ctx, bound).await?;
+    // In the record's order (the older first), which deletes them newest first.
+    let at = |o: &Orphan| {
+        let same =
+            |r: &AppliedResource| r.id == o.desired.id && r.type_name == o.kind.spec().type_name;
+        recorded.iter().position(same)
+    };
+    let mut orphans: Vec<Orphan> = early
+        .into_iter()
+        .chain(late)
+        .filter(|o| !declared(stack, &live, o))
+        .collect();
+    orphans.sort_by_key(|o| at(o));
+    Ok(Reads {
+        live,
+        recorded,
+        orphans,
+    })
 }
 
 /// A resource the last apply made that the stack no longer declares (or declares under another
@@ -89,38 +299,65 @@ fn same_resource(a: &Observed, b: &Observed) -> bool {
     a.attrs == b.attrs
 }
 
-/// Reads what the stack's record (see [`crate::record`]) lists but the stack no longer has.
-pub async fn orphans(
+/// The record's entries the stack no longer declares under their id (or declares as another
+/// kind). Data sources are only read: nothing of theirs is left behind.
+fn gone_from_stack<'a>(stack: &Stack, recorded: &'a [AppliedResource]) -> Vec<&'a AppliedResource> {
+    let managed = |rec: &&AppliedResource| {
+        crate::resources::kind(&rec.type_name).is_some_and(|k| k.managed().is_some())
+    };
+    recorded
+        .iter()
+        .filter(managed)
+        .filter(|rec| {
+            stack
+                .get(&rec.id)
+                .is_none_or(|d| d.kind.type_name() != rec.type_name)
+        })
+        .collect()
+}
+
+/// The record's entries the stack still declares, but that are left behind: renamed (both
+/// names known, different), or what the stack declares under that id is not live (its identity
+/// changed, or depends on a resource made anew, as the secret named after a renamed pool's id).
+fn renamed_or_moved<'a>(
     stack: &Stack,
     live: &[Live],
-    recorded: &[crate::state::AppliedResource],
-    ctx: &Ctx,
-) -> Result<Vec<Orphan>> {
-    let mut out = Vec::new();
-    for rec in recorded {
-        // Data sources are only read: nothing of theirs is left behind.
-        let Some(kind) = crate::resources::kind(&rec.type_name).and_then(Kind::managed) else {
-            continue;
+    recorded: &'a [AppliedResource],
+) -> Vec<&'a AppliedResource> {
+    let managed = |rec: &&AppliedResource| {
+        crate::resources::kind(&rec.type_name).is_some_and(|k| k.managed().is_some())
+    };
+    let left = |rec: &&AppliedResource| {
+        let Some(decl) = stack.get(&rec.id) else {
+            return false;
         };
-        if let Some(decl) = stack.get(&rec.id) {
-            // Still declared: an orphan only if it was renamed (both names known, different), or
-            // if what the stack declares under that id is not live (its identity changed, or
-            // depends on a resource made anew, as the secret named after a renamed pool's id):
-            // then what the record names, if still live, is left behind.
-            let now = live.iter().find(|l| l.desired.id == rec.id);
-            let renamed = now.is_some_and(|l| {
-                l.desired.is_known("name")
-                    && l.desired.opt_str("name").is_some()
-                    && rec.props.get("name").and_then(|v| v.as_str()) != l.desired.opt_str("name")
-            });
-            let moved = now.is_some_and(|l| l.observed.is_none());
-            if decl.kind.type_name() == rec.type_name && !renamed && !moved {
-                continue;
-            }
-        }
+        let now = live.iter().find(|l| l.desired.id == rec.id);
+        let renamed = now.is_some_and(|l| {
+            l.desired.is_known("name")
+                && l.desired.opt_str("name").is_some()
+                && rec.props.get("name").and_then(|v| v.as_str()) != l.desired.opt_str("name")
+        });
+        let moved = now.is_some_and(|l| l.observed.is_none());
+        decl.kind.type_name() == rec.type_name && (renamed || moved)
+    };
+    recorded.iter().filter(managed).filter(left).collect()
+}
+
+/// Reads what the record says of resources that may be left behind, all at once: those still
+/// live.
+async fn read_orphans(
+    entries: &[&AppliedResource],
+    ctx: &Ctx,
+    bound: usize,
+) -> Result<Vec<Orphan>> {
+    let reads = entries.iter().map(|rec| async move {
+        let kind = crate::resources::kind(&rec.type_name)
+            .and_then(Kind::managed)
+            .expect("only managed kinds are read as orphans");
         let desired = Desired {
             id: rec.id.clone(),
             props: rec.props.clone(),
+            recorded: rec.attrs.clone(),
             ..Default::default()
         };
         let observed = kind
@@ -135,21 +372,129 @@ pub async fn orphans(
                 ),
                 source: e,
             })?;
-        // A resource the stack still declares under another id (moved in the file, same name)
-        // is the stack's, not an orphan: deleting it would delete what the stack now holds.
-        let declared = |o: &Observed| {
-            live.iter().any(|l| {
-                stack.get(&l.desired.id).map(|d| d.kind.type_name()) == Some(rec.type_name.as_str())
-                    && l.observed.as_ref().is_some_and(|lo| same_resource(lo, o))
+        Ok::<_, Error>(observed.map(|observed| Orphan {
+            kind,
+            desired,
+            observed,
+        }))
+    });
+    let read: Vec<Result<Option<Orphan>>> =
+        futures::stream::iter(reads).buffered(bound).collect().await;
+    read.into_iter().filter_map(|r| r.transpose()).collect()
+}
+
+/// Whether an orphan is in fact what the stack declares under another id (moved in the file,
+/// same name): the stack's, not an orphan, as deleting it would delete what the stack now holds.
+fn declared(stack: &Stack, live: &[Live], o: &Orphan) -> bool {
+    let type_name = o.kind.spec().type_name;
+    live.iter().any(|l| {
+        stack.get(&l.desired.id).map(|d| d.kind.type_name()) == Some(type_name)
+            && l.observed
+                .as_ref()
+                .is_some_and(|lo| same_resource(lo, &o.observed))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn stack() -> Stack {
+        Stack::open(None).expect("the built-in stack loads")
+    }
+
+    /// The record an apply of the default stack writes: every managed resource, with `id` and
+    /// `arn` attributes where its kind has them.
+    fn full_record(stack: &Stack) -> Vec<AppliedResource> {
+        let managed = stack
+            .resources
+            .iter()
+            .filter(|d| d.kind.managed().is_some());
+        managed
+            .map(|d| AppliedResource {
+                id: d.id.clone(),
+                type_name: d.kind.type_name().to_string(),
+                props: BTreeMap::new(),
+                attrs: d
+                    .kind
+                    .spec()
+                    .attrs
+                    .iter()
+                    .map(|a| (a.to_string(), format!("{}-{a}", d.id)))
+                    .collect(),
             })
-        };
-        if let Some(observed) = observed.filter(|o| !declared(o)) {
-            out.push(Orphan {
-                kind,
-                desired,
-                observed,
-            });
+            .collect()
+    }
+
+    #[test]
+    fn the_first_wave_holds_what_its_name_alone_finds() {
+        let s = stack();
+        let first: Vec<&str> = s
+            .resources
+            .iter()
+            .filter(|d| found_by_name(d))
+            .map(|d| d.id.as_str())
+            .collect();
+        assert!(first.contains(&"device-thing") && first.contains(&"alert-topic"));
+        for later in [
+            "user-pool",
+            "identity-pool",
+            "device-cert",
+            "app-client",
+            "rule-role",
+        ] {
+            assert!(!first.contains(&later), "{later} waits for the record");
         }
     }
-    Ok(out)
+
+    #[test]
+    fn a_recorded_reference_does_not_wait_for_its_resource() {
+        let s = stack();
+        let w = waits(&s, &full_record(&s));
+        assert_eq!(w["app-client"], Vec::<String>::new());
+        assert_eq!(w["device-cert-policy"], Vec::<String>::new());
+        // Without a record (a cold stack) each waits for what it refers to.
+        let cold = waits(&s, &[]);
+        assert_eq!(cold["app-client"], vec!["user-pool".to_string()]);
+        // The rule is found by its name, whatever its topic and role: it waits for the topic,
+        // read in the first wave anyway, not for the role, read in the second.
+        assert_eq!(cold["alert-rule"], vec!["alert-topic".to_string()]);
+        assert_eq!(cold["presignup-function"], Vec::<String>::new());
+        // A record written by an older iotstack, without attributes: the same.
+        let mut old = full_record(&s);
+        old.iter_mut().for_each(|r| r.attrs.clear());
+        assert_eq!(waits(&s, &old)["app-client"], vec!["user-pool".to_string()]);
+        // An entry of another kind under the same id says nothing of this one.
+        let mut other = full_record(&s);
+        let pool = other.iter_mut().find(|r| r.id == "user-pool").unwrap();
+        pool.type_name = "cognito_identity_pool".into();
+        assert_eq!(
+            waits(&s, &other)["app-client"],
+            vec!["user-pool".to_string()]
+        );
+    }
+
+    #[test]
+    fn what_the_record_lists_and_the_stack_dropped_is_read_as_a_possible_orphan() {
+        let s = stack();
+        let entry = |id: &str, type_name: &str| AppliedResource {
+            id: id.into(),
+            type_name: type_name.into(),
+            props: BTreeMap::from([("name".to_string(), json!("x"))]),
+            attrs: BTreeMap::new(),
+        };
+        let recorded = vec![
+            entry("user-pool", "cognito_user_pool"),
+            entry("old-topic", "sns_topic"),
+            entry("user-pool-2", "nonexistent_kind"),
+            entry("alert-topic", "iot_policy"),
+            entry("endpoint", "iot_endpoint"),
+        ];
+        let gone: Vec<&str> = gone_from_stack(&s, &recorded)
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(gone, vec!["old-topic", "alert-topic"]);
+    }
 }

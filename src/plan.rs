@@ -487,8 +487,7 @@ mod tests {
         Desired {
             id: id.into(),
             props: map(props),
-            unknown: Default::default(),
-            authored: Default::default(),
+            ..Default::default()
         }
     }
 

@@ -84,8 +84,17 @@ async fn find(ctx: &Ctx) -> std::result::Result<Found, AwsError> {
             .await
             .op("DescribeSecret"),
     )?;
+    Ok(judge(ctx, &name, d.as_ref()))
+}
+
+/// What DescribeSecret's answer about the record's name says.
+fn judge(
+    ctx: &Ctx,
+    name: &str,
+    d: Option<&aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput>,
+) -> Found {
     let Some(d) = d else {
-        return Ok(Found::Missing);
+        return Found::Missing;
     };
     let tag = |k: &str| {
         d.tags()
@@ -96,8 +105,8 @@ async fn find(ctx: &Ctx) -> std::result::Result<Found, AwsError> {
     };
     let owner = tag(STACK_TAG).filter(|_| tag(RECORD_TAG).is_some());
     let ours = owner.as_deref() == Some(ctx.prefix.as_str());
-    let arn = d.arn().unwrap_or(&name).to_string();
-    Ok(match (ours, d.deleted_date().is_some()) {
+    let arn = d.arn().unwrap_or(name).to_string();
+    match (ours, d.deleted_date().is_some()) {
         (true, false) => Found::Ours(arn),
         (true, true) => Found::Deleted(arn),
         (false, false) => match owner {
@@ -105,7 +114,7 @@ async fn find(ctx: &Ctx) -> std::result::Result<Found, AwsError> {
             _ => Found::Other,
         },
         (false, true) => Found::Other,
-    })
+    }
 }
 
 /// The refusal of a prefix that differs only in case from a stack already in the account.
@@ -128,8 +137,19 @@ fn failed(ctx: &Ctx, action: &'static str, e: AwsError) -> Error {
 /// iotstack or this machine's last apply left; empty when neither exists.
 pub async fn load(ctx: &Ctx) -> Result<Vec<AppliedResource>> {
     let err = |e| failed(ctx, "reading", e);
-    let arn = match find(ctx).await.map_err(err)? {
-        Found::Ours(arn) => arn,
+    let name = secret_name(&ctx.prefix);
+    // The value is asked for beside the description (one round trip, not two), and used only
+    // once the description's tags show the secret is the stack's record.
+    let secrets = &ctx.clients.secrets;
+    let (described, value) = futures::join!(
+        secrets.describe_secret().secret_id(&name).send(),
+        secrets.get_secret_value().secret_id(&name).send(),
+    );
+    let described = Missing::SECRETS
+        .found(described.op("DescribeSecret"))
+        .map_err(err)?;
+    match judge(ctx, &name, described.as_ref()) {
+        Found::Ours(_) => {}
         Found::Other => return Ok(Vec::new()),
         Found::Collides(other) => return Err(collision(ctx, &other)),
         Found::Missing | Found::Deleted(_) => {
@@ -137,15 +157,7 @@ pub async fn load(ctx: &Ctx) -> Result<Vec<AppliedResource>> {
         }
     };
     let v = Missing::SECRETS
-        .found(
-            ctx.clients
-                .secrets
-                .get_secret_value()
-                .secret_id(&arn)
-                .send()
-                .await
-                .op("GetSecretValue"),
-        )
+        .found(value.op("GetSecretValue"))
         .map_err(err)?;
     let text = v
         .as_ref()

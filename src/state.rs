@@ -433,6 +433,11 @@ pub struct AppliedResource {
     #[serde(rename = "type")]
     pub type_name: String,
     pub props: std::collections::BTreeMap<String, serde_json::Value>,
+    /// The attributes AWS gave the resource that find it again without listing the account
+    /// (its id, its ARN...), so that the next plan reads it, and what refers to it, at once.
+    /// Empty in what an older iotstack recorded.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub attrs: std::collections::BTreeMap<String, String>,
 }
 
 pub const APPLIED: &str = "applied.json";

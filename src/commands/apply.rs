@@ -18,7 +18,8 @@ pub async fn run(
     adopt: &[String],
 ) -> Result<i32> {
     let body = |s| apply(g, sa, s, yes, allow_data_loss, adopt);
-    super::Session::locked(g, sa, Some(pa), true, "apply", break_lock, body).await
+    let prepared = super::prepare(sa, Some(pa), true)?;
+    super::Session::locked(g, sa, prepared, "apply", break_lock, body).await
 }
 
 /// Plans, confirms and applies, holding the stack's lock.

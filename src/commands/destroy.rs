@@ -10,7 +10,8 @@ use crate::render::progress::JsonReporter;
 
 pub async fn run(g: &Global, sa: &StackArgs, yes: bool, break_lock: bool) -> Result<i32> {
     let body = |s| destroy(g, sa, s, yes);
-    super::Session::locked(g, sa, None, false, "destroy", break_lock, body).await
+    let prepared = super::prepare(sa, None, false)?;
+    super::Session::locked(g, sa, prepared, "destroy", break_lock, body).await
 }
 
 /// Plans, confirms and destroys, holding the stack's lock (released as the very last step).

@@ -17,12 +17,16 @@ pub async fn run(
         email: None,
         ip: subject.ip.clone(),
     };
+    let mut prepared = super::prepare(sa, Some(&pa), false)?;
+    // Doctor lists the pools under the stack's names, to find duplicates plan does not look for
+    // where the record gives the pools' ids.
+    prepared.survey = true;
     if fix {
         // Repairs change the stack: they hold its lock. Checks alone only read.
         let body = |s| diagnose(g, sa, s, subject, fix, offline_only);
-        super::Session::locked(g, sa, Some(&pa), false, "doctor --fix", break_lock, body).await
+        super::Session::locked(g, sa, prepared, "doctor --fix", break_lock, body).await
     } else {
-        let s = super::Session::open(g, sa, Some(&pa), false).await?;
+        let s = super::Session::open_prepared(g, sa, prepared).await?;
         diagnose(g, sa, s, subject, fix, offline_only).await
     }
 }

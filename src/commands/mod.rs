@@ -172,6 +172,9 @@ pub struct Prepared {
     /// The command may create what the stack declares (plan, apply): what the region does not
     /// offer is refused before any AWS call.
     pub creates: bool,
+    /// Reads list the account under the names of kinds whose names are not unique (pools), even
+    /// where the record gives their ids, to find duplicates: doctor's survey.
+    pub survey: bool,
 }
 
 pub fn prepare(sa: &StackArgs, pa: Option<&ParamArgs>, need_all: bool) -> Result<Prepared> {
@@ -208,6 +211,7 @@ pub fn prepare(sa: &StackArgs, pa: Option<&ParamArgs>, need_all: bool) -> Result
         stack,
         params,
         creates: need_all,
+        survey: false,
     })
 }
 
@@ -275,19 +279,22 @@ impl Session {
         pa: Option<&ParamArgs>,
         need_all: bool,
     ) -> Result<Session> {
-        let prepared = prepare(sa, pa, need_all)?;
+        Session::open_prepared(g, sa, prepare(sa, pa, need_all)?).await
+    }
+
+    /// [`Session::open`] of a stack already prepared.
+    pub async fn open_prepared(g: &Global, sa: &StackArgs, prepared: Prepared) -> Result<Session> {
         let (ctx, values) = connect(g, &prepared).await?;
         Session::read(sa, prepared, ctx, values).await
     }
 
-    /// [`Session::open`] under the stack's lock for `operation`, then `body`: the lock is taken
-    /// once connected, before the live state is read (so the plan shown is the one carried
-    /// out), and released however `body` ends, Ctrl-C included.
+    /// A prepared stack ([`prepare`]) opened under its lock for `operation`, then `body`: the
+    /// lock is taken once connected, before the live state is read (so the plan shown is the one
+    /// carried out), and released however `body` ends, Ctrl-C included.
     pub async fn locked<F, Fut>(
         g: &Global,
         sa: &StackArgs,
-        pa: Option<&ParamArgs>,
-        need_all: bool,
+        prepared: Prepared,
         operation: &str,
         break_lock: bool,
         body: F,
@@ -296,7 +303,6 @@ impl Session {
         F: FnOnce(Session) -> Fut,
         Fut: std::future::Future<Output = Result<i32>>,
     {
-        let prepared = prepare(sa, pa, need_all)?;
         let (ctx, values) = connect(g, &prepared).await?;
         let held = crate::lock::acquire(&ctx, operation, break_lock).await?;
         if let Some(h) = &held.broken {
@@ -316,16 +322,15 @@ impl Session {
         ctx: Arc<Ctx>,
         values: BTreeMap<String, String>,
     ) -> Result<Session> {
-        let live = read_live(&prepared, &ctx, &values, sa).await?;
-        let recorded = crate::record::load(&ctx).await?;
-        let orphans = discover::orphans(&prepared.stack, &live, &recorded, &ctx).await?;
+        let (stack, bound) = (&prepared.stack, sa.parallelism as usize);
+        let reads = discover::read(stack, &values, ctx.clone(), bound, prepared.survey).await?;
         Ok(Session {
             prepared,
             ctx,
             values,
-            live,
-            orphans,
-            recorded,
+            live: reads.live,
+            orphans: reads.orphans,
+            recorded: reads.recorded,
         })
     }
 
@@ -420,15 +425,6 @@ pub fn show_outcome(
     {
         print!("{}", render::human::outcome(outcome, destroy));
     }
-}
-
-pub async fn read_live(
-    p: &Prepared,
-    ctx: &Arc<Ctx>,
-    values: &BTreeMap<String, String>,
-    sa: &StackArgs,
-) -> Result<Vec<Live>> {
-    discover::discover(&p.stack, values, ctx.clone(), sa.parallelism as usize).await
 }
 
 pub fn stdout_style(g: &Global) -> Style {

@@ -45,8 +45,9 @@ pub async fn diagnose(scope: &Scope<'_>, opts: &Options) -> Result<Report> {
     if opts.fix {
         let repaired = repair(ctx, scope.stack, &facts, &report).await?;
         if !repaired.is_empty() {
-            let live = discover::discover(scope.stack, scope.values, ctx.clone(), opts.parallelism)
-                .await?;
+            let (stack, values) = (scope.stack, scope.values);
+            let reads = discover::read(stack, values, ctx.clone(), opts.parallelism, true);
+            let live = reads.await?.live;
             let facts = gather(ctx, scope.stack, &live, &opts.subject, ask_aws)
                 .await
                 .map_err(Error::Aws)?;

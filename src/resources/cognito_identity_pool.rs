@@ -1,5 +1,6 @@
-//! Cognito identity pool with a user pool as its provider. Names are not unique, so the pool is
-//! found through its `iotstack:stack` tag. UpdateIdentityPool resets what it is not sent, so an
+//! Cognito identity pool with a user pool as its provider. Names are not unique: the pool is read
+//! by the id the stack's record gives it, else (no record yet, or doctor's survey) found among
+//! the pools listed under its name through its `iotstack:stack` tag. UpdateIdentityPool resets what it is not sent, so an
 //! update describes the pool and sends its whole configuration back with only the changed
 //! properties replaced.
 
@@ -12,7 +13,9 @@ use aws_sdk_cognitoidentity::types::CognitoIdentityProvider;
 use serde_json::json;
 
 use super::prelude::*;
-use super::support::{all_owned, kept_tags, resolve_duplicates, tag_map, Duplicates, Located};
+use super::support::{
+    all_owned, carries_stack_tag, kept_tags, resolve_duplicates, tag_map, Duplicates, Located,
+};
 use super::wanted_tags;
 use crate::error::AwsError;
 
@@ -200,7 +203,28 @@ impl Fetch for CognitoIdentityPool {
     module_spec!();
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
-        let found = find(ctx, want.str("name")).await?;
+        let name = want.str("name");
+        // By the id the record gives it: one call, whatever else the account holds. Only a
+        // stack with no record (or a record AWS no longer answers to), and doctor's survey,
+        // list the account's identity pools.
+        if let Some(id) = want.recorded_attr("id") {
+            let ci = &ctx.clients.cognito_identity;
+            let r = ci
+                .describe_identity_pool()
+                .identity_pool_id(id)
+                .send()
+                .await;
+            let pool = Missing::COGNITO.found(r.op("DescribeIdentityPool"))?;
+            let ours = |p: &DescribeIdentityPoolOutput| {
+                p.identity_pool_name() == name
+                    && carries_stack_tag(p.identity_pool_tags(), &ctx.prefix)
+            };
+            if let Some(pool) = pool.filter(ours) {
+                let resource = format!("identitypool/{}", pool.identity_pool_id());
+                return Ok(Some(Located::at(ctx, pool, "cognito-identity", &resource)));
+            }
+        }
+        let found = find(ctx, name).await?;
         Ok(found.map(|(pool, duplicates)| {
             let resource = format!("identitypool/{}", pool.identity_pool_id());
             Located::at(ctx, pool, "cognito-identity", &resource).with_duplicates(duplicates)

@@ -232,15 +232,19 @@ impl Fetch for CognitoUser {
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
         let (pool, username) = (want.str("user_pool_id"), want.str("username"));
         let call = ctx.clients.cognito_idp.admin_get_user().user_pool_id(pool);
-        let r = call.username(username).send().await;
+        let secret = want.str("password_secret_arn");
+        // The user and the secret's versions are independent reads: one round trip.
+        let versions = async {
+            match want.is_known("password_secret_arn") {
+                true => versions(ctx, secret).await,
+                false => Ok(None),
+            }
+        };
+        let (r, versions) = futures::join!(call.username(username).send(), versions);
         let Some(user) = MISSING.found(r.op("AdminGetUser"))? else {
             return Ok(None);
         };
-        let secret = want.str("password_secret_arn");
-        let password_in_secret = want.is_known("password_secret_arn")
-            && versions(ctx, secret)
-                .await?
-                .is_some_and(|v| current_value_is_ours(&v));
+        let password_in_secret = versions?.is_some_and(|v| current_value_is_ours(&v));
         Ok(Some(Fetched {
             user,
             password_in_secret,

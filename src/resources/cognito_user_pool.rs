@@ -1,5 +1,6 @@
-//! Cognito user pool. Names are not unique, so the pool is found through its `iotstack:stack`
-//! tag. UpdateUserPool resets what it is not sent, so an update describes the pool and sends its
+//! Cognito user pool. Names are not unique: the pool is read by the id the stack's record gives
+//! it, else (no record yet, or doctor's survey) found among the pools listed under its name
+//! through its `iotstack:stack` tag. UpdateUserPool resets what it is not sent, so an update describes the pool and sends its
 //! whole configuration back with only the changed properties replaced.
 //! Schema attributes and username case sensitivity cannot change in place: a replacement, which
 //! apply refuses while the pool has users unless the user consents.
@@ -14,7 +15,9 @@ use aws_sdk_cognitoidentityprovider::types::{
 use serde_json::json;
 
 use super::prelude::*;
-use super::support::{all_owned, kept_tags, resolve_duplicates, tag_map, Duplicates, Located};
+use super::support::{
+    all_owned, carries_stack_tag, kept_tags, resolve_duplicates, tag_map, Duplicates, Located,
+};
 use super::wanted_tags;
 use crate::error::AwsError;
 
@@ -326,7 +329,21 @@ impl Fetch for CognitoUserPool {
     module_spec!();
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
-        let found = find_all(ctx, want.str("name")).await?;
+        let name = want.str("name");
+        // By the id the record gives it: one call, whatever else the account holds. Only a
+        // stack with no record (or a record AWS no longer answers to: the pool deleted or
+        // renamed out of band), and doctor's survey, list the account's pools.
+        if let Some(id) = want.recorded_attr("id") {
+            let pool = describe(ctx, id.to_string()).await?;
+            let ours = |p: &UserPoolType| {
+                p.name() == Some(name) && carries_stack_tag(p.user_pool_tags(), &ctx.prefix)
+            };
+            if let Some(pool) = pool.filter(ours) {
+                let resource = format!("userpool/{}", pool.id().unwrap_or_default());
+                return Ok(Some(Located::at(ctx, pool, "cognito-idp", &resource)));
+            }
+        }
+        let found = find_all(ctx, name).await?;
         Ok(found.map(|(pool, duplicates)| {
             let resource = format!("userpool/{}", pool.id().unwrap_or_default());
             Located::at(ctx, pool, "cognito-idp", &resource).with_duplicates(duplicates)

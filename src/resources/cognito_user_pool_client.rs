@@ -163,6 +163,16 @@ impl Fetch for CognitoUserPoolClient {
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let (pool, name) = (want.str("user_pool_id"), want.str("name"));
+        // By the id the stack's record gives it: one call instead of a listing, then a call.
+        if let Some(id) = want.recorded_attr("id") {
+            let call = ctx.clients.cognito_idp.describe_user_pool_client();
+            let r = call.user_pool_id(pool).client_id(id).send().await;
+            let d = Missing::COGNITO.found(r.op("DescribeUserPoolClient"))?;
+            let client = d.and_then(|d| d.user_pool_client);
+            if let Some(c) = client.filter(|c| c.client_name() == Some(name)) {
+                return Ok(Some(c));
+            }
+        }
         Ok(find(ctx, pool, name).await?)
     }
 

@@ -173,13 +173,63 @@ impl Fetch for IamRole {
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let name = want.str("name");
-        let r = ctx.clients.iam.get_role().role_name(name).send().await;
-        let Some(role) = SPEC.missing.found(r.op("GetRole"))?.and_then(|r| r.role) else {
+        let get_role = async {
+            let r = ctx.clients.iam.get_role().role_name(name).send().await;
+            Ok::<_, AwsError>(SPEC.missing.found(r.op("GetRole"))?.and_then(|r| r.role))
+        };
+        let missing = |r: Result<_, AwsError>| SPEC.missing.found(r);
+        if want.recorded.is_empty() {
+            // Not in the stack's record (a stack not applied yet): the role alone first, so
+            // that a role that does not exist costs one call.
+            let Some(role) = get_role.await? else {
+                return Ok(None);
+            };
+            // Inline and managed policies are independent reads: one round trip.
+            let (inline, managed) =
+                futures::try_join!(inline_policies(ctx, name), managed_policies(ctx, name))?;
+            return Ok(Some(Fetched {
+                role,
+                inline,
+                managed,
+            }));
+        }
+        // A role the record lists is expected to exist: the role, its policy names, its
+        // managed policies and the inline policies the stack declares are asked for at once
+        // (one round trip); only an inline policy the stack does not declare (drift) is read
+        // after, once its name is known.
+        let declared: Vec<String> = want
+            .value("inline_policies")
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        let get = |n: String| async move {
+            let call = ctx.clients.iam.get_role_policy().role_name(name);
+            let r = call.policy_name(&n).send().await.op("GetRolePolicy");
+            Ok::<_, AwsError>((n, SPEC.missing.found(r)?.map(|p| p.policy_document)))
+        };
+        let (role, names, managed, guessed) = futures::join!(
+            get_role,
+            inline_policy_names(ctx, name),
+            managed_policies(ctx, name),
+            futures::future::try_join_all(declared.into_iter().map(get)),
+        );
+        let Some(role) = role? else {
             return Ok(None);
         };
-        // Inline and managed policies are independent reads: one round trip instead of two.
-        let (inline, managed) =
-            futures::try_join!(inline_policies(ctx, name), managed_policies(ctx, name))?;
+        let (Some(names), Some(managed)) = (missing(names)?, missing(managed)?) else {
+            return Ok(None);
+        };
+        let mut guessed: BTreeMap<String, String> = guessed?
+            .into_iter()
+            .filter_map(|(n, d)| Some((n, d?)))
+            .collect();
+        let extra = names.iter().filter(|n| !guessed.contains_key(*n)).cloned();
+        let extra = futures::future::try_join_all(extra.map(get)).await?;
+        guessed.extend(extra.into_iter().filter_map(|(n, d)| Some((n, d?))));
+        let inline = names
+            .into_iter()
+            .filter_map(|n| guessed.remove(&n).map(|d| (n, d)))
+            .collect();
         Ok(Some(Fetched {
             role,
             inline,

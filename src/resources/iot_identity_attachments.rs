@@ -87,10 +87,13 @@ impl Fetched {
 
 /// What AWS answers for the policy and the pool; `None` when either is not there.
 async fn links(ctx: &Ctx, policy: &str, pool: &str) -> Result<Option<Fetched>, AwsError> {
-    let Some(targets) = SPEC.missing.found(iot_policy::targets(ctx, policy).await)? else {
+    // Independent reads: one round trip (per page) instead of two.
+    let (targets, identities) =
+        futures::join!(iot_policy::targets(ctx, policy), identities(ctx, pool));
+    let Some(targets) = SPEC.missing.found(targets)? else {
         return Ok(None);
     };
-    let identities = Missing::COGNITO.found(identities(ctx, pool).await)?;
+    let identities = Missing::COGNITO.found(identities)?;
     Ok(identities.map(|identities| Fetched {
         targets,
         identities,

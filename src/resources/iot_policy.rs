@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::prelude::*;
 use super::support::{
-    delete_after_detach, iot_tag, iot_tags, iot_tags_of, iot_wanted_tags, normalized_policy,
-    remove_each,
+    delete_after_detach, iot_tag, iot_tags, iot_tags_after, iot_tags_beside, iot_wanted_tags,
+    normalized_policy, remove_each,
 };
 use crate::error::AwsError;
 
@@ -76,10 +76,16 @@ impl Fetch for IotPolicy {
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.iot.get_policy().policy_name(want.str("name"));
-        let Some(policy) = SPEC.missing.found(call.send().await.op("GetPolicy"))? else {
+        // With the ARN the stack's record gives it, the tags are asked for beside the policy:
+        // one round trip.
+        let recorded = want.recorded_attr("arn");
+        let early = iot_tags_beside(ctx, recorded);
+        let (policy, early) = futures::join!(call.send(), early);
+        let Some(policy) = SPEC.missing.found(policy.op("GetPolicy"))? else {
             return Ok(None);
         };
-        let tags = iot_tags_of(ctx, policy.policy_arn().unwrap_or_default()).await?;
+        let arn = policy.policy_arn().unwrap_or_default();
+        let tags = iot_tags_after(ctx, early, recorded, arn).await?;
         Ok(Some(Fetched { policy, tags }))
     }
 

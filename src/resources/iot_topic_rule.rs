@@ -8,7 +8,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::json;
 
 use super::prelude::*;
-use super::support::{iot_tag, iot_tags_of, iot_wanted_tags};
+use super::support::{iot_tag, iot_tags_after, iot_tags_beside, iot_wanted_tags};
 use crate::aws::retry_while;
 use crate::error::AwsError;
 
@@ -145,7 +145,12 @@ impl Fetch for IotTopicRule {
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let name = want.str("name");
         let call = ctx.clients.iot.get_topic_rule().rule_name(name);
-        let rule = match call.send().await.op("GetTopicRule") {
+        // With the ARN the stack's record gives it, the tags are asked for beside the rule:
+        // one round trip.
+        let recorded = want.recorded_attr("arn");
+        let early = iot_tags_beside(ctx, recorded);
+        let (answer, early) = futures::join!(call.send(), early);
+        let rule = match answer.op("GetTopicRule") {
             Err(e) if e.code.as_deref() == Some(DENIED) => {
                 absent_or_denied(name, rule_names(ctx).await, e)?;
                 None
@@ -155,7 +160,8 @@ impl Fetch for IotTopicRule {
         let Some(rule) = rule.filter(|r| r.rule().is_some()) else {
             return Ok(None);
         };
-        let tags = iot_tags_of(ctx, rule.rule_arn().unwrap_or_default()).await?;
+        let arn = rule.rule_arn().unwrap_or_default();
+        let tags = iot_tags_after(ctx, early, recorded, arn).await?;
         Ok(Some(Fetched { rule, tags }))
     }
 

@@ -113,9 +113,22 @@ pub struct Desired {
     /// Policy documents as authored (the `props` hold their normalised form, for comparison):
     /// this is what is sent to AWS, so the console shows what the user wrote.
     pub authored: BTreeMap<String, Value>,
+    /// What the stack's record says AWS gave this resource (its id, its ARN...): where a kind
+    /// whose name is not unique (a pool) or not kept by AWS (a certificate) reads it directly,
+    /// instead of listing the account. Empty for a stack with no record.
+    pub recorded: BTreeMap<String, String>,
+    /// Look beyond the recorded id: list the account under the resource's name too, to find
+    /// the duplicates only a listing shows (doctor's survey).
+    pub survey: bool,
 }
 
 impl Desired {
+    /// The recorded attribute `k` (see [`Desired::recorded`]), unless the read must survey.
+    pub fn recorded_attr(&self, k: &str) -> Option<&str> {
+        let v = self.recorded.get(k).map(String::as_str);
+        v.filter(|v| !v.is_empty() && !self.survey)
+    }
+
     pub fn str(&self, k: &str) -> &str {
         self.props.get(k).and_then(Value::as_str).unwrap_or("")
     }

@@ -135,17 +135,34 @@ impl Fetch for SecretsManagerSecret {
     }
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> Result<Option<Fetched>, ResourceError> {
+        let get_policy = |arn: String| async move {
+            let call = ctx.clients.secrets.get_resource_policy().secret_id(arn);
+            let p = call.send().await.op("GetResourcePolicy");
+            Ok::<_, AwsError>(SPEC.missing.found(p)?.and_then(|p| p.resource_policy))
+        };
+        let wants_policy = want.props.contains_key("resource_policy");
+        // With the ARN the stack's record gives it, the policy is asked for beside the
+        // description (one round trip); it counts only if the secret is there and not deleted.
+        if let Some(arn) = want.recorded_attr("arn").filter(|_| wants_policy) {
+            let (secret, policy) =
+                futures::join!(describe(ctx, want.str("name")), get_policy(arn.to_string()));
+            let Some(secret) = secret? else {
+                return Ok(None);
+            };
+            let policy = match (secret.deleted_date().is_some(), secret.arn()) {
+                (true, _) => None,
+                (false, Some(a)) if a == arn => policy?,
+                // Made again since the record was written: its own policy.
+                (false, other) => get_policy(other.unwrap_or_default().to_string()).await?,
+            };
+            return Ok(Some(Fetched { secret, policy }));
+        }
         let Some(secret) = describe(ctx, want.str("name")).await? else {
             return Ok(None);
         };
         let mut policy = None;
-        if want.props.contains_key("resource_policy") && secret.deleted_date().is_none() {
-            let call = ctx.clients.secrets.get_resource_policy();
-            let call = call.secret_id(secret.arn().unwrap_or_default());
-            let p = SPEC
-                .missing
-                .found(call.send().await.op("GetResourcePolicy"))?;
-            policy = p.and_then(|p| p.resource_policy);
+        if wants_policy && secret.deleted_date().is_none() {
+            policy = get_policy(secret.arn().unwrap_or_default().to_string()).await?;
         }
         Ok(Some(Fetched { secret, policy }))
     }

@@ -47,6 +47,32 @@ pub async fn iot_tags_of(ctx: &Ctx, arn: &str) -> Result<Vec<IotTag>, AwsError> 
     pages.try_collect().await.op("ListTagsForResource")
 }
 
+/// The tags of an IoT resource asked for beside the call that finds it (one round trip), when
+/// the stack's record gives its ARN (`recorded`); `None` otherwise.
+pub async fn iot_tags_beside(
+    ctx: &Ctx,
+    recorded: Option<&str>,
+) -> Option<Result<Vec<IotTag>, AwsError>> {
+    match recorded {
+        Some(arn) => Some(iot_tags_of(ctx, arn).await),
+        None => None,
+    }
+}
+
+/// The tags of the IoT resource `arn`: those asked for beside it ([`iot_tags_beside`]) if they
+/// were asked of that ARN, else asked now.
+pub async fn iot_tags_after(
+    ctx: &Ctx,
+    beside: Option<Result<Vec<IotTag>, AwsError>>,
+    recorded: Option<&str>,
+    arn: &str,
+) -> Result<Vec<IotTag>, AwsError> {
+    match beside.filter(|_| recorded == Some(arn)) {
+        Some(tags) => tags,
+        None => iot_tags_of(ctx, arn).await,
+    }
+}
+
 /// The IoT tags the stack sets, as the `tags` property (other tags are left alone).
 pub fn iot_wanted_tags(want: &Desired, tags: &[IotTag]) -> Value {
     wanted_tags(

@@ -1,11 +1,14 @@
 //! Two pools under the stack's name that both carry its mark (a create retried after its answer
-//! was lost, two runs before the lock): plan and doctor name the duplicate, apply deletes the
-//! one that holds nothing and refuses to delete one that holds users.
+//! was lost, two runs before the lock). Before the stack's record exists, plan lists the pools
+//! under the stack's names: it names the duplicate and apply deletes it. Once the record gives
+//! the pools' ids, plan reads them by id and lists nothing (its cost does not grow with the
+//! account): doctor, which still lists them, names a duplicate made since, and `doctor --fix`
+//! deletes the one that holds nothing and refuses to delete one that holds users.
 
 use std::collections::HashMap;
 
 use crate::harness::World;
-use crate::live::Live;
+use crate::live::{Live, Pool};
 
 /// A second user pool and identity pool named as the stack's, tagged with its prefix.
 async fn duplicate_pools(aws: &Live, p: &str) -> (String, String) {
@@ -48,16 +51,57 @@ async fn user_pool_ids(aws: &Live, name: &str) -> Vec<String> {
     ids
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn duplicate_pools_are_named_and_the_empty_ones_deleted_but_never_a_pool_with_users() {
-    let (w, aws) = World::applied().await;
-    let p = w.prefix.clone();
-    let kept = aws.pool().await;
-    let name = format!("{p}-user-pool");
-    // Made after the stack's pools: the stack's are older and hold the app user.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let (dup_user_pool, dup_identity_pool) = duplicate_pools(&aws, &p).await;
+async fn identity_pool_ids(aws: &Live, name: &str) -> Vec<String> {
+    let pools = aws.identity_pools().await;
+    let named = pools
+        .iter()
+        .filter(|p| p.identity_pool_name() == Some(name));
+    named
+        .filter_map(|p| p.identity_pool_id().map(str::to_string))
+        .collect()
+}
 
+/// The default stack applied, its pools, then a duplicate of each made after them (so the
+/// stack's are older and hold the app user): the duplicates' ids.
+async fn applied_with_duplicates() -> (World, Live, Pool, (String, String)) {
+    let (w, aws) = World::applied().await;
+    let kept = aws.pool().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let duplicates = duplicate_pools(&aws, &w.prefix).await;
+    (w, aws, kept, duplicates)
+}
+
+/// Forgets the stack's record, in AWS and in the local cache: what a run killed before it wrote
+/// the record leaves.
+async fn forget_record(w: &World, aws: &Live) {
+    let record = format!("{}-iotstack-record", w.prefix.to_ascii_lowercase());
+    aws.secrets
+        .delete_secret()
+        .secret_id(record)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    fn remove_cache(dir: &std::path::Path) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                remove_cache(&path);
+            } else if path.file_name().is_some_and(|n| n == "applied.json") {
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
+    }
+    remove_cache(w.dir.path());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_record_plan_names_the_duplicates_and_apply_deletes_the_empty_ones() {
+    let (w, aws, kept, (dup_user_pool, dup_identity_pool)) = applied_with_duplicates().await;
+    let (p, name) = (w.prefix.clone(), format!("{}-user-pool", w.prefix));
+    forget_record(&w, &aws).await;
+
+    // No record gives the pools' ids: plan lists the pools under the stack's names.
     let plan = w.plan_has_changes();
     assert!(
         plan.stdout.contains(&format!(
@@ -68,20 +112,54 @@ async fn duplicate_pools_are_named_and_the_empty_ones_deleted_but_never_a_pool_w
         plan.stdout
     );
     assert!(plan.stdout.contains(&dup_identity_pool), "{}", plan.stdout);
+
+    w.apply();
+    assert_eq!(user_pool_ids(&aws, &name).await, vec![kept.id.clone()]);
+    let identity_name = format!("{p}-edge-identity-pool");
+    assert_eq!(
+        identity_pool_ids(&aws, &identity_name).await,
+        vec![kept.identity_pool_id.clone()]
+    );
+    assert_eq!(aws.pool().await, kept, "the stack kept its pools");
+    w.plan_is_clean();
+    w.is_clean_and_destroys_to_nothing().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duplicates_made_since_the_record_are_found_by_doctor_and_only_the_empty_ones_deleted() {
+    let (w, aws, kept, (dup_user_pool, dup_identity_pool)) = applied_with_duplicates().await;
+    let (p, name) = (w.prefix.clone(), format!("{}-user-pool", w.prefix));
+
+    // Plan reads the recorded pools by id: a pool made out of band is not its concern.
+    w.plan_is_clean();
     let doctor = w.iotstack("doctor", &[]).code(2);
     assert!(
         doctor.stdout.contains("duplicate-pools"),
         "{}",
         doctor.stdout
     );
-    assert!(doctor.stdout.contains(&dup_user_pool), "{}", doctor.stdout);
+    assert!(
+        doctor.stdout.contains(&format!(
+            "1 other user pool(s) named `{name}` carry this stack's mark: {dup_user_pool} (0 users); the stack keeps {}",
+            kept.id
+        )),
+        "{}",
+        doctor.stdout
+    );
+    assert!(
+        doctor.stdout.contains(&dup_identity_pool),
+        "{}",
+        doctor.stdout
+    );
 
-    w.apply();
+    w.iotstack("doctor", &["--fix"]).ok();
     assert_eq!(user_pool_ids(&aws, &name).await, vec![kept.id.clone()]);
     assert_eq!(aws.pool().await, kept, "the stack kept its pools");
     w.plan_is_clean();
+    w.iotstack("doctor", &[]).ok();
 
-    // A duplicate that holds a user is not deleted: apply fails naming it, and the user stays.
+    // A duplicate that holds a user is not deleted: the repair fails naming it, and the user
+    // stays.
     let (dup_user_pool, _) = duplicate_pools(&aws, &p).await;
     aws.cognito_idp
         .admin_create_user()
@@ -90,9 +168,10 @@ async fn duplicate_pools_are_named_and_the_empty_ones_deleted_but_never_a_pool_w
         .send()
         .await
         .unwrap();
-    let run = w.iotstack("apply", &["--yes"]).code(1);
+    let run = w.iotstack("doctor", &["--fix"]);
+    assert_ne!(run.code, 0, "{}", run.all());
     assert!(
-        run.stderr.contains(&format!(
+        run.all().contains(&format!(
             "the duplicate user pool(s) {dup_user_pool} (1 users)"
         )),
         "{}",
@@ -116,6 +195,6 @@ async fn duplicate_pools_are_named_and_the_empty_ones_deleted_but_never_a_pool_w
         .send()
         .await
         .unwrap();
-    w.apply();
+    w.iotstack("doctor", &["--fix"]).ok();
     w.is_clean_and_destroys_to_nothing().await;
 }

@@ -2,30 +2,10 @@
 //! throttling in each protocol's error shape, latency. Apply and destroy converge with exactly one
 //! of each resource. `IOTSTACK_FAULT_SEEDS=1,2,3` and `IOTSTACK_FAULT_RATE=0.2` change the runs.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use serde_json::json;
 
-use serde_json::{json, Value};
-
-use crate::harness::World;
+use crate::harness::{emulator_post, World};
 use crate::live::Live;
-
-/// `POST <emulator>/<path>` with a JSON body: the emulator's JSON answer.
-fn emulator_post(endpoint: &str, path: &str, body: &Value) -> Value {
-    let host = endpoint.trim_start_matches("http://");
-    let body = body.to_string();
-    let mut s = TcpStream::connect(host).expect("the emulator answers");
-    write!(
-        s,
-        "POST {path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("request sent");
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).expect("answer read");
-    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {answer}"))
-}
 
 /// Exactly one of each resource AWS would let a retried create duplicate.
 async fn one_of_each(aws: &Live, prefix: &str) {

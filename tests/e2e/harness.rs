@@ -92,6 +92,23 @@ pub fn emulator_get(endpoint: &str, path: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {answer}"))
 }
 
+/// `POST <emulator>/<path>` with a JSON body: the emulator's JSON answer.
+pub fn emulator_post(endpoint: &str, path: &str, body: &serde_json::Value) -> serde_json::Value {
+    let host = endpoint.trim_start_matches("http://");
+    let body = body.to_string();
+    let mut s = TcpStream::connect(host).expect("the emulator answers");
+    write!(
+        s,
+        "POST {path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("request sent");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("answer read");
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {answer}"))
+}
+
 /// moto in server mode with the project's extension, on a free loopback port; stopped on drop.
 pub struct Emulator {
     child: Child,

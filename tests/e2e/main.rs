@@ -20,6 +20,7 @@ mod lock;
 mod ownership;
 mod permissions;
 mod record;
+mod scale;
 mod secret;
 mod stacks;
 mod validate;
