@@ -1,11 +1,13 @@
 //! AWS clients built from one shared configuration, and error classification helpers.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_iot::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
 use aws_smithy_http_client::tls;
 
 use crate::error::AwsError;
@@ -46,6 +48,10 @@ pub struct Clients {
     pub cognito_identity: aws_sdk_cognitoidentity::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub lambda: aws_sdk_lambda::Client,
+    /// Who runs iotstack (STS GetCallerIdentity), asked once: the account id, the lock's holder
+    /// and the `caller_identity` data source share the one answer instead of each asking it on
+    /// the way to their first write.
+    caller: Arc<tokio::sync::OnceCell<GetCallerIdentityOutput>>,
 }
 
 impl Clients {
@@ -75,7 +81,18 @@ impl Clients {
             secrets: client!(aws_sdk_secretsmanager),
             lambda: client!(aws_sdk_lambda),
             config,
+            caller: Default::default(),
         }
+    }
+
+    /// STS GetCallerIdentity's answer, asked the first time only: the principal does not
+    /// change within one run.
+    pub async fn caller_identity(&self) -> Result<GetCallerIdentityOutput, AwsError> {
+        let ask = || async {
+            let call = self.sts.get_caller_identity();
+            call.send().await.op("GetCallerIdentity")
+        };
+        self.caller.get_or_try_init(ask).await.cloned()
     }
 }
 
@@ -83,7 +100,7 @@ impl Clients {
 #[derive(Debug, Clone, Default)]
 pub struct CallLog {
     pub verbose: bool,
-    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    count: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl CallLog {
@@ -303,12 +320,7 @@ pub const CONFLICT_PAUSE: Duration = Duration::from_secs(2);
 
 /// The account id of the caller.
 pub async fn account_id(clients: &Clients) -> Result<String, AwsError> {
-    let out = clients
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .op("GetCallerIdentity")?;
+    let out = clients.caller_identity().await?;
     Ok(out.account().unwrap_or_default().to_string())
 }
 

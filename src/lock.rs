@@ -297,6 +297,12 @@ pub struct Lock {
     iot: aws_sdk_iot::Client,
     name: String,
     holder: Holder,
+    /// The lock thing's version when this run read it back as its own: the release deletes
+    /// that version without reading it again. A thing taken over with `--break-lock` since
+    /// (UpdateThing) has another version, and DeleteThing "is rejected with a
+    /// VersionConflictException" (DeleteThing, `expectedVersion`, AWS IoT API reference): then
+    /// the release reads it to see whose it is.
+    version: i64,
     released: tokio::sync::Mutex<bool>,
 }
 
@@ -315,13 +321,16 @@ impl Lock {
     }
 
     async fn release_once(&self) -> Result<Released, AwsError> {
+        let mut known = Some(self.version);
         for _ in 0..ATTEMPTS {
-            let Some((h, version)) = read(&self.iot, &self.name).await? else {
-                return Ok(Released::Released);
+            let version = match known.take() {
+                Some(v) => v,
+                None => match read(&self.iot, &self.name).await? {
+                    None => return Ok(Released::Released),
+                    Some((h, _)) if h.id != self.holder.id => return Ok(Released::TakenOver(h)),
+                    Some((_, v)) => v,
+                },
             };
-            if h.id != self.holder.id {
-                return Ok(Released::TakenOver(h));
-            }
             let r = self
                 .iot
                 .delete_thing()
@@ -331,8 +340,11 @@ impl Lock {
                 .await
                 .op("DeleteThing");
             match r {
+                // "Returns successfully with no error if [...] you specify a thing that doesn't
+                // exist" (DeleteThing, AWS IoT API reference); a not-found answer means the same.
                 Ok(_) => return Ok(Released::Released),
-                // Changed since it was read: look again.
+                Err(e) if Missing::IOT.is(&e) => return Ok(Released::Released),
+                // Changed since it was read (taken over, say): look again.
                 Err(e) if code_is(&e, "VersionConflictException") => continue,
                 Err(e) => return Err(e),
             }
@@ -365,14 +377,7 @@ pub async fn acquire(ctx: &Ctx, operation: &str, break_lock: bool) -> Result<Hel
         resource: format!("the stack (IoT thing {name})"),
         source: source.into(),
     };
-    let caller = ctx
-        .clients
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .op("GetCallerIdentity")
-        .map_err(aws)?;
+    let caller = ctx.clients.caller_identity().await.map_err(aws)?;
     let me = Holder::new(caller.arn().unwrap_or("unknown").to_string(), operation);
     let mut broken = None;
     for _ in 0..ATTEMPTS {
@@ -418,11 +423,12 @@ pub async fn acquire(ctx: &Ctx, operation: &str, break_lock: bool) -> Result<Hel
         }
         // Read back: the lock is this run's only if the thing names it.
         match read(&iot, &name).await.map_err(aws)? {
-            Some((h, _)) if h.id == me.id => {
+            Some((h, version)) if h.id == me.id => {
                 let lock = Lock {
                     iot,
                     name,
                     holder: me,
+                    version,
                     released: tokio::sync::Mutex::new(false),
                 };
                 return Ok(Held {

@@ -57,7 +57,27 @@ struct Document {
     resources: Vec<AppliedResource>,
 }
 
+/// What this run knows of the record's secret, from its last answer about it: `load` learns it,
+/// and `save` and `remove` write or delete without asking again. The run holds the stack's lock,
+/// so no other run of this stack changes the record meanwhile; a stack whose prefix differs only
+/// in case (another lock) that writes it first makes this run's create fail as taken, and that
+/// answer is judged as before.
+#[derive(Default)]
+pub struct Known(std::sync::Mutex<Option<Found>>);
+
+impl Known {
+    fn take(&self) -> Option<Found> {
+        self.0.lock().map(|mut k| k.take()).unwrap_or(None)
+    }
+    fn set(&self, found: Found) {
+        if let Ok(mut k) = self.0.lock() {
+            *k = Some(found);
+        }
+    }
+}
+
 /// What the account holds under the record's name.
+#[derive(Clone)]
 enum Found {
     /// The stack's record: its ARN.
     Ours(String),
@@ -73,7 +93,12 @@ enum Found {
     Missing,
 }
 
+/// What the account holds under the record's name: what this run last learnt of it, else
+/// DescribeSecret's answer.
 async fn find(ctx: &Ctx) -> std::result::Result<Found, AwsError> {
+    if let Some(found) = ctx.record.take() {
+        return Ok(found);
+    }
     let name = secret_name(&ctx.prefix);
     let d = Missing::SECRETS.found(
         ctx.clients
@@ -148,7 +173,9 @@ pub async fn load(ctx: &Ctx) -> Result<Vec<AppliedResource>> {
     let described = Missing::SECRETS
         .found(described.op("DescribeSecret"))
         .map_err(err)?;
-    match judge(ctx, &name, described.as_ref()) {
+    let found = judge(ctx, &name, described.as_ref());
+    ctx.record.set(found.clone());
+    match found {
         Found::Ours(_) => {}
         Found::Other => return Ok(Vec::new()),
         Found::Collides(other) => return Err(collision(ctx, &other)),
@@ -186,6 +213,7 @@ pub async fn save(
     // A record found only in the local cache (written by an older iotstack) is written to AWS
     // even when it did not change.
     if before == resources && matches!(found, Found::Ours(_)) {
+        ctx.record.set(found);
         return Ok(None);
     }
     let doc = Document {
@@ -203,8 +231,11 @@ pub async fn save(
             .send()
     };
     let put = |arn| async move { put(arn).await.op("PutSecretValue").map(|_| ()) };
-    match found {
-        Found::Ours(arn) => put(arn).await.map_err(write)?,
+    let arn = match found {
+        Found::Ours(arn) => {
+            put(arn.clone()).await.map_err(write)?;
+            arn
+        }
         // An apply right after a destroy: the record is still being deleted. Restoring it
         // ("cancels the scheduled deletion of a secret", RestoreSecret) gives the name back.
         Found::Deleted(arn) => {
@@ -217,14 +248,16 @@ pub async fn save(
                 .await
                 .op("RestoreSecret");
             restored.map_err(write)?;
-            put(arn).await.map_err(write)?
+            put(arn.clone()).await.map_err(write)?;
+            arn
         }
         Found::Collides(other) => return Err(collision(ctx, &other)),
         Found::Other => {
+            ctx.record.set(Found::Other);
             return Ok(Some(format!(
                 "the stack's record could not be kept in AWS: a secret named `{}` that is not this stack's holds the name; only this machine's local cache knows what the stack made",
                 secret_name(&ctx.prefix)
-            )))
+            )));
         }
         Found::Missing => {
             let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
@@ -246,18 +279,20 @@ pub async fn save(
             match created {
                 // The SDK's retry of a create whose answer was lost: the first one made it.
                 Err(e) if e.code.as_deref() == Some("ResourceExistsException") => {
-                    if let Found::Ours(arn) = find(ctx).await.map_err(write)? {
-                        put(arn).await.map_err(write)?;
-                    } else {
+                    let Found::Ours(arn) = find(ctx).await.map_err(write)? else {
                         return Err(write(e));
-                    }
+                    };
+                    put(arn.clone()).await.map_err(write)?;
+                    arn
                 }
-                other => {
-                    other.map_err(write)?;
-                }
+                Err(e) => return Err(write(e)),
+                Ok(out) => out
+                    .arn()
+                    .map_or_else(|| secret_name(&ctx.prefix), str::to_string),
             }
         }
-    }
+    };
+    ctx.record.set(Found::Ours(arn));
     Ok(None)
 }
 

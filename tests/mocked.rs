@@ -119,6 +119,7 @@ fn ctx(clients: Clients, state_dir: &Path) -> Ctx {
         region: "us-east-1".into(),
         account: "123456789012".into(),
         state_dir: state_dir.to_path_buf(),
+        record: Default::default(),
     }
 }
 

@@ -255,6 +255,7 @@ pub async fn connect(g: &Global, p: &Prepared) -> Result<(Arc<Ctx>, BTreeMap<Str
         region,
         account,
         state_dir,
+        record: Default::default(),
     };
     Ok((Arc::new(ctx), values))
 }

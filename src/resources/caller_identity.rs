@@ -6,7 +6,7 @@ use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
 use serde_json::{json, Value};
 
 use super::{Ctx, Desired, Fetch, KindSpec, Observed, Ownership};
-use crate::aws::{Missing, OpExt};
+use crate::aws::Missing;
 use crate::error::ResourceError;
 
 pub struct CallerIdentity;
@@ -48,8 +48,7 @@ impl Fetch for CallerIdentity {
         ctx: &Ctx,
         _want: &Desired,
     ) -> Result<Option<GetCallerIdentityOutput>, ResourceError> {
-        let call = ctx.clients.sts.get_caller_identity();
-        Ok(Some(call.send().await.op("GetCallerIdentity")?))
+        Ok(Some(ctx.clients.caller_identity().await?))
     }
 
     fn observe(&self, r: GetCallerIdentityOutput, want: &Desired) -> Option<Observed> {

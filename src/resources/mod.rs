@@ -261,6 +261,8 @@ pub struct Ctx {
     pub account: String,
     /// Local files of this stack (device keys, certificate ids): `<output_dir>/<prefix>`.
     pub state_dir: PathBuf,
+    /// What this run knows of the stack's record in AWS (see [`crate::record::Known`]).
+    pub record: crate::record::Known,
 }
 
 impl Ctx {
@@ -292,6 +294,7 @@ mod ctx_tests {
             region: region.into(),
             account: "123456789012".into(),
             state_dir: PathBuf::new(),
+            record: Default::default(),
         }
     }
 

@@ -74,6 +74,7 @@ fn ctx(iot: &[&Rule], iam: &[&Rule]) -> Ctx {
         region: REGION.into(),
         account: ACCOUNT.into(),
         state_dir: Default::default(),
+        record: Default::default(),
     }
 }
 
