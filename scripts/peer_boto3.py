@@ -211,9 +211,9 @@ def create(aws, prefix, email, ip, state_path):
     me = aws["sts"].get_caller_identity()
     v["account"] = me["Account"]
     # The app secret's policy exempts the deployer (every session of a role, by its role id).
-    role, _, _ = me["UserId"].partition(":")
+    role_id, _, _ = me["UserId"].partition(":")
     v["deployer.user_id_pattern"] = (
-        f"{role}:*" if role.startswith("AROA") and ":" in me["UserId"] else me["UserId"])
+        f"{role_id}:*" if role_id.startswith("AROA") and ":" in me["UserId"] else me["UserId"])
     endpoint = iot.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
 
     # Certificate device: thing, policy, certificate from a local key, both attachments.
