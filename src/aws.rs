@@ -12,6 +12,8 @@ use aws_smithy_http_client::tls;
 
 use crate::error::AwsError;
 
+pub mod rate;
+
 /// Where and as whom to talk to AWS (global flags and the standard `AWS_*` variables).
 #[derive(Debug, Clone, Default)]
 pub struct AwsOptions {
@@ -60,16 +62,21 @@ impl Clients {
     }
 
     /// Clients whose every operation goes through `log` (counted, and named on stderr with
-    /// `--verbose`).
+    /// `--verbose`) and waits for its slot under AWS's rate for it ([`rate`]).
     pub fn with_log(config: SdkConfig, log: CallLog) -> Self {
+        let http = config
+            .http_client()
+            .map(|inner| rate::limited(inner, rate::Limits::shared()));
         macro_rules! client {
-            ($krate:ident) => {
-                $krate::Client::from_conf(
-                    $krate::config::Builder::from(&config)
-                        .interceptor(log.clone())
-                        .build(),
-                )
-            };
+            ($krate:ident) => {{
+                let mut builder = $krate::config::Builder::from(&config)
+                    .interceptor(log.clone())
+                    .interceptor(rate::OperationTag);
+                if let Some(http) = &http {
+                    builder = builder.http_client(http.clone());
+                }
+                $krate::Client::from_conf(builder.build())
+            }};
         }
         Clients {
             iot: client!(aws_sdk_iot),
@@ -335,6 +342,51 @@ mod tests {
             code: Some("DeleteConflictException".into()),
             message: "Things must be detached before deletion".into(),
         }
+    }
+
+    /// Requests of an SDK client wait for their operation's slot: four ListThingPrincipals (10
+    /// per second) span at least 0.3 s, and every request still reaches the HTTP client.
+    #[tokio::test]
+    async fn sdk_requests_go_through_the_rate_limits() {
+        use aws_smithy_runtime_api::client::http::{
+            http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
+        };
+        use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+        use aws_smithy_types::body::SdkBody;
+
+        #[derive(Debug, Clone, Default)]
+        struct Answer(std::sync::Arc<AtomicUsize>);
+        impl HttpConnector for Answer {
+            fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+                self.0.fetch_add(1, Ordering::SeqCst);
+                let body = SdkBody::from(r#"{"principals":[]}"#);
+                let status = 200u16.try_into().expect("a status");
+                HttpConnectorFuture::ready(Ok(HttpResponse::new(status, body)))
+            }
+        }
+        let answer = Answer::default();
+        let connector = SharedHttpConnector::new(answer.clone());
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_iot::config::SharedCredentialsProvider::new(
+                aws_sdk_iot::config::Credentials::new("AKID", "SECRET", None, None, "test"),
+            ))
+            .http_client(http_client_fn(move |_, _| connector.clone()))
+            .build();
+        let clients = Clients::from_config(config);
+        let start = tokio::time::Instant::now();
+        for _ in 0..4 {
+            clients
+                .iot
+                .list_thing_principals()
+                .thing_name("rate-limited")
+                .send()
+                .await
+                .expect("answered");
+        }
+        assert_eq!(answer.0.load(Ordering::SeqCst), 4);
+        assert!(start.elapsed() >= Duration::from_millis(300));
     }
 
     #[tokio::test]
