@@ -56,7 +56,7 @@ async fn a_fleet_applies_in_its_group_plans_clean_and_destroys_to_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(targets.targets(), [group_arn.clone()]);
+    assert_eq!(targets.targets(), std::slice::from_ref(&group_arn));
 
     let members = c
         .iot
