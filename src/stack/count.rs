@@ -6,6 +6,7 @@
 //! copies as ordinary resources: dependencies, order, plan, apply, the record.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use super::model::{PropValue, ResourceDecl};
 use super::references::Parsed;
@@ -29,6 +30,19 @@ pub fn copy_id(id: &str, i: usize, count: usize) -> String {
     format!("{id}-{}", index(i, count))
 }
 
+/// The counted resources of the stacks loaded in this run: declared id -> count. Progress shows
+/// a counted resource's copies as one line, N done out of its count (`render::progress`).
+static COUNTED: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
+
+/// The counted resource that `id` is a copy of, and its count, when the stack loaded in this run
+/// declared one.
+pub fn copy_of(id: &str) -> Option<(String, usize)> {
+    let (base, number) = id.rsplit_once('-')?;
+    let i: usize = number.parse().ok()?;
+    let n = *COUNTED.lock().ok()?.get(base)?;
+    (number == index(i, n) && (1..=n).contains(&i)).then(|| (base.to_string(), n))
+}
+
 /// Every counted resource replaced by its copies; problems (a reference between resources of
 /// different counts, `${index}` outside a counted resource, an id a copy would take) reported.
 pub(super) fn expand(parsed: Vec<Parsed>, diags: &mut Vec<Diagnostic>) -> Vec<Parsed> {
@@ -41,6 +55,13 @@ pub(super) fn expand(parsed: Vec<Parsed>, diags: &mut Vec<Diagnostic>) -> Vec<Pa
     }
     if !diags.is_empty() {
         return parsed;
+    }
+    if let Ok(mut counted) = COUNTED.lock() {
+        counted.extend(
+            parsed
+                .iter()
+                .filter_map(|p| Some((p.decl.id.clone(), p.count?))),
+        );
     }
     let mut out = Vec::with_capacity(parsed.len());
     for p in parsed {
@@ -171,5 +192,22 @@ impl PropValue {
             PropValue::StrList(v) => v.iter_mut().collect(),
             PropValue::StrMap(v) => v.iter_mut().map(|(_, t)| t).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_are_numbered_from_one_with_at_least_three_digits() {
+        assert_eq!(copy_id("device", 7, 500), "device-007");
+        assert_eq!(copy_id("device", 7, 5), "device-007");
+        assert_eq!(copy_id("device", 42, 10_000), "device-00042");
+        COUNTED.lock().unwrap().insert("gadget".into(), 20);
+        assert_eq!(copy_of("gadget-007"), Some(("gadget".into(), 20)));
+        assert_eq!(copy_of("gadget-7"), None);
+        assert_eq!(copy_of("gadget-021"), None);
+        assert_eq!(copy_of("other-007"), None);
     }
 }
