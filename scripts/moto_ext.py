@@ -1757,37 +1757,6 @@ def _iot_role_check(self: IoTResponse) -> None:
             )
 
 
-@_wrap(IoTResponse, "create_thing_group")
-def iot_create_thing_group(original: Callable[..., Any], self: IoTResponse) -> Any:
-    """CreateThingGroup records its ``tags`` (moto 5.2.5 ignored them)."""
-    result = original(self)
-    tags = self._get_param("tags") or []
-    if tags:
-        arn = json.loads(result)["thingGroupArn"] if isinstance(result, str) else None
-        if arn is None:
-            name = self._get_param("thingGroupName")
-            arn = next(
-                a for a, g in self.iot_backend.thing_groups.items()
-                if g.thing_group_name == name
-            )
-        _iot_tags(self.iot_backend)[arn] = {t["Key"]: t.get("Value", "") for t in tags}
-    return result
-
-
-@_wrap(IoTBackend, "delete_thing_group")
-def iot_delete_thing_group(
-    original: Callable[..., Any], self: IoTBackend, thing_group_name: str
-) -> Any:
-    """DeleteThingGroup drops the group's tags."""
-    arns = [
-        a for a, g in self.thing_groups.items() if g.thing_group_name == thing_group_name
-    ]
-    result = original(self, thing_group_name)
-    for arn in arns:
-        _iot_tags(self).pop(arn, None)
-    return result
-
-
 @_wrap(IoTResponse, "create_topic_rule")
 def iot_create_topic_rule_role(original: Callable[..., Any], self: IoTResponse) -> Any:
     """Strict ``role-delay`` (AWS IoT developer guide, "Granting an AWS IoT
