@@ -25,10 +25,11 @@ B. Tagging.
      (missing). moto already keeps IdentityPoolTags and returns them from
      DescribeIdentityPool; the tag calls use that map.
    - iot TagResource / UntagResource / ListTagsForResource (missing), and the
-     tags given to CreatePolicy (``tags``) and CreateTopicRule (the
-     ``x-amz-tagging`` header) are recorded (moto ignored them). Tags go when
-     the policy or rule is deleted; ReplaceTopicRule keeps them. Only policy
-     and rule ARNs are checked to exist; other iot ARNs are taken as given.
+     tags given to CreatePolicy and CreateThingGroup (``tags``) and
+     CreateTopicRule (the ``x-amz-tagging`` header) are recorded (moto ignored
+     them). Tags go when the policy, thing group or rule is deleted;
+     ReplaceTopicRule keeps them. Only policy, thing group and rule ARNs are
+     checked to exist; other iot ARNs are taken as given.
 C. iot DescribeEndpoint returns a stable address per account, region and
    endpoint type, derived from a hash of the three, so it is also the same
    after a restart or a reset (moto made a new random one on every call).
@@ -600,6 +601,8 @@ def _iot_tagged_arn(self: IoTResponse, arn: str) -> str:
         found = found and name in backend.policies
     elif kind == "rule":
         found = found and name in backend.rules
+    elif kind == "thinggroup":
+        found = found and arn in backend.thing_groups
     if not found:
         raise IotNotFound(f"Resource {arn} not found")
     return arn
@@ -650,6 +653,32 @@ def iot_create_policy(original: Callable[..., Any], self: IoTResponse) -> Any:
     return result
 
 
+@_wrap(IoTResponse, "create_thing_group")
+def iot_create_thing_group(original: Callable[..., Any], self: IoTResponse) -> Any:
+    """CreateThingGroup records its ``tags`` (moto 5.2.5 ignored them)."""
+    result = original(self)
+    tags = self._get_param("tags") or []
+    name = unquote(self.path.split("/thing-groups/")[-1])
+    for arn, group in self.iot_backend.thing_groups.items():
+        if tags and group.thing_group_name == name:
+            _iot_tags(self.iot_backend)[arn] = {t["Key"]: t.get("Value", "") for t in tags}
+    return result
+
+
+@_wrap(IoTBackend, "delete_thing_group")
+def iot_delete_thing_group(
+    original: Callable[..., Any], self: IoTBackend, thing_group_name: str
+) -> Any:
+    """DeleteThingGroup drops the group's tags."""
+    arns = [
+        a for a, g in self.thing_groups.items() if g.thing_group_name == thing_group_name
+    ]
+    result = original(self, thing_group_name)
+    for arn in arns:
+        _iot_tags(self).pop(arn, None)
+    return result
+
+
 @_wrap(IoTResponse, "create_topic_rule")
 def iot_create_topic_rule(original: Callable[..., Any], self: IoTResponse) -> Any:
     """CreateTopicRule records the tags of its ``x-amz-tagging`` header, a
@@ -685,6 +714,23 @@ def iot_delete_policy(
     original(self, policy_name)
     if arn:
         _iot_tags(self).pop(arn, None)
+
+
+@_wrap(IoTBackend, "_validation_delete")
+def iot_certificate_delete_check(
+    original: Callable[..., None], self: IoTBackend, cert: Any, force_delete: bool = False
+) -> None:
+    """DeleteCertificate's check of the certificate's policies looks at
+    certificate targets only: moto 5.2.5 took every policy target for a
+    certificate and failed (HTTP 500) while a policy was attached to a thing
+    group. AWS refuses the delete only for the certificate's own policies."""
+    others = {k: v for k, v in self.principal_policies.items() if ":cert/" not in k[0]}
+    for k in others:
+        del self.principal_policies[k]
+    try:
+        original(self, cert, force_delete)
+    finally:
+        self.principal_policies.update(others)
 
 
 # --- C. iot DescribeEndpoint ------------------------------------------------

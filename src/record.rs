@@ -6,6 +6,9 @@
 //! The record is a Secrets Manager secret named `<prefix>-iotstack-record` whose value is a JSON
 //! document `{"format_version":1,"prefix":P,"resources":[{"id","type","props"}]}`: each
 //! resource's kind and the resolved properties that find it again (sensitive ones left out).
+//! A record too large for a secret as it is (a fleet of hundreds of devices) is written as
+//! format 2, `{"format_version":2,"prefix":P,"deflated":"<base64>"}`: the same resources'
+//! JSON, deflated (see [`encode`]).
 //! Why a secret, of the places an account offers:
 //!
 //! - An IoT thing without a thing type (the stack's lock is one) holds three attributes of at most
@@ -54,7 +57,95 @@ pub fn secret_name(prefix: &str) -> String {
 struct Document {
     format_version: u32,
     prefix: String,
+    /// Format 1: the resources as they are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     resources: Vec<AppliedResource>,
+    /// Format 2: the resources' JSON, deflated and in base64, for a record too large as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deflated: Option<String>,
+}
+
+/// The most a secret's value holds: SecretString is "Length Constraints: Minimum length of 1.
+/// Maximum length of 65536" (Secrets Manager API reference, PutSecretValue / SecretValueEntry).
+pub const MAX_BYTES: usize = 65_536;
+
+/// The record's text: format 1 while it fits in a secret, else format 2. A fleet's copies
+/// differ by little more than their number and certificate id, so deflate shrinks them about
+/// 7.5 times: 500 devices (2,003 resources, 437 KB as they are) take 58 KB, and about 560
+/// devices are the most one record holds (a certificate id is 64 hex digits nothing predicts).
+fn encode(prefix: &str, resources: &[AppliedResource]) -> Result<String> {
+    let plain = Document {
+        format_version: 1,
+        prefix: prefix.to_string(),
+        resources: resources.to_vec(),
+        deflated: None,
+    };
+    let text = serde_json::to_string(&plain).map_err(|e| Error::Other(e.to_string()))?;
+    if text.len() <= MAX_BYTES {
+        return Ok(text);
+    }
+    use base64::Engine as _;
+    use std::io::Write as _;
+    // Each copy's resources side by side (device 7's thing, certificate, attachments): what
+    // they repeat of each other (a certificate's ARN) is then within deflate's 32 KB window.
+    let mut ordered = resources.to_vec();
+    ordered.sort_by_key(|r| copy_number(&r.id));
+    let json = serde_json::to_vec(&ordered).map_err(|e| Error::Other(e.to_string()))?;
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let bytes = z.write_all(&json).and_then(|_| z.finish());
+    let bytes = bytes.map_err(|e| Error::Other(e.to_string()))?;
+    let compact = Document {
+        format_version: 2,
+        prefix: prefix.to_string(),
+        resources: Vec::new(),
+        deflated: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+    };
+    let text = serde_json::to_string(&compact).map_err(|e| Error::Other(e.to_string()))?;
+    if text.len() > MAX_BYTES {
+        return Err(Error::Other(format!(
+            "the stack's record of {} resources takes {} bytes even deflated, more than the {MAX_BYTES} a secret holds; split the stack (fewer devices per stack)",
+            resources.len(),
+            text.len()
+        )));
+    }
+    Ok(text)
+}
+
+/// The number of a counted resource's copy (`device-thing-007`: 7), 0 for any other resource.
+fn copy_number(id: &str) -> usize {
+    id.rsplit_once('-')
+        .filter(|(_, n)| n.len() >= 3 && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Whether two records name the same resources, whatever their order (a deflated record keeps
+/// each copy's resources together).
+fn same(a: &[AppliedResource], b: &[AppliedResource]) -> bool {
+    fn sorted(r: &[AppliedResource]) -> Vec<&AppliedResource> {
+        let mut v: Vec<&AppliedResource> = r.iter().collect();
+        v.sort_by(|x, y| x.id.cmp(&y.id));
+        v
+    }
+    a.len() == b.len() && sorted(a) == sorted(b)
+}
+
+/// The resources of a record's text, of either format.
+fn decode(text: &str) -> std::result::Result<Vec<AppliedResource>, String> {
+    let doc: Document = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let Some(deflated) = doc.deflated else {
+        return Ok(doc.resources);
+    };
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(deflated)
+        .map_err(|e| e.to_string())?;
+    let mut json = Vec::new();
+    flate2::read::DeflateDecoder::new(&bytes[..])
+        .read_to_end(&mut json)
+        .map_err(|e| e.to_string())?;
+    serde_json::from_slice(&json).map_err(|e| e.to_string())
 }
 
 /// What this run knows of the record's secret, from its last answer about it: `load` learns it,
@@ -190,13 +281,12 @@ pub async fn load(ctx: &Ctx) -> Result<Vec<AppliedResource>> {
         .as_ref()
         .and_then(|v| v.secret_string())
         .unwrap_or_default();
-    let doc: Document = serde_json::from_str(text).map_err(|e| {
+    decode(text).map_err(|e| {
         Error::Other(format!(
             "the stack's record `{}` is not a record iotstack can read ({e}); delete it to start again",
             secret_name(&ctx.prefix)
         ))
-    })?;
-    Ok(doc.resources)
+    })
 }
 
 /// Writes `resources` as the stack's record (and the local cache), when it differs from
@@ -212,16 +302,11 @@ pub async fn save(
     let found = find(ctx).await.map_err(write)?;
     // A record found only in the local cache (written by an older iotstack) is written to AWS
     // even when it did not change.
-    if before == resources && matches!(found, Found::Ours(_)) {
+    if same(before, resources) && matches!(found, Found::Ours(_)) {
         ctx.record.set(found);
         return Ok(None);
     }
-    let doc = Document {
-        format_version: 1,
-        prefix: ctx.prefix.clone(),
-        resources: resources.to_vec(),
-    };
-    let text = serde_json::to_string(&doc).map_err(|e| Error::Other(e.to_string()))?;
+    let text = encode(&ctx.prefix, resources)?;
     let put = |arn: String| {
         ctx.clients
             .secrets
@@ -313,4 +398,89 @@ pub async fn remove(ctx: &Ctx) -> Result<()> {
         Missing::SECRETS.gone(r).map_err(delete)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The record of a fleet of `n` devices as `stacks/fleet.yaml` makes it.
+    fn fleet(n: usize) -> Vec<AppliedResource> {
+        let entry = |id: String, ty: &str, props: serde_json::Value, attrs: serde_json::Value| {
+            AppliedResource {
+                id,
+                type_name: ty.into(),
+                props: serde_json::from_value(props).unwrap(),
+                attrs: serde_json::from_value(attrs).unwrap(),
+            }
+        };
+        let mut out = Vec::new();
+        let mut things = Vec::new();
+        let mut certs = Vec::new();
+        let mut links = Vec::new();
+        let mut members = Vec::new();
+        for i in 1..=n {
+            let name = format!("fa-device-{i:03}");
+            // A certificate id is 64 hex digits that nothing else predicts.
+            let digest = <sha2::Sha256 as sha2::Digest>::digest(name.as_bytes());
+            let cert: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            let cert_arn = format!("arn:aws:iot:us-east-1:123456789012:cert/{cert}");
+            things.push(entry(
+                format!("device-thing-{i:03}"),
+                "iot_thing",
+                json!({"attributes": {}, "name": name, "tags": {"iotstack:stack": "fa"}}),
+                json!({"arn": format!("arn:aws:iot:us-east-1:123456789012:thing/{name}"), "name": name}),
+            ));
+            certs.push(entry(
+                format!("device-cert-{i:03}"),
+                "iot_certificate",
+                json!({"active": true, "common_name": name, "thing": name}),
+                json!({"arn": cert_arn, "id": cert}),
+            ));
+            links.push(entry(
+                format!("device-cert-thing-{i:03}"),
+                "iot_thing_principal",
+                json!({"principal": cert_arn, "thing": name}),
+                json!({}),
+            ));
+            members.push(entry(
+                format!("device-member-{i:03}"),
+                "iot_thing_group_member",
+                json!({"thing": name, "thing_group": "fa-fleet"}),
+                json!({}),
+            ));
+        }
+        // In the stack's order: every thing, then every certificate, ...
+        for kind in [things, certs, links, members] {
+            out.extend(kind);
+        }
+        out
+    }
+
+    #[test]
+    fn a_small_record_is_kept_as_it_is() {
+        let r = fleet(5);
+        let text = encode("fa", &r).unwrap();
+        assert!(text.starts_with(r#"{"format_version":1,"#), "{text}");
+        assert_eq!(decode(&text).unwrap(), r);
+    }
+
+    #[test]
+    fn a_500_device_fleet_is_deflated_into_a_secret_and_read_back() {
+        let r = fleet(500);
+        let plain = serde_json::to_string(&r).unwrap().len();
+        assert!(plain > MAX_BYTES, "{plain} bytes as they are");
+        let text = encode("fa", &r).unwrap();
+        assert!(text.len() <= MAX_BYTES, "{} bytes", text.len());
+        assert!(text.starts_with(r#"{"format_version":2,"#));
+        assert!(same(&decode(&text).unwrap(), &r));
+        assert!(!same(&decode(&text).unwrap(), &r[1..]));
+    }
+
+    #[test]
+    fn a_record_too_large_even_deflated_is_refused_before_it_is_written() {
+        let e = encode("fa", &fleet(2_000)).unwrap_err().to_string();
+        assert!(e.contains("more than the 65536 a secret holds"), "{e}");
+    }
 }

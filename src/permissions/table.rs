@@ -8,6 +8,7 @@ pub(super) const ROLE: &str = "arn:{partition}:iam::{account}:role/{}";
 /// those attached to the stack's roles.
 const MANAGED_POLICY: &str = "arn:{partition}:iam::*:policy/*";
 const THING: &str = "arn:{partition}:iot:{region}:{account}:thing/{}";
+const THING_GROUP: &str = "arn:{partition}:iot:{region}:{account}:thinggroup/{}";
 const IOT_POLICY: &str = "arn:{partition}:iot:{region}:{account}:policy/{}";
 const CERT: &str = "arn:{partition}:iot:{region}:{account}:cert/*";
 const RULE: &str = "arn:{partition}:iot:{region}:{account}:rule/{}";
@@ -229,6 +230,41 @@ pub static TABLE: &[KindPermissions] = &[
             grant(Read, &["iot:ListThingPrincipals"], Named("thing", THING)),
             grant(Create, &["iot:AttachThingPrincipal"], Any),
             grant(Delete, &["iot:DetachThingPrincipal"], Any),
+        ],
+    },
+    KindPermissions {
+        type_name: "iot_thing_group",
+        arn: Some(THING_GROUP),
+        grants: &[
+            grant(
+                Read,
+                &["iot:DescribeThingGroup", "iot:ListTagsForResource"],
+                Own,
+            ),
+            grant(Create, &["iot:CreateThingGroup", "iot:TagResource"], Own),
+            grant(Update, &["iot:UpdateThingGroup", "iot:TagResource"], Own),
+            grant(Delete, &["iot:DeleteThingGroup"], Own),
+        ],
+    },
+    KindPermissions {
+        type_name: "iot_thing_group_member",
+        arn: None,
+        grants: &[
+            grant(
+                Read,
+                &["iot:ListThingGroupsForThing"],
+                Named("thing", THING),
+            ),
+            grant(
+                Create,
+                &["iot:AddThingToThingGroup"],
+                Named("thing_group", THING_GROUP),
+            ),
+            grant(
+                Delete,
+                &["iot:RemoveThingFromThingGroup"],
+                Named("thing_group", THING_GROUP),
+            ),
         ],
     },
     KindPermissions {

@@ -1,15 +1,15 @@
 //! Attachments: a link between two IoT resources that is there or not, named by its two ends
 //! (both force a replacement) and owned by the stack that owns its ends. One implementation,
 //! [`Attachment`], serves every [`Link`]: `iot_policy_attachment` attaches an IoT policy to a
-//! target (a certificate ARN or a Cognito identity id), `iot_thing_principal` a certificate to a
-//! thing.
+//! target (a certificate ARN, a thing group ARN or a Cognito identity id), `iot_thing_principal`
+//! a certificate to a thing, `iot_thing_group_member` a thing to a thing group.
 
 use async_trait::async_trait;
 use serde_json::json;
 
 use super::{
-    iot_policy, iot_thing, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec,
-    PropType,
+    iot_policy, iot_thing, iot_thing_group, Ctx, Desired, Fetch, KindSpec, Manage, Observed,
+    Ownership, PropSpec, PropType,
 };
 use crate::aws::Missing;
 use crate::error::{AwsError, ResourceError};
@@ -96,7 +96,9 @@ const fn spec(type_name: &'static str, props: &'static [PropSpec]) -> KindSpec {
     }
 }
 
-/// An IoT policy attached to a target: a certificate ARN or a Cognito identity id.
+/// An IoT policy attached to a target: a certificate ARN, a thing group ARN (the policy then
+/// applies to every member's certificates) or a Cognito identity id. ListTargetsForPolicy lists
+/// all three.
 pub struct PolicyTarget;
 
 pub static POLICY_ATTACHMENT: KindSpec = spec(
@@ -111,7 +113,7 @@ pub static POLICY_ATTACHMENT: KindSpec = spec(
         PropSpec::required(
             "target",
             PropType::Str,
-            "a certificate ARN or a Cognito identity id, e.g. `${device-cert.arn}`",
+            "a certificate ARN, a thing group ARN or a Cognito identity id, e.g. `${device-cert.arn}` or `${fleet.arn}`",
         )
         .force_new(),
     ],
@@ -176,6 +178,47 @@ impl Link for ThingPrincipal {
     }
 }
 
+/// A thing in a thing group. Read from the thing's side (ListThingGroupsForThing): one call per
+/// member, however large the group.
+pub struct ThingGroupMember;
+
+pub static THING_GROUP_MEMBER: KindSpec = spec(
+    "iot_thing_group_member",
+    &[
+        PropSpec::required(
+            "thing",
+            PropType::Str,
+            "the thing name, e.g. `${device-thing.name}`",
+        )
+        .force_new(),
+        PropSpec::required(
+            "thing_group",
+            PropType::Str,
+            "the thing group name, e.g. `${fleet.name}`",
+        )
+        .force_new(),
+    ],
+);
+
+#[async_trait]
+impl Link for ThingGroupMember {
+    fn spec(&self) -> &'static KindSpec {
+        &THING_GROUP_MEMBER
+    }
+
+    async fn attached(&self, ctx: &Ctx, thing: &str) -> Result<Vec<String>, AwsError> {
+        iot_thing_group::groups_of(ctx, thing).await
+    }
+
+    async fn attach(&self, ctx: &Ctx, thing: &str, group: &str) -> Result<(), AwsError> {
+        iot_thing_group::add(ctx, thing, group).await
+    }
+
+    async fn detach(&self, ctx: &Ctx, thing: String, group: String) -> Result<usize, AwsError> {
+        iot_thing_group::remove(ctx, thing, group).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +252,17 @@ mod tests {
             .expect("attached");
         assert_eq!(o.attr("thing"), "p-thing");
         assert_eq!(o.attr("principal"), cert);
+    }
+
+    #[test]
+    fn a_thing_is_a_member_when_its_groups_list_the_group() {
+        let want = Desired::from_json(
+            "device-member",
+            json!({"thing": "p-device-001", "thing_group": "p-fleet"}),
+        );
+        let kind = Attachment(ThingGroupMember);
+        let o = kind.observe(vec!["p-fleet".into()], &want).expect("member");
+        assert_eq!(o.attr("thing_group"), "p-fleet");
+        assert!(kind.observe(vec!["other".into()], &want).is_none());
     }
 }

@@ -58,6 +58,7 @@ pub mod iot_endpoint;
 pub mod iot_identity_attachments;
 pub mod iot_policy;
 pub mod iot_thing;
+pub mod iot_thing_group;
 pub mod iot_topic_rule;
 pub mod lambda_function;
 pub mod lambda_function_url;
@@ -79,6 +80,8 @@ pub static REGISTRY: &[Kind] = &[
     Kind::Managed(&iot_certificate::IotCertificate),
     Kind::Managed(&attachment::Attachment(attachment::PolicyTarget)),
     Kind::Managed(&attachment::Attachment(attachment::ThingPrincipal)),
+    Kind::Managed(&iot_thing_group::IotThingGroup),
+    Kind::Managed(&attachment::Attachment(attachment::ThingGroupMember)),
     Kind::Managed(&iot_topic_rule::IotTopicRule),
     Kind::Managed(&sns_topic::SnsTopic),
     Kind::Managed(&sns_subscription::SnsEmailSubscription),

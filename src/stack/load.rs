@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::count;
 use super::model::{PropDecl, PropValue, ResourceDecl, Settings, Stack};
 use super::params::Sourced;
 use super::references::{self, Parsed};
@@ -62,7 +63,9 @@ impl Stack {
         let settings = get(top, "settings")
             .map(|s| l.settings(s))
             .unwrap_or_default();
-        let mut parsed = l.resources(&root, get(top, "resources"));
+        l.defaults = defaults.clone();
+        let parsed = l.resources(&root, get(top, "resources"));
+        let mut parsed = count::expand(parsed, &mut l.diags);
         references::link(&mut parsed, &mut l.diags);
         let resources = references::order(parsed, &mut l.diags);
         if !l.diags.is_empty() {
@@ -93,6 +96,8 @@ struct Loader<'a> {
     /// exists.
     root: Option<PathBuf>,
     diags: Vec<Diagnostic>,
+    /// `parameters:` defaults, for `count: ${devices}`.
+    defaults: BTreeMap<String, Sourced>,
 }
 
 impl<'a> Loader<'a> {
@@ -111,6 +116,7 @@ impl<'a> Loader<'a> {
             dir,
             root,
             diags: Vec::new(),
+            defaults: BTreeMap::new(),
         }
     }
 
@@ -264,6 +270,9 @@ impl<'a> Loader<'a> {
         let depends_on = get(map, "depends_on")
             .map(|d| self.depends_on(&id, d))
             .unwrap_or_default();
+        // A count that does not read is reported, and taken as 1 so that what depends on the
+        // resource being counted (`${index}`) is not reported too.
+        let count = get(map, "count").map(|c| self.count(&id, c).unwrap_or(1));
         let props_map = self.properties_map(&id, get(map, "properties"))?;
         let props = self.props(key, kind, props_map);
         let decl = ResourceDecl {
@@ -272,8 +281,64 @@ impl<'a> Loader<'a> {
             kind,
             props,
             deps: Vec::new(),
+            copy_of: None,
         };
-        Some(Parsed { decl, depends_on })
+        Some(Parsed {
+            decl,
+            depends_on,
+            count,
+        })
+    }
+
+    /// `count:`: a whole number from 1 to [`count::MAX`], or `${devices}`: IOTSTACK_DEVICES or
+    /// the `devices` parameter's default.
+    fn count(&mut self, id: &str, node: &Node) -> Option<usize> {
+        let what = format!("`{id}.count`");
+        let (n, origin) = match &node.value {
+            yaml::Value::Int(i) => (*i, self.at(node.pos)),
+            yaml::Value::Str(s) if s.trim() == "${devices}" => {
+                let given = match std::env::var("IOTSTACK_DEVICES") {
+                    Ok(v) => Sourced {
+                        value: v,
+                        origin: Origin::Flag("IOTSTACK_DEVICES".into()),
+                    },
+                    Err(_) => match self.defaults.get("devices") {
+                        Some(d) => d.clone(),
+                        None => {
+                            let m =
+                                format!("{what} is `${{devices}}`, but no device count is given");
+                            self.err(node.pos, m).hint = Some(
+                                "set IOTSTACK_DEVICES, or give `parameters: {devices: 500}`".into(),
+                            );
+                            return None;
+                        }
+                    },
+                };
+                let Ok(n) = given.value.trim().parse::<i64>() else {
+                    let m = format!(
+                        "{what}: the device count `{}` is not a whole number",
+                        given.value
+                    );
+                    self.diags.push(Diagnostic::error(given.origin, m));
+                    return None;
+                };
+                (n, given.origin)
+            }
+            _ => {
+                let m = format!(
+                    "{what} must be a whole number or `${{devices}}`, found {}",
+                    node.type_name()
+                );
+                self.err(node.pos, m);
+                return None;
+            }
+        };
+        if !(1..=count::MAX).contains(&n) {
+            let m = format!("{what} must be from 1 to {}, found {n}", count::MAX);
+            self.diags.push(Diagnostic::error(origin, m));
+            return None;
+        }
+        Some(n as usize)
     }
 
     fn resource_id(&mut self, key: &Key) {

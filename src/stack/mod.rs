@@ -3,6 +3,7 @@
 //!
 //! - `model`: what a loaded stack is, and its order, dependencies and lookups;
 //! - `load`: the YAML document read into the model;
+//! - `count`: a resource declared once with `count: N` expanded into its numbered copies;
 //! - `references`: `${id.attr}` and `depends_on` checked, dependencies and order;
 //! - `resolve`: a resource's properties rendered as the desired state;
 //! - `validate`: the offline checks behind `iotstack validate`, and name rules;
@@ -11,6 +12,7 @@
 //! - `source`: where the stack file and the files it names are read from (disk or built in);
 //! - `params`, `template`, `yaml`: parameters, `${...}` interpolation, the positioned YAML tree.
 
+pub mod count;
 mod load;
 mod model;
 pub mod params;

@@ -46,6 +46,7 @@ impl Default for Settings {
     }
 }
 
+#[derive(Clone)]
 pub struct ResourceDecl {
     pub id: String,
     pub origin: Origin,
@@ -53,14 +54,18 @@ pub struct ResourceDecl {
     pub props: Vec<PropDecl>,
     /// Resources this one refers to or names in `depends_on`.
     pub deps: Vec<String>,
+    /// For a copy of a counted resource (`count: N`): the id it was declared with.
+    pub copy_of: Option<String>,
 }
 
+#[derive(Clone)]
 pub struct PropDecl {
     pub spec: PropSpec,
     pub origin: Origin,
     pub value: PropValue,
 }
 
+#[derive(Clone)]
 pub enum PropValue {
     Str(Template),
     Bool(bool),

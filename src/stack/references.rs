@@ -12,6 +12,8 @@ use crate::resources::Kind;
 pub(super) struct Parsed {
     pub decl: ResourceDecl,
     pub depends_on: Vec<String>,
+    /// `count:`: the resource stands for this many numbered copies (see `count`).
+    pub count: Option<usize>,
 }
 
 /// Fills in every resource's dependencies, reporting references to what does not exist.

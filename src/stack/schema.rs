@@ -58,6 +58,10 @@ pub static PARAMETER_KEYS: &[Key] = &[
         "region",
         "AWS region when neither --region, AWS_REGION nor the profile sets one",
     ),
+    key(
+        "devices",
+        "the count a resource's `count: ${devices}` makes (IOTSTACK_DEVICES)",
+    ),
 ];
 
 /// `settings:`.
@@ -83,6 +87,10 @@ pub static RESOURCE_KEYS: &[Key] = &[
         "ids of resources to create before this one, beyond those its properties refer to",
     ),
     key("description", "what the resource is for (not sent to AWS)"),
+    key(
+        "count",
+        "how many numbered copies of the resource to make (`id-001`, ...; `${index}` is the copy's number): a whole number, or `${devices}`",
+    ),
 ];
 
 /// What a resource id looks like (the loader checks the same rule).
@@ -134,7 +142,11 @@ fn top_properties() -> Map<String, Value> {
                 let props = PARAMETER_KEYS
                     .iter()
                     .map(|p| {
-                        let s = json!({"type": ["string", "null"], "description": p.doc});
+                        let types = match p.name {
+                            "devices" => json!(["integer", "string", "null"]),
+                            _ => json!(["string", "null"]),
+                        };
+                        let s = json!({"type": types, "description": p.doc});
                         (p.name.to_string(), s)
                     })
                     .collect::<Map<_, _>>();
@@ -166,6 +178,10 @@ fn resource_schema() -> Value {
                 "items": {"type": "string", "pattern": RESOURCE_ID_PATTERN},
             }),
             "description" => text(),
+            "count" => json!({"oneOf": [
+                {"type": "integer", "minimum": 1, "maximum": super::count::MAX},
+                {"type": "string", "pattern": "^\\$\\{devices\\}$"},
+            ]}),
             other => unreachable!("resource key `{other}` has no schema"),
         };
         props.insert(k.name.into(), described(schema, k.doc));

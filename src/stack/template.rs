@@ -20,6 +20,8 @@ pub const PARAMS: &[&str] = &[
     "region",
     "account",
     "partition",
+    // The copy number of a counted resource (`count: N`), replaced when the stack is loaded.
+    "index",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

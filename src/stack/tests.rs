@@ -364,3 +364,82 @@ fn shipped_policies_follow_the_region_partition() {
     }
     assert!(checked > 10, "{checked} policy files");
 }
+
+fn counted(count: &str, extra: &str) -> Result<Stack, Vec<Diagnostic>> {
+    let text = format!(
+        "version: 1\nresources:\n  group:\n    type: iot_thing_group\n    properties:\n      name: ${{prefix}}-fleet\n  thing:\n    type: iot_thing\n    count: {count}\n    properties:\n      name: ${{prefix}}-device-${{index}}\n  member:\n    type: iot_thing_group_member\n    count: {count}\n    properties:\n      thing: ${{thing.name}}\n      thing_group: ${{group.name}}\n{extra}"
+    );
+    Stack::parse(Path::new("s.yaml"), &text)
+}
+
+#[test]
+fn a_counted_resource_is_expanded_into_numbered_copies_that_refer_index_by_index() {
+    let stack = counted("12", "").unwrap_or_else(|d| panic!("{d:?}"));
+    assert_eq!(stack.resources.len(), 1 + 12 + 12);
+    let thing = stack.get("thing-007").expect("copy 7");
+    assert_eq!(thing.copy_of.as_deref(), Some("thing"));
+    let name = thing.name_template().unwrap();
+    assert_eq!(name.parts.last(), Some(&template::Part::Lit("007".into())));
+    let member = stack.get("member-012").expect("copy 12");
+    let mut deps = member.deps.clone();
+    deps.sort();
+    assert_eq!(deps, vec!["group".to_string(), "thing-012".to_string()]);
+    assert!(stack.get("thing").is_none() && stack.get("thing-000").is_none());
+    assert!(stack.get("thing-013").is_none());
+}
+
+fn refused(r: Result<Stack, Vec<Diagnostic>>) -> Vec<Diagnostic> {
+    match r {
+        Ok(_) => panic!("the stack was accepted"),
+        Err(d) => d,
+    }
+}
+
+#[test]
+fn a_bad_count_is_reported_where_it_is_written() {
+    let diags = refused(counted("0", ""));
+    assert_eq!(diags.len(), 2, "{diags:?}");
+    assert_eq!(diags[0].origin, at(9, 12));
+    assert!(diags[0]
+        .message
+        .contains("`thing.count` must be from 1 to 10000, found 0"));
+    let diags = refused(counted("many", ""));
+    assert_eq!(diags[0].origin, at(9, 12));
+    assert!(diags[0]
+        .message
+        .contains("must be a whole number or `${devices}`"));
+    let diags = refused(counted("${devices}", ""));
+    assert!(
+        diags[0].message.contains("no device count is given"),
+        "{diags:?}"
+    );
+}
+
+#[test]
+fn counted_resources_refer_only_to_copies_of_the_same_count() {
+    let other = "  other:\n    type: iot_thing_group_member\n    count: 3\n    properties:\n      thing: ${thing.name}\n      thing_group: ${group.name}\n";
+    let diags = refused(counted("2", other));
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0].origin, at(22, 7));
+    assert!(diags[0]
+        .message
+        .contains("refers to `thing` (count 2), but `other` has count 3"));
+    let whole = "  whole:\n    type: iot_thing_group_member\n    properties:\n      thing: ${thing.name}\n      thing_group: x-${index}\n";
+    let diags = refused(counted("2", whole));
+    assert_eq!(diags.len(), 2, "{diags:?}");
+    assert!(diags[0]
+        .message
+        .contains("refers to the counted resource `thing`"));
+    assert!(diags[1]
+        .message
+        .contains("uses `${index}`, but `whole` has no `count`"));
+}
+
+#[test]
+fn the_fleet_stack_has_its_default_device_count() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/fleet.yaml");
+    let stack = Stack::load(&path).unwrap_or_else(|d| panic!("{d:?}"));
+    // The group, the policy and its attachment to the group; four resources per device.
+    assert_eq!(stack.resources.len(), 3 + 4 * 500);
+    assert!(stack.get("device-member-500").is_some());
+}

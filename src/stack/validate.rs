@@ -285,13 +285,31 @@ impl Stack {
     }
 
     /// Offline checks that need the parameters: every derived name must follow its AWS rule.
+    /// The copies of a counted resource are reported once: the first copy whose name breaks the
+    /// rule, and how many others do.
     pub fn check_names(&self, p: &Params) -> Result<(), Vec<Diagnostic>> {
         let values = p.values("us-east-1", "000000000000");
-        let diags: Vec<Diagnostic> = self
-            .resources
-            .iter()
-            .filter_map(|r| name_problem(r, p, &values))
-            .collect();
+        let mut diags: Vec<Diagnostic> = Vec::new();
+        let mut copies: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for r in &self.resources {
+            let Some(d) = name_problem(r, p, &values) else {
+                continue;
+            };
+            match r.copy_of.as_deref().map(|c| (c, copies.get_mut(c))) {
+                Some((_, Some((_, more)))) => *more += 1,
+                Some((c, None)) => {
+                    copies.insert(c, (diags.len(), 0));
+                    diags.push(d);
+                }
+                None => diags.push(d),
+            }
+        }
+        for (declared, (at, more)) in copies {
+            if more > 0 {
+                let d = &mut diags[at];
+                d.message = format!("{} (and {more} other copies of `{declared}`)", d.message);
+            }
+        }
         if diags.is_empty() {
             Ok(())
         } else {

@@ -14,6 +14,7 @@ mod doctor_crosscheck;
 mod duplicates;
 mod faults;
 mod fidelity;
+mod fleet;
 mod harness;
 mod live;
 mod lock;
