@@ -467,21 +467,31 @@ pub fn foreign_ids(stack: &Stack, live: &[Live]) -> std::collections::BTreeSet<S
     out
 }
 
-/// Deletes every live resource of the stack, dependents before what they depend on.
+/// The resource of `id`'s dependencies whose deletion removes `id` with it (its kind's
+/// `deleted_with`), when destroy deletes that one: then `id` needs no call of its own.
+fn goes_with(
+    stack: &Stack,
+    id: &str,
+    deleted: &std::collections::BTreeSet<String>,
+) -> Option<String> {
+    let decl = stack.get(id)?;
+    let parents = decl.kind.spec().deleted_with;
+    decl.deps.iter().find_map(|d| {
+        let kind = stack.get(d)?.kind.type_name();
+        (parents.contains(&kind) && deleted.contains(d)).then(|| d.clone())
+    })
+}
+
+/// Deletes every live resource of the stack the stack owns, all at once: each kind's delete
+/// first removes what AWS requires gone before it (a policy's targets, a certificate's things
+/// and policies, a role's inline policies), so no resource waits for another's deletion. What
+/// AWS deletes with its parent (a topic's subscriptions, a pool's clients and users) makes no
+/// call of its own when its parent is deleted here.
 pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) -> Result<Outcome> {
     let (stack, live, ctx) = (w.stack, w.live, w.ctx.clone());
     let mut first = Outcome::default();
     delete_orphans(w, &reporter, &mut first).await?;
     let order = stack.order();
-    let nodes: Vec<(String, Vec<String>)> = stack
-        .resources
-        .iter()
-        .map(|r| (r.id.clone(), r.deps.clone()))
-        .collect();
-    let reverse: BTreeMap<String, Vec<String>> = graph::dependents(&nodes)
-        .into_iter()
-        .map(|(k, v)| (k, v.into_iter().collect()))
-        .collect();
     let seen: BTreeMap<String, Live> = live
         .iter()
         .map(|l| (l.desired.id.clone(), l.clone()))
@@ -489,14 +499,25 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
     // Destroy never deletes, or detaches anything from, what the stack does not own: a resource
     // without the stack's mark, nor what belongs to such a resource.
     let foreign = foreign_ids(stack, live);
+    let deleted: std::collections::BTreeSet<String> = order
+        .iter()
+        .filter(|id| !foreign.contains(*id))
+        .filter(|id| stack.get(id).is_some_and(|d| d.kind.managed().is_some()))
+        .filter(|id| seen.get(*id).is_some_and(|l| l.observed.is_some()))
+        .cloned()
+        .collect();
+    // What goes with its parent is reported once its parent is deleted.
+    let after: BTreeMap<String, Vec<String>> = order
+        .iter()
+        .filter_map(|id| Some((id.clone(), vec![goes_with(stack, id, &deleted)?])))
+        .collect();
     let ctx_dir = ctx.state_dir.clone();
-    let mut rev_order = order.clone();
-    rev_order.reverse();
-    let (done, failed) = graph::walk(&rev_order, &reverse, bound, |id, _| {
+    let (done, failed) = graph::walk(&order, &after, bound, |id, _| {
         let kind = stack.get(id).expect("ordered ids come from the stack").kind;
         // Data sources are only read: nothing of theirs is deleted.
         let kind = kind.managed();
-        let l = seen.get(id).cloned().filter(|_| !foreign.contains(id));
+        let l = seen.get(id).cloned().filter(|_| deleted.contains(id));
+        let parent = goes_with(stack, id, &deleted);
         let ctx = ctx.clone();
         let reporter = reporter.clone();
         let id = id.to_string();
@@ -518,8 +539,18 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
             let t0 = Instant::now();
             let type_name = kind.spec().type_name;
             reporter.started(&id, type_name, Action::Delete);
-            let kind = Kind::Managed(kind);
-            match step(&ctx, kind, &desired, Some(have), Action::Delete, &[]).await {
+            let r = match parent {
+                Some(p) => Ok(Step {
+                    action: Action::Delete,
+                    observed: None,
+                    notes: vec![format!("deleted with `{p}`")],
+                }),
+                None => {
+                    let kind = Kind::Managed(kind);
+                    step(&ctx, kind, &desired, Some(have), Action::Delete, &[]).await
+                }
+            };
+            match r {
                 Ok(s) => {
                     let (elapsed, notes) = (t0.elapsed(), &s.notes[..]);
                     reporter.finished(&id, type_name, Action::Delete, Done { elapsed, notes });

@@ -89,8 +89,12 @@ pub struct StackArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
-    /// How many independent AWS steps may run at once
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    /// How many independent AWS steps may run at once (AWS's per-operation rates are kept by
+    /// pacing every request, whatever this says)
+    // A stack of a few dozen resources never waits for a slot at 32; what bounds a larger one
+    // is AWS's rates, which `aws::rate` paces each request under (AWS IoT's control-plane
+    // quotas), not a small fixed number of steps.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallelism: u16,
 }
 

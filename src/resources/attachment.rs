@@ -93,6 +93,7 @@ const fn spec(type_name: &'static str, props: &'static [PropSpec]) -> KindSpec {
         ownership: Ownership::Parent,
         missing: Missing::IOT,
         facts: &[],
+        deleted_with: &[],
     }
 }
 

@@ -19,6 +19,7 @@ pub static SPEC: KindSpec = KindSpec {
     ownership: Ownership::None,
     missing: Missing(&[]),
     facts: &[],
+    deleted_with: &[],
 };
 
 /// The `aws:userid` values of every request the caller's principal makes. GetCallerIdentity's

@@ -59,6 +59,7 @@ pub static SPEC: KindSpec = KindSpec {
     missing: Missing::COGNITO,
     // No second identity pool under the stack's name carries its mark (see `keep`).
     facts: &["unique"],
+    deleted_with: &[],
 };
 
 fn provider(want: &Desired) -> CognitoIdentityProvider {

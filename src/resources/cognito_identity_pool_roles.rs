@@ -36,6 +36,10 @@ pub static SPEC: KindSpec = KindSpec {
     ownership: Ownership::Parent,
     missing: Missing::COGNITO,
     facts: &[],
+    // The roles are a setting of the identity pool (SetIdentityPoolRoles on its id), gone with
+    // it: "Deletes an identity pool. Once a pool is deleted, users will not be able to
+    // authenticate with the pool" (Cognito Identity API reference, DeleteIdentityPool).
+    deleted_with: &["cognito_identity_pool"],
 };
 
 /// The roles to set: the pool's current ones with the stack's two over them (an empty

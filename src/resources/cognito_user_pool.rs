@@ -103,6 +103,7 @@ pub static SPEC: KindSpec = KindSpec {
     missing: Missing::COGNITO,
     // No second pool under the stack's name carries its mark (see `keep`).
     facts: &["unique"],
+    deleted_with: &[],
 };
 
 fn password_policy(want: &Desired) -> PasswordPolicyType {

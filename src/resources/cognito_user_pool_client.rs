@@ -54,6 +54,10 @@ pub static SPEC: KindSpec = KindSpec {
     ownership: Ownership::Parent,
     missing: Missing::COGNITO,
     facts: &[],
+    // A pool's app clients and users exist only in it: "After you delete a user pool, users can
+    // no longer sign in to any associated applications" and Cognito deletes "all resources from
+    // deleted user pools" (Cognito API reference, DeleteUserPool).
+    deleted_with: &["cognito_user_pool"],
 };
 
 fn flows(want: &Desired) -> Vec<ExplicitAuthFlowsType> {

@@ -319,11 +319,20 @@ impl Manage for IamRole {
 
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let name = have.attr("name");
-        // Names only: a role cannot be deleted while it has inline policies.
-        let inline = SPEC.missing.found(inline_policy_names(ctx, name).await)?;
-        delete_inline(ctx, name, inline.unwrap_or_default()).await?;
-        let managed = SPEC.missing.found(managed_policies(ctx, name).await)?;
-        detach_managed(ctx, name, managed.unwrap_or_default()).await?;
+        // "You must delete [...] inline policies (DeleteRolePolicy) [and] detach managed policies
+        // (DetachRolePolicy)" before DeleteRole (IAM API reference, DeleteRole). The two lists,
+        // then the deletes and detaches, are independent of each other: each pair is one round
+        // trip.
+        let (inline, managed) =
+            futures::join!(inline_policy_names(ctx, name), managed_policies(ctx, name));
+        let inline = SPEC.missing.found(inline)?.unwrap_or_default();
+        let managed = SPEC.missing.found(managed)?.unwrap_or_default();
+        let (deleted, detached) = futures::join!(
+            delete_inline(ctx, name, inline),
+            detach_managed(ctx, name, managed)
+        );
+        deleted?;
+        detached?;
         delete_after_detach("DeleteRole", &["DeleteConflict"], SPEC.missing, || {
             ctx.clients.iam.delete_role().role_name(name).send()
         })

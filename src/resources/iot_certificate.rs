@@ -58,6 +58,7 @@ pub static SPEC: KindSpec = KindSpec {
     ownership: Ownership::LocalKey,
     missing: Missing::IOT,
     facts: &[],
+    deleted_with: &[],
 };
 
 /// How far the local clock may be from AWS's: requests signed further off are refused
@@ -350,16 +351,25 @@ impl Manage for IotCertificate {
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let (cid, arn) = (have.attr("id"), have.attr("arn"));
         let iot = &ctx.clients.iot;
+        // DeleteCertificate needs the certificate detached from its things and policies and
+        // INACTIVE (AWS IoT API reference, DeleteCertificate): both lists, then both kinds of
+        // detach, go at once.
         let things = iot.list_principal_things().principal(arn).into_paginator();
-        let things = things.items().send().try_collect().await;
-        let things = SPEC.missing.found(things.op("ListPrincipalThings"))?;
-        let links = things.into_iter().flatten().map(|t| (t, arn.to_string()));
-        iot_thing::detach(ctx, links).await?;
         let policies = iot.list_attached_policies().target(arn).into_paginator();
-        let policies = policies.items().send().try_collect().await;
+        let (things, policies) = futures::join!(
+            things.items().send().try_collect(),
+            policies.items().send().try_collect()
+        );
+        let things = SPEC.missing.found(things.op("ListPrincipalThings"))?;
         let policies = SPEC.missing.found(policies.op("ListAttachedPolicies"))?;
+        let links = things.into_iter().flatten().map(|t| (t, arn.to_string()));
         let names = policies.into_iter().flatten().filter_map(|p| p.policy_name);
-        iot_policy::detach(ctx, names.map(|p| (p, arn.to_string()))).await?;
+        let (from_things, from_policies) = futures::join!(
+            iot_thing::detach(ctx, links),
+            iot_policy::detach(ctx, names.map(|p| (p, arn.to_string())))
+        );
+        from_things?;
+        from_policies?;
         let deactivate = iot.update_certificate().certificate_id(cid);
         let deactivate = deactivate
             .new_status(CertificateStatus::Inactive)

@@ -19,6 +19,7 @@ pub static SPEC: KindSpec = KindSpec {
     ownership: Ownership::None,
     missing: Missing::IOT,
     facts: &[],
+    deleted_with: &[],
 };
 
 fn endpoint_type(want: &Desired) -> &str {

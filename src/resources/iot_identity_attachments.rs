@@ -36,6 +36,10 @@ pub static SPEC: KindSpec = KindSpec {
     ownership: Ownership::Parent,
     missing: Missing::IOT,
     facts: &["all_identities_attached"],
+    // The policy's own delete detaches it from every target first, these identities included
+    // ("You must detach the policy from all targets before deleting it": AWS IoT API reference,
+    // DeletePolicy; see `iot_policy`).
+    deleted_with: &["iot_policy"],
 };
 
 /// Every identity of the pool, guests included. (ListIdentities has no paginator in the SDK: the

@@ -136,14 +136,23 @@ impl Manage for IotPolicy {
 
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let name = have.attr("name");
-        let links = targets(ctx, name).await?.into_iter();
-        let detached = detach(ctx, links.map(|t| (name.to_string(), t))).await?;
-        let versions = SPEC.missing.found(versions(ctx, name).await)?;
+        // DeletePolicy needs the policy detached from every target and its versions other than
+        // the default deleted (AWS IoT API reference, DeletePolicy); the two lists, then the
+        // detaches and the version deletes, are independent: one round trip each.
+        let (links, versions) = futures::join!(targets(ctx, name), versions(ctx, name));
+        let links = links?.into_iter();
+        let versions = SPEC.missing.found(versions)?;
         let old = versions
             .into_iter()
             .flatten()
             .filter(|v| !v.is_default_version());
-        delete_versions(ctx, name, old.filter_map(|v| v.version_id).collect()).await?;
+        let old: Vec<String> = old.filter_map(|v| v.version_id).collect();
+        let (detached, deleted) = futures::join!(
+            detach(ctx, links.map(|t| (name.to_string(), t))),
+            delete_versions(ctx, name, old)
+        );
+        let detached = detached?;
+        deleted?;
         let conflicts = ["DeleteConflictException"];
         delete_after_detach("DeletePolicy", &conflicts, SPEC.missing, || {
             ctx.clients.iot.delete_policy().policy_name(name).send()

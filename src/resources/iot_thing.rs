@@ -33,6 +33,7 @@ pub static SPEC: KindSpec = KindSpec {
     ownership: Ownership::Attribute,
     missing: Missing::IOT,
     facts: &[],
+    deleted_with: &[],
 };
 
 /// Every principal (certificate ARN) attached to the thing.

@@ -26,6 +26,7 @@ pub static SPEC: KindSpec = KindSpec {
     ownership: Ownership::Parent,
     missing: Missing::LAMBDA,
     facts: &[],
+    deleted_with: &[],
 };
 
 /// The regions where Lambda has no function URLs (Lambda developer guide, "Creating and managing

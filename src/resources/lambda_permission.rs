@@ -39,6 +39,10 @@ pub static SPEC: KindSpec = KindSpec {
     ownership: Ownership::Parent,
     missing: Missing::LAMBDA,
     facts: &[],
+    // A permission is a statement of its function's resource-based policy: "When you delete a
+    // function the associated access policy is also deleted" (Lambda API reference,
+    // DeleteFunction).
+    deleted_with: &["lambda_function"],
 };
 
 /// A string, or the first of a list of strings.

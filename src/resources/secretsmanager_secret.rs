@@ -65,6 +65,7 @@ pub static SPEC: KindSpec = KindSpec {
     ownership: Ownership::Tag,
     missing: Missing::SECRETS,
     facts: &[],
+    deleted_with: &[],
 };
 
 fn sm_tags(want: &Desired) -> Vec<Tag> {

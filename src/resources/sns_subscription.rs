@@ -28,6 +28,8 @@ pub static SPEC: KindSpec = KindSpec {
     ownership: Ownership::Parent,
     missing: Missing::SNS,
     facts: &[],
+    // "Deletes a topic and all its subscriptions" (SNS API reference, DeleteTopic).
+    deleted_with: &["sns_topic"],
 };
 
 #[async_trait]

@@ -23,6 +23,9 @@ pub struct KindSpec {
     /// Facts the kind always wants true, whatever the stack says (a user confirmed, its
     /// password in its secret): properties compared like any other.
     pub facts: &'static [&'static str],
+    /// Kinds whose deletion removes this resource with it (an SNS topic its subscriptions): when
+    /// destroy deletes the parent this resource belongs to, it makes no call of its own.
+    pub deleted_with: &'static [&'static str],
 }
 
 impl KindSpec {
@@ -44,6 +47,7 @@ impl KindSpec {
             ownership: Ownership::Tag,
             missing,
             facts: &[],
+            deleted_with: &[],
         }
     }
 

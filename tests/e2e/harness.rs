@@ -326,6 +326,15 @@ pub struct World {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// The calls the latency proxy saw: each operation with its count, the most open at once, and
+/// the critical path (the longest chain of calls one after another) with its operations.
+pub struct ProxyCalls {
+    pub operations: std::collections::BTreeMap<String, u64>,
+    pub critical_path: u64,
+    pub max_in_flight: u64,
+    pub chain: Vec<String>,
+}
+
 impl World {
     pub fn new() -> World {
         let emu = Emulator::start();
@@ -359,6 +368,39 @@ impl World {
         let mut w = World::with_endpoint(Some(emu), endpoint);
         w._proxy = Some(proxy);
         w
+    }
+
+    /// From now on, the world's calls go through the latency proxy, whose latency is long beside
+    /// the emulator's own time to answer (on a busy machine), so that calls made at once overlap
+    /// and a call made after another starts after it: the critical path counts round trips.
+    pub fn behind_proxy(&mut self, latency_ms: u32) {
+        let emu = self._emu.as_ref().expect("an emulator").endpoint.clone();
+        let proxy = LatencyProxy::start(&emu, latency_ms);
+        self.endpoint = proxy.endpoint.clone();
+        self._proxy = Some(proxy);
+    }
+
+    /// What the calls through the proxy since the last call of this were (scripts/latency_proxy.py,
+    /// `/__stats`); its counters start again.
+    pub fn proxy_calls(&self) -> ProxyCalls {
+        let proxy = &self._proxy.as_ref().expect("the latency proxy").endpoint;
+        let stats = emulator_get(proxy, "/__stats");
+        emulator_post(proxy, "/__reset", &serde_json::Value::Null);
+        let operations = stats["operations"].as_object().expect("operations");
+        let chain = stats["critical_path_ops"].as_array().cloned();
+        ProxyCalls {
+            operations: operations
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                .collect(),
+            critical_path: stats["critical_path"].as_u64().expect("critical_path"),
+            max_in_flight: stats["max_in_flight"].as_u64().expect("max_in_flight"),
+            chain: chain
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|o| o.as_str().map(str::to_string))
+                .collect(),
+        }
     }
 
     /// A world whose emulator is reached through the fault proxy ([`LatencyProxy::with_faults`]).

@@ -212,13 +212,16 @@ async fn a_lock_left_by_a_killed_run_blocks_changes_until_broken() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_or_sigterm_stops_the_run_and_releases_the_lock() {
-    let w = World::with_latency(150);
+    // Slow calls, so that three of them after the lock (the reads' two waves, and one more)
+    // land among the creates or deletes, which take several calls more, even now that destroy
+    // deletes everything at once.
+    let w = World::with_latency(400);
     let aws = w.live().await;
     for (verb, sig, name) in [("apply", "-INT", "SIGINT"), ("destroy", "-TERM", "SIGTERM")] {
         let child = start(&w, verb, &["--yes"]);
         until_locked(&w, &aws).await;
         // Into the work itself: past discovery, among the creates or deletes.
-        tokio::time::sleep(Duration::from_millis(2500)).await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
         signal(&child, sig);
         let r = finish(child).code(130);
         r.stderr_has(&format!(

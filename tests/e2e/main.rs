@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod cognito;
 mod credentials;
+mod destroy_fast;
 mod device_bundle;
 mod device_chain;
 mod doctor;

@@ -2,11 +2,9 @@
 //! pools, identity pools and certificates, it makes the same calls as in an empty account, none
 //! of them a listing of the account, and its reads form two waves after connecting.
 
-use std::collections::BTreeMap;
+use serde_json::json;
 
-use serde_json::{json, Value};
-
-use crate::harness::{emulator_get, emulator_post, LatencyProxy, World};
+use crate::harness::{emulator_post, ProxyCalls, World};
 
 /// Other resources put in the account: the 1,000 user pools, 1,000 identity pools and
 /// 5,000 certificates, seeded straight into the emulator (scripts/moto_ext.py, patch N).
@@ -14,34 +12,10 @@ const USER_POOLS: usize = 1000;
 const IDENTITY_POOLS: usize = 1000;
 const CERTIFICATES: usize = 5000;
 
-/// What one no-op plan asked of AWS: each operation with its count, and the critical path.
-struct Calls {
-    operations: BTreeMap<String, u64>,
-    critical_path: u64,
-    chain: Vec<String>,
-}
-
-fn no_op_plan(w: &World) -> Calls {
-    let proxy = &w._proxy.as_ref().expect("the latency proxy").endpoint;
-    emulator_post(proxy, "/__reset", &Value::Null);
+fn no_op_plan(w: &World) -> ProxyCalls {
+    w.proxy_calls();
     w.plan_is_clean();
-    let stats = emulator_get(proxy, "/__stats");
-    let operations = stats["operations"]
-        .as_object()
-        .expect("operations")
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-        .collect();
-    let chain = stats["critical_path_ops"].as_array().cloned();
-    Calls {
-        operations,
-        critical_path: stats["critical_path"].as_u64().expect("critical_path"),
-        chain: chain
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|o| o.as_str().map(str::to_string))
-            .collect(),
-    }
+    w.proxy_calls()
 }
 
 /// Fills the account with pools and certificates that are not the stack's.
@@ -69,13 +43,7 @@ fn crowd(w: &World) {
 async fn a_no_op_plan_costs_the_same_in_a_crowded_account_and_reads_in_two_waves() {
     let mut w = World::new();
     w.apply();
-    // The plans go through the latency proxy, whose latency is long beside the emulator's own
-    // time to answer (on a busy machine), so that the calls of one wave overlap and a wave
-    // starts only after the one it waits for: the critical path counts round trips.
-    let emu = w._emu.as_ref().expect("an emulator").endpoint.clone();
-    let proxy = LatencyProxy::start(&emu, 250);
-    w.endpoint = proxy.endpoint.clone();
-    w._proxy = Some(proxy);
+    w.behind_proxy(250);
     let empty = no_op_plan(&w);
 
     crowd(&w);

@@ -1,0 +1,56 @@
+//! Destroy at the limit AWS sets: every resource's delete starts at once (each kind's delete
+//! first removes what AWS requires gone before it), and what AWS deletes with its parent (a
+//! topic's subscriptions, a user pool's app client and users, an identity pool's roles, a
+//! function's permission) makes no call of its own.
+
+use crate::harness::World;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_deletes_at_once_and_leaves_what_goes_with_its_parent_to_it() {
+    let mut w = World::new();
+    w.apply();
+    w.behind_proxy(250);
+    let out = w.destroy();
+    let calls = w.proxy_calls();
+    w.assert_nothing_left().await;
+    let ops = &calls.operations;
+    for gone in [
+        "sns:Unsubscribe",
+        "cognito-idp:DeleteUserPoolClient",
+        "cognito-idp:AdminDeleteUser",
+        "cognito-identity:SetIdentityPoolRoles",
+        "lambda:RemovePermission",
+    ] {
+        assert!(!ops.contains_key(gone), "{gone} was called: {ops:?}");
+    }
+    for deleted in [
+        "sns:DeleteTopic",
+        "cognito-idp:DeleteUserPool",
+        "cognito-identity:DeleteIdentityPool",
+        "lambda:DeleteFunction",
+        "iam:DeleteRole",
+        "iot:DeleteCertificate",
+        "iot:DeletePolicy",
+    ] {
+        assert!(
+            ops.contains_key(deleted),
+            "{deleted} was not called: {ops:?}"
+        );
+    }
+    // What goes with its parent is still reported as deleted, and says with what.
+    let said = out.all();
+    assert!(said.contains("deleted with `alert-topic`"), "{said}");
+    // All five roles' deletes, and the two functions', ran at the same time: the most
+    // requests open at once is at least the deletes that start together.
+    let in_flight = calls.max_in_flight;
+    assert!(
+        in_flight >= 7,
+        "at most {in_flight} requests at once: {ops:?}"
+    );
+    // The chain of calls one after another: connect, lock, the reads' two waves, the longest
+    // delete (a certificate: its two lists, its detaches, INACTIVE, the delete), the record's
+    // removal and the lock's release, with room for the conflicts AWS IoT answers while a
+    // detach propagates; far below the 28 calls of a destroy in reverse dependency order.
+    let (path, chain) = (calls.critical_path, calls.chain.join(" > "));
+    assert!(path <= 14, "critical path {path}: {chain}");
+}
