@@ -482,11 +482,12 @@ fn goes_with(
     })
 }
 
-/// Deletes every live resource of the stack the stack owns, all at once: each kind's delete
-/// first removes what AWS requires gone before it (a policy's targets, a certificate's things
-/// and policies, a role's inline policies), so no resource waits for another's deletion. What
-/// AWS deletes with its parent (a topic's subscriptions, a pool's clients and users) makes no
-/// call of its own when its parent is deleted here.
+/// Deletes every live resource the stack owns, at once but for the links between two of them
+/// (attachments), which go first: each kind's delete itself removes what AWS requires gone
+/// before it (a policy's other targets, a certificate's things and policies, a role's inline
+/// policies), so no other resource waits for another's deletion. What AWS deletes with its
+/// parent (a topic's subscriptions, a pool's clients and users) makes no call of its own when
+/// its parent is deleted here.
 pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) -> Result<Outcome> {
     let (stack, live, ctx) = (w.stack, w.live, w.ctx.clone());
     let mut first = Outcome::default();
@@ -506,11 +507,25 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
         .filter(|id| seen.get(*id).is_some_and(|l| l.observed.is_some()))
         .cloned()
         .collect();
-    // What goes with its parent is reported once its parent is deleted.
-    let after: BTreeMap<String, Vec<String>> = order
-        .iter()
-        .filter_map(|id| Some((id.clone(), vec![goes_with(stack, id, &deleted)?])))
-        .collect();
+    // What goes with its parent is reported once its parent is deleted. A resource waits for
+    // the links to it that make calls of their own (an attachment of its policy, its thing's
+    // principal, a group's policy): AWS refuses to delete a policy still attached ("You must
+    // detach the policy from all targets", DeletePolicy) or a certificate still attached
+    // (DeleteCertificate), and a link outliving one of its ends can no longer be removed.
+    let mut after: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for id in &deleted {
+        let Some(decl) = stack.get(id) else { continue };
+        if let Some(parent) = goes_with(stack, id, &deleted) {
+            after.entry(id.clone()).or_default().push(parent);
+            continue;
+        }
+        if decl.kind.spec().ownership != crate::resources::Ownership::Parent {
+            continue;
+        }
+        for end in decl.deps.iter().filter(|d| deleted.contains(*d)) {
+            after.entry(end.clone()).or_default().push(id.clone());
+        }
+    }
     let ctx_dir = ctx.state_dir.clone();
     let (done, failed) = graph::walk(&order, &after, bound, |id, _| {
         let kind = stack.get(id).expect("ordered ids come from the stack").kind;

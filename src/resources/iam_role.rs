@@ -320,19 +320,16 @@ impl Manage for IamRole {
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let name = have.attr("name");
         // "You must delete [...] inline policies (DeleteRolePolicy) [and] detach managed policies
-        // (DetachRolePolicy)" before DeleteRole (IAM API reference, DeleteRole). The two lists,
-        // then the deletes and detaches, are independent of each other: each pair is one round
-        // trip.
+        // (DetachRolePolicy)" before DeleteRole (IAM API reference, DeleteRole). The two lists
+        // are reads and go together; the changes to the role stay one after another, since IAM
+        // rejects "multiple requests to change this object [...] submitted simultaneously"
+        // (ConcurrentModificationException, IAM API reference, common to its write actions).
         let (inline, managed) =
             futures::join!(inline_policy_names(ctx, name), managed_policies(ctx, name));
         let inline = SPEC.missing.found(inline)?.unwrap_or_default();
         let managed = SPEC.missing.found(managed)?.unwrap_or_default();
-        let (deleted, detached) = futures::join!(
-            delete_inline(ctx, name, inline),
-            detach_managed(ctx, name, managed)
-        );
-        deleted?;
-        detached?;
+        delete_inline(ctx, name, inline).await?;
+        detach_managed(ctx, name, managed).await?;
         delete_after_detach("DeleteRole", &["DeleteConflict"], SPEC.missing, || {
             ctx.clients.iam.delete_role().role_name(name).send()
         })
