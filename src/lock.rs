@@ -297,12 +297,6 @@ pub struct Lock {
     iot: aws_sdk_iot::Client,
     name: String,
     holder: Holder,
-    /// The lock thing's version when this run read it back as its own: the release deletes
-    /// that version without reading it again. A thing taken over with `--break-lock` since
-    /// (UpdateThing) has another version, and DeleteThing "is rejected with a
-    /// VersionConflictException" (DeleteThing, `expectedVersion`, AWS IoT API reference): then
-    /// the release reads it to see whose it is.
-    version: i64,
     released: tokio::sync::Mutex<bool>,
 }
 
@@ -320,17 +314,17 @@ impl Lock {
         r
     }
 
+    /// Reads whose lock it is, then deletes it at the version read. Not at the version this
+    /// run took it at: a lock broken, released and taken by a third run is a new thing, whose
+    /// version starts again, and deleting it by version alone would delete that run's lock.
     async fn release_once(&self) -> Result<Released, AwsError> {
-        let mut known = Some(self.version);
         for _ in 0..ATTEMPTS {
-            let version = match known.take() {
-                Some(v) => v,
-                None => match read(&self.iot, &self.name).await? {
-                    None => return Ok(Released::Released),
-                    Some((h, _)) if h.id != self.holder.id => return Ok(Released::TakenOver(h)),
-                    Some((_, v)) => v,
-                },
+            let Some((h, version)) = read(&self.iot, &self.name).await? else {
+                return Ok(Released::Released);
             };
+            if h.id != self.holder.id {
+                return Ok(Released::TakenOver(h));
+            }
             let r = self
                 .iot
                 .delete_thing()
@@ -344,7 +338,7 @@ impl Lock {
                 // exist" (DeleteThing, AWS IoT API reference); a not-found answer means the same.
                 Ok(_) => return Ok(Released::Released),
                 Err(e) if Missing::IOT.is(&e) => return Ok(Released::Released),
-                // Changed since it was read (taken over, say): look again.
+                // Changed since it was read: look again.
                 Err(e) if code_is(&e, "VersionConflictException") => continue,
                 Err(e) => return Err(e),
             }
@@ -423,12 +417,11 @@ pub async fn acquire(ctx: &Ctx, operation: &str, break_lock: bool) -> Result<Hel
         }
         // Read back: the lock is this run's only if the thing names it.
         match read(&iot, &name).await.map_err(aws)? {
-            Some((h, version)) if h.id == me.id => {
+            Some((h, _)) if h.id == me.id => {
                 let lock = Lock {
                     iot,
                     name,
                     holder: me,
-                    version,
                     released: tokio::sync::Mutex::new(false),
                 };
                 return Ok(Held {
