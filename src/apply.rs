@@ -61,8 +61,54 @@ fn resource_err(action: &'static str, kind: &dyn Manage, id: &str, source: Resou
 
 struct Step {
     action: Action,
+    /// What is live after the step. While `check` runs, what the write answered: the
+    /// attributes other resources refer to (ids, ARNs), which is all they need to go on.
     observed: Option<Observed>,
     notes: Vec<String>,
+    /// The read-back of what was written, still running beside the resource's dependents.
+    check: Option<Check>,
+}
+
+/// A read-back in flight: what AWS reports of a resource once it is written.
+type Check = tokio::task::JoinHandle<Result<Observed>>;
+
+impl Step {
+    fn done(action: Action, observed: Option<Observed>, notes: Vec<String>) -> Step {
+        Step {
+            action,
+            observed,
+            notes,
+            check: None,
+        }
+    }
+}
+
+/// Waits for the read-backs still running after a walk: each one's answer replaces what its
+/// write answered, and a read-back that does not match what was written fails the run like
+/// any other step (its dependents are already written by then; the next apply repairs them).
+async fn settle(
+    done: &mut BTreeMap<String, Step>,
+    failed: &mut Vec<(String, Error)>,
+    stack: &Stack,
+    reporter: &Arc<dyn Reporter>,
+) {
+    for (id, s) in done.iter_mut() {
+        let Some(check) = s.check.take() else {
+            continue;
+        };
+        match check.await {
+            Ok(Ok(back)) => {
+                s.notes.extend(back.notes.iter().cloned());
+                s.observed = Some(back);
+            }
+            Ok(Err(e)) => {
+                let type_name = stack.get(id).map(|d| d.kind.type_name()).unwrap_or("");
+                reporter.failed(id, type_name, s.action, &e);
+                failed.push((id.clone(), e));
+            }
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
+    }
 }
 
 /// Applies `plan`. `live` is what discovery saw; references are resolved again as resources
@@ -184,7 +230,7 @@ pub async fn apply(
         .iter()
         .map(|l| (l.desired.id.clone(), l.observed.clone()))
         .collect();
-    let (done, failed) = graph::walk(
+    let (mut done, mut failed) = graph::walk(
         &order,
         &deps,
         bound,
@@ -236,6 +282,7 @@ pub async fn apply(
         },
     )
     .await;
+    settle(&mut done, &mut failed, stack, &reporter).await;
     if !failed.is_empty() {
         // What this run made before it failed is recorded too, so that it is found (and deleted
         // if it leaves the stack) from any machine; nothing the record held is forgotten.
@@ -308,10 +355,10 @@ async fn create_or_take(
     kind: &'static dyn Manage,
     want: &crate::resources::Desired,
     action: &'static str,
-) -> Result<()> {
+) -> Result<BTreeMap<String, String>> {
     let id = want.id.as_str();
     let Err(e) = kind.create(ctx, want).await else {
-        return Ok(());
+        return Ok(BTreeMap::new());
     };
     let taken = e
         .aws()
@@ -350,11 +397,11 @@ async fn create_or_take(
         .await
         .map_err(|e| resource_err(action, kind, id, e))?;
     }
-    Ok(())
+    Ok(have.attrs)
 }
 
 async fn step(
-    ctx: &Ctx,
+    ctx: &Arc<Ctx>,
     kind: Kind,
     want: &crate::resources::Desired,
     have: Option<Observed>,
@@ -365,13 +412,11 @@ async fn step(
     let mut notes = Vec::new();
     // Data sources are only read: their plan is always to leave them.
     let Some(kind) = kind.managed().filter(|_| action != Action::NoOp) else {
-        return Ok(Step {
-            action: Action::NoOp,
-            observed: have,
-            notes,
-        });
+        return Ok(Step::done(Action::NoOp, have, notes));
     };
-    match (action, &have) {
+    // What the write tells of the resource: the attributes its create answered, or those of
+    // the resource it changed (an update keeps a resource's ids and ARNs).
+    let answered = match (action, &have) {
         (Action::Foreign, _) => {
             return Err(Error::Refused(format!(
                 "{} `{id}` ({}): a resource of that name exists but is not owned by this stack (it lacks the `iotstack:stack` mark); it was left untouched, and what depends on it was not applied. To take it into the stack: iotstack apply --adopt {id}",
@@ -388,6 +433,7 @@ async fn step(
             })
             .await
             .map_err(|e| resource_err("updating", kind, id, e))?;
+            h.attrs.clone()
         }
         (Action::Replace, Some(h)) => {
             notes.extend(
@@ -395,7 +441,7 @@ async fn step(
                     .await
                     .map_err(|e| resource_err("replacing (delete)", kind, id, e))?,
             );
-            create_or_take(ctx, kind, want, "replacing (create)").await?;
+            create_or_take(ctx, kind, want, "replacing (create)").await?
         }
         (Action::Delete, Some(h)) => {
             notes.extend(
@@ -403,18 +449,50 @@ async fn step(
                     .await
                     .map_err(|e| resource_err("deleting", kind, id, e))?,
             );
-            return Ok(Step {
-                action,
-                observed: None,
-                notes,
-            });
+            return Ok(Step::done(action, None, notes));
         }
         // A creation, or a resource that is not there.
         _ => create_or_take(ctx, kind, want, "creating").await?,
+    };
+    // Read back what was written, by the ids the write answered (no listing), beside the
+    // dependents when the write answered every attribute they may refer to; else first.
+    let answered: BTreeMap<String, String> = answered
+        .into_iter()
+        .filter(|(k, v)| kind.spec().attrs.contains(&k.as_str()) && !v.is_empty())
+        .collect();
+    let mut read_as = want.clone();
+    read_as.recorded.extend(answered.clone());
+    let known = kind.spec().attrs.iter().all(|a| answered.contains_key(*a));
+    let check = read_back(ctx.clone(), kind, read_as, answered.clone());
+    if !known {
+        let back = check.await?;
+        notes.extend(back.notes.iter().cloned());
+        return Ok(Step::done(action, Some(back), notes));
     }
-    // Read back what was written.
+    let early = Observed {
+        props: want.props.clone(),
+        attrs: answered,
+        notes: Vec::new(),
+    };
+    Ok(Step {
+        action,
+        observed: Some(early),
+        notes,
+        check: Some(tokio::spawn(check)),
+    })
+}
+
+/// Reads back what was written: it must be there, as the stack wants it, with the ids and ARNs
+/// its write answered (`answered`), which dependents may already be using.
+async fn read_back(
+    ctx: Arc<Ctx>,
+    kind: &'static dyn Manage,
+    want: crate::resources::Desired,
+    answered: BTreeMap<String, String>,
+) -> Result<Observed> {
+    let id = want.id.as_str();
     let back = kind
-        .read(ctx, want)
+        .read(&ctx, &want)
         .await
         .map_err(|e| resource_err("reading back", kind, id, e))?;
     let unread = |message: String| {
@@ -429,7 +507,7 @@ async fn step(
             "the resource was written but cannot be read back".into(),
         ));
     };
-    let left: Vec<String> = plan::changes(Kind::Managed(kind), want, &back)
+    let left: Vec<String> = plan::changes(Kind::Managed(kind), &want, &back)
         .iter()
         .filter(|c| !c.after_unknown)
         .map(|c| c.property.clone())
@@ -440,12 +518,15 @@ async fn step(
             left.join(", ")
         )));
     }
-    notes.extend(back.notes.iter().cloned());
-    Ok(Step {
-        action,
-        observed: Some(back),
-        notes,
-    })
+    let moved: Vec<String> = answered
+        .iter()
+        .filter(|(k, v)| back.attrs.get(*k).is_some_and(|b| b != *v))
+        .map(|(k, v)| format!("{k} `{}` (the write answered `{v}`)", back.attr(k)))
+        .collect();
+    if !moved.is_empty() {
+        return Err(unread(format!("AWS reports {}", moved.join(", "))));
+    }
+    Ok(back)
 }
 
 /// The ids of live resources the stack does not own: those without its mark, and those whose
@@ -545,21 +626,17 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
                 }),
             ) = (kind, l)
             else {
-                return Ok(Step {
-                    action: Action::NoOp,
-                    observed: None,
-                    notes: vec![],
-                });
+                return Ok(Step::done(Action::NoOp, None, vec![]));
             };
             let t0 = Instant::now();
             let type_name = kind.spec().type_name;
             reporter.started(&id, type_name, Action::Delete);
             let r = match parent {
-                Some(p) => Ok(Step {
-                    action: Action::Delete,
-                    observed: None,
-                    notes: vec![format!("deleted with `{p}`")],
-                }),
+                Some(p) => Ok(Step::done(
+                    Action::Delete,
+                    None,
+                    vec![format!("deleted with `{p}`")],
+                )),
                 None => {
                     let kind = Kind::Managed(kind);
                     step(&ctx, kind, &desired, Some(have), Action::Delete, &[]).await
