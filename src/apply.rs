@@ -282,34 +282,52 @@ pub async fn apply(
         },
     )
     .await;
-    settle(&mut done, &mut failed, stack, &reporter).await;
+    // Resources the stack no longer declares (removed, or renamed) are deleted only once what
+    // replaces them exists, newest first: a failure on the way leaves the old one in place.
+    // The record lists the new resources before any orphan goes, so that a run stopped in
+    // between still finds both. It is written beside the last read-backs: it keeps the stack's
+    // properties and the ids and ARNs the writes answered, which the read-backs confirm.
+    let with_orphans = now_recorded(w, &observed(&done), w.orphans);
+    let walked = failed.is_empty();
+    let saving = async {
+        if walked {
+            Some(crate::record::save(&w.ctx, w.recorded, &with_orphans).await)
+        } else {
+            None
+        }
+    };
+    let (_, saved) = tokio::join!(settle(&mut done, &mut failed, stack, &reporter), saving);
     if !failed.is_empty() {
         // What this run made before it failed is recorded too, so that it is found (and deleted
         // if it leaves the stack) from any machine; nothing the record held is forgotten.
-        let made: BTreeMap<String, Option<Observed>> = done
-            .iter()
-            .map(|(k, s)| (k.clone(), s.observed.clone()))
-            .collect();
         let mut keep = w.recorded.to_vec();
-        for r in now_recorded(w, &made, w.orphans) {
+        for r in now_recorded(w, &observed(&done), w.orphans) {
             if !keep.contains(&r) {
                 keep.push(r);
             }
         }
+        let before = match &saved {
+            Some(Ok(_)) => &with_orphans[..],
+            _ => w.recorded,
+        };
         // The run's own error is the one to report.
-        let _ = crate::record::save(&w.ctx, w.recorded, &keep).await;
+        let _ = crate::record::save(&w.ctx, before, &keep).await;
     }
     let mut out = finish(done, failed)?;
-    // Resources the stack no longer declares (removed, or renamed) are deleted only once what
-    // replaces them exists, newest first: a failure on the way leaves the old one in place.
-    // The record lists the new resources before any orphan goes, so that a run stopped in
-    // between still finds both.
-    let with_orphans = now_recorded(w, &out.live, w.orphans);
-    record(w, w.recorded, &with_orphans, &mut out).await?;
+    if let Some(note) = saved.transpose()?.flatten() {
+        out.notes.push(("record".to_string(), note));
+    }
     delete_orphans(w, &reporter, &mut out).await?;
     let now = now_recorded(w, &out.live, &[]);
     record(w, &with_orphans, &now, &mut out).await?;
     Ok(out)
+}
+
+/// What each step left live, as far as it is known.
+fn observed(done: &BTreeMap<String, Step>) -> BTreeMap<String, Option<Observed>> {
+    done.iter()
+        .map(|(k, s)| (k.clone(), s.observed.clone()))
+        .collect()
 }
 
 fn finish(done: BTreeMap<String, Step>, failed: Vec<(String, Error)>) -> Result<Outcome> {
