@@ -225,7 +225,7 @@ pub async fn apply(
 ) -> Result<Outcome> {
     let (stack, values, live, ctx) = (w.stack, w.values, w.live, w.ctx.clone());
     let order = stack.order();
-    let deps = stack.deps();
+    let deps = stack.apply_deps();
     let seen: BTreeMap<String, Option<Observed>> = live
         .iter()
         .map(|l| (l.desired.id.clone(), l.observed.clone()))
@@ -237,7 +237,9 @@ pub async fn apply(
         |id, so_far: &BTreeMap<String, Step>| {
             let decl = stack.get(id).expect("ordered ids come from the stack");
             let known = Stack::known(so_far, |v| &v.observed);
-            let want = decl.resolve(values, &Stack::lookup(&known));
+            let lookup = Stack::lookup(&known);
+            let lookup = |r: &str, a: &str| lookup(r, a).or_else(|| stack.ahead(r, a, values));
+            let want = decl.resolve(values, &lookup);
             let have = seen.get(id).cloned().flatten();
             let kind = decl.kind;
             // With every reference now resolved, the plan's action and changes are confirmed

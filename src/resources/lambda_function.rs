@@ -46,7 +46,9 @@ pub static SPEC: KindSpec = KindSpec::tagged(
         PropSpec::optional("runtime", PropType::Str, "the runtime (default python3.12)"),
         PropSpec::optional("timeout", PropType::Int, "seconds (default 30)").range(1, 900),
         PropSpec::optional("description", PropType::Str, "a description"),
-        PropSpec::optional("environment", PropType::StrMap, "environment variables"),
+        // Lambda keeps environment variables as text ("Environment variable key-value pairs",
+        // CreateFunction): nothing they name need exist when the function is created.
+        PropSpec::optional("environment", PropType::StrMap, "environment variables").by_value(),
     ],
     NameRule::ascii(64, "-_", "a Lambda function name"),
     Missing::LAMBDA,

@@ -147,8 +147,9 @@ impl NameRule {
 }
 
 /// Extra tags a taggable resource may be given in the stack file; the stack tag is added to them.
+/// Tags are text: a tag that names a resource needs it to exist no more than any other string.
 pub static TAGS: PropSpec =
-    PropSpec::optional("tags", PropType::StrMap, "extra tags: key -> value");
+    PropSpec::optional("tags", PropType::StrMap, "extra tags: key -> value").by_value();
 
 /// The tag every taggable resource carries; its value is the prefix.
 pub const STACK_TAG: &str = "iotstack:stack";
@@ -183,6 +184,10 @@ pub struct PropSpec {
     pub force_new: bool,
     /// The value is never shown.
     pub sensitive: bool,
+    /// The property holds what it refers to as text only (tags, environment variables): the
+    /// resource it names need not exist first, so apply does not wait for a resource whose name
+    /// the stack gives (see `Stack::apply_deps`).
+    pub by_value: bool,
     pub doc: &'static str,
     /// The smallest and largest value AWS accepts, for an `Int` property; checked offline, so a
     /// value always fits the `i32` the SDK takes.
@@ -197,6 +202,7 @@ impl PropSpec {
             required: true,
             force_new: false,
             sensitive: false,
+            by_value: false,
             doc,
             range: None,
         }
@@ -211,6 +217,12 @@ impl PropSpec {
 
     pub const fn force_new(mut self) -> Self {
         self.force_new = true;
+        self
+    }
+
+    /// See [`PropSpec::by_value`].
+    pub const fn by_value(mut self) -> Self {
+        self.by_value = true;
         self
     }
 

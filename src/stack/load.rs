@@ -281,6 +281,7 @@ impl<'a> Loader<'a> {
             kind,
             props,
             deps: Vec::new(),
+            depends_on: Vec::new(),
             copy_of: None,
         };
         Some(Parsed {

@@ -54,6 +54,8 @@ pub struct ResourceDecl {
     pub props: Vec<PropDecl>,
     /// Resources this one refers to or names in `depends_on`.
     pub deps: Vec<String>,
+    /// Those it names in `depends_on`.
+    pub depends_on: Vec<String>,
     /// For a copy of a counted resource (`count: N`): the id it was declared with.
     pub copy_of: Option<String>,
 }
@@ -119,6 +121,48 @@ impl Stack {
             .iter()
             .map(|r| (r.id.clone(), r.deps.clone()))
             .collect()
+    }
+
+    /// What apply waits for: [`Stack::deps`], but for a resource referred to only for its name,
+    /// when the stack gives that name without referring to anything (known before the resource
+    /// exists: [`Stack::ahead`]) and only in properties that hold it as text
+    /// ([`PropSpec::by_value`]: tags, environment variables). `depends_on` always waits.
+    pub fn apply_deps(&self) -> BTreeMap<String, Vec<String>> {
+        let by_value_only = |r: &ResourceDecl, d: &str| {
+            let mut refs = r.props.iter().flat_map(|p| {
+                let ts = p.value.templates().into_iter();
+                ts.flat_map(move |t| t.refs().map(move |(id, a)| (p.spec.by_value, id, a)))
+            });
+            let mut any = false;
+            let only = refs.all(|(by_value, id, a)| {
+                any |= id == d;
+                id != d || (by_value && a == "name")
+            });
+            any && only && self.name_ahead(d).is_some() && !r.depends_on.iter().any(|x| x == d)
+        };
+        self.resources
+            .iter()
+            .map(|r| {
+                let deps = r.deps.iter().filter(|d| !by_value_only(r, d));
+                (r.id.clone(), deps.cloned().collect())
+            })
+            .collect()
+    }
+
+    /// The name of `id` when the stack gives it from parameters alone (no reference).
+    fn name_ahead(&self, id: &str) -> Option<&Template> {
+        let d = self.get(id)?;
+        let t = d.name_template()?;
+        let named = d.kind.spec().attrs.contains(&"name");
+        (named && t.refs().next().is_none()).then_some(t)
+    }
+
+    /// Answers `${id.name}` before the resource exists, when the stack gives its name from
+    /// parameters alone (its `name` attribute is the name it is created with).
+    pub fn ahead(&self, id: &str, attr: &str, values: &BTreeMap<String, String>) -> Option<String> {
+        let t = self.name_ahead(id).filter(|_| attr == "name")?;
+        let (name, unknown) = t.render(values, &|_, _| None, false);
+        (!unknown && !name.is_empty()).then_some(name)
     }
 
     /// Answers `${id.attr}` from what is known about the stack's resources (`None` for a

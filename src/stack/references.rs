@@ -24,6 +24,7 @@ pub(super) fn link(parsed: &mut [Parsed], diags: &mut Vec<Diagnostic>) {
         .collect();
     for p in parsed.iter_mut() {
         p.decl.deps = dependencies(p, &kinds, diags).into_iter().collect();
+        p.decl.depends_on = p.depends_on.clone();
     }
 }
 

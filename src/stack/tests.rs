@@ -44,6 +44,48 @@ fn the_default_stack_orders_what_aws_needs_first() {
     assert!(deps("device-cert").contains(&"device-thing".to_string()));
 }
 
+#[test]
+fn apply_does_not_wait_for_a_name_given_in_advance_and_used_as_text() {
+    let text = "version: 1\nresources:\n  policy:\n    type: iot_policy\n    properties:\n      name: ${prefix}-p\n      document: p.json\n  thing:\n    type: iot_thing\n    properties:\n      name: ${prefix}-t\n  group:\n    type: iot_thing_group\n    depends_on: [thing]\n    properties:\n      name: g\n      tags:\n        Policy: ${policy.name}\n        Thing: ${thing.name}\n  attached:\n    type: iot_policy_attachment\n    properties:\n      policy: ${policy.name}\n      target: ${thing.arn}\n";
+    let dir = tempdir();
+    std::fs::write(
+        dir.join("p.json"),
+        r#"{"Version":"2012-10-17","Statement":[]}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("s.yaml"), text).unwrap();
+    let stack = Stack::load(&dir.join("s.yaml")).unwrap_or_else(|d| panic!("{d:?}"));
+    let deps = stack.apply_deps();
+    // A tag naming the policy needs no policy yet; `depends_on` always waits.
+    assert_eq!(deps["group"], vec!["thing".to_string()]);
+    // Attaching the policy needs it to exist.
+    let mut attached = deps["attached"].clone();
+    attached.sort();
+    assert_eq!(attached, vec!["policy".to_string(), "thing".to_string()]);
+    let values: std::collections::BTreeMap<String, String> =
+        [("prefix".to_string(), "p".to_string())].into();
+    assert_eq!(
+        stack.ahead("policy", "name", &values).as_deref(),
+        Some("p-p")
+    );
+    assert_eq!(stack.ahead("policy", "arn", &values), None);
+    // What every plan does: the default stack's app secret names the identities' IoT policy in
+    // a tag, and the attach function in its environment; neither waits for it.
+    let stack = default_stack();
+    let deps = stack.apply_deps();
+    let waits = |id: &str, on: &str| deps[id].iter().any(|d| d == on);
+    assert!(!waits("app-secret", "identity-iot-policy"));
+    assert!(!waits("attach-function", "identity-iot-policy"));
+    assert!(waits("app-secret", "identity-pool"));
+    assert!(waits("identity-attachments", "identity-iot-policy"));
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("iotstack-deps-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn at(line: usize, col: usize) -> Origin {
     Origin::File {
         path: PathBuf::from("s.yaml"),
