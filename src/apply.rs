@@ -11,7 +11,7 @@ use crate::discover::{Live, Orphan};
 use crate::error::{Error, ResourceError, Result};
 use crate::graph;
 use crate::plan::{self, Action, Plan, Planned, PropChange};
-use crate::resources::{Changes, Ctx, Kind, Manage, Observed, Update};
+use crate::resources::{Changes, Created, Ctx, Kind, Manage, Observed, Update};
 use crate::stack::Stack;
 use crate::state::AppliedResource;
 
@@ -302,16 +302,18 @@ fn marked(have: &Observed, prefix: &str) -> bool {
 /// Creates `want`. When a create whose name must be unique answers that the name is taken (the
 /// SDK's retry of a request whose first answer was lost: the first one made it) and what holds
 /// the name carries the stack's mark, it is the stack's own: it is taken and brought to `want`.
-/// Anything else that holds the name is left alone, and the create's error stands.
+/// Anything else that holds the name is left alone, and the create's error stands. Returns what
+/// the create told of the resource; for one taken, the attributes its read found.
 async fn create_or_take(
     ctx: &Ctx,
     kind: &'static dyn Manage,
     want: &crate::resources::Desired,
     action: &'static str,
-) -> Result<()> {
+) -> Result<Created> {
     let id = want.id.as_str();
-    let Err(e) = kind.create(ctx, want).await else {
-        return Ok(());
+    let e = match kind.create(ctx, want).await {
+        Ok(created) => return Ok(created),
+        Err(e) => e,
     };
     let taken = e
         .aws()
@@ -350,7 +352,7 @@ async fn create_or_take(
         .await
         .map_err(|e| resource_err(action, kind, id, e))?;
     }
-    Ok(())
+    Ok(have.created(kind.spec()))
 }
 
 async fn step(
@@ -371,6 +373,7 @@ async fn step(
             notes,
         });
     };
+    let mut created = Created::new();
     match (action, &have) {
         (Action::Foreign, _) => {
             return Err(Error::Refused(format!(
@@ -395,7 +398,7 @@ async fn step(
                     .await
                     .map_err(|e| resource_err("replacing (delete)", kind, id, e))?,
             );
-            create_or_take(ctx, kind, want, "replacing (create)").await?;
+            created = create_or_take(ctx, kind, want, "replacing (create)").await?;
         }
         (Action::Delete, Some(h)) => {
             notes.extend(
@@ -410,11 +413,14 @@ async fn step(
             });
         }
         // A creation, or a resource that is not there.
-        _ => create_or_take(ctx, kind, want, "creating").await?,
+        _ => created = create_or_take(ctx, kind, want, "creating").await?,
     }
-    // Read back what was written.
+    // Read back what was written: a new resource by what its create told (its id, its ARN), as
+    // the stack's record would give them, rather than by listing the account.
+    let mut written = want.clone();
+    written.recorded.extend(created);
     let back = kind
-        .read(ctx, want)
+        .read(ctx, &written)
         .await
         .map_err(|e| resource_err("reading back", kind, id, e))?;
     let unread = |message: String| {
