@@ -11,7 +11,7 @@ use crate::discover::{Live, Orphan};
 use crate::error::{Error, ResourceError, Result};
 use crate::graph;
 use crate::plan::{self, Action, Plan, Planned, PropChange};
-use crate::resources::{Changes, Ctx, Kind, Manage, Observed, Update};
+use crate::resources::{Changes, Created, Ctx, Kind, Manage, Observed, Update};
 use crate::stack::Stack;
 use crate::state::AppliedResource;
 
@@ -369,16 +369,18 @@ fn marked(have: &Observed, prefix: &str) -> bool {
 /// Creates `want`. When a create whose name must be unique answers that the name is taken (the
 /// SDK's retry of a request whose first answer was lost: the first one made it) and what holds
 /// the name carries the stack's mark, it is the stack's own: it is taken and brought to `want`.
-/// Anything else that holds the name is left alone, and the create's error stands.
+/// Anything else that holds the name is left alone, and the create's error stands. Returns what
+/// the create told of the resource; for one taken, the attributes its read found.
 async fn create_or_take(
     ctx: &Ctx,
     kind: &'static dyn Manage,
     want: &crate::resources::Desired,
     action: &'static str,
-) -> Result<BTreeMap<String, String>> {
+) -> Result<Created> {
     let id = want.id.as_str();
-    let Err(e) = kind.create(ctx, want).await else {
-        return Ok(BTreeMap::new());
+    let e = match kind.create(ctx, want).await {
+        Ok(created) => return Ok(created),
+        Err(e) => e,
     };
     let taken = e
         .aws()
@@ -417,7 +419,7 @@ async fn create_or_take(
         .await
         .map_err(|e| resource_err(action, kind, id, e))?;
     }
-    Ok(have.attrs)
+    Ok(have.created(kind.spec()))
 }
 
 async fn step(
@@ -453,7 +455,7 @@ async fn step(
             })
             .await
             .map_err(|e| resource_err("updating", kind, id, e))?;
-            h.attrs.clone()
+            h.created(kind.spec())
         }
         (Action::Replace, Some(h)) => {
             notes.extend(

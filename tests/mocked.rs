@@ -828,6 +828,7 @@ async fn create_function(rule: &Rule) -> Result<(), AwsError> {
     iotstack::resources::lambda_function::LambdaFunction
         .create(&c, &want)
         .await
+        .map(drop)
         .map_err(aws_only)
 }
 

@@ -143,7 +143,7 @@ async fn do_repair(
                     })
                     .await
                 }
-                None => kind.create(ctx, &live.desired).await,
+                None => kind.create(ctx, &live.desired).await.map(drop),
             }
         }
         Repair::Attach { policy, target } => Ok(iot_policy::attach(ctx, policy, target).await?),

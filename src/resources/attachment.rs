@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::{
-    iot_policy, iot_thing, iot_thing_group, Ctx, Desired, Fetch, KindSpec, Manage, Observed,
-    Ownership, PropSpec, PropType,
+    iot_policy, iot_thing, iot_thing_group, Created, Ctx, Desired, Fetch, KindSpec, Manage,
+    Observed, Ownership, PropSpec, PropType,
 };
 use crate::aws::Missing;
 use crate::error::{AwsError, ResourceError};
@@ -69,10 +69,11 @@ impl<L: Link> Fetch for Attachment<L> {
 
 #[async_trait]
 impl<L: Link> Manage for Attachment<L> {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    /// A link has no attributes of its own.
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let (to, what) = self.ends();
         self.0.attach(ctx, want.str(to), want.str(what)).await?;
-        Ok(())
+        Ok(Created::new())
     }
 
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {

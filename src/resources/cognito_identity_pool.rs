@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_cognitoidentity::operation::create_identity_pool::CreateIdentityPoolOutput;
 use aws_sdk_cognitoidentity::operation::describe_identity_pool::DescribeIdentityPoolOutput;
 use aws_sdk_cognitoidentity::operation::update_identity_pool::builders::UpdateIdentityPoolInputBuilder;
 use aws_sdk_cognitoidentity::operation::update_identity_pool::UpdateIdentityPoolInput;
@@ -197,6 +198,20 @@ pub fn update_request(
         .set_identity_pool_tags(Some(kept_tags(p.identity_pool_tags.as_ref(), want)))
 }
 
+/// The pool DescribeIdentityPool answered, with its ARN (Cognito's answers carry none).
+fn located(ctx: &Ctx, pool: DescribeIdentityPoolOutput) -> Located<DescribeIdentityPoolOutput> {
+    let resource = format!("identitypool/{}", pool.identity_pool_id());
+    Located::at(ctx, pool, "cognito-identity", &resource)
+}
+
+/// What a pool's create tells of it: the id CreateIdentityPool answered, its name, and its ARN
+/// built as the read builds it (see [`located`]).
+fn created(ctx: &Ctx, made: &CreateIdentityPoolOutput, want: &Desired) -> Created {
+    let id = made.identity_pool_id();
+    let arn = ctx.arn("cognito-identity", &format!("identitypool/{id}"));
+    super::created([("id", id), ("name", want.str("name")), ("arn", &arn)])
+}
+
 #[async_trait]
 impl Fetch for CognitoIdentityPool {
     type Fetched = Located<DescribeIdentityPoolOutput>;
@@ -221,15 +236,11 @@ impl Fetch for CognitoIdentityPool {
                     && carries_stack_tag(p.identity_pool_tags(), &ctx.prefix)
             };
             if let Some(pool) = pool.filter(ours) {
-                let resource = format!("identitypool/{}", pool.identity_pool_id());
-                return Ok(Some(Located::at(ctx, pool, "cognito-identity", &resource)));
+                return Ok(Some(located(ctx, pool)));
             }
         }
         let found = find(ctx, name).await?;
-        Ok(found.map(|(pool, duplicates)| {
-            let resource = format!("identitypool/{}", pool.identity_pool_id());
-            Located::at(ctx, pool, "cognito-identity", &resource).with_duplicates(duplicates)
-        }))
+        Ok(found.map(|(pool, duplicates)| located(ctx, pool).with_duplicates(duplicates)))
     }
 
     fn observe(&self, f: Located<DescribeIdentityPoolOutput>, want: &Desired) -> Option<Observed> {
@@ -257,7 +268,7 @@ impl Fetch for CognitoIdentityPool {
 
 #[async_trait]
 impl Manage for CognitoIdentityPool {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let req = ctx
             .clients
             .cognito_identity
@@ -269,8 +280,8 @@ impl Manage for CognitoIdentityPool {
             .set_identity_pool_tags(Some(tag_map(want)));
         let send = || super::once::send_unretried!(aws_sdk_cognitoidentity, req);
         let find = || super::Read::read(self, ctx, want);
-        super::once::create("CreateIdentityPool", find, send).await?;
-        Ok(())
+        let made = super::once::create("CreateIdentityPool", find, send).await?;
+        Ok(made.created(&SPEC, |out| created(ctx, &out, want)))
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
@@ -361,6 +372,20 @@ mod tests {
             o.attr("arn"),
             "arn:aws:cognito-identity:eu-west-1:123456789012:identitypool/eu-west-1:11111111-2222-3333-4444-555555555555"
         );
+    }
+
+    #[test]
+    fn a_create_tells_what_the_read_observes() {
+        let ctx = Ctx::for_tests("eu-west-1");
+        let made = CreateIdentityPoolOutput::builder()
+            .identity_pool_id("eu-west-1:11111111-2222-3333-4444-555555555555")
+            .identity_pool_name("p-edge-identity-pool")
+            .allow_unauthenticated_identities(true)
+            .build()
+            .unwrap();
+        let o = CognitoIdentityPool.observe(located(&ctx, described()), &want());
+        let made = created(&ctx, &made, &want());
+        crate::resources::assert_created_as_observed(&SPEC, &made, &o.unwrap());
     }
 
     #[test]

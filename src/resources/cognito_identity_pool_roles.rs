@@ -90,12 +90,13 @@ impl Fetch for CognitoIdentityPoolRoles {
 
 #[async_trait]
 impl Manage for CognitoIdentityPoolRoles {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    /// The pool's roles have no attributes of their own.
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let call = ctx.clients.cognito_identity.set_identity_pool_roles();
         let call = call.identity_pool_id(want.str("identity_pool_id"));
         let call = call.set_roles(Some(roles(None, want)));
         call.send().await.op("SetIdentityPoolRoles")?;
-        Ok(())
+        Ok(Created::new())
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {

@@ -13,14 +13,16 @@
 
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserOutput;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType, UserStatusType};
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, MessageActionType, UserStatusType, UserType,
+};
 use aws_sdk_secretsmanager::operation::list_secret_version_ids::ListSecretVersionIdsOutput;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use serde_json::json;
 
 use super::{
-    Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Update,
+    Created, Ctx, Desired, Fetch, KindSpec, Manage, Observed, Ownership, PropSpec, PropType, Update,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -219,6 +221,23 @@ async fn set_password(ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
     Ok(())
 }
 
+/// The value of the user attribute `name` among `attrs`; empty when it is not there.
+fn user_attr<'a>(attrs: &'a [AttributeType], name: &str) -> &'a str {
+    let found = attrs.iter().find(|a| a.name() == name);
+    found.and_then(|a| a.value()).unwrap_or_default()
+}
+
+/// What a user's create tells of it: AdminCreateUser answers "The newly created user" as a
+/// `UserType`, with its username and its attributes, `sub` among them (Cognito API reference,
+/// AdminCreateUser, response example), which AdminGetUser reports the same.
+fn created(user: &UserType) -> Created {
+    let username = user.username().unwrap_or_default();
+    super::created([
+        ("username", username),
+        ("sub", user_attr(user.attributes(), "sub")),
+    ])
+}
+
 /// What AWS answered about the user, and whether its secret holds a value iotstack wrote.
 pub struct Fetched {
     user: AdminGetUserOutput,
@@ -257,14 +276,7 @@ impl Fetch for CognitoUser {
 
     fn observe(&self, f: Fetched, want: &Desired) -> Option<Observed> {
         let u = &f.user;
-        let attr = |n: &str| {
-            u.user_attributes()
-                .iter()
-                .find(|a| a.name() == n)
-                .and_then(|a| a.value())
-                .unwrap_or_default()
-                .to_string()
-        };
+        let attr = |n: &str| user_attr(u.user_attributes(), n).to_string();
         let pool = want.str("user_pool_id");
         Some(Observed::new(
             json!({
@@ -282,7 +294,7 @@ impl Fetch for CognitoUser {
 
 #[async_trait]
 impl Manage for CognitoUser {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let attr = |n: &str, v: &str| AttributeType::builder().name(n).value(v).build();
         let r = ctx
             .clients
@@ -296,13 +308,14 @@ impl Manage for CognitoUser {
             .send()
             .await
             .op("AdminCreateUser");
-        match r {
-            Err(e) if e.code.as_deref() == Some("UsernameExistsException") => {}
-            other => {
-                other?;
-            }
-        }
-        Ok(set_password(ctx, want).await?)
+        let made = match r {
+            // Made by an earlier run cut short: its sub is not known without a read, so nothing
+            // is told and the read-back tells it.
+            Err(e) if e.code.as_deref() == Some("UsernameExistsException") => Created::new(),
+            other => other?.user().map(created).unwrap_or_default(),
+        };
+        set_password(ctx, want).await?;
+        Ok(made)
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
@@ -381,6 +394,23 @@ mod tests {
         assert_eq!(o.props["password_in_secret"], json!(true));
         assert_eq!(o.attr("sub"), "11111111-2222-3333-4444-555555555555");
         assert_eq!(o.attr("user_pool_id"), "eu-west-1_EXAMPLE01");
+    }
+
+    #[test]
+    fn a_create_tells_what_the_read_observes() {
+        let attr = |n: &str, v: &str| AttributeType::builder().name(n).value(v).build().unwrap();
+        let made = UserType::builder()
+            .username("p-app-user")
+            .attributes(attr("sub", "11111111-2222-3333-4444-555555555555"))
+            .attributes(attr("email", "old@example.com"))
+            .user_status(UserStatusType::ForceChangePassword)
+            .build();
+        let f = Fetched {
+            user: user(UserStatusType::Confirmed),
+            password_in_secret: true,
+        };
+        let o = CognitoUser.observe(f, &want()).unwrap();
+        crate::resources::assert_created_as_observed(&SPEC, &created(&made), &o);
     }
 
     #[test]

@@ -323,6 +323,21 @@ pub fn update_request(
         .set_acr_configuration(pool.acr_configuration.clone())
 }
 
+/// The pool `answer` (DescribeUserPool's, or CreateUserPool's) with where it is: its ARN from
+/// `ctx` when the answer lacks one, its region for its provider name.
+fn located(ctx: &Ctx, pool: UserPoolType) -> Located<UserPoolType> {
+    let resource = format!("userpool/{}", pool.id().unwrap_or_default());
+    Located::at(ctx, pool, "cognito-idp", &resource)
+}
+
+/// What a pool's create tells of it: CreateUserPool answers the new pool as a `UserPoolType`, the
+/// type DescribeUserPool answers, so its id, name, ARN and provider name
+/// (`cognito-idp.<region>.amazonaws.com/<pool id>`) are those the read observes of it.
+fn created(pool: Located<UserPoolType>, want: &Desired) -> Created {
+    let o = CognitoUserPool.observe(pool, want);
+    o.map(|o| o.created(&SPEC)).unwrap_or_default()
+}
+
 #[async_trait]
 impl Fetch for CognitoUserPool {
     type Fetched = Located<UserPoolType>;
@@ -340,15 +355,11 @@ impl Fetch for CognitoUserPool {
                 p.name() == Some(name) && carries_stack_tag(p.user_pool_tags(), &ctx.prefix)
             };
             if let Some(pool) = pool.filter(ours) {
-                let resource = format!("userpool/{}", pool.id().unwrap_or_default());
-                return Ok(Some(Located::at(ctx, pool, "cognito-idp", &resource)));
+                return Ok(Some(located(ctx, pool)));
             }
         }
         let found = find_all(ctx, name).await?;
-        Ok(found.map(|(pool, duplicates)| {
-            let resource = format!("userpool/{}", pool.id().unwrap_or_default());
-            Located::at(ctx, pool, "cognito-idp", &resource).with_duplicates(duplicates)
-        }))
+        Ok(found.map(|(pool, duplicates)| located(ctx, pool).with_duplicates(duplicates)))
     }
 
     fn observe(&self, f: Located<UserPoolType>, want: &Desired) -> Option<Observed> {
@@ -412,7 +423,7 @@ impl Manage for CognitoUserPool {
         (users > 0).then(|| format!("the user pool has {users} user(s); deleting it deletes them"))
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let mut req = ctx
             .clients
             .cognito_idp
@@ -445,13 +456,12 @@ impl Manage for CognitoUserPool {
             );
         }
         let send = || super::once::send_unretried!(aws_sdk_cognitoidentityprovider, req);
-        super::once::create(
-            "CreateUserPool",
-            || super::Read::read(self, ctx, want),
-            send,
-        )
-        .await?;
-        Ok(())
+        let find = || super::Read::read(self, ctx, want);
+        let made = super::once::create("CreateUserPool", find, send).await?;
+        Ok(made.created(&SPEC, |out| match out.user_pool {
+            Some(pool) => created(located(ctx, pool), want),
+            None => Created::new(),
+        }))
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
@@ -636,6 +646,24 @@ mod tests {
         );
         assert_eq!(o.attr("users"), "3");
         assert!(CognitoUserPool.data_loss(&o).is_some());
+    }
+
+    #[test]
+    fn a_create_tells_what_the_read_observes() {
+        let ctx = Ctx::for_tests("eu-west-1");
+        // CreateUserPool's answer: the new pool, without users.
+        let made = UserPoolType::builder()
+            .id("eu-west-1_AbCdEf")
+            .name("p-user-pool")
+            .arn("arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf")
+            .build();
+        let made = created(located(&ctx, made), &want());
+        let o = CognitoUserPool.observe(located(&ctx, described()), &want());
+        crate::resources::assert_created_as_observed(&SPEC, &made, &o.unwrap());
+        assert_eq!(
+            made["provider_name"],
+            "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf"
+        );
     }
 
     #[test]

@@ -161,6 +161,14 @@ pub fn update_request(
         .set_refresh_token_rotation(c.refresh_token_rotation)
 }
 
+/// What a client's create tells of it: CreateUserPoolClient answers the new client as a
+/// `UserPoolClientType`, the type DescribeUserPoolClient answers, so its id and name are those
+/// the read observes of it.
+fn created(client: UserPoolClientType, want: &Desired) -> Created {
+    let o = CognitoUserPoolClient.observe(client, want);
+    o.map(|o| o.created(&SPEC)).unwrap_or_default()
+}
+
 #[async_trait]
 impl Fetch for CognitoUserPoolClient {
     module_spec!(UserPoolClientType);
@@ -211,7 +219,7 @@ impl Fetch for CognitoUserPoolClient {
 
 #[async_trait]
 impl Manage for CognitoUserPoolClient {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let req = ctx
             .clients
             .cognito_idp
@@ -224,8 +232,11 @@ impl Manage for CognitoUserPoolClient {
             .token_validity_units(units());
         let send = || super::once::send_unretried!(aws_sdk_cognitoidentityprovider, req);
         let find = || super::Read::read(self, ctx, want);
-        super::once::create("CreateUserPoolClient", find, send).await?;
-        Ok(())
+        let made = super::once::create("CreateUserPoolClient", find, send).await?;
+        Ok(made.created(&SPEC, |out| match out.user_pool_client {
+            Some(client) => created(client, want),
+            None => Created::new(),
+        }))
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
@@ -318,6 +329,17 @@ mod tests {
         assert_eq!(o.props["generate_secret"], json!(false));
         assert_eq!(o.attr("id"), "5example0client0id");
         assert_eq!(o.attr("user_pool_id"), "eu-west-1_AbCdEf");
+    }
+
+    #[test]
+    fn a_create_tells_what_the_read_observes() {
+        let made = UserPoolClientType::builder()
+            .user_pool_id("eu-west-1_AbCdEf")
+            .client_name("p-app-client")
+            .client_id("5example0client0id")
+            .build();
+        let o = CognitoUserPoolClient.observe(described(), &want()).unwrap();
+        crate::resources::assert_created_as_observed(&SPEC, &created(made, &want()), &o);
     }
 
     #[test]

@@ -159,6 +159,12 @@ async fn sync_managed(ctx: &Ctx, want: &Desired, have: &Observed) -> Result<(), 
     Ok(())
 }
 
+/// What a role's create tells of it: its name and the ARN of the role IAM answered (CreateRole
+/// and GetRole answer the same `Role`).
+fn created(role: &Role, want: &Desired) -> Created {
+    super::created([("name", want.str("name")), ("arn", role.arn())])
+}
+
 /// What IAM answers about a role: the role, its inline policies (name and document as IAM
 /// returns it) and the ARNs of its managed policies.
 pub struct Fetched {
@@ -268,14 +274,15 @@ impl Fetch for IamRole {
 
 #[async_trait]
 impl Manage for IamRole {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let name = want.str("name");
         let call = ctx.clients.iam.create_role().role_name(name);
         let trust = want.document("assume_role_policy").to_string();
         let call = call.assume_role_policy_document(trust);
         let call = call.set_description(want.opt_str("description").map(str::to_string));
         let call = call.set_tags(Some(iam_tags(want)));
-        call.send().await.op("CreateRole")?;
+        let made = call.send().await.op("CreateRole")?;
+        let made = made.role().map(|r| created(r, want)).unwrap_or_default();
         for (pname, doc) in want
             .document("inline_policies")
             .as_object()
@@ -285,7 +292,7 @@ impl Manage for IamRole {
             put_inline(ctx, name, pname, doc).await?;
         }
         attach_managed(ctx, name, arn_list(want.props.get("managed_policy_arns"))).await?;
-        Ok(())
+        Ok(made)
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
@@ -409,6 +416,19 @@ mod tests {
             o.attr("arn"),
             "arn:aws:iam::123456789012:role/p-iot-rule-sns-role"
         );
+    }
+
+    #[test]
+    fn a_create_tells_what_the_read_observes() {
+        let want = Desired::from_json("rule-role", json!({"name": "p-iot-rule-sns-role"}));
+        let made = created(&role(), &want);
+        let fetched = Fetched {
+            role: role(),
+            inline: Vec::new(),
+            managed: Vec::new(),
+        };
+        let o = IamRole.observe(fetched, &want).unwrap();
+        crate::resources::assert_created_as_observed(&SPEC, &made, &o);
     }
 
     #[test]

@@ -19,11 +19,13 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use aws_sdk_iot::operation::create_certificate_from_csr::CreateCertificateFromCsrOutput;
 use aws_sdk_iot::primitives::DateTime;
 use aws_sdk_iot::types::{CertificateDescription, CertificateStatus};
 use rcgen::PublicKeyData;
 use serde_json::{json, Map, Value};
 
+use super::once::Made;
 use super::prelude::*;
 use super::support::delete_after_detach;
 use super::{iot_policy, iot_thing};
@@ -204,6 +206,15 @@ fn record(ctx: &Ctx, id: &str, d: &CertificateDescription) {
     }
 }
 
+/// What a certificate's create tells of it: the id and ARN CreateCertificateFromCsr answered.
+fn created(made: &CreateCertificateFromCsrOutput) -> Created {
+    let (id, arn) = (made.certificate_id(), made.certificate_arn());
+    super::created([
+        ("id", id.unwrap_or_default()),
+        ("arn", arn.unwrap_or_default()),
+    ])
+}
+
 /// What is known of the stack's certificate: AWS's description, and where its private key is
 /// expected on this machine and whether it is there.
 pub struct Fetched {
@@ -289,7 +300,7 @@ impl Fetch for IotCertificate {
 
 #[async_trait]
 impl Manage for IotCertificate {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let id = &want.id;
         let key_path = ctx.state_dir.join(key_file(id));
         // Reuse a key a killed run left behind; otherwise make one and keep it before calling AWS.
@@ -322,16 +333,17 @@ impl Manage for IotCertificate {
         let call = call.set_as_active(want.bool("active", true));
         let send = || super::once::send_unretried!(aws_sdk_iot, call);
         let find = || super::Read::read(self, ctx, want);
-        // Found made by an attempt whose answer was lost: the read recorded it.
-        let Some(r) = super::once::create("CreateCertificateFromCsr", find, send).await? else {
-            return Ok(());
+        let r = match super::once::create("CreateCertificateFromCsr", find, send).await? {
+            Made::Answered(r) => r,
+            // Found made by an attempt whose answer was lost: the read recorded it.
+            found => return Ok(found.created(&SPEC, |r| created(&r))),
         };
         let cid = r.certificate_id().unwrap_or_default();
         state::write_small(&ctx.state_dir, &id_file(id), cid);
         if let Some(pem) = r.certificate_pem() {
             state::write_small(&ctx.state_dir, &pem_file(id), pem);
         }
-        Ok(())
+        Ok(created(&r))
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
@@ -434,6 +446,23 @@ mod tests {
         assert_eq!(o.attr("resource_id"), "device-cert");
         assert_eq!(o.attr("private_key"), "/keys/device-cert.private.key");
         assert!(o.notes.is_empty(), "{:?}", o.notes);
+    }
+
+    #[test]
+    fn a_create_tells_what_the_read_observes() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let made = CreateCertificateFromCsrOutput::builder()
+            .certificate_id("c0ffee")
+            .certificate_arn("arn:aws:iot:eu-west-1:123456789012:cert/c0ffee")
+            .certificate_pem(issued(&key))
+            .build();
+        let f = Fetched {
+            description: description("c0ffee", &key),
+            key: PathBuf::from("/keys/device-cert.private.key"),
+            key_present: true,
+        };
+        let o = IotCertificate.observe(f, &want(json!({}))).unwrap();
+        crate::resources::assert_created_as_observed(&SPEC, &created(&made), &o);
     }
 
     #[test]

@@ -136,7 +136,8 @@ impl Fetch for IotIdentityAttachments {
 
 #[async_trait]
 impl Manage for IotIdentityAttachments {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    /// The attachments have no attributes of their own.
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let policy = want.str("policy");
         for id in self
             .fetch(ctx, want)
@@ -146,12 +147,12 @@ impl Manage for IotIdentityAttachments {
         {
             iot_policy::attach(ctx, policy, &id).await?;
         }
-        Ok(())
+        Ok(Created::new())
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
         let (ctx, want) = (u.ctx, u.want);
-        self.create(ctx, want).await
+        self.create(ctx, want).await.map(drop)
     }
 
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {

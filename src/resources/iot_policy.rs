@@ -1,6 +1,7 @@
 //! AWS IoT policy. A changed document becomes a new default version; when five versions exist the
 //! oldest non-default one is pruned first. Delete detaches every target and prunes versions.
 
+use aws_sdk_iot::operation::create_policy::CreatePolicyOutput;
 use aws_sdk_iot::operation::get_policy::GetPolicyOutput;
 use aws_sdk_iot::types::{PolicyVersion, Tag};
 use serde_json::json;
@@ -64,6 +65,12 @@ pub async fn detach(
     .await
 }
 
+/// What a policy's create tells of it: its name, and the ARN CreatePolicy answered.
+fn created(made: &CreatePolicyOutput, want: &Desired) -> Created {
+    let arn = made.policy_arn().unwrap_or_default();
+    super::created([("name", want.str("name")), ("arn", arn)])
+}
+
 /// What AWS answers about a policy: the policy, and its tags.
 pub struct Fetched {
     pub policy: GetPolicyOutput,
@@ -106,7 +113,7 @@ impl Fetch for IotPolicy {
 
 #[async_trait]
 impl Manage for IotPolicy {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let call = ctx
             .clients
             .iot
@@ -114,8 +121,8 @@ impl Manage for IotPolicy {
             .policy_name(want.str("name"));
         let call = call.policy_document(want.document("document").to_string());
         let call = call.set_tags(Some(iot_tags(want)));
-        call.send().await.op("CreatePolicy")?;
-        Ok(())
+        let made = call.send().await.op("CreatePolicy")?;
+        Ok(created(&made, want))
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
@@ -231,6 +238,27 @@ mod tests {
             o.attr("arn"),
             "arn:aws:iot:eu-west-1:123456789012:policy/p-device-policy"
         );
+    }
+
+    #[test]
+    fn a_create_tells_what_the_read_observes() {
+        let arn = "arn:aws:iot:eu-west-1:123456789012:policy/p-device-policy";
+        let made = CreatePolicyOutput::builder()
+            .policy_name("p-device-policy")
+            .policy_arn(arn)
+            .policy_version_id("1")
+            .build();
+        let fetched = Fetched {
+            policy: GetPolicyOutput::builder()
+                .policy_name("p-device-policy")
+                .policy_arn(arn)
+                .default_version_id("1")
+                .build(),
+            tags: Vec::new(),
+        };
+        let want = Desired::from_json("device-policy", json!({"name": "p-device-policy"}));
+        let o = IotPolicy.observe(fetched, &want).unwrap();
+        crate::resources::assert_created_as_observed(&SPEC, &created(&made, &want), &o);
     }
 
     #[test]

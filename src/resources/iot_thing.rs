@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_iot::operation::create_thing::CreateThingOutput;
 use aws_sdk_iot::operation::describe_thing::DescribeThingOutput;
 use aws_sdk_iot::types::AttributePayload;
 use serde_json::json;
@@ -77,6 +78,12 @@ fn payload(want: &Desired) -> AttributePayload {
         .build()
 }
 
+/// What a thing's create tells of it: its name, and the ARN CreateThing answered.
+fn created(made: &CreateThingOutput, want: &Desired) -> Created {
+    let arn = made.thing_arn().unwrap_or_default();
+    super::created([("name", want.str("name")), ("arn", arn)])
+}
+
 #[async_trait]
 impl Fetch for IotThing {
     module_spec!(DescribeThingOutput);
@@ -110,11 +117,11 @@ impl Fetch for IotThing {
 
 #[async_trait]
 impl Manage for IotThing {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let call = ctx.clients.iot.create_thing().thing_name(want.str("name"));
         let call = call.attribute_payload(payload(want));
-        call.send().await.op("CreateThing")?;
-        Ok(())
+        let made = call.send().await.op("CreateThing")?;
+        Ok(created(&made, want))
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
@@ -163,6 +170,23 @@ mod tests {
             o.attr("arn"),
             "arn:aws:iot:eu-west-1:123456789012:thing/p-thing"
         );
+    }
+
+    #[test]
+    fn a_create_tells_what_the_read_observes() {
+        let arn = "arn:aws:iot:eu-west-1:123456789012:thing/p-thing";
+        let made = CreateThingOutput::builder()
+            .thing_name("p-thing")
+            .thing_arn(arn)
+            .thing_id("0a1b2c3d")
+            .build();
+        let described = DescribeThingOutput::builder()
+            .thing_name("p-thing")
+            .thing_arn(arn)
+            .build();
+        let want = Desired::from_json("device-thing", json!({"name": "p-thing"}));
+        let o = IotThing.observe(described, &want).unwrap();
+        crate::resources::assert_created_as_observed(&SPEC, &created(&made, &want), &o);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! determine which thing to use", thing-policy-variables.html; the MQTT client id must equal the
 //! thing name). Members are `iot_thing_group_member` attachments.
 
+use aws_sdk_iot::operation::create_thing_group::CreateThingGroupOutput;
 use aws_sdk_iot::operation::describe_thing_group::DescribeThingGroupOutput;
 use aws_sdk_iot::types::{Tag, ThingGroupProperties};
 use serde_json::json;
@@ -74,6 +75,12 @@ pub async fn remove(ctx: &Ctx, thing: String, group: String) -> Result<usize, Aw
     .await
 }
 
+/// What a thing group's create tells of it: its name, and the ARN CreateThingGroup answered.
+fn created(made: &CreateThingGroupOutput, want: &Desired) -> Created {
+    let arn = made.thing_group_arn().unwrap_or_default();
+    super::created([("name", want.str("name")), ("arn", arn)])
+}
+
 /// What AWS answers about a thing group: the group, and its tags.
 pub struct Fetched {
     pub group: DescribeThingGroupOutput,
@@ -131,13 +138,13 @@ fn properties(want: &Desired) -> ThingGroupProperties {
 
 #[async_trait]
 impl Manage for IotThingGroup {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let call = ctx.clients.iot.create_thing_group();
         let call = call.thing_group_name(want.str("name"));
         let call = call.thing_group_properties(properties(want));
         let call = call.set_tags(Some(iot_tags(want)));
-        call.send().await.op("CreateThingGroup")?;
-        Ok(())
+        let made = call.send().await.op("CreateThingGroup")?;
+        Ok(created(&made, want))
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
@@ -198,6 +205,31 @@ mod tests {
         assert_eq!(o.props["tags"], json!({"iotstack:stack": "p"}));
         assert_eq!(o.attr("arn"), arn);
         assert_eq!(o.attr("name"), "p-fleet");
+    }
+
+    #[test]
+    fn a_create_tells_what_the_read_observes() {
+        let arn = "arn:aws:iot:eu-west-1:123456789012:thinggroup/p-fleet";
+        let made = CreateThingGroupOutput::builder()
+            .thing_group_name("p-fleet")
+            .thing_group_arn(arn)
+            .thing_group_id("0a1b2c3d")
+            .build();
+        let group = DescribeThingGroupOutput::builder()
+            .thing_group_name("p-fleet")
+            .thing_group_arn(arn)
+            .build();
+        let want = Desired::from_json("fleet", json!({"name": "p-fleet"}));
+        let o = IotThingGroup
+            .observe(
+                Fetched {
+                    group,
+                    tags: vec![],
+                },
+                &want,
+            )
+            .unwrap();
+        crate::resources::assert_created_as_observed(&SPEC, &created(&made, &want), &o);
     }
 
     #[test]

@@ -132,6 +132,17 @@ async fn rule_names(ctx: &Ctx) -> Result<Vec<String>, AwsError> {
     Ok(rules.into_iter().filter_map(|r| r.rule_name).collect())
 }
 
+/// What a rule's create tells of it: CreateTopicRule answers nothing, and the rule's ARN is
+/// computable: "All resource ARNs follow the following format:
+/// arn:partition:iot:region:AWS-account-ID:Resource-type/Resource-name" (AWS IoT developer guide,
+/// AWS IoT Core action resources), the resource type of a rule being `rule`
+/// (`arn:aws:iot:us-east-2:123456789012:rule/rule_name`).
+fn created(ctx: &Ctx, want: &Desired) -> Created {
+    let name = want.str("name");
+    let arn = ctx.arn("iot", &format!("rule/{name}"));
+    super::created([("name", name), ("arn", &arn)])
+}
+
 /// What AWS answers about a rule: the rule, and its tags.
 pub struct Fetched {
     pub rule: GetTopicRuleOutput,
@@ -187,7 +198,7 @@ impl Fetch for IotTopicRule {
 
 #[async_trait]
 impl Manage for IotTopicRule {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let (tags, payload) = (&tag_query(want), &payload(want)?);
         while_role_propagates(|| async move {
             let call = ctx
@@ -199,7 +210,7 @@ impl Manage for IotTopicRule {
             call.send().await.op("CreateTopicRule").map(|_| ())
         })
         .await?;
-        Ok(())
+        Ok(created(ctx, want))
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
@@ -282,6 +293,20 @@ mod tests {
             o.attr("arn"),
             "arn:aws:iot:eu-west-1:123456789012:rule/p_alerts"
         );
+    }
+
+    #[test]
+    fn a_create_tells_what_the_read_observes() {
+        let fetched = Fetched {
+            rule: GetTopicRuleOutput::builder()
+                .rule_arn("arn:aws:iot:eu-west-1:123456789012:rule/p_alerts")
+                .rule(TopicRule::builder().sql("SELECT * FROM 'p/alerts'").build())
+                .build(),
+            tags: Vec::new(),
+        };
+        let o = IotTopicRule.observe(fetched, &want()).unwrap();
+        let made = created(&Ctx::for_tests("eu-west-1"), &want());
+        crate::resources::assert_created_as_observed(&SPEC, &made, &o);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use aws_sdk_lambda::operation::create_function::CreateFunctionOutput;
 use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
@@ -121,6 +122,13 @@ where
     retry_while(function_busy, ATTEMPTS, PAUSE, f).await
 }
 
+/// What a function's create tells of it: its name, and the ARN CreateFunction answered (the
+/// function's unqualified ARN, as GetFunction's configuration reports it).
+fn created(made: &CreateFunctionOutput, want: &Desired) -> Created {
+    let arn = made.function_arn().unwrap_or_default();
+    super::created([("name", want.str("name")), ("arn", arn)])
+}
+
 #[async_trait]
 impl Fetch for LambdaFunction {
     module_spec!(GetFunctionOutput);
@@ -160,11 +168,11 @@ impl Fetch for LambdaFunction {
 
 #[async_trait]
 impl Manage for LambdaFunction {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let zip = FunctionCode::builder()
             .zip_file(Blob::new(code(want)?))
             .build();
-        retrying(|| async {
+        let made = retrying(|| async {
             let call = ctx.clients.lambda.create_function();
             let call = call
                 .function_name(want.str("name"))
@@ -176,7 +184,7 @@ impl Manage for LambdaFunction {
             call.send().await.op("CreateFunction")
         })
         .await?;
-        Ok(())
+        Ok(created(&made, want))
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
@@ -282,6 +290,14 @@ mod tests {
             json!({"name": "p-cognito-presignup-lambda", "tags": {"iotstack:stack": "p"}}),
         );
         let o = LambdaFunction.observe(f, &want).unwrap();
+        let made = CreateFunctionOutput::builder()
+            .function_name("p-cognito-presignup-lambda")
+            .function_arn(
+                "arn:aws:lambda:eu-west-1:123456789012:function:p-cognito-presignup-lambda",
+            )
+            .version("$LATEST")
+            .build();
+        crate::resources::assert_created_as_observed(&SPEC, &created(&made, &want), &o);
         assert_eq!(o.props["code"], json!("c2hhMjU2"));
         assert_eq!(o.props["runtime"], json!("python3.12"));
         assert_eq!(o.props["timeout"], json!(3), "Lambda's default when unset");

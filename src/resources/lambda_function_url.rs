@@ -1,6 +1,7 @@
 //! A Lambda function URL (with AWS_IAM auth, the caller's identity reaches the function in the
 //! request's trusted context; no API Gateway needed).
 
+use aws_sdk_lambda::operation::create_function_url_config::CreateFunctionUrlConfigOutput;
 use aws_sdk_lambda::operation::get_function_url_config::GetFunctionUrlConfigOutput;
 use aws_sdk_lambda::types::FunctionUrlAuthType;
 use serde_json::json;
@@ -58,6 +59,11 @@ fn auth(want: &Desired) -> FunctionUrlAuthType {
     FunctionUrlAuthType::from(want.opt_str("auth_type").unwrap_or("AWS_IAM"))
 }
 
+/// What a function URL's create tells of it: the URL CreateFunctionUrlConfig answered.
+fn created(made: &CreateFunctionUrlConfigOutput) -> Created {
+    super::created([("url", made.function_url())])
+}
+
 #[async_trait]
 impl Fetch for LambdaFunctionUrl {
     module_spec!(GetFunctionUrlConfigOutput);
@@ -81,8 +87,8 @@ impl Fetch for LambdaFunctionUrl {
 
 #[async_trait]
 impl Manage for LambdaFunctionUrl {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
-        once_ready(|| async {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
+        let made = once_ready(|| async {
             let call = ctx.clients.lambda.create_function_url_config();
             let call = call
                 .function_name(want.str("function_name"))
@@ -90,7 +96,7 @@ impl Manage for LambdaFunctionUrl {
             call.send().await.op("CreateFunctionUrlConfig")
         })
         .await?;
-        Ok(())
+        Ok(created(&made))
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
@@ -153,6 +159,14 @@ mod tests {
             json!({"function_name": "p-attach-iot-policy"}),
         );
         let o = LambdaFunctionUrl.observe(c, &want).unwrap();
+        let made = CreateFunctionUrlConfigOutput::builder()
+            .function_url("https://abc.lambda-url.eu-west-1.on.aws/")
+            .function_arn("arn:aws:lambda:eu-west-1:123456789012:function:p-attach-iot-policy")
+            .auth_type(FunctionUrlAuthType::AwsIam)
+            .creation_time("2026-01-01T00:00:00Z")
+            .build()
+            .unwrap();
+        crate::resources::assert_created_as_observed(&SPEC, &created(&made), &o);
         assert_eq!(o.props["auth_type"], json!("AWS_IAM"));
         assert_eq!(o.attr("url"), "https://abc.lambda-url.eu-west-1.on.aws/");
         assert_eq!(o.attr("function_name"), "p-attach-iot-policy");

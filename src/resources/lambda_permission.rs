@@ -95,7 +95,8 @@ impl Fetch for LambdaPermission {
 
 #[async_trait]
 impl Manage for LambdaPermission {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    /// A permission statement has no attributes of its own.
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let source = want.opt_str("source_arn").filter(|s| !s.is_empty());
         once_ready(|| async {
             let call = ctx.clients.lambda.add_permission();
@@ -107,14 +108,14 @@ impl Manage for LambdaPermission {
             call.send().await.op("AddPermission")
         })
         .await?;
-        Ok(())
+        Ok(Created::new())
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
         let (ctx, want, have) = (u.ctx, u.want, u.have);
         // A statement cannot be edited: remove it and add the new one.
         self.delete(ctx, have).await?;
-        self.create(ctx, want).await
+        self.create(ctx, want).await.map(drop)
     }
 
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {

@@ -33,12 +33,28 @@ macro_rules! module_spec {
 /// What [`Fetch::fetch`] returns: AWS's answer, `None` when AWS says it is not there.
 pub type FetchResult<T> = Result<Option<T>, ResourceError>;
 
+/// The new resource's attributes as its create answered them, or as they are computable without
+/// a call (an ARN from the name, the account and the region): its ids, ARNs and names, keyed like
+/// [`KindSpec::attrs`], each with the value the kind's read gives it. Empty for a kind without
+/// attributes; an attribute a kind cannot know without a read is left out.
+pub type Created = BTreeMap<String, String>;
+
+/// A [`Created`] from attribute names and values; empty values (an answer without the field) are
+/// left out.
+pub fn created<'a>(attrs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Created {
+    attrs
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// What every kind's file uses: the traits a kind implements, what they take and return, and
 /// the parts of its [`KindSpec`].
 pub mod prelude {
     pub use super::{
-        Changes, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed, Ownership,
-        PropSpec, PropType, Update,
+        Changes, Created, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed,
+        Ownership, PropSpec, PropType, Update,
     };
     pub use crate::aws::{Missing, OpExt};
     pub use crate::error::ResourceError;
@@ -252,6 +268,28 @@ impl Observed {
     pub fn attr(&self, k: &str) -> &str {
         self.attrs.get(k).map(String::as_str).unwrap_or("")
     }
+
+    /// The attributes of this live resource that `spec` lists ([`KindSpec::attrs`]): what its
+    /// create would have told, for a resource found made rather than made now.
+    pub fn created(&self, spec: &KindSpec) -> Created {
+        created(
+            spec.attrs
+                .iter()
+                .map(|k| (*k, self.attr(k)))
+                .collect::<Vec<_>>(),
+        )
+    }
+}
+
+/// Checks a kind's [`Created`] against what its read observes of the same resource: the same
+/// value for each attribute, and every attribute of the kind's spec there.
+#[cfg(test)]
+pub fn assert_created_as_observed(spec: &KindSpec, created: &Created, observed: &Observed) {
+    assert_eq!(created, &observed.created(spec), "{}", spec.type_name);
+    let keys: Vec<&str> = created.keys().map(String::as_str).collect();
+    let mut listed = spec.attrs.to_vec();
+    listed.sort();
+    assert_eq!(keys, listed, "{}: every attribute", spec.type_name);
 }
 
 /// Everything a kind needs to talk to AWS for one stack.
@@ -282,10 +320,10 @@ impl Ctx {
 }
 
 #[cfg(test)]
-mod ctx_tests {
-    use super::*;
-
-    fn ctx(region: &str) -> Ctx {
+impl Ctx {
+    /// A context for kinds' tests: prefix `p`, account 123456789012 in `region`; its clients
+    /// reach nothing.
+    pub fn for_tests(region: &str) -> Ctx {
         let config = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(region.to_string()))
@@ -299,6 +337,15 @@ mod ctx_tests {
             state_dir: PathBuf::new(),
             record: Default::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod ctx_tests {
+    use super::*;
+
+    fn ctx(region: &str) -> Ctx {
+        Ctx::for_tests(region)
     }
 
     #[test]
@@ -390,7 +437,9 @@ pub trait Manage: Read {
     fn removal_loss(&self, have: &Observed) -> Option<String> {
         self.data_loss(have)
     }
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError>;
+    /// Creates the resource `want` describes; returns what AWS answered about it (see
+    /// [`Created`]), so that dependents need not wait for a read.
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError>;
     /// Brings an existing resource to `want`: `changes` are the properties that differ. Kinds
     /// whose every property forces a replacement keep this default, which changes nothing.
     async fn update(&self, _to: Update<'_>) -> Result<(), ResourceError> {

@@ -13,7 +13,7 @@ use aws_config::retry::RetryConfig;
 use aws_sdk_iot::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response;
 
-use super::{Observed, ResourceError};
+use super::{Created, KindSpec, Observed, ResourceError};
 
 /// How many times a create is sent in all, and the first pause between two (doubled each time).
 const ATTEMPTS: u32 = 5;
@@ -72,14 +72,33 @@ where
     }
 }
 
+/// What [`create`] got: the create's answer, or the resource an earlier attempt made, as the
+/// kind's read found it.
+#[derive(Debug)]
+pub enum Made<T> {
+    Answered(T),
+    Found(Observed),
+}
+
+impl<T> Made<T> {
+    /// What the create tells of the resource: from the answer by `attrs`, or the attributes
+    /// the read found (those `spec` lists).
+    pub fn created(self, spec: &KindSpec, attrs: impl FnOnce(T) -> Created) -> Created {
+        match self {
+            Made::Answered(answer) => attrs(answer),
+            Made::Found(o) => o.created(spec),
+        }
+    }
+}
+
 /// Sends a non-idempotent create (`send`, built with [`no_retry`]) until it succeeds; after an
 /// answer that may have been lost, `find` (the kind's read) looks for the resource first. Returns
-/// the answer, or `None` when the resource was found made by an earlier attempt.
+/// the answer, or what was found made by an earlier attempt.
 pub async fn create<T, E, S, SF, F, FF>(
     operation: &'static str,
     find: F,
     send: S,
-) -> Result<Option<T>, ResourceError>
+) -> Result<Made<T>, ResourceError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     S: Fn() -> SF,
@@ -89,11 +108,13 @@ where
 {
     let mut pause = PAUSE;
     for attempt in 1..=ATTEMPTS {
-        if attempt > 1 && find().await?.is_some() {
-            return Ok(None);
+        if attempt > 1 {
+            if let Some(found) = find().await? {
+                return Ok(Made::Found(found));
+            }
         }
         match send().await {
-            Ok(out) => return Ok(Some(out)),
+            Ok(out) => return Ok(Made::Answered(out)),
             Err(e) if attempt < ATTEMPTS && answer_lost(&e) => {
                 tokio::time::sleep(pause + jitter(pause)).await;
                 pause *= 2;
@@ -153,7 +174,7 @@ mod tests {
             },
         )
         .await;
-        assert!(matches!(r, Ok(None)), "taken, not made again");
+        assert!(matches!(r, Ok(Made::Found(_))), "taken, not made again");
         assert_eq!(sent.load(Ordering::SeqCst), 1);
         assert_eq!(looked.load(Ordering::SeqCst), 1);
 

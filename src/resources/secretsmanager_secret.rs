@@ -34,8 +34,8 @@ use serde_json::json;
 
 use super::support::{normalized_policy, tag_list};
 use super::{
-    wanted_tags, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership, PropSpec,
-    PropType, Update,
+    wanted_tags, Created, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
+    PropSpec, PropType, Update,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -196,6 +196,12 @@ impl Fetch for SecretsManagerSecret {
     }
 }
 
+/// What a secret's create tells of it: its name, and the ARN CreateSecret (or RestoreSecret, for
+/// a secret that was scheduled for deletion) answered; DescribeSecret reports the same ARN.
+fn created(want: &Desired, arn: &str) -> Created {
+    super::created([("name", want.str("name")), ("arn", arn)])
+}
+
 /// Whether a version of the secret carries the `AWSCURRENT` stage: the secret has a value.
 fn has_current_version(s: &DescribeSecretOutput) -> bool {
     let stages = s
@@ -211,7 +217,7 @@ impl Manage for SecretsManagerSecret {
         Some("the secret's value is deleted with it, without a recovery window".into())
     }
 
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let name = want.str("name");
         let scheduled = describe(ctx, name)
             .await?
@@ -246,7 +252,7 @@ impl Manage for SecretsManagerSecret {
                 .await
                 .op("PutResourcePolicy")?;
         }
-        Ok(())
+        Ok(created(want, &arn))
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
@@ -357,6 +363,7 @@ mod tests {
         );
         assert_eq!(o.attr("arn"), ARN);
         assert_eq!(o.attr("has_value"), "true");
+        crate::resources::assert_created_as_observed(&SPEC, &created(&want(), ARN), &o);
     }
 
     #[test]

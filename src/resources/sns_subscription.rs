@@ -32,6 +32,17 @@ pub static SPEC: KindSpec = KindSpec {
     deleted_with: &["sns_topic"],
 };
 
+/// What a subscription's create tells of it: the `arn` its read reports. A subscription this
+/// create makes is new, and a new email subscription is pending until its recipient confirms it
+/// ("the string \"pending confirmation\" if the subscription requires confirmation", SNS API
+/// reference, Subscribe, `SubscriptionArn`); ListSubscriptionsByTopic lists a pending one with
+/// the SubscriptionArn `PendingConfirmation`, which is what the read reports. The ARN Subscribe
+/// answers with `ReturnSubscriptionArn` ("always the subscription ARN, even if the subscription
+/// requires confirmation") is kept locally for destroy, not given as the attribute.
+fn created() -> Created {
+    super::created([("arn", PENDING)])
+}
+
 #[async_trait]
 impl Fetch for SnsEmailSubscription {
     // The topic's email subscriptions.
@@ -71,7 +82,7 @@ impl Fetch for SnsEmailSubscription {
 
 #[async_trait]
 impl Manage for SnsEmailSubscription {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let call = ctx.clients.sns.subscribe().topic_arn(want.str("topic_arn"));
         let call = call.protocol("email").endpoint(want.str("email"));
         let r = call
@@ -83,7 +94,7 @@ impl Manage for SnsEmailSubscription {
             let file = format!("{}.subscription-arn", want.id);
             state::write_small(&ctx.state_dir, &file, arn);
         }
-        Ok(())
+        Ok(created())
     }
 
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
@@ -145,6 +156,7 @@ mod tests {
         let o = SnsEmailSubscription.observe(subs, &want).unwrap();
         assert_eq!(o.props["email"], json!("Ops@Example.com"));
         assert_eq!(o.attr("arn"), PENDING);
+        crate::resources::assert_created_as_observed(&SPEC, &created(), &o);
         assert_eq!(o.attr("resource_id"), "alert-email");
         assert_eq!(
             o.notes,

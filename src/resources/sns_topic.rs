@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_sns::operation::create_topic::CreateTopicOutput;
 use aws_sdk_sns::types::Tag;
 use serde_json::json;
 
@@ -32,6 +33,12 @@ pub static SPEC: KindSpec = KindSpec::tagged(
 
 fn sns_tags(want: &Desired) -> Vec<Tag> {
     tag_list(want, |k, v| Tag::builder().key(k).value(v).build().ok())
+}
+
+/// What a topic's create tells of it: its name, and the ARN CreateTopic answered.
+fn created(made: &CreateTopicOutput, want: &Desired) -> Created {
+    let arn = made.topic_arn().unwrap_or_default();
+    super::created([("name", want.str("name")), ("arn", arn)])
 }
 
 /// What SNS answers about a topic: its attributes and its tags.
@@ -80,14 +87,14 @@ impl Fetch for SnsTopic {
 
 #[async_trait]
 impl Manage for SnsTopic {
-    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<(), ResourceError> {
+    async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let call = ctx.clients.sns.create_topic().name(want.str("name"));
         let mut call = call.set_tags(Some(sns_tags(want)));
         if let Some(d) = want.opt_str("display_name") {
             call = call.attributes("DisplayName", d);
         }
-        call.send().await.op("CreateTopic")?;
-        Ok(())
+        let made = call.send().await.op("CreateTopic")?;
+        Ok(created(&made, want))
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
@@ -131,6 +138,10 @@ mod tests {
             json!({"name": "p-iot-notification", "tags": {"iotstack:stack": "p", "team": "a"}}),
         );
         let o = SnsTopic.observe(fetched, &want).unwrap();
+        let made = CreateTopicOutput::builder()
+            .topic_arn("arn:aws:sns:eu-west-1:123456789012:p-iot-notification")
+            .build();
+        crate::resources::assert_created_as_observed(&SPEC, &created(&made, &want), &o);
         assert_eq!(o.props["display_name"], json!("Alerts"));
         assert_eq!(o.props["tags"], json!({"iotstack:stack": "p"}));
         assert_eq!(

@@ -21,6 +21,7 @@ mod live;
 mod lock;
 mod ownership;
 mod permissions;
+mod readback;
 mod record;
 mod scale;
 mod secret;
