@@ -32,15 +32,16 @@ pub static SPEC: KindSpec = KindSpec {
     deleted_with: &["sns_topic"],
 };
 
-/// What a subscription's create tells of it: the `arn` its read reports. A subscription this
-/// create makes is new, and a new email subscription is pending until its recipient confirms it
-/// ("the string \"pending confirmation\" if the subscription requires confirmation", SNS API
-/// reference, Subscribe, `SubscriptionArn`); ListSubscriptionsByTopic lists a pending one with
-/// the SubscriptionArn `PendingConfirmation`, which is what the read reports. The ARN Subscribe
-/// answers with `ReturnSubscriptionArn` ("always the subscription ARN, even if the subscription
-/// requires confirmation") is kept locally for destroy, not given as the attribute.
+/// What a subscription's create tells of it: nothing. Its `arn` is what the read lists, and that
+/// depends on the recipient: a new email subscription is pending until confirmed ("the string
+/// \"pending confirmation\" if the subscription requires confirmation", SNS API reference,
+/// Subscribe, `SubscriptionArn`), and ListSubscriptionsByTopic lists a pending one with the
+/// SubscriptionArn `PendingConfirmation`, a confirmed one with its ARN. Only the read can tell
+/// which; nothing refers to a subscription, so apply waits for its read-back at no cost. (The
+/// ARN Subscribe answers with `ReturnSubscriptionArn`, "always the subscription ARN, even if the
+/// subscription requires confirmation", is kept locally for destroy.)
 fn created() -> Created {
-    super::created([("arn", PENDING)])
+    Created::new()
 }
 
 #[async_trait]
@@ -156,7 +157,8 @@ mod tests {
         let o = SnsEmailSubscription.observe(subs, &want).unwrap();
         assert_eq!(o.props["email"], json!("Ops@Example.com"));
         assert_eq!(o.attr("arn"), PENDING);
-        crate::resources::assert_created_as_observed(&SPEC, &created(), &o);
+        // The read tells pending from confirmed; the create cannot.
+        assert!(created().is_empty());
         assert_eq!(o.attr("resource_id"), "alert-email");
         assert_eq!(
             o.notes,
