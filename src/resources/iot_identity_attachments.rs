@@ -43,6 +43,8 @@ pub static SPEC: KindSpec = KindSpec {
     name_rule: None,
     ownership: Ownership::Parent,
     missing: Missing::IOT,
+    // Every signed-in identity has the policy, but for those a write that reached its bound
+    // left to the next run (counted in a note): the next plan, which lists again, counts them.
     facts: &["all_identities_attached"],
     // The policy's own delete detaches it from every target first, these identities included
     // ("You must detach the policy from all targets before deleting it": AWS IoT API reference,
@@ -89,12 +91,13 @@ pub enum Disabled {
     Shown,
 }
 
-/// Every identity of the pool, guests included. ListIdentities has no filter by login and
-/// answers at most 60 identities a page ("MaxResults: The maximum number of identities to
-/// return. Valid Range: Minimum value of 1. Maximum value of 60", Cognito Identity API
-/// reference, ListIdentities): a pool of N identities costs N / 60 calls, one after another
-/// (each page's token comes from the one before), once a run. (The SDK has no paginator for
-/// it: the pages are followed here.)
+/// The identities of the pool, guests included, disabled ones as `disabled` says. ListIdentities
+/// has no filter by login and answers at most 60 identities a page ("MaxResults: The maximum
+/// number of identities to return. Valid Range: Minimum value of 1. Maximum value of 60",
+/// Cognito Identity API reference, ListIdentities,
+/// <https://docs.aws.amazon.com/cognitoidentity/latest/APIReference/API_ListIdentities.html>):
+/// a pool of N identities costs N / 60 calls, one after another (each page's token comes from
+/// the one before), once a run. (The SDK has no paginator for it: the pages are followed here.)
 pub async fn identities(
     ctx: &Ctx,
     pool: &str,
@@ -275,25 +278,22 @@ impl Lists {
 
     /// What a write left of `key`, once: a read after it answers with it.
     fn written(&self, key: &(String, String)) -> Option<Fetched> {
-        let mut slot = self.slot();
-        match slot.remove(key)? {
-            Learnt::Written(f) => Some(f),
-            listed => {
-                slot.insert(key.clone(), listed);
-                None
-            }
-        }
+        self.take(key, |l| matches!(l, Learnt::Written(_)))
     }
 
     /// What a read listed of `key`, once: the write after it starts from it.
     fn listed(&self, key: &(String, String)) -> Option<Fetched> {
+        self.take(key, |l| matches!(l, Learnt::Listed(_)))
+    }
+
+    /// What is known of `key`, taken, when it is `what`.
+    fn take(&self, key: &(String, String), what: fn(&Learnt) -> bool) -> Option<Fetched> {
         let mut slot = self.slot();
+        if !slot.get(key).is_some_and(what) {
+            return None;
+        }
         match slot.remove(key)? {
-            Learnt::Listed(f) => Some(f),
-            written => {
-                slot.insert(key.clone(), written);
-                None
-            }
+            Learnt::Listed(f) | Learnt::Written(f) => Some(f),
         }
     }
 
@@ -322,7 +322,9 @@ impl Fetch for IotIdentityAttachments {
             return Ok(Some(f));
         }
         let f = links(ctx, &key.0, &key.1, Disabled::Hidden).await?;
-        if let Some(f) = &f {
+        // Kept for the write only when there is something to attach (a plan with nothing to
+        // do makes no write: no copy of a large pool is kept for nothing).
+        if let Some(f) = f.as_ref().filter(|f| !f.unattached().is_empty()) {
             ctx.identity_lists.learn(key, Learnt::Listed(f.clone()));
         }
         Ok(f)
