@@ -120,6 +120,7 @@ fn ctx(clients: Clients, state_dir: &Path) -> Ctx {
         account: "123456789012".into(),
         state_dir: state_dir.to_path_buf(),
         record: Default::default(),
+        identity_lists: Default::default(),
     }
 }
 

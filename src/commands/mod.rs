@@ -256,6 +256,7 @@ pub async fn connect(g: &Global, p: &Prepared) -> Result<(Arc<Ctx>, BTreeMap<Str
         account,
         state_dir,
         record: Default::default(),
+        identity_lists: Default::default(),
     };
     Ok((Arc::new(ctx), values))
 }

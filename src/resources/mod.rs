@@ -304,6 +304,9 @@ pub struct Ctx {
     pub state_dir: PathBuf,
     /// What this run knows of the stack's record in AWS (see [`crate::record::Known`]).
     pub record: crate::record::Known,
+    /// What this run listed of identity pools and policy targets, and attached since (see
+    /// [`iot_identity_attachments::Lists`]).
+    pub identity_lists: iot_identity_attachments::Lists,
 }
 
 impl Ctx {
@@ -336,6 +339,7 @@ impl Ctx {
             account: "123456789012".into(),
             state_dir: PathBuf::new(),
             record: Default::default(),
+            identity_lists: Default::default(),
         }
     }
 }

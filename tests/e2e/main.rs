@@ -17,6 +17,7 @@ mod faults;
 mod fidelity;
 mod fleet;
 mod harness;
+mod identity_attachments;
 mod live;
 mod lock;
 mod ownership;

@@ -27,7 +27,7 @@ fn template(name: &str) -> Value {
 }
 
 /// Creates a confirmed user (as an administrator would) and signs it in; returns its identity id.
-async fn signed_in_identity(w: &World, pool: &Pool, username: &str) -> String {
+pub async fn signed_in_identity(w: &World, pool: &Pool, username: &str) -> String {
     let c = w.live().await;
     c.cognito_idp
         .admin_create_user()

@@ -75,6 +75,7 @@ fn ctx(iot: &[&Rule], iam: &[&Rule]) -> Ctx {
         account: ACCOUNT.into(),
         state_dir: Default::default(),
         record: Default::default(),
+        identity_lists: Default::default(),
     }
 }
 
