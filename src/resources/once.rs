@@ -156,6 +156,23 @@ mod tests {
         assert!(!answer_lost(&service_error("LimitExceededException", 400)));
     }
 
+    #[test]
+    fn what_was_found_made_tells_the_attributes_its_read_found() {
+        let spec = &crate::resources::cognito_user_pool_client::SPEC;
+        let found = Observed::new(
+            serde_json::json!({}),
+            serde_json::json!({"id": "c1", "name": "n", "user_pool_id": "pool"}),
+        );
+        let made = Made::<()>::Found(found).created(spec, |_| unreachable!());
+        assert_eq!(
+            made,
+            Created::from([("id".into(), "c1".into()), ("name".into(), "n".into())])
+        );
+        let answered =
+            Made::Answered("c2").created(spec, |id| crate::resources::created([("id", id)]));
+        assert_eq!(answered["id"], "c2");
+    }
+
     #[tokio::test]
     async fn a_lost_answer_is_looked_for_before_sending_again() {
         let sent = AtomicUsize::new(0);
