@@ -10,13 +10,15 @@
 //!   but different configuration a ResourceAlreadyExistsException is thrown." Every run writes a
 //!   holder id of its own into the thing's attributes, so exactly one run's CreateThing succeeds,
 //!   and an SDK retry of our own request (its answer lost on the way) has the same configuration
-//!   and succeeds again instead of locking us out.
+//!   and succeeds again instead of locking us out. A successful CreateThing is therefore not
+//!   read back: the lock is this run's.
 //! - A thing record has a version ("To avoid unintentional changes to the information in the
 //!   registry, you can pass the version information in the expectedVersion parameter of the
 //!   UpdateThing and DeleteThing calls", DescribeThing), and "if the version of the record in the
 //!   registry does not match the expected version specified in the request", UpdateThing and
 //!   DeleteThing are "rejected with a VersionConflictException". Releasing reads the thing, checks
-//!   that it still names this run, and deletes it at the version read. Breaking a stale lock
+//!   that it still names this run, and deletes it at the version read (the read may start beside
+//!   the command's last write, [`Ending::soon`]; the delete waits for the command's end). Breaking a stale lock
 //!   (`--break-lock`) rewrites the holder with UpdateThing at the version the breaker saw: two
 //!   breakers cannot both win, and the old holder's release sees another holder (or another
 //!   version) and leaves the new lock alone.
