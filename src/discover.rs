@@ -176,6 +176,50 @@ pub async fn read(
     bound: usize,
     survey: bool,
 ) -> Result<Reads> {
+    waves(stack, values, ctx, bound, survey, None).await
+}
+
+/// [`read`] under the stack's lock, with the record `early` as it was read beside taking the
+/// lock (a round trip earlier than the first wave could read it). Every resource is read now,
+/// the lock held: whatever a run that held it before wrote, it wrote before releasing it, so
+/// these reads see it. The record alone may have been read before such a run saved it: it is
+/// read again beside the waves, and when it is not what `early` was, everything is read again
+/// with the record as it is now (the stack's runs save the record last, then release the lock,
+/// so the record read again under the lock is the one the next run must work from).
+pub async fn read_locked(
+    stack: &Stack,
+    values: &BTreeMap<String, String>,
+    ctx: Arc<Ctx>,
+    bound: usize,
+    survey: bool,
+    early: Vec<AppliedResource>,
+) -> Result<Reads> {
+    let reads = waves(
+        stack,
+        values,
+        ctx.clone(),
+        bound,
+        survey,
+        Some(early.clone()),
+    );
+    let (reads, now) = futures::join!(reads, crate::record::load(&ctx));
+    let now = now?;
+    if now == early {
+        return reads;
+    }
+    waves(stack, values, ctx, bound, survey, Some(now)).await
+}
+
+/// The two waves of reads (the module's comment), with the stack's record already read when
+/// `recorded` gives it (else it is read beside the first wave).
+async fn waves(
+    stack: &Stack,
+    values: &BTreeMap<String, String>,
+    ctx: Arc<Ctx>,
+    bound: usize,
+    survey: bool,
+    recorded: Option<Vec<AppliedResource>>,
+) -> Result<Reads> {
     let bound = bound.max(READS_AT_ONCE);
     let order = stack.order();
     let decl = |id: &str| stack.get(id).expect("ordered ids come from the stack");
@@ -196,7 +240,11 @@ pub async fn read(
             (id.clone(), task)
         })
         .collect();
-    let recorded = match crate::record::load(&ctx).await {
+    let recorded = match recorded {
+        Some(r) => Ok(r),
+        None => crate::record::load(&ctx).await,
+    };
+    let recorded = match recorded {
         Ok(r) => r,
         Err(e) => {
             first.values().for_each(|t| t.abort());

@@ -10,13 +10,15 @@
 //!   but different configuration a ResourceAlreadyExistsException is thrown." Every run writes a
 //!   holder id of its own into the thing's attributes, so exactly one run's CreateThing succeeds,
 //!   and an SDK retry of our own request (its answer lost on the way) has the same configuration
-//!   and succeeds again instead of locking us out.
+//!   and succeeds again instead of locking us out. A successful CreateThing is therefore not
+//!   read back: the lock is this run's.
 //! - A thing record has a version ("To avoid unintentional changes to the information in the
 //!   registry, you can pass the version information in the expectedVersion parameter of the
 //!   UpdateThing and DeleteThing calls", DescribeThing), and "if the version of the record in the
 //!   registry does not match the expected version specified in the request", UpdateThing and
 //!   DeleteThing are "rejected with a VersionConflictException". Releasing reads the thing, checks
-//!   that it still names this run, and deletes it at the version read. Breaking a stale lock
+//!   that it still names this run, and deletes it at the version read (the read may start beside
+//!   the command's last write, [`Ending::soon`]; the delete waits for the command's end). Breaking a stale lock
 //!   (`--break-lock`) rewrites the holder with UpdateThing at the version the breaker saw: two
 //!   breakers cannot both win, and the old holder's release sees another holder (or another
 //!   version) and leaves the new lock alone.
@@ -243,7 +245,7 @@ fn code_is(e: &AwsError, code: &str) -> bool {
 }
 
 /// The lock thing's holder and version, or `None` when no one holds the lock.
-async fn read(iot: &aws_sdk_iot::Client, name: &str) -> Result<Option<(Holder, i64)>, AwsError> {
+async fn read(iot: &aws_sdk_iot::Client, name: &str) -> Reading {
     let out = Missing::IOT.found(
         iot.describe_thing()
             .thing_name(name)
@@ -298,6 +300,32 @@ pub struct Lock {
     name: String,
     holder: Holder,
     released: tokio::sync::Mutex<bool>,
+    /// The release's read, started ahead of it ([`Ending::soon`]).
+    ahead: std::sync::Mutex<Option<tokio::task::JoinHandle<Reading>>>,
+}
+
+/// What a read of the lock thing found: its holder and version, or `None` when no one holds it.
+type Reading = Result<Option<(Holder, i64)>, AwsError>;
+
+/// A handle on the lock for the command's body: says when the end is near.
+#[derive(Clone)]
+pub struct Ending(Arc<Lock>);
+
+impl Ending {
+    /// The command's last write (the stack's record) is about to start: the release's read of
+    /// whose lock it is starts now, beside that write, instead of after it. The lock is still
+    /// this run's during the write, so the read answers as it would after it, unless another run
+    /// takes the lock over with `--break-lock` in between; then its UpdateThing gives the thing
+    /// a new version, and the release's DeleteThing at the version read is refused
+    /// (VersionConflictException) and reads again. Only the DeleteThing must wait for the write,
+    /// and it does: it is made by the release, once the command's body has ended.
+    pub fn soon(&self) {
+        let mut ahead = self.0.ahead.lock().expect("the lock's read ahead");
+        if ahead.is_none() {
+            let (iot, name) = (self.0.iot.clone(), self.0.name.clone());
+            *ahead = Some(tokio::spawn(async move { read(&iot, &name).await }));
+        }
+    }
 }
 
 impl Lock {
@@ -318,8 +346,17 @@ impl Lock {
     /// run took it at: a lock broken, released and taken by a third run is a new thing, whose
     /// version starts again, and deleting it by version alone would delete that run's lock.
     async fn release_once(&self) -> Result<Released, AwsError> {
+        let mut ahead = self.ahead.lock().expect("the lock's read ahead").take();
         for _ in 0..ATTEMPTS {
-            let Some((h, version)) = read(&self.iot, &self.name).await? else {
+            let reading = match ahead.take() {
+                Some(task) => match task.await {
+                    Ok(Ok(found)) => Ok(found),
+                    // A read ahead that failed (or was stopped) is made again.
+                    _ => read(&self.iot, &self.name).await,
+                },
+                None => read(&self.iot, &self.name).await,
+            };
+            let Some((h, version)) = reading? else {
                 return Ok(Released::Released);
             };
             if h.id != self.holder.id {
@@ -383,7 +420,14 @@ pub async fn acquire(ctx: &Ctx, operation: &str, break_lock: bool) -> Result<Hel
             .await
             .op("CreateThing");
         match created {
-            Ok(_) => {}
+            // Taken, without reading it back: "If this call is made multiple times using the
+            // same thing name and configuration, the call will succeed. If this call is made
+            // with the same thing name but different configuration a
+            // ResourceAlreadyExistsException is thrown" (CreateThing, AWS IoT API reference,
+            // https://docs.aws.amazon.com/iot/latest/apireference/API_CreateThing.html). The
+            // configuration carries this run's holder id, which no other run writes: a success
+            // means the thing names this run, made now or by an SDK retry of this request.
+            Ok(_) => return Ok(held(iot, name, me, signals, broken)),
             Err(e) if code_is(&e, "ResourceAlreadyExistsException") => {
                 // Released since: try again.
                 let Some((other, version)) = read(&iot, &name).await.map_err(aws)? else {
@@ -415,21 +459,10 @@ pub async fn acquire(ctx: &Ctx, operation: &str, break_lock: bool) -> Result<Hel
             }
             Err(e) => return Err(aws(e)),
         }
-        // Read back: the lock is this run's only if the thing names it.
+        // Read back after a run held it (or its holder was rewritten by `--break-lock`): the
+        // lock is this run's only if the thing names it.
         match read(&iot, &name).await.map_err(aws)? {
-            Some((h, _)) if h.id == me.id => {
-                let lock = Lock {
-                    iot,
-                    name,
-                    holder: me,
-                    released: tokio::sync::Mutex::new(false),
-                };
-                return Ok(Held {
-                    lock: Arc::new(lock),
-                    signals,
-                    broken,
-                });
-            }
+            Some((h, _)) if h.id == me.id => return Ok(held(iot, name, me, signals, broken)),
             Some((other, _)) if !break_lock => return Err(held_error(ctx, &other, operation)),
             _ => continue,
         }
@@ -437,6 +470,28 @@ pub async fn acquire(ctx: &Ctx, operation: &str, break_lock: bool) -> Result<Hel
     Err(Error::Other(format!(
         "could not take the lock {name}: other runs kept taking it; try again"
     )))
+}
+
+/// The lock, taken by `holder`.
+fn held(
+    iot: aws_sdk_iot::Client,
+    name: String,
+    holder: Holder,
+    signals: Signals,
+    broken: Option<Holder>,
+) -> Held {
+    let lock = Lock {
+        iot,
+        name,
+        holder,
+        released: tokio::sync::Mutex::new(false),
+        ahead: std::sync::Mutex::new(None),
+    };
+    Held {
+        lock: Arc::new(lock),
+        signals,
+        broken,
+    }
 }
 
 fn held_error(ctx: &Ctx, other: &Holder, operation: &str) -> Error {
@@ -476,6 +531,11 @@ fn interrupted(signal: &str, name: &str, released: &Result<Released, AwsError>) 
 }
 
 impl Held {
+    /// The handle the command's body tells the end is near with.
+    pub fn ending(&self) -> Ending {
+        Ending(self.lock.clone())
+    }
+
     /// Runs `body` holding the lock, and releases it however `body` ends: its result, an error,
     /// a panic, or a signal (the work is stopped, the lock released, and the command fails with
     /// [`Error::Interrupted`], exit code 130).

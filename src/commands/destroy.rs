@@ -32,7 +32,9 @@ async fn destroy(g: &Global, sa: &StackArgs, s: super::Session, yes: bool) -> Re
         apply::Outcome::default()
     };
     // The stack's record goes with the stack (also when an earlier destroy removed everything
-    // but was stopped before the record).
+    // but was stopped before the record). It is the last write: the lock's release starts
+    // reading beside it.
+    s.ending_soon();
     crate::record::remove(&s.ctx).await?;
     // What a killed run left in the stack's local folder goes with the stack.
     crate::state::remove_after_destroy(&s.prepared.stack.settings.output_dir, &s.ctx.state_dir);

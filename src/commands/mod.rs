@@ -271,6 +271,8 @@ pub struct Session {
     pub orphans: Vec<discover::Orphan>,
     /// The stack's record as this run found it (in AWS, else the local cache).
     pub recorded: Vec<crate::state::AppliedResource>,
+    /// Under the lock: what tells it the end is near ([`Session::ending_soon`]).
+    ending: Option<crate::lock::Ending>,
 }
 
 impl Session {
@@ -287,12 +289,13 @@ impl Session {
     /// [`Session::open`] of a stack already prepared.
     pub async fn open_prepared(g: &Global, sa: &StackArgs, prepared: Prepared) -> Result<Session> {
         let (ctx, values) = connect(g, &prepared).await?;
-        Session::read(sa, prepared, ctx, values).await
+        Session::read(sa, prepared, ctx, values, None).await
     }
 
     /// A prepared stack ([`prepare`]) opened under its lock for `operation`, then `body`: the
     /// lock is taken once connected, before the live state is read (so the plan shown is the one
-    /// carried out), and released however `body` ends, Ctrl-C included.
+    /// carried out), and released however `body` ends, Ctrl-C included. The stack's record is
+    /// read beside taking the lock, and checked once it is taken ([`discover::read_locked`]).
     pub async fn locked<F, Fut>(
         g: &Global,
         sa: &StackArgs,
@@ -306,26 +309,43 @@ impl Session {
         Fut: std::future::Future<Output = Result<i32>>,
     {
         let (ctx, values) = connect(g, &prepared).await?;
-        let held = crate::lock::acquire(&ctx, operation, break_lock).await?;
+        let (held, early) = futures::join!(
+            crate::lock::acquire(&ctx, operation, break_lock),
+            crate::record::load(&ctx),
+        );
+        let held = held?;
         if let Some(h) = &held.broken {
             eprintln!(
                 "warning: broke the stack's lock, held by {}",
                 h.describe(crate::lock::now())
             );
         }
-        held.run(async move { body(Session::read(sa, prepared, ctx, values).await?).await })
-            .await
+        let ending = held.ending();
+        held.run(async move {
+            // A record that could not be read early is read again, under the lock.
+            let mut s = Session::read(sa, prepared, ctx, values, early.ok()).await?;
+            s.ending = Some(ending);
+            body(s).await
+        })
+        .await
     }
 
-    /// Reads what is live for a prepared, connected stack.
+    /// Reads what is live for a prepared, connected stack; under the lock, with the record read
+    /// beside taking it (`early`).
     async fn read(
         sa: &StackArgs,
         prepared: Prepared,
         ctx: Arc<Ctx>,
         values: BTreeMap<String, String>,
+        early: Option<Vec<crate::state::AppliedResource>>,
     ) -> Result<Session> {
-        let (stack, bound) = (&prepared.stack, sa.parallelism as usize);
-        let reads = discover::read(stack, &values, ctx.clone(), bound, prepared.survey).await?;
+        let (stack, bound, survey) = (&prepared.stack, sa.parallelism as usize, prepared.survey);
+        let reads = match early {
+            Some(early) => {
+                discover::read_locked(stack, &values, ctx.clone(), bound, survey, early).await?
+            }
+            None => discover::read(stack, &values, ctx.clone(), bound, survey).await?,
+        };
         Ok(Session {
             prepared,
             ctx,
@@ -333,7 +353,16 @@ impl Session {
             live: reads.live,
             orphans: reads.orphans,
             recorded: reads.recorded,
+            ending: None,
         })
+    }
+
+    /// The command's last write (the stack's record) is about to start: under the lock, its
+    /// release starts reading beside that write ([`crate::lock::Ending::soon`]).
+    pub fn ending_soon(&self) {
+        if let Some(e) = &self.ending {
+            e.soon();
+        }
     }
 
     /// The plan's input for the resources to delete because the stack no longer has them.

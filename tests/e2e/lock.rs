@@ -353,3 +353,74 @@ async fn local_state_is_git_ignored_and_killed_runs_leftovers_do_not_outlive_des
         "destroy leaves no folder of the stack behind"
     );
 }
+
+/// The stack's record as it is in the emulator, as text.
+async fn record_text(aws: &Live, prefix: &str) -> String {
+    let id = format!("{prefix}-iotstack-record");
+    let out = aws.secrets.get_secret_value().secret_id(&id).send().await;
+    let out = out.expect("GetSecretValue of the record");
+    out.secret_string().expect("a string value").to_string()
+}
+
+async fn put_record(aws: &Live, prefix: &str, text: &str) {
+    let id = format!("{prefix}-iotstack-record");
+    let put = aws.secrets.put_secret_value().secret_id(&id);
+    put.secret_string(text)
+        .send()
+        .await
+        .expect("PutSecretValue of the record");
+}
+
+/// Whether the proxy has answered a request of `operation` since its last reset.
+fn answered(w: &World, operation: &str) -> bool {
+    let proxy = &w._proxy.as_ref().expect("the latency proxy").endpoint;
+    let stats = crate::harness::emulator_get(proxy, "/__stats?requests=1");
+    let requests = stats["requests"].as_array().cloned().unwrap_or_default();
+    requests.iter().any(|r| r[0] == operation)
+}
+
+/// The record is read beside taking the lock, before the lock is this run's: a run that held
+/// the lock may save its record in between. The record read again under the lock shows it, and
+/// the run works from the record as that run left it: here, the record of a run that made the
+/// alert rule, which the stack no longer declares, so destroy deletes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_saved_while_the_lock_is_taken_is_the_one_the_run_works_from() {
+    let mut w = World::new();
+    w.apply();
+    let aws = w.live_direct().await;
+    let prefix = w.prefix.clone();
+    let saved = record_text(&aws, &prefix).await;
+    assert!(saved.contains("\"id\":\"alert-rule\""), "{saved}");
+    // What the record said before the run holding the lock made the rule: without it.
+    let mut before: serde_json::Value = serde_json::from_str(&saved).expect("the record's JSON");
+    let resources = before["resources"].as_array_mut().expect("format 1");
+    resources.retain(|r| r["id"] != "alert-rule");
+    put_record(&aws, &prefix, &before.to_string()).await;
+    leave_lock(&w, &aws, "ci-runner-9", 31337, 60).await;
+    w.stack = crate::harness::edited_stack(&w, |t| {
+        let start = t.find("  alert-rule:").expect("the rule");
+        let end = start + t[start..].find("\n\n").expect("its end");
+        let mut t = t.clone();
+        t.replace_range(start..end + 1, "");
+        t
+    });
+
+    // Slow round trips: breaking the lock takes three after the record's first read.
+    w.behind_proxy(400);
+    let destroy = start(&w, "destroy", &["--yes", "--break-lock"]);
+    let t0 = Instant::now();
+    while !answered(&w, "secretsmanager:GetSecretValue") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the record was never read"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The run holding the lock saves its record now, while the destroy breaks the lock.
+    put_record(&aws, &prefix, &saved).await;
+    let run = finish(destroy);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!lock_held(&w, &aws).await, "released after the destroy");
+    assert!(aws.topic_rules().await.is_empty(), "{}", run.all());
+    w.assert_nothing_left().await;
+}
