@@ -123,6 +123,8 @@ pub struct Work<'a> {
     /// The stack's record as the run found it: written again only when it changes.
     pub recorded: &'a [crate::state::AppliedResource],
     pub ctx: Arc<Ctx>,
+    /// Under the stack's lock: told when the last writes start, so that its release reads ahead.
+    pub ending: Option<crate::lock::Ending>,
 }
 
 /// Deletes the resources the stack no longer declares, newest first, one at a time.
@@ -291,6 +293,9 @@ pub async fn apply(
     // properties and the ids and ARNs the writes answered, which the read-backs confirm.
     let with_orphans = now_recorded(w, &observed(&done), w.orphans);
     let walked = failed.is_empty();
+    if let Some(e) = w.ending.as_ref().filter(|_| walked) {
+        e.soon();
+    }
     let saving = async {
         if walked {
             Some(crate::record::save(&w.ctx, w.recorded, &with_orphans).await)

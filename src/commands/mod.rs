@@ -386,6 +386,7 @@ impl Session {
             orphans: &self.orphans,
             recorded: &self.recorded,
             ctx: self.ctx.clone(),
+            ending: self.ending.clone(),
         }
     }
 
