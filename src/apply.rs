@@ -375,16 +375,18 @@ fn marked(have: &Observed, prefix: &str) -> bool {
 /// SDK's retry of a request whose first answer was lost: the first one made it) and what holds
 /// the name carries the stack's mark, it is the stack's own: it is taken and brought to `want`.
 /// Anything else that holds the name is left alone, and the create's error stands. Returns what
-/// the create told of the resource; for one taken, the attributes its read found.
+/// the create told of the resource (for one taken, the attributes its read found), and whether
+/// the rest of its create ([`Manage::complete`]) is still to be made: not for one taken, which
+/// its update brought to `want`.
 async fn create_or_take(
     ctx: &Ctx,
     kind: &'static dyn Manage,
     want: &crate::resources::Desired,
     action: &'static str,
-) -> Result<Created> {
+) -> Result<(Created, bool)> {
     let id = want.id.as_str();
-    let e = match kind.create(ctx, want).await {
-        Ok(created) => return Ok(created),
+    let e = match kind.make(ctx, want).await {
+        Ok(created) => return Ok((created, true)),
         Err(e) => e,
     };
     let taken = e
@@ -424,7 +426,7 @@ async fn create_or_take(
         .await
         .map_err(|e| resource_err(action, kind, id, e))?;
     }
-    Ok(have.created(kind.spec()))
+    Ok((have.created(kind.spec()), false))
 }
 
 async fn step(
@@ -443,7 +445,7 @@ async fn step(
     };
     // What the write tells of the resource: the attributes its create answered, or those of
     // the resource it changed (an update keeps a resource's ids and ARNs).
-    let answered = match (action, &have) {
+    let (answered, complete) = match (action, &have) {
         (Action::Foreign, _) => {
             return Err(Error::Refused(format!(
                 "{} `{id}` ({}): a resource of that name exists but is not owned by this stack (it lacks the `iotstack:stack` mark); it was left untouched, and what depends on it was not applied. To take it into the stack: iotstack apply --adopt {id}",
@@ -460,7 +462,7 @@ async fn step(
             })
             .await
             .map_err(|e| resource_err("updating", kind, id, e))?;
-            h.created(kind.spec())
+            (h.created(kind.spec()), false)
         }
         (Action::Replace, Some(h)) => {
             notes.extend(
@@ -481,8 +483,9 @@ async fn step(
         // A creation, or a resource that is not there.
         _ => create_or_take(ctx, kind, want, "creating").await?,
     };
-    // Read back what was written, by the ids the write answered (no listing), beside the
-    // dependents when the write answered every attribute they may refer to; else first.
+    // Complete a create and read back what was written, by the ids the write answered (no
+    // listing), beside the dependents when the write answered every attribute they may refer
+    // to; else first.
     let answered: BTreeMap<String, String> = answered
         .into_iter()
         .filter(|(k, v)| kind.spec().attrs.contains(&k.as_str()) && !v.is_empty())
@@ -490,7 +493,16 @@ async fn step(
     let mut read_as = want.clone();
     read_as.recorded.extend(answered.clone());
     let known = kind.spec().attrs.iter().all(|a| answered.contains_key(*a));
-    let check = read_back(ctx.clone(), kind, read_as, answered.clone());
+    let check = {
+        let (ctx, answered) = (ctx.clone(), answered.clone());
+        async move {
+            if complete {
+                let c = kind.complete(&ctx, &read_as, &answered).await;
+                c.map_err(|e| resource_err("creating", kind, &read_as.id, e))?;
+            }
+            read_back(ctx, kind, read_as, answered).await
+        }
+    };
     if !known {
         let back = check.await?;
         notes.extend(back.notes.iter().cloned());

@@ -171,11 +171,57 @@ fn current_value_is_ours(versions: &ListSecretVersionIdsOutput) -> bool {
 /// Killed after 1 or 2, the secret has a version of ours still pending and not current: the next
 /// read reports `password_in_secret` false and a new pair is set.
 async fn set_password(ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
+    let staged = stage_password(ctx, want).await?;
+    put_password(ctx, want, staged).await
+}
+
+/// A new password, written to the secret as its pending version (step 1 of [`set_password`]),
+/// and the version that is current besides it, if any.
+struct Staged {
+    password: String,
+    version: String,
+    current: Option<String>,
+}
+
+/// Step 1 of [`set_password`]. It does not need the user, so a create makes it beside
+/// AdminCreateUser. The secret's versions are listed at the same time: the current one is the
+/// version labelled `AWSCURRENT` other than the new one (which is labelled so too when it is the
+/// secret's first).
+async fn stage_password(ctx: &Ctx, want: &Desired) -> Result<Staged, AwsError> {
     let secret = want.str("password_secret_arn");
-    let listed = versions(ctx, secret).await?;
-    let current = listed
-        .as_ref()
-        .and_then(|l| staged(l, "AWSCURRENT").next().map(str::to_string));
+    let password = generate_password();
+    let version = version_id();
+    let put = ctx
+        .clients
+        .secrets
+        .put_secret_value()
+        .secret_id(secret)
+        .client_request_token(&version)
+        .secret_string(secret_value(want.str("username"), &password))
+        .version_stages("AWSPENDING")
+        .send();
+    let (listed, put) = futures::join!(versions(ctx, secret), put);
+    put.op("PutSecretValue")?;
+    let current = listed?.as_ref().and_then(|l| {
+        staged(l, "AWSCURRENT")
+            .find(|v| *v != version)
+            .map(str::to_string)
+    });
+    Ok(Staged {
+        password,
+        version,
+        current,
+    })
+}
+
+/// Steps 2 and 3 of [`set_password`].
+async fn put_password(ctx: &Ctx, want: &Desired, staged: Staged) -> Result<(), AwsError> {
+    let secret = want.str("password_secret_arn");
+    let Staged {
+        password,
+        version,
+        current,
+    } = staged;
     let stage = |label: &'static str| {
         ctx.clients
             .secrets
@@ -183,24 +229,12 @@ async fn set_password(ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
             .secret_id(secret)
             .version_stage(label)
     };
-    let pw = generate_password();
-    let version = version_id();
-    ctx.clients
-        .secrets
-        .put_secret_value()
-        .secret_id(secret)
-        .client_request_token(&version)
-        .secret_string(secret_value(want.str("username"), &pw))
-        .version_stages("AWSPENDING")
-        .send()
-        .await
-        .op("PutSecretValue")?;
     ctx.clients
         .cognito_idp
         .admin_set_user_password()
         .user_pool_id(want.str("user_pool_id"))
         .username(want.str("username"))
-        .password(&pw)
+        .password(&password)
         .permanent(true)
         .send()
         .await
@@ -305,16 +339,17 @@ impl Manage for CognitoUser {
             .user_attributes(attr("email", want.str("email")).map_err(build_err)?)
             .user_attributes(attr("email_verified", "true").map_err(build_err)?)
             .message_action(MessageActionType::Suppress)
-            .send()
-            .await
-            .op("AdminCreateUser");
+            .send();
+        // The user, and the first step of its password in the secret, at once.
+        let (r, staged) = futures::join!(r, stage_password(ctx, want));
+        let r = r.op("AdminCreateUser");
         let made = match r {
             // Made by an earlier run cut short: its sub is not known without a read, so nothing
             // is told and the read-back tells it.
             Err(e) if e.code.as_deref() == Some("UsernameExistsException") => Created::new(),
             other => other?.user().map(created).unwrap_or_default(),
         };
-        set_password(ctx, want).await?;
+        put_password(ctx, want, staged?).await?;
         Ok(made)
     }
 

@@ -275,6 +275,14 @@ impl Fetch for IamRole {
 #[async_trait]
 impl Manage for IamRole {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
+        let made = self.make(ctx, want).await?;
+        self.complete(ctx, want, &made).await?;
+        Ok(made)
+    }
+
+    /// The role itself, with its trust policy: what a function, a topic rule or an identity
+    /// pool needs of it when it is given the role (they check that their service may assume it).
+    async fn make(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let name = want.str("name");
         let call = ctx.clients.iam.create_role().role_name(name);
         let trust = want.document("assume_role_policy").to_string();
@@ -282,7 +290,12 @@ impl Manage for IamRole {
         let call = call.set_description(want.opt_str("description").map(str::to_string));
         let call = call.set_tags(Some(iam_tags(want)));
         let made = call.send().await.op("CreateRole")?;
-        let made = made.role().map(|r| created(r, want)).unwrap_or_default();
+        Ok(made.role().map(|r| created(r, want)).unwrap_or_default())
+    }
+
+    /// Its permissions, which only matter when the role is used, not when it is given.
+    async fn complete(&self, ctx: &Ctx, want: &Desired, _: &Created) -> Result<(), ResourceError> {
+        let name = want.str("name");
         for (pname, doc) in want
             .document("inline_policies")
             .as_object()
@@ -292,7 +305,7 @@ impl Manage for IamRole {
             put_inline(ctx, name, pname, doc).await?;
         }
         attach_managed(ctx, name, arn_list(want.props.get("managed_policy_arns"))).await?;
-        Ok(made)
+        Ok(())
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {

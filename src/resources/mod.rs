@@ -444,6 +444,23 @@ pub trait Manage: Read {
     /// Creates the resource `want` describes; returns what AWS answered about it (see
     /// [`Created`]), so that dependents need not wait for a read.
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError>;
+    /// [`Manage::create`] in two parts, for apply: `make` makes the resource and tells what its
+    /// create answered; [`Manage::complete`] then makes the calls that nothing referring to the
+    /// resource needs first (a role's inline policies, a secret's resource policy), beside the
+    /// resource's dependents and before its read-back. A kind that splits its create keeps
+    /// `create` as the two in turn, for every other caller.
+    async fn make(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
+        self.create(ctx, want).await
+    }
+    /// The rest of a create after [`Manage::make`]: see there.
+    async fn complete(
+        &self,
+        _ctx: &Ctx,
+        _want: &Desired,
+        _made: &Created,
+    ) -> Result<(), ResourceError> {
+        Ok(())
+    }
     /// Brings an existing resource to `want`: `changes` are the properties that differ. Kinds
     /// whose every property forces a replacement keep this default, which changes nothing.
     async fn update(&self, _to: Update<'_>) -> Result<(), ResourceError> {

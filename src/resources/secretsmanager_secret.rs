@@ -218,41 +218,69 @@ impl Manage for SecretsManagerSecret {
     }
 
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
+        let made = self.make(ctx, want).await?;
+        self.complete(ctx, want, &made).await?;
+        Ok(made)
+    }
+
+    /// The secret, with its description and tags. A name still held by a secret scheduled for
+    /// deletion makes CreateSecret fail with InvalidRequestException ("A parameter value is not
+    /// valid for the current state of the resource. Possible causes: The secret is scheduled for
+    /// deletion", Secrets Manager API reference); that secret is then restored. (No look-up
+    /// first: a name is new far more often than it is scheduled for deletion.)
+    async fn make(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let name = want.str("name");
-        let scheduled = describe(ctx, name)
-            .await?
-            .is_some_and(|s| s.deleted_date().is_some());
-        let arn = if scheduled {
-            restore(ctx, want).await?
-        } else {
-            let r = ctx
-                .clients
-                .secrets
-                .create_secret()
-                .name(name)
-                .set_description(want.opt_str("description").map(str::to_string))
-                .set_tags(Some(sm_tags(want)))
-                .send()
-                .await
-                .op("CreateSecret");
-            match r {
-                Ok(out) => out.arn().unwrap_or_default().to_string(),
-                // Scheduled for deletion between the look-up and the create.
-                Err(e) if scheduled_for_deletion(&e) => restore(ctx, want).await?,
-                Err(e) => return Err(e.into()),
+        let r = ctx
+            .clients
+            .secrets
+            .create_secret()
+            .name(name)
+            .set_description(want.opt_str("description").map(str::to_string))
+            .set_tags(Some(sm_tags(want)))
+            .send()
+            .await
+            .op("CreateSecret");
+        let arn = match r {
+            Ok(out) => out.arn().unwrap_or_default().to_string(),
+            Err(e) if scheduled_for_deletion(&e) => restore(ctx, want).await?,
+            // An emulator may answer that the name exists instead: what holds it tells.
+            Err(e) if e.code.as_deref() == Some("ResourceExistsException") => {
+                let held = describe(ctx, name).await?;
+                if held.is_none_or(|s| s.deleted_date().is_none()) {
+                    return Err(e.into());
+                }
+                restore(ctx, want).await?
             }
+            Err(e) => return Err(e.into()),
         };
-        if want.props.contains_key("resource_policy") {
-            ctx.clients
-                .secrets
-                .put_resource_policy()
-                .secret_id(&arn)
-                .resource_policy(want.document("resource_policy").to_string())
-                .send()
-                .await
-                .op("PutResourcePolicy")?;
-        }
         Ok(created(want, &arn))
+    }
+
+    /// Its resource policy: who may read and change it, which matters once it holds a value.
+    /// (Whoever writes the value, the app user's create, writes it as the deployer, whom the
+    /// policy never denies.)
+    async fn complete(
+        &self,
+        ctx: &Ctx,
+        want: &Desired,
+        made: &Created,
+    ) -> Result<(), ResourceError> {
+        let arn = made
+            .get("arn")
+            .map(String::as_str)
+            .unwrap_or(want.str("name"));
+        if !want.props.contains_key("resource_policy") {
+            return Ok(());
+        }
+        ctx.clients
+            .secrets
+            .put_resource_policy()
+            .secret_id(arn)
+            .resource_policy(want.document("resource_policy").to_string())
+            .send()
+            .await
+            .op("PutResourcePolicy")?;
+        Ok(())
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
