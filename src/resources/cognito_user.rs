@@ -329,6 +329,15 @@ impl Fetch for CognitoUser {
 #[async_trait]
 impl Manage for CognitoUser {
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
+        // The user, and the first step of its password in the secret, at once.
+        let (made, staged) = futures::join!(self.make(ctx, want), stage_password(ctx, want));
+        let made = made?;
+        put_password(ctx, want, staged?).await?;
+        Ok(made)
+    }
+
+    /// The user, without a password yet: what refers to it (its username) needs no more.
+    async fn make(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let attr = |n: &str, v: &str| AttributeType::builder().name(n).value(v).build();
         let r = ctx
             .clients
@@ -339,18 +348,20 @@ impl Manage for CognitoUser {
             .user_attributes(attr("email", want.str("email")).map_err(build_err)?)
             .user_attributes(attr("email_verified", "true").map_err(build_err)?)
             .message_action(MessageActionType::Suppress)
-            .send();
-        // The user, and the first step of its password in the secret, at once.
-        let (r, staged) = futures::join!(r, stage_password(ctx, want));
-        let r = r.op("AdminCreateUser");
-        let made = match r {
+            .send()
+            .await
+            .op("AdminCreateUser");
+        Ok(match r {
             // Made by an earlier run cut short: its sub is not known without a read, so nothing
             // is told and the read-back tells it.
             Err(e) if e.code.as_deref() == Some("UsernameExistsException") => Created::new(),
             other => other?.user().map(created).unwrap_or_default(),
-        };
-        put_password(ctx, want, staged?).await?;
-        Ok(made)
+        })
+    }
+
+    /// Its password, set on the user and in the secret ([`set_password`]).
+    async fn complete(&self, ctx: &Ctx, want: &Desired, _: &Created) -> Result<(), ResourceError> {
+        Ok(set_password(ctx, want).await?)
     }
 
     async fn update(&self, u: Update<'_>) -> Result<(), ResourceError> {
