@@ -259,7 +259,13 @@ pub async fn read(
         by_kind(stack),
         |id, so_far: &BTreeMap<String, Live>| {
             let d = decl(id);
-            let known = Stack::known(so_far, |l| &l.observed);
+            // What `d` refers to, all read by now (its dependencies): not a copy of everything
+            // read so far, which for each of a fleet's thousands of resources costs the square
+            // of their number (seconds at 500 devices).
+            let known: BTreeMap<String, Option<Observed>> = refs(d)
+                .into_iter()
+                .filter_map(|(rid, _, _)| Some((rid.clone(), so_far.get(&rid)?.observed.clone())))
+                .collect();
             let (desired, skip) = want(d, values, &known, &recorded, survey);
             let before = read.get(id).cloned().expect("every resource was read");
             if before.desired.props == desired.props && before.desired.unknown == desired.unknown {
