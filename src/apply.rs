@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 
-use crate::discover::{Live, Orphan};
+use crate::discover::{by_kind, Live, Orphan};
 use crate::error::{Error, ResourceError, Result};
 use crate::graph;
 use crate::plan::{self, Action, Plan, Planned, PropChange};
@@ -236,6 +236,7 @@ pub async fn apply(
         &order,
         &deps,
         bound,
+        by_kind(stack),
         |id, so_far: &BTreeMap<String, Step>| {
             let decl = stack.get(id).expect("ordered ids come from the stack");
             let known = Stack::known(so_far, |v| &v.observed);
@@ -647,7 +648,7 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
         }
     }
     let ctx_dir = ctx.state_dir.clone();
-    let (done, failed) = graph::walk(&order, &after, bound, |id, _| {
+    let (done, failed) = graph::walk(&order, &after, bound, by_kind(stack), |id, _| {
         let kind = stack.get(id).expect("ordered ids come from the stack").kind;
         // Data sources are only read: nothing of theirs is deleted.
         let kind = kind.managed();

@@ -43,6 +43,18 @@ pub struct Reads {
 /// nothing, so the stack's reads all start together (a throttled read is retried by the SDK).
 const READS_AT_ONCE: usize = 32;
 
+/// The lane of a resource in a walk (see [`graph::walk`]): its kind, whose reads and writes make
+/// the same calls at the same rates, so that resources waiting for one operation's paced calls
+/// (a fleet's certificates) leave slots to the other kinds' (its things, its attachments).
+pub fn by_kind(stack: &Stack) -> impl Fn(&str) -> Option<&'static str> + '_ {
+    let kinds: std::collections::HashMap<&str, &'static str> = stack
+        .resources
+        .iter()
+        .map(|d| (d.id.as_str(), d.kind.type_name()))
+        .collect();
+    move |id| kinds.get(id).copied()
+}
+
 /// Whether the resource is found by its own name, without the record or any other resource:
 /// no reference in its properties, and a kind whose name finds it (not a pool, whose name is
 /// not unique, nor a certificate, whose id only the record or the local files know), and whose
@@ -260,6 +272,7 @@ async fn waves(
         &order,
         &waits,
         bound,
+        by_kind(stack),
         |id, so_far: &BTreeMap<String, Live>| {
             if let Some(task) = first.remove(id) {
                 let joined =
@@ -291,9 +304,16 @@ async fn waves(
         &order,
         &stack.deps(),
         bound,
+        by_kind(stack),
         |id, so_far: &BTreeMap<String, Live>| {
             let d = decl(id);
-            let known = Stack::known(so_far, |l| &l.observed);
+            // What `d` refers to, all read by now (its dependencies): not a copy of everything
+            // read so far, which for each of a fleet's thousands of resources costs the square
+            // of their number (seconds at 500 devices).
+            let known: BTreeMap<String, Option<Observed>> = refs(d)
+                .into_iter()
+                .filter_map(|(rid, _, _)| Some((rid.clone(), so_far.get(&rid)?.observed.clone())))
+                .collect();
             let (desired, skip) = want(d, values, &known, &recorded, survey);
             let before = read.get(id).cloned().expect("every resource was read");
             if before.desired.props == desired.props && before.desired.unknown == desired.unknown {

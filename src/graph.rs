@@ -98,15 +98,26 @@ mod tests {
 /// `start` is called (in the caller's task) with the results so far when a node is ready, and
 /// returns the node's work. After the first failure nothing new starts; running work finishes.
 /// Returns every result and the failures (node id, error).
-pub async fn walk<T, E, F>(
+///
+/// The slots are shared among lanes (`lane` of a node's id: for a stack, its resource's kind,
+/// whose steps make the same calls, paced at the same rates): the next node to start is a ready
+/// node of the lane with the fewest nodes running (the given order decides within a lane and
+/// between equal lanes), and while another lane still has nodes to run, no lane holds more than
+/// `bound` less a quarter of it. So nodes that wait for something slow (calls of one operation
+/// paced at 10 per second, see `aws::rate`) never hold every slot: the other lanes' nodes, as
+/// they become ready, start beside them, each lane's calls at their own rate at the same time,
+/// instead of one lane after another.
+pub async fn walk<T, E, L, F>(
     order: &[String],
     deps: &BTreeMap<String, Vec<String>>,
     bound: usize,
+    lane: impl Fn(&str) -> L,
     mut start: F,
 ) -> (BTreeMap<String, T>, Vec<(String, E)>)
 where
     T: Send + 'static,
     E: Send + 'static,
+    L: Ord,
     F: FnMut(&str, &BTreeMap<String, T>) -> futures::future::BoxFuture<'static, Result<T, E>>,
 {
     let bound = bound.max(1);
@@ -130,38 +141,135 @@ where
             }
         }
     }
-    // Ready nodes by position, so the given order decides where there is a choice.
-    let mut ready: BTreeSet<usize> = position
-        .values()
-        .copied()
-        .filter(|&i| waiting_on[i] == 0)
-        .collect();
+    let mut lanes = Lanes::new(order, &position, lane, bound);
+    for &i in position.values() {
+        if waiting_on[i] == 0 {
+            lanes.ready(i);
+        }
+    }
     let mut done: BTreeMap<String, T> = BTreeMap::new();
     let mut failed: Vec<(String, E)> = Vec::new();
     let mut running = tokio::task::JoinSet::new();
     loop {
         while failed.is_empty() && running.len() < bound {
-            let Some(i) = ready.pop_first() else { break };
+            let Some(i) = lanes.next() else { break };
             let id = &order[i];
             let fut = start(id, &done);
             running.spawn(async move { (i, fut.await) });
         }
         match running.join_next().await {
             Some(Ok((i, Ok(v)))) => {
+                lanes.finished(i);
                 for &w in &waiters[i] {
                     waiting_on[w] -= 1;
                     if waiting_on[w] == 0 {
-                        ready.insert(w);
+                        lanes.ready(w);
                     }
                 }
                 done.insert(order[i].clone(), v);
             }
-            Some(Ok((i, Err(e)))) => failed.push((order[i].clone(), e)),
+            Some(Ok((i, Err(e)))) => {
+                lanes.finished(i);
+                failed.push((order[i].clone(), e));
+            }
             Some(Err(join)) => std::panic::resume_unwind(join.into_panic()),
             None => break,
         }
     }
     (done, failed)
+}
+
+/// The walk's nodes by lane: which are ready, how many run, how many are not done yet; and the
+/// lanes that have ready nodes, by (nodes running, first ready position), the next to start
+/// first. Every change costs O(log lanes).
+struct Lanes {
+    /// Each node's lane (by position in the order).
+    of: Vec<usize>,
+    ready: Vec<BTreeSet<usize>>,
+    running: Vec<usize>,
+    undone: Vec<usize>,
+    /// Lanes with nodes not done yet.
+    open: usize,
+    queue: BTreeSet<(usize, usize, usize)>,
+    bound: usize,
+}
+
+impl Lanes {
+    fn new<L: Ord>(
+        order: &[String],
+        position: &HashMap<&str, usize>,
+        lane: impl Fn(&str) -> L,
+        bound: usize,
+    ) -> Lanes {
+        let mut names: BTreeMap<L, usize> = BTreeMap::new();
+        let mut of = vec![0usize; order.len()];
+        for (&id, &i) in position {
+            let next = names.len();
+            of[i] = *names.entry(lane(id)).or_insert(next);
+        }
+        let mut undone = vec![0usize; names.len()];
+        for &i in position.values() {
+            undone[of[i]] += 1;
+        }
+        Lanes {
+            of,
+            ready: vec![BTreeSet::new(); names.len()],
+            running: vec![0; names.len()],
+            open: undone.iter().filter(|&&n| n > 0).count(),
+            undone,
+            queue: BTreeSet::new(),
+            bound,
+        }
+    }
+
+    /// The most nodes of one lane that may run: all the slots when it is the only lane left,
+    /// else three quarters of them (at least one), the rest kept for the others.
+    fn cap(&self) -> usize {
+        if self.open > 1 {
+            (self.bound - self.bound / 4).max(1)
+        } else {
+            self.bound
+        }
+    }
+
+    /// Takes `lane` out of the queue, changes it, and queues it again if it has ready nodes.
+    fn change(&mut self, lane: usize, f: impl FnOnce(&mut Self)) {
+        if let Some(&first) = self.ready[lane].first() {
+            self.queue.remove(&(self.running[lane], first, lane));
+        }
+        f(self);
+        if let Some(&first) = self.ready[lane].first() {
+            self.queue.insert((self.running[lane], first, lane));
+        }
+    }
+
+    fn ready(&mut self, i: usize) {
+        self.change(self.of[i], |l| {
+            l.ready[l.of[i]].insert(i);
+        });
+    }
+
+    fn finished(&mut self, i: usize) {
+        let lane = self.of[i];
+        self.change(lane, |l| {
+            l.running[lane] -= 1;
+            l.undone[lane] -= 1;
+            if l.undone[lane] == 0 {
+                l.open -= 1;
+            }
+        });
+    }
+
+    /// The next node to start: of the lane with the fewest running, under its cap.
+    fn next(&mut self) -> Option<usize> {
+        let cap = self.cap();
+        let &(_, i, lane) = self.queue.first().filter(|(n, _, _)| *n < cap)?;
+        self.change(lane, |l| {
+            l.ready[lane].remove(&i);
+            l.running[lane] += 1;
+        });
+        Some(i)
+    }
 }
 
 #[cfg(test)]
@@ -179,21 +287,27 @@ mod walk_tests {
         deps.insert("d".to_string(), vec!["c".to_string()]);
         let live = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
-        let (done, failed) = walk::<Vec<String>, (), _>(&order, &deps, 2, |id, so_far| {
-            let mut seen: Vec<String> = so_far.keys().cloned().collect();
-            seen.sort();
-            let (live, peak) = (live.clone(), peak.clone());
-            let id = id.to_string();
-            async move {
-                let n = live.fetch_add(1, Ordering::SeqCst) + 1;
-                peak.fetch_max(n, Ordering::SeqCst);
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                live.fetch_sub(1, Ordering::SeqCst);
-                let _ = id;
-                Ok(seen)
-            }
-            .boxed()
-        })
+        let (done, failed) = walk::<Vec<String>, (), _, _>(
+            &order,
+            &deps,
+            2,
+            |_| (),
+            |id, so_far| {
+                let mut seen: Vec<String> = so_far.keys().cloned().collect();
+                seen.sort();
+                let (live, peak) = (live.clone(), peak.clone());
+                let id = id.to_string();
+                async move {
+                    let n = live.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(n, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    live.fetch_sub(1, Ordering::SeqCst);
+                    let _ = id;
+                    Ok(seen)
+                }
+                .boxed()
+            },
+        )
         .await;
         assert!(failed.is_empty());
         assert_eq!(done["c"], vec!["a", "b"]);
@@ -217,18 +331,24 @@ mod walk_tests {
             order.extend([thing, cert, principal, policy]);
         }
         assert!(order.len() > 5000);
-        let (done, failed) = walk::<usize, (), _>(&order, &deps, 64, |id, so_far| {
-            let missing: Vec<String> = deps
-                .get(id)
-                .into_iter()
-                .flatten()
-                .filter(|d| !so_far.contains_key(*d))
-                .cloned()
-                .collect();
-            assert!(missing.is_empty(), "{id} started before {missing:?}");
-            let at = so_far.len();
-            async move { Ok(at) }.boxed()
-        })
+        let (done, failed) = walk::<usize, (), _, _>(
+            &order,
+            &deps,
+            64,
+            |_| (),
+            |id, so_far| {
+                let missing: Vec<String> = deps
+                    .get(id)
+                    .into_iter()
+                    .flatten()
+                    .filter(|d| !so_far.contains_key(*d))
+                    .cloned()
+                    .collect();
+                assert!(missing.is_empty(), "{id} started before {missing:?}");
+                let at = so_far.len();
+                async move { Ok(at) }.boxed()
+            },
+        )
         .await;
         assert!(failed.is_empty());
         assert_eq!(done.len(), order.len());
@@ -236,22 +356,79 @@ mod walk_tests {
         assert!(done["principal-1249"] > done["cert-1249"]);
     }
 
+    /// Nodes that wait for something slow (say, calls of an operation paced at 10 per second)
+    /// do not hold every slot: here they wait until every node of another lane is done, which
+    /// those reach only through a node placed after them in the order; with one lane for all,
+    /// the slow nodes would take the four slots and wait for ever.
+    #[tokio::test]
+    async fn a_lane_waiting_for_a_slow_resource_leaves_slots_to_the_others() {
+        let slow: Vec<String> = (0..20).map(|n| format!("slow-{n}")).collect();
+        let fast: Vec<String> = (0..20).map(|n| format!("fast-{n}")).collect();
+        let mut order = slow.clone();
+        order.push("gate".to_string());
+        order.extend(fast.iter().cloned());
+        let deps: BTreeMap<String, Vec<String>> = fast
+            .iter()
+            .map(|f| (f.clone(), vec!["gate".to_string()]))
+            .collect();
+        let fast_left = Arc::new(AtomicUsize::new(fast.len()));
+        let released = Arc::new(tokio::sync::Notify::new());
+        let (live, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let lane = |id: &str| id.split('-').next().unwrap_or(id).to_string();
+        let walk = walk::<usize, (), _, _>(&order, &deps, 4, lane, |id, so_far| {
+            let slow = id.starts_with("slow");
+            let fast = id.starts_with("fast");
+            let (fast_left, released) = (fast_left.clone(), released.clone());
+            let (live, peak) = (live.clone(), peak.clone());
+            let seen = so_far.len();
+            async move {
+                peak.fetch_max(live.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                if slow {
+                    // Waits until every fast node is done (or was released before it asked).
+                    let wait = released.notified();
+                    if fast_left.load(Ordering::SeqCst) > 0 {
+                        wait.await;
+                    }
+                }
+                if fast && fast_left.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    released.notify_waiters();
+                }
+                live.fetch_sub(1, Ordering::SeqCst);
+                Ok(seen)
+            }
+            .boxed()
+        });
+        let (done, failed) = tokio::time::timeout(std::time::Duration::from_secs(10), walk)
+            .await
+            .expect("the fast nodes ran beside the waiting slow ones");
+        assert!(failed.is_empty());
+        assert_eq!(done.len(), order.len());
+        // Never more than the bound at once, all lanes together.
+        assert_eq!(peak.load(Ordering::SeqCst), 4);
+    }
+
     #[tokio::test]
     async fn stops_starting_after_a_failure() {
         let order: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
         let mut deps = BTreeMap::new();
         deps.insert("b".to_string(), vec!["a".to_string()]);
-        let (done, failed) = walk::<(), &str, _>(&order, &deps, 4, |id, _| {
-            let fail = id == "a";
-            async move {
-                if fail {
-                    Err("boom")
-                } else {
-                    Ok(())
+        let (done, failed) = walk::<(), &str, _, _>(
+            &order,
+            &deps,
+            4,
+            |_| (),
+            |id, _| {
+                let fail = id == "a";
+                async move {
+                    if fail {
+                        Err("boom")
+                    } else {
+                        Ok(())
+                    }
                 }
-            }
-            .boxed()
-        })
+                .boxed()
+            },
+        )
         .await;
         assert!(done.is_empty());
         assert_eq!(failed, vec![("a".to_string(), "boom")]);

@@ -2,15 +2,21 @@
 //! the rates AWS throttles at instead of provoking `ThrottlingException` and its backoff.
 //!
 //! Every SDK request passes through [`limited`], an HTTP client that waits for its operation's
-//! next free slot before sending; [`OperationTag`] (an interceptor) names the operation on the
-//! request. Each attempt counts, retries included, as AWS counts them. The slots of one
-//! operation are evenly spaced (no burst) at [`HEADROOM`] of the published rate: a request
-//! reaches AWS some milliseconds after its slot, by a varying delay, so calls spaced at exactly
-//! the rate would arrive a little closer together now and then; a tenth spare keeps every
-//! one-second window under the rate whatever the bucket AWS keeps (`scripts/bench --fleet`
-//! checks this at the proxy). The wait happens inside the attempt, so it must stay
-//! well under the attempt timeout (30 s): the walks bound how many calls wait at once (at most
-//! `parallelism / rate` seconds, e.g. 64 calls at 10 per second: 6.4 s).
+//! turn before sending; [`OperationTag`] (an interceptor) names the operation on the request.
+//! Each attempt counts, retries included, as AWS counts them. The calls of one operation pass
+//! its gate one at a time, in the order they came, each at least `1 / (HEADROOM x rate)` after
+//! the previous one really left (no burst): a wake-up made late by a busy machine pushes the
+//! calls behind it back, never the next one closer. A request then reaches AWS some
+//! milliseconds after it left, by a varying delay, so calls spaced at exactly the rate would
+//! arrive a little closer together now and then; with a tenth spare, `r + 1` calls span at
+//! least `r / (0.9 r)` = 1.11 s when they leave, so no one-second window at AWS holds more than
+//! `r` of them as long as that delay varies by less than a ninth of a second, whatever the
+//! bucket AWS keeps (`scripts/bench --fleet` checks this at the proxy). The wait happens inside
+//! the attempt, so it must stay well under the attempt timeout (30 s): the walks bound how many
+//! calls wait at once (at most `parallelism / rate` seconds, e.g. 64 calls at 10 per second:
+//! 6.4 s). The walks share their slots among the stack's kinds of resource
+//! (`graph::walk`'s lanes), so the calls waiting for one operation's turns never hold every
+//! slot: the other kinds' calls, of other operations, go at their own rates beside them.
 //!
 //! The rates are AWS IoT Core's default control-plane quotas, per account and region: "AWS IoT
 //! Core endpoints and quotas" (AWS General Reference,
@@ -89,11 +95,22 @@ pub fn rate(service: &str, operation: &str) -> Option<f64> {
 /// The share of the published rate that is used (see the module's notes).
 pub const HEADROOM: f64 = 0.9;
 
-/// The next free slot of each operation.
+/// When the next call of one operation may leave, given when the last one left (`None`: none
+/// yet), `interval` apart, at `now`: a late caller does not inherit idle slots, nor does a call
+/// follow one that left late any closer than `interval`.
+pub fn due(last: Option<Instant>, interval: Duration, now: Instant) -> Instant {
+    last.map_or(now, |l| (l + interval).max(now))
+}
+
+/// Each operation's gate: its callers pass one at a time, in the order they came (a fair
+/// mutex), each at least an interval after the previous one left.
 #[derive(Debug, Clone, Default)]
 pub struct Limits {
-    next: Arc<Mutex<HashMap<String, Instant>>>,
+    gates: Arc<Mutex<HashMap<String, Gate>>>,
 }
+
+/// When the last call of an operation left.
+type Gate = Arc<tokio::sync::Mutex<Option<Instant>>>;
 
 impl Limits {
     /// The limits every client of this process shares (the quotas are per account and region).
@@ -102,25 +119,28 @@ impl Limits {
         SHARED.get_or_init(Limits::default).clone()
     }
 
-    /// Takes the next slot of `operation` at `rate` per second: how long to wait from `now`.
-    pub fn reserve(&self, operation: &str, rate: f64, now: Instant) -> Duration {
-        let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
-        let mut next = self.next.lock().expect("rate limits poisoned");
-        let slot = match next.get(operation) {
-            Some(&free) if free > now => free,
-            _ => now,
-        };
-        next.insert(operation.to_string(), slot + interval);
-        slot - now
+    fn gate(&self, operation: &str) -> Gate {
+        let mut gates = self.gates.lock().expect("rate limits poisoned");
+        gates.entry(operation.to_string()).or_default().clone()
     }
 
-    /// Waits for the next slot of `operation` (at once for an operation without a limit).
+    /// Waits for the turn of a call of `operation` at `rate` per second, and takes it: the call
+    /// leaves when this returns.
+    pub async fn pass(&self, operation: &str, rate: f64) {
+        let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
+        let gate = self.gate(operation);
+        let mut last = gate.lock().await;
+        let at = due(*last, interval, Instant::now());
+        tokio::time::sleep_until(at).await;
+        // The instant it really leaves: a wake-up later than `at` (a busy machine) pushes the
+        // calls behind it back instead of bringing the next one closer.
+        *last = Some(Instant::now());
+    }
+
+    /// Waits for the next turn of `operation` (at once for an operation without a limit).
     pub async fn acquire(&self, service: &str, operation: &str) {
         if let Some(rate) = rate(service, operation) {
-            let wait = self.reserve(operation, rate * HEADROOM, Instant::now());
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
-            }
+            self.pass(operation, rate * HEADROOM).await;
         }
     }
 }
@@ -214,40 +234,77 @@ mod tests {
         assert_eq!(rate("iam", "CreateRole"), None);
     }
 
-    // The slots are computed from the instants given, so the schedule is checked without a
-    // clock (tokio's paused time needs its `test-util` feature, which would rebuild every SDK
-    // crate for the tests); one test below waits for real.
-    #[test]
-    fn calls_of_one_operation_are_spaced_at_its_rate() {
-        let limits = Limits::default();
-        let t0 = Instant::now();
-        let waits: Vec<u128> = (0..5)
-            .map(|_| limits.reserve("ListThingPrincipals", 10.0, t0).as_millis())
-            .collect();
-        assert_eq!(waits, vec![0, 100, 200, 300, 400]);
+    // The schedule is computed from the instants given, so it is checked without a clock
+    // (tokio's paused time needs its `test-util` feature, which would rebuild every SDK crate for
+    // the tests); the tests below that wait, wait for real.
+    /// Calls that each leave at their due time: spaced at the rate, from the first.
+    fn schedule(calls: usize, interval: Duration, t0: Instant) -> Vec<Duration> {
+        let mut last = None;
+        (0..calls)
+            .map(|_| {
+                let at = due(last, interval, t0);
+                last = Some(at);
+                at - t0
+            })
+            .collect()
     }
 
     #[test]
-    fn callers_share_the_slots_and_operations_do_not() {
-        let limits = Limits::default();
-        let t0 = Instant::now();
-        let mut starts: Vec<Duration> = (0..250)
-            .map(|i| {
-                let op = if i % 2 == 0 {
-                    "CreateThing"
-                } else {
-                    "AddThingToThingGroup"
-                };
-                limits.reserve(op, rate("iot", op).unwrap(), t0)
-            })
+    fn calls_of_one_operation_are_spaced_at_its_rate() {
+        let ms: Vec<u128> = schedule(5, Duration::from_millis(100), Instant::now())
+            .iter()
+            .map(Duration::as_millis)
             .collect();
-        starts.sort();
-        // 125 calls of each operation at 100 per second: the last starts 1.24 s in, both
-        // operations side by side; no one-second window holds more than 100 of either.
-        assert_eq!(starts.first(), Some(&Duration::ZERO));
-        assert_eq!(starts.last().map(|d| d.as_millis()), Some(1240));
-        let in_first_second = starts.iter().filter(|d| d.as_millis() < 1000).count();
-        assert_eq!(in_first_second, 2 * 100);
+        assert_eq!(ms, vec![0, 100, 200, 300, 400]);
+    }
+
+    #[test]
+    fn a_call_that_left_late_pushes_the_next_back() {
+        let (t0, interval) = (Instant::now(), Duration::from_millis(100));
+        // Due at t0, it left 70 ms late (a busy machine): the next leaves 100 ms after it.
+        let late = t0 + Duration::from_millis(70);
+        assert_eq!(due(Some(late), interval, t0 + interval), late + interval);
+    }
+
+    #[test]
+    fn a_late_caller_does_not_inherit_idle_slots() {
+        let t0 = Instant::now();
+        let interval = Duration::from_millis(100);
+        assert_eq!(due(None, interval, t0), t0);
+        assert_eq!(due(Some(t0), interval, t0), t0 + interval);
+        let later = t0 + Duration::from_secs(5);
+        assert_eq!(due(Some(t0 + interval), interval, later), later);
+    }
+
+    #[tokio::test]
+    async fn callers_share_the_turns_and_operations_do_not() {
+        let limits = Limits::default();
+        let start = Instant::now();
+        // 4 calls of each of two operations at 20 per second, all at once: each operation's
+        // fourth leaves 150 ms in, both operations side by side (not 350 ms, one after another).
+        let calls = (0..8).map(|i| {
+            let op = if i % 2 == 0 { "A" } else { "B" };
+            let limits = limits.clone();
+            async move {
+                limits.pass(op, 20.0).await;
+                (op, start.elapsed())
+            }
+        });
+        let left = futures::future::join_all(calls).await;
+        for op in ["A", "B"] {
+            let mut at: Vec<Duration> = left.iter().filter(|l| l.0 == op).map(|l| l.1).collect();
+            at.sort();
+            for pair in at.windows(2) {
+                assert!(
+                    pair[1] - pair[0] >= Duration::from_millis(50),
+                    "{op}: {at:?}"
+                );
+            }
+        }
+        // B's first call did not wait for A's calls: the operations' turns interleave.
+        let first_b = left.iter().filter(|l| l.0 == "B").map(|l| l.1).min();
+        let last_a = left.iter().filter(|l| l.0 == "A").map(|l| l.1).max();
+        assert!(first_b < last_a, "{left:?}");
     }
 
     #[tokio::test]
@@ -262,16 +319,5 @@ mod tests {
         }
         // Four calls at 10 per second: the fourth waits at least 0.3 s.
         assert!(start.elapsed() >= Duration::from_millis(300));
-    }
-
-    #[test]
-    fn a_late_caller_does_not_inherit_idle_slots() {
-        let limits = Limits::default();
-        let t0 = Instant::now();
-        assert_eq!(limits.reserve("X", 10.0, t0), Duration::ZERO);
-        assert_eq!(limits.reserve("X", 10.0, t0), Duration::from_millis(100));
-        let later = t0 + Duration::from_secs(5);
-        assert_eq!(limits.reserve("X", 10.0, later), Duration::ZERO);
-        assert_eq!(limits.reserve("X", 10.0, later), Duration::from_millis(100));
     }
 }

@@ -3,15 +3,19 @@
 //! through the AWS API; a clean plan; destroy leaves nothing of the prefix, thing group included.
 //! And the counts the loader refuses, offline, where they are written.
 
-use crate::harness::{repo, write, Run, World};
+use crate::harness::{emulator_get, repo, write, Run, World};
 
 const DEVICES: usize = 5;
 
 fn fleet(w: &World, verb: &str, extra: &[&str]) -> Run {
+    fleet_of(w, DEVICES, verb, extra)
+}
+
+fn fleet_of(w: &World, devices: usize, verb: &str, extra: &[&str]) -> Run {
     let args = w.stack_args(verb, extra);
     let mut cmd = w.cmd(&args.iter().map(String::as_str).collect::<Vec<_>>());
     Run::from(
-        cmd.env("IOTSTACK_DEVICES", DEVICES.to_string())
+        cmd.env("IOTSTACK_DEVICES", devices.to_string())
             .output()
             .unwrap(),
     )
@@ -115,6 +119,46 @@ async fn a_fleet_applies_in_its_group_plans_clean_and_destroys_to_nothing() {
     w.assert_nothing_left().await;
     let left = c.iot.list_thing_groups().send().await.unwrap();
     assert!(left.thing_groups().is_empty(), "{left:?}");
+}
+
+/// When each request of `operation` (`iot:CreateThing`...) started, seen at the proxy, in order.
+fn starts(requests: &serde_json::Value, operation: &str) -> Vec<f64> {
+    let mut at: Vec<f64> = requests
+        .as_array()
+        .expect("the proxy's requests")
+        .iter()
+        .filter(|r| r[0] == operation)
+        .filter_map(|r| r[1].as_f64())
+        .collect();
+    at.sort_by(f64::total_cmp);
+    at
+}
+
+/// The certificates' creates are paced at 10 per second (`aws::rate`), so 20 of them take two
+/// seconds whatever the machine; the devices' group memberships, at 100 per second, do not wait
+/// for them: with few slots (`--parallelism 8`), the certificates waiting for their turns leave
+/// slots to the other kinds of resource, which run beside them instead of after them.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_paced_certificates_do_not_hold_up_the_other_devices_calls() {
+    let devices = 20;
+    let mut w = World::new();
+    w.stack = repo().join("stacks/fleet.yaml");
+    w.behind_proxy(20);
+    fleet_of(&w, devices, "apply", &["--yes", "--parallelism", "8"]).ok();
+    let stats = emulator_get(&w.endpoint, "/__stats?requests=1");
+    let creates = starts(&stats["requests"], "iot:CreateCertificateFromCsr");
+    let members = starts(&stats["requests"], "iot:AddThingToThingGroup");
+    let attaches = starts(&stats["requests"], "iot:AttachThingPrincipal");
+    assert_eq!((creates.len(), members.len()), (devices, devices));
+    assert_eq!(attaches.len(), devices);
+    let last_create = creates[devices - 1];
+    assert!(
+        members[0] < last_create && attaches[0] < last_create,
+        "the memberships ({members:?}) and the thing principals ({attaches:?}) started during the \
+         certificates' creates ({creates:?})"
+    );
+    fleet_of(&w, devices, "destroy", &["--yes"]).ok();
+    w.assert_nothing_left().await;
 }
 
 #[test]
