@@ -239,9 +239,15 @@ pub async fn apply(
         by_kind(stack),
         |id, so_far: &BTreeMap<String, Step>| {
             let decl = stack.get(id).expect("ordered ids come from the stack");
-            let known = Stack::known(so_far, |v| &v.observed);
-            let lookup = Stack::lookup(&known);
-            let lookup = |r: &str, a: &str| lookup(r, a).or_else(|| stack.ahead(r, a, values));
+            // What is known of the others, looked up where it is (not copied: a fleet's walk
+            // starts thousands of resources).
+            let lookup = |r: &str, a: &str| {
+                let observed = so_far.get(r).and_then(|s: &Step| s.observed.as_ref());
+                let found = observed
+                    .and_then(|o| o.attrs.get(a))
+                    .filter(|v| !v.is_empty());
+                found.cloned().or_else(|| stack.ahead(r, a, values))
+            };
             let want = decl.resolve(values, &lookup);
             let have = seen.get(id).cloned().flatten();
             let kind = decl.kind;

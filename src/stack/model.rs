@@ -179,17 +179,6 @@ impl Stack {
         }
     }
 
-    /// What a walk over the stack has read so far, in the shape [`Stack::lookup`] answers from.
-    pub fn known<T>(
-        so_far: &BTreeMap<String, T>,
-        observed: impl Fn(&T) -> &Option<Observed>,
-    ) -> BTreeMap<String, Option<Observed>> {
-        so_far
-            .iter()
-            .map(|(k, v)| (k.clone(), observed(v).clone()))
-            .collect()
-    }
-
     /// Which parameters the stack's templates use.
     pub fn uses_param(&self, name: &str) -> bool {
         self.resources.iter().any(|r| {
