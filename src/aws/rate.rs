@@ -4,19 +4,20 @@
 //! Every SDK request passes through [`limited`], an HTTP client that waits for its operation's
 //! turn before sending; [`OperationTag`] (an interceptor) names the operation on the request.
 //! Each attempt counts, retries included, as AWS counts them. The calls of one operation pass
-//! its gate one at a time, in the order they came, each at least `1 / (HEADROOM x rate)` after
-//! the previous one really left (no burst): a wake-up made late by a busy machine pushes the
-//! calls behind it back, never the next one closer. A request then reaches AWS some
-//! milliseconds after it left, by a varying delay, so calls spaced at exactly the rate would
-//! arrive a little closer together now and then; with a tenth spare, `r + 1` calls span at
-//! least `r / (0.9 r)` = 1.11 s when they leave, so no one-second window at AWS holds more than
-//! `r` of them as long as that delay varies by less than a ninth of a second, whatever the
-//! bucket AWS keeps (`scripts/bench --fleet` checks this at the proxy). The wait happens inside
-//! the attempt, so it must stay well under the attempt timeout (30 s): the walks bound how many
-//! calls wait at once (at most `parallelism / rate` seconds, e.g. 64 calls at 10 per second:
-//! 6.4 s). The walks share their slots among the stack's kinds of resource
-//! (`graph::walk`'s lanes), so the calls waiting for one operation's turns never hold every
-//! slot: the other kinds' calls, of other operations, go at their own rates beside them.
+//! its gate one at a time, in the order they came ([`due`]): no more than `r` (the published
+//! rate) leave in any `1 / HEADROOM` = 1.11 s, and no more than [`BURST`] together, so a stack's
+//! few calls of one operation go at once while a fleet's go at 90% of the rate. The instants
+//! counted are those at which calls really left: a wake-up made late by a busy machine pushes
+//! the calls behind it back, never the next ones closer. A request then reaches AWS some
+//! milliseconds after it left, by a varying delay; since any `r + 1` calls span at least 1.11 s
+//! when they leave, no one-second window at AWS holds more than `r` of them as long as that
+//! delay varies by less than a ninth of a second (`scripts/bench --fleet` checks this at the
+//! proxy). The wait happens inside the attempt, so it must stay well under the attempt timeout
+//! (30 s): the walks bound how many calls wait at once (at most `parallelism / rate` seconds,
+//! e.g. 64 calls at 10 per second: 6.4 s). The walks share their slots among the stack's kinds
+//! of resource (`graph::walk`'s lanes), so the calls waiting for one operation's turns never
+//! hold every slot: the other kinds' calls, of other operations, go at their own rates beside
+//! them.
 //!
 //! The rates are AWS IoT Core's default control-plane quotas, per account and region: "AWS IoT
 //! Core endpoints and quotas" (AWS General Reference,
@@ -54,7 +55,7 @@
 //! at which DescribeCertificate is known to throttle. Operations of other services are not
 //! limited here (the SDK's retries handle their rare throttling).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -95,22 +96,41 @@ pub fn rate(service: &str, operation: &str) -> Option<f64> {
 /// The share of the published rate that is used (see the module's notes).
 pub const HEADROOM: f64 = 0.9;
 
-/// When the next call of one operation may leave, given when the last one left (`None`: none
-/// yet), `interval` apart, at `now`: a late caller does not inherit idle slots, nor does a call
-/// follow one that left late any closer than `interval`.
-pub fn due(last: Option<Instant>, interval: Duration, now: Instant) -> Instant {
-    last.map_or(now, |l| (l + interval).max(now))
+/// How many calls of one operation may leave together: a stack's few reads or deletes of one
+/// operation (three IoT policies' tags, two policies' deletes) go at once instead of a turn
+/// apart, while a fleet's thousands still leave at the rate. It is no more than the burst of any
+/// bucket that grants the rate at all, and fewer than the rate of every operation paced.
+pub const BURST: usize = 3;
+
+/// When the next call of one operation may leave, given when its last calls left (`left`, the
+/// oldest first), at `rate` per second, at `now`: no more than `rate` calls in any
+/// `1 / HEADROOM` seconds (the quota, with its spare: see the module's notes), and no more than
+/// [`BURST`] in any `BURST / (HEADROOM x rate)` seconds. A late caller does not inherit idle
+/// turns beyond that, nor does a call follow ones that left late any closer.
+pub fn due(left: &VecDeque<Instant>, rate: f64, now: Instant) -> Instant {
+    let per_window = (rate.floor() as usize).max(1);
+    let window = Duration::from_secs_f64(1.0 / HEADROOM);
+    let burst = BURST.min(per_window);
+    let burst_window = Duration::from_secs_f64(burst as f64 / (HEADROOM * rate.max(0.001)));
+    let nth_last = |n: usize| left.len().checked_sub(n).map(|i| left[i]);
+    let by_quota = nth_last(per_window).map(|t| t + window);
+    let by_burst = nth_last(burst).map(|t| t + burst_window);
+    [Some(now), by_quota, by_burst]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(now)
 }
 
 /// Each operation's gate: its callers pass one at a time, in the order they came (a fair
-/// mutex), each at least an interval after the previous one left.
+/// mutex), each when [`due`] says.
 #[derive(Debug, Clone, Default)]
 pub struct Limits {
     gates: Arc<Mutex<HashMap<String, Gate>>>,
 }
 
-/// When the last call of an operation left.
-type Gate = Arc<tokio::sync::Mutex<Option<Instant>>>;
+/// When the last calls of an operation left, the oldest first (as many as [`due`] looks at).
+type Gate = Arc<tokio::sync::Mutex<VecDeque<Instant>>>;
 
 impl Limits {
     /// The limits every client of this process shares (the quotas are per account and region).
@@ -124,23 +144,26 @@ impl Limits {
         gates.entry(operation.to_string()).or_default().clone()
     }
 
-    /// Waits for the turn of a call of `operation` at `rate` per second, and takes it: the call
-    /// leaves when this returns.
+    /// Waits for the turn of a call of `operation` at `rate` per second (the published quota),
+    /// and takes it: the call leaves when this returns.
     pub async fn pass(&self, operation: &str, rate: f64) {
-        let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
         let gate = self.gate(operation);
-        let mut last = gate.lock().await;
-        let at = due(*last, interval, Instant::now());
+        let mut left = gate.lock().await;
+        let at = due(&left, rate, Instant::now());
         tokio::time::sleep_until(at).await;
         // The instant it really leaves: a wake-up later than `at` (a busy machine) pushes the
-        // calls behind it back instead of bringing the next one closer.
-        *last = Some(Instant::now());
+        // calls behind it back instead of bringing the next ones closer.
+        left.push_back(Instant::now());
+        let keep = (rate.floor() as usize).max(BURST).max(1);
+        while left.len() > keep {
+            left.pop_front();
+        }
     }
 
     /// Waits for the next turn of `operation` (at once for an operation without a limit).
     pub async fn acquire(&self, service: &str, operation: &str) {
         if let Some(rate) = rate(service, operation) {
-            self.pass(operation, rate * HEADROOM).await;
+            self.pass(operation, rate).await;
         }
     }
 }
@@ -237,43 +260,53 @@ mod tests {
     // The schedule is computed from the instants given, so it is checked without a clock
     // (tokio's paused time needs its `test-util` feature, which would rebuild every SDK crate for
     // the tests); the tests below that wait, wait for real.
-    /// Calls that each leave at their due time: spaced at the rate, from the first.
-    fn schedule(calls: usize, interval: Duration, t0: Instant) -> Vec<Duration> {
-        let mut last = None;
+    /// When `calls` calls made at once at `rate` leave, each at its due time, from `t0`.
+    fn schedule(calls: usize, rate: f64, t0: Instant) -> Vec<Instant> {
+        let mut left = VecDeque::new();
         (0..calls)
             .map(|_| {
-                let at = due(last, interval, t0);
-                last = Some(at);
-                at - t0
+                let at = due(&left, rate, t0);
+                left.push_back(at);
+                at
             })
             .collect()
     }
 
     #[test]
-    fn calls_of_one_operation_are_spaced_at_its_rate() {
-        let ms: Vec<u128> = schedule(5, Duration::from_millis(100), Instant::now())
-            .iter()
-            .map(Duration::as_millis)
-            .collect();
-        assert_eq!(ms, vec![0, 100, 200, 300, 400]);
-    }
-
-    #[test]
-    fn a_call_that_left_late_pushes_the_next_back() {
-        let (t0, interval) = (Instant::now(), Duration::from_millis(100));
-        // Due at t0, it left 70 ms late (a busy machine): the next leaves 100 ms after it.
-        let late = t0 + Duration::from_millis(70);
-        assert_eq!(due(Some(late), interval, t0 + interval), late + interval);
-    }
-
-    #[test]
-    fn a_late_caller_does_not_inherit_idle_slots() {
+    fn a_few_calls_go_together_and_many_at_the_rate_never_more_in_a_second() {
         let t0 = Instant::now();
-        let interval = Duration::from_millis(100);
-        assert_eq!(due(None, interval, t0), t0);
-        assert_eq!(due(Some(t0), interval, t0), t0 + interval);
+        let at = schedule(200, 10.0, t0);
+        // A stack's few calls of one operation leave at once.
+        assert!(at[..BURST].iter().all(|t| *t == t0), "{at:?}");
+        assert!(at[BURST] > t0);
+        // Any 11 consecutive calls span 1/0.9 s: no one-second window holds more than 10, even
+        // with each arrival up to a ninth of a second late.
+        for w in at.windows(11) {
+            assert!(w[10] - w[0] >= Duration::from_millis(1111), "{w:?}");
+        }
+        // And a fleet's calls go at 9 a second: 200 calls in about 22 s, not more.
+        let span = at[199] - t0;
+        let (low, high) = (Duration::from_secs(21), Duration::from_secs(23));
+        assert!(span >= low && span <= high, "{span:?}");
+    }
+
+    #[test]
+    fn calls_that_left_late_push_the_next_back() {
+        let t0 = Instant::now();
+        // Due at t0, three left 70 ms late (a busy machine): the next leaves a burst's time
+        // after them.
+        let late = t0 + Duration::from_millis(70);
+        let left = VecDeque::from(vec![late; BURST]);
+        let burst_window = Duration::from_secs_f64(BURST as f64 / (HEADROOM * 10.0));
+        assert_eq!(due(&left, 10.0, t0), late + burst_window);
+    }
+
+    #[test]
+    fn a_late_caller_does_not_inherit_idle_turns() {
+        let t0 = Instant::now();
+        assert_eq!(due(&VecDeque::new(), 10.0, t0), t0);
         let later = t0 + Duration::from_secs(5);
-        assert_eq!(due(Some(t0 + interval), interval, later), later);
+        assert_eq!(due(&VecDeque::from(vec![t0; 10]), 10.0, later), later);
     }
 
     #[tokio::test]
@@ -281,7 +314,8 @@ mod tests {
         let limits = Limits::default();
         let start = Instant::now();
         // 4 calls of each of two operations at 20 per second, all at once: each operation's
-        // fourth leaves 150 ms in, both operations side by side (not 350 ms, one after another).
+        // first three leave together, its fourth a burst's time (3 / 18 s) later, both
+        // operations side by side (not one after another).
         let calls = (0..8).map(|i| {
             let op = if i % 2 == 0 { "A" } else { "B" };
             let limits = limits.clone();
@@ -294,12 +328,8 @@ mod tests {
         for op in ["A", "B"] {
             let mut at: Vec<Duration> = left.iter().filter(|l| l.0 == op).map(|l| l.1).collect();
             at.sort();
-            for pair in at.windows(2) {
-                assert!(
-                    pair[1] - pair[0] >= Duration::from_millis(50),
-                    "{op}: {at:?}"
-                );
-            }
+            assert!(at[3] - at[0] >= Duration::from_millis(160), "{op}: {at:?}");
+            assert!(at[2] - at[0] < Duration::from_millis(100), "{op}: {at:?}");
         }
         // B's first call did not wait for A's calls: the operations' turns interleave.
         let first_b = left.iter().filter(|l| l.0 == "B").map(|l| l.1).min();
@@ -317,7 +347,7 @@ mod tests {
         for _ in 0..4 {
             limits.acquire("iot", "ListThingPrincipals").await;
         }
-        // Four calls at 10 per second: the fourth waits at least 0.3 s.
+        // Four calls at 10 per second: the fourth waits a burst's time, a third of a second.
         assert!(start.elapsed() >= Duration::from_millis(300));
     }
 }
