@@ -33,7 +33,18 @@ fn run(w: &World, bin: &Path, args: &[&str]) -> Run {
     }
     c.current_dir(w.dir.path())
         .stdin(std::process::Stdio::null());
-    Run::from(c.output().expect("the copied binary runs"))
+    // A test thread that forks while the copy is still open for writing lends the child that
+    // descriptor until the child's exec closes it: meanwhile Linux refuses to run the copy
+    // (ETXTBSY). The window is short: try again.
+    for _ in 0..50 {
+        match c.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            r => return Run::from(r.expect("the copied binary runs")),
+        }
+    }
+    panic!("the copied binary stayed busy (ETXTBSY) for a second")
 }
 
 #[tokio::test(flavor = "multi_thread")]
