@@ -90,6 +90,14 @@ pub fn scheduled_for_deletion(e: &AwsError) -> bool {
         .contains("scheduled for deletion")
 }
 
+/// Puts the resource policy `want` gives on the secret `arn`.
+async fn put_policy(ctx: &Ctx, arn: &str, want: &Desired) -> Result<(), AwsError> {
+    let put = ctx.clients.secrets.put_resource_policy().secret_id(arn);
+    let put = put.resource_policy(want.document("resource_policy").to_string());
+    put.send().await.op("PutResourcePolicy")?;
+    Ok(())
+}
+
 /// Restores a secret scheduled for deletion and brings its description and tags up to date.
 async fn restore(ctx: &Ctx, want: &Desired) -> Result<String, AwsError> {
     let out = ctx
@@ -269,17 +277,9 @@ impl Manage for SecretsManagerSecret {
             .get("arn")
             .map(String::as_str)
             .unwrap_or(want.str("name"));
-        if !want.props.contains_key("resource_policy") {
-            return Ok(());
+        if want.props.contains_key("resource_policy") {
+            put_policy(ctx, arn, want).await?;
         }
-        ctx.clients
-            .secrets
-            .put_resource_policy()
-            .secret_id(arn)
-            .resource_policy(want.document("resource_policy").to_string())
-            .send()
-            .await
-            .op("PutResourcePolicy")?;
         Ok(())
     }
 
@@ -307,14 +307,7 @@ impl Manage for SecretsManagerSecret {
                 .op("TagResource")?;
         }
         if changes.has("resource_policy") {
-            ctx.clients
-                .secrets
-                .put_resource_policy()
-                .secret_id(arn)
-                .resource_policy(want.document("resource_policy").to_string())
-                .send()
-                .await
-                .op("PutResourcePolicy")?;
+            put_policy(ctx, arn, want).await?;
         }
         Ok(())
     }
