@@ -710,3 +710,140 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
     let _ = std::fs::remove_dir(&ctx_dir);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The read-back runs beside what depends on a resource, and still fails the run when what
+    //! AWS reports is not what was written: shown with a kind whose read answers what a test sets.
+
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use serde_json::json;
+
+    use super::*;
+    use crate::resources::{Created, Desired, KindSpec, Ownership, PropSpec, PropType, Read};
+
+    static PROPS: &[PropSpec] = &[PropSpec::required("name", PropType::Str, "the name")];
+    static SPEC: KindSpec = KindSpec {
+        type_name: "iot_thing",
+        props: PROPS,
+        attrs: &["id"],
+        name_rule: None,
+        ownership: Ownership::Parent,
+        missing: crate::aws::Missing::IOT,
+        facts: &[],
+        deleted_with: &[],
+    };
+
+    /// A kind whose read answers `self.0()`.
+    struct Fake(fn() -> Option<Observed>);
+
+    #[async_trait]
+    impl Read for Fake {
+        fn spec(&self) -> &'static KindSpec {
+            &SPEC
+        }
+        async fn read(
+            &self,
+            _: &Ctx,
+            _: &crate::resources::Desired,
+        ) -> std::result::Result<Option<Observed>, ResourceError> {
+            Ok((self.0)())
+        }
+    }
+
+    #[async_trait]
+    impl Manage for Fake {
+        async fn create(
+            &self,
+            _: &Ctx,
+            _: &Desired,
+        ) -> std::result::Result<Created, ResourceError> {
+            Ok(Created::new())
+        }
+        async fn delete(
+            &self,
+            _: &Ctx,
+            _: &Observed,
+        ) -> std::result::Result<Vec<String>, ResourceError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn live(name: &str, id: &str) -> Option<Observed> {
+        Some(Observed::new(json!({"name": name}), json!({"id": id})))
+    }
+    static AS_WRITTEN: Fake = Fake(|| live("n", "A"));
+    static OTHER_ID: Fake = Fake(|| live("n", "B"));
+    static OTHER_NAME: Fake = Fake(|| live("m", "A"));
+    static GONE: Fake = Fake(|| None);
+
+    async fn check(kind: &'static Fake) -> Result<Observed> {
+        let ctx = Arc::new(Ctx::for_tests("us-east-1"));
+        let want = Desired::from_json("thing", json!({"name": "n"}));
+        let answered: Created = [("id".to_string(), "A".to_string())].into();
+        read_back(ctx, kind, want, answered).await
+    }
+
+    #[tokio::test]
+    async fn a_read_back_must_report_what_was_written_and_the_ids_the_create_answered() {
+        assert_eq!(check(&AS_WRITTEN).await.unwrap().attr("id"), "A");
+        let err = |r: Result<Observed>| r.unwrap_err().to_string();
+        let moved = err(check(&OTHER_ID).await);
+        assert!(
+            moved.contains("AWS reports id `B` (the write answered `A`)"),
+            "{moved}"
+        );
+        let other = err(check(&OTHER_NAME).await);
+        assert!(other.contains("still reports a different name"), "{other}");
+        let gone = err(check(&GONE).await);
+        assert!(gone.contains("cannot be read back"), "{gone}");
+    }
+
+    /// What a run reported as failed.
+    #[derive(Default)]
+    struct Failures(Mutex<Vec<String>>);
+
+    impl Reporter for Failures {
+        fn started(&self, _: &str, _: &str, _: Action) {}
+        fn finished(&self, _: &str, _: &str, _: Action, _: Done<'_>) {}
+        fn failed(&self, id: &str, _: &str, _: Action, error: &Error) {
+            self.0.lock().unwrap().push(format!("{id}: {error}"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_back_that_fails_after_its_dependents_went_on_fails_the_run() {
+        let stack = Stack::parse(
+            std::path::Path::new("s.yaml"),
+            "version: 1\nresources:\n  thing:\n    type: iot_thing\n    properties:\n      name: n\n  other:\n    type: iot_thing\n    properties:\n      name: o\n",
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
+        let early = live("n", "A");
+        let step = |kind: &'static Fake| Step {
+            action: Action::Create,
+            observed: early.clone(),
+            notes: Vec::new(),
+            check: Some(tokio::spawn(check(kind))),
+        };
+        let mut done: BTreeMap<String, Step> = [
+            ("thing".to_string(), step(&OTHER_ID)),
+            ("other".to_string(), step(&AS_WRITTEN)),
+        ]
+        .into();
+        let mut failed = Vec::new();
+        let failures = Arc::new(Failures::default());
+        let reporter: Arc<dyn Reporter> = failures.clone();
+        settle(&mut done, &mut failed, &stack, &reporter).await;
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].0, "thing");
+        let reported = failures.0.lock().unwrap().clone();
+        assert_eq!(reported.len(), 1, "{reported:?}");
+        assert!(reported[0].starts_with("thing: "), "{reported:?}");
+        // The other's read-back answered: what is live is what it read.
+        assert!(done["other"].check.is_none());
+        assert_eq!(done["other"].observed, live("n", "A"));
+        assert!(finish(done, failed).is_err());
+    }
+}
