@@ -1017,3 +1017,112 @@ async fn a_record_still_being_deleted_is_restored_and_written() {
         written[0].1
     );
 }
+
+fn iam_client(base: &SdkConfig, rules: &[&Rule]) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::config::Builder::from(base)
+            .interceptor(interceptor(rules))
+            .build(),
+    )
+}
+
+/// A role's delete removes the policies its read found and deletes the role, without listing
+/// them again; when IAM still refuses ("DeleteConflict": a policy put since the read), the role
+/// is listed again, emptied, and deleted.
+#[tokio::test]
+async fn a_role_iam_refuses_to_delete_is_listed_again_emptied_and_deleted() {
+    use aws_sdk_iam::operation::{
+        delete_role::DeleteRoleOutput, delete_role_policy::DeleteRolePolicyOutput,
+        list_attached_role_policies::ListAttachedRolePoliciesOutput,
+        list_role_policies::ListRolePoliciesOutput,
+    };
+    use aws_sdk_iam::Client;
+    use iotstack::resources::iam_role::IamRole;
+
+    let conflict = || {
+        let body = query_error(
+            "DeleteConflict",
+            "Cannot delete entity, must delete policies first.",
+        );
+        HttpResponse::new(status(409), SdkBody::from(body))
+    };
+    let delete_role = mock!(Client::delete_role)
+        .sequence()
+        .http_response(conflict)
+        .output(|| DeleteRoleOutput::builder().build())
+        .build();
+    let deleted = Calls::default();
+    let seen = deleted.clone();
+    let delete_policy = mock!(Client::delete_role_policy).then_compute_output(move |r| {
+        let name = r.policy_name().unwrap_or_default().to_string();
+        seen.lock().unwrap().push((name, String::new()));
+        DeleteRolePolicyOutput::builder().build()
+    });
+    let list_inline = mock!(Client::list_role_policies).then_output(|| {
+        ListRolePoliciesOutput::builder()
+            .policy_names("put-since")
+            .is_truncated(false)
+            .build()
+            .expect("a listing")
+    });
+    let list_managed = mock!(Client::list_attached_role_policies)
+        .then_output(|| ListAttachedRolePoliciesOutput::builder().build());
+    let base = base_config(&Backoffs::default());
+    let mut clients = Clients::from_config(base.clone());
+    let rules = [&delete_role, &delete_policy, &list_inline, &list_managed];
+    clients.iam = iam_client(&base, &rules);
+    let dir = tempfile::tempdir().unwrap();
+    let c = ctx(clients, dir.path());
+    let have = Observed::new(
+        json!({"inline_policies": {"declared": {}}, "managed_policy_arns": []}),
+        json!({"name": "mk-role", "arn": "arn:aws:iam::123456789012:role/mk-role"}),
+    );
+    IamRole
+        .delete(&c, &have)
+        .await
+        .expect("the role is deleted");
+    let names: Vec<String> = deleted
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|d| d.0.clone())
+        .collect();
+    assert_eq!(names, ["declared", "put-since"]);
+    assert_eq!(delete_role.num_calls(), 2);
+    assert_eq!(list_inline.num_calls(), 1, "listed only once IAM refused");
+}
+
+/// The usual case: what the read found, then the role; nothing listed.
+#[tokio::test]
+async fn a_role_is_deleted_after_what_its_read_found_without_listing() {
+    use aws_sdk_iam::operation::{
+        delete_role::DeleteRoleOutput, delete_role_policy::DeleteRolePolicyOutput,
+        detach_role_policy::DetachRolePolicyOutput,
+    };
+    use aws_sdk_iam::Client;
+    use iotstack::resources::iam_role::IamRole;
+
+    let delete_role =
+        mock!(Client::delete_role).then_output(|| DeleteRoleOutput::builder().build());
+    let delete_policy =
+        mock!(Client::delete_role_policy).then_output(|| DeleteRolePolicyOutput::builder().build());
+    let detach =
+        mock!(Client::detach_role_policy).then_output(|| DetachRolePolicyOutput::builder().build());
+    let base = base_config(&Backoffs::default());
+    let mut clients = Clients::from_config(base.clone());
+    clients.iam = iam_client(&base, &[&delete_role, &delete_policy, &detach]);
+    let dir = tempfile::tempdir().unwrap();
+    let c = ctx(clients, dir.path());
+    let managed = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+    let have = Observed::new(
+        json!({"inline_policies": {"a": {}, "b": {}}, "managed_policy_arns": [managed]}),
+        json!({"name": "mk-role"}),
+    );
+    IamRole
+        .delete(&c, &have)
+        .await
+        .expect("the role is deleted");
+    assert_eq!(delete_policy.num_calls(), 2);
+    assert_eq!(detach.num_calls(), 1);
+    assert_eq!(delete_role.num_calls(), 1);
+}

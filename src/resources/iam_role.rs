@@ -344,6 +344,26 @@ impl Manage for IamRole {
         // are reads and go together; the changes to the role stay one after another, since IAM
         // rejects "multiple requests to change this object [...] submitted simultaneously"
         // (ConcurrentModificationException, IAM API reference, common to its write actions).
+        //
+        // What the read found goes first, without listing again, and the role with it: the
+        // usual destroy is two calls one after the other. Only when IAM still refuses
+        // (DeleteConflict: a policy added since the read, or a removal IAM does not show yet)
+        // is the role listed again and emptied, and its delete retried while IAM catches up.
+        let known = |k: &str| have.props.get(k);
+        let inline: Vec<String> = known("inline_policies")
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        delete_inline(ctx, name, inline).await?;
+        detach_managed(ctx, name, arn_list(known("managed_policy_arns"))).await?;
+        let first = ctx.clients.iam.delete_role().role_name(name).send().await;
+        match first.op("DeleteRole") {
+            Err(e) if e.code.as_deref() == Some("DeleteConflict") => {}
+            other => {
+                SPEC.missing.gone(other)?;
+                return Ok(Vec::new());
+            }
+        }
         let (inline, managed) =
             futures::join!(inline_policy_names(ctx, name), managed_policies(ctx, name));
         let inline = SPEC.missing.found(inline)?.unwrap_or_default();

@@ -365,29 +365,30 @@ impl Manage for IotCertificate {
         let iot = &ctx.clients.iot;
         // DeleteCertificate needs the certificate detached from its things and policies and
         // INACTIVE (AWS IoT API reference, DeleteCertificate): both lists, then both kinds of
-        // detach, go at once.
-        let things = iot.list_principal_things().principal(arn).into_paginator();
-        let policies = iot.list_attached_policies().target(arn).into_paginator();
-        let (things, policies) = futures::join!(
-            things.items().send().try_collect(),
-            policies.items().send().try_collect()
-        );
-        let things = SPEC.missing.found(things.op("ListPrincipalThings"))?;
-        let policies = SPEC.missing.found(policies.op("ListAttachedPolicies"))?;
-        let links = things.into_iter().flatten().map(|t| (t, arn.to_string()));
-        let names = policies.into_iter().flatten().filter_map(|p| p.policy_name);
-        let (from_things, from_policies) = futures::join!(
-            iot_thing::detach(ctx, links),
-            iot_policy::detach(ctx, names.map(|p| (p, arn.to_string())))
-        );
-        from_things?;
-        from_policies?;
+        // detach, go at once, and the deactivation beside them (neither needs the other).
+        let detach_all = async {
+            let things = iot.list_principal_things().principal(arn).into_paginator();
+            let policies = iot.list_attached_policies().target(arn).into_paginator();
+            let (things, policies) = futures::join!(
+                things.items().send().try_collect(),
+                policies.items().send().try_collect()
+            );
+            let things = SPEC.missing.found(things.op("ListPrincipalThings"))?;
+            let policies = SPEC.missing.found(policies.op("ListAttachedPolicies"))?;
+            let links = things.into_iter().flatten().map(|t| (t, arn.to_string()));
+            let names = policies.into_iter().flatten().filter_map(|p| p.policy_name);
+            let (from_things, from_policies) = futures::join!(
+                iot_thing::detach(ctx, links),
+                iot_policy::detach(ctx, names.map(|p| (p, arn.to_string())))
+            );
+            from_things?;
+            from_policies
+        };
         let deactivate = iot.update_certificate().certificate_id(cid);
-        let deactivate = deactivate
-            .new_status(CertificateStatus::Inactive)
-            .send()
-            .await;
-        SPEC.missing.gone(deactivate.op("UpdateCertificate"))?;
+        let deactivate = deactivate.new_status(CertificateStatus::Inactive).send();
+        let (detached, deactivated) = futures::join!(detach_all, deactivate);
+        detached?;
+        SPEC.missing.gone(deactivated.op("UpdateCertificate"))?;
         // Detaching is asynchronous in AWS IoT: the delete may see a conflict for a while.
         let conflicts = ["DeleteConflictException", "CertificateStateException"];
         delete_after_detach("DeleteCertificate", &conflicts, SPEC.missing, || {

@@ -56,3 +56,38 @@ async fn destroy_deletes_at_once_and_leaves_what_goes_with_its_parent_to_it() {
     let (path, chain) = (calls.critical_path, calls.chain.join(" > "));
     assert!(path <= 11, "critical path {path}: {chain}");
 }
+
+/// A role's delete removes the policies its read found (one put out of band included), then the
+/// role, without listing them again. (When IAM still refuses, the role is listed again: see
+/// `tests/mocked.rs`.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_is_emptied_of_what_its_read_found_and_of_what_iam_still_holds() {
+    let (mut w, aws) = World::applied().await;
+    let role = format!("{}-iot-rule-sns-role", w.prefix);
+    let extra = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sns:ListTopics","Resource":"*"}]}"#;
+    aws.iam
+        .put_role_policy()
+        .role_name(&role)
+        .policy_name("added-out-of-band")
+        .policy_document(extra)
+        .send()
+        .await
+        .expect("PutRolePolicy");
+    // Plain destroy: the read sees the extra policy and deletes it with the declared one.
+    w.behind_proxy(20);
+    w.destroy();
+    let calls = w.proxy_calls();
+    w.assert_nothing_left().await;
+    let deleted = calls.operations.get("iam:DeleteRolePolicy").copied();
+    // Five roles with one inline policy each, and the one added: six, none listed again.
+    assert_eq!(deleted, Some(6), "{:?}", calls.operations);
+    // Each role's policies are listed once, by its read (beside its GetRole), not again by
+    // its delete.
+    let ops = &calls.operations;
+    assert_eq!(
+        ops.get("iam:ListRolePolicies"),
+        ops.get("iam:GetRole"),
+        "a role's delete listed its policies again: {ops:?}"
+    );
+    assert_eq!(ops.get("iam:DeleteRole"), Some(&5), "{ops:?}");
+}
