@@ -168,7 +168,8 @@ patched; tests must not rely on AWS's behaviour there):
   the old tags (AWS: InvalidParameter, topic already exists with different
   tags).
 - secretsmanager CreateSecret for a name scheduled for deletion raises
-  ResourceExistsException (AWS: InvalidRequestException).
+  ResourceExistsException (AWS: InvalidRequestException) unless strict
+  ``secret-scheduled``.
 - cognito-identity GetId does not check that the Logins providers are
   configured on the pool, nor the tokens; GetCredentialsForIdentity does not
   check Logins, and returns fixed fake keys valid for 90 seconds.
@@ -267,6 +268,9 @@ from moto.iot.responses import IoTResponse  # noqa: E402
 from moto.moto_api._internal import mock_random  # noqa: E402
 from moto.moto_api._internal import urls as moto_api_urls  # noqa: E402
 from moto.moto_api._internal.models import MotoAPIBackend  # noqa: E402
+from moto.secretsmanager.exceptions import (  # noqa: E402
+    InvalidRequestException as SecretsInvalidRequest,
+)
 from moto.secretsmanager.models import (  # noqa: E402
     FakeSecret,
     SecretsManagerBackend,
@@ -351,6 +355,7 @@ STRICT_PATCHES: dict[str, str] = {
     "guest-scope": "guest credentials scoped down as in the enhanced flow",
     "classic-flow": "GetOpenIdToken only where the pool allows the basic flow",
     "role-delay": "a new or changed IAM role is not assumable at once",
+    "secret-scheduled": "CreateSecret refuses a name scheduled for deletion",
 }
 STRICT_DEFAULTS = {"list_lag": 3.0, "role_delay": 2.0}
 _strict: set[str] = set()
@@ -1819,6 +1824,28 @@ def cognito_validate_password(
         ok = ok and (present or not policy.get(key, True))
     if not ok:
         raise InvalidPasswordException()
+
+
+# --- strict: secret-scheduled (secretsmanager CreateSecret) ---------------------
+
+
+@_wrap(SecretsManagerBackend, "create_secret")
+def secrets_create_secret(
+    original: Callable[..., Any], self: SecretsManagerBackend, name: str, *args: Any, **kwargs: Any
+) -> Any:
+    """Strict ``secret-scheduled``: CreateSecret of a name a secret scheduled
+    for deletion still holds fails with InvalidRequestException ("A parameter
+    value is not valid for the current state of the resource. Possible
+    causes: The secret is scheduled for deletion.", Secrets Manager API
+    Reference, CreateSecret, Errors); moto 5.2.5 answers
+    ResourceExistsException."""
+    held = self.secrets.get(name) if strict("secret-scheduled") else None
+    if held is not None and held.is_deleted():
+        raise SecretsInvalidRequest(
+            "You can't create this secret because a secret with this name is "
+            "already scheduled for deletion."
+        )
+    return original(self, name, *args, **kwargs)
 
 
 # --- M. secretsmanager UpdateSecretVersionStage moves the current value --------

@@ -957,6 +957,7 @@ class StrictConfigTest(EmulatorCase):
                     "guest-scope",
                     "list-lag",
                     "role-delay",
+                    "secret-scheduled",
                     "sns-pending",
                     "update-resets",
                 ],
@@ -970,7 +971,7 @@ class StrictConfigTest(EmulatorCase):
     def test_parse(self) -> None:
         ext = load_moto_ext()
         every = set(ext.STRICT_PATCHES)
-        self.assertEqual(len(every), 7)
+        self.assertEqual(len(every), 8)
         for spec in ("", "0", "off", " "):
             self.assertEqual(ext.parse_strict(spec), set(), spec)
         for spec in ("1", "all", "ALL", "on"):
@@ -1075,6 +1076,27 @@ class StrictListSecretsTest(EmulatorCase):
         arn = sm.create_secret(Name=self.name, SecretString="v1")["ARN"]
         listed = sm.list_secrets(Filters=[{"Key": "name", "Values": [self.name]}])
         self.assertEqual([s["ARN"] for s in listed["SecretList"]], [arn])
+
+
+class StrictScheduledSecretTest(EmulatorCase):
+    def test_a_name_scheduled_for_deletion_is_refused_as_aws_does(self) -> None:
+        name = unique("scheduled")
+        sm = strict_client("secretsmanager")
+        sm.create_secret(Name=name, SecretString="v1")
+        sm.delete_secret(SecretId=name, RecoveryWindowInDays=7)
+        e = self.assertError("InvalidRequestException", sm.create_secret, Name=name)
+        self.assertIn("scheduled for deletion", e.response["Error"]["Message"])
+        # A name held by a live secret is still ResourceExistsException.
+        live = unique("live")
+        sm.create_secret(Name=live, SecretString="v1")
+        self.assertError("ResourceExistsException", sm.create_secret, Name=live)
+
+    def test_not_strict_says_the_name_exists(self) -> None:
+        name = unique("scheduled")
+        sm = client("secretsmanager")
+        sm.create_secret(Name=name, SecretString="v1")
+        sm.delete_secret(SecretId=name, RecoveryWindowInDays=7)
+        self.assertError("ResourceExistsException", sm.create_secret, Name=name)
 
 
 class StrictUpdateResetsTest(EmulatorCase):

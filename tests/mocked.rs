@@ -493,37 +493,26 @@ struct SecretMocks {
     policies: Calls,
 }
 
-fn secret_mocks(listed_as_deleted: bool) -> SecretMocks {
+fn secret_mocks(owner: &'static str) -> SecretMocks {
     use aws_sdk_secretsmanager::operation::{
         put_resource_policy::PutResourcePolicyOutput, restore_secret::RestoreSecretOutput,
         tag_resource::TagResourceOutput, update_secret::UpdateSecretOutput,
     };
     use aws_sdk_secretsmanager::Client;
 
-    // DescribeSecret, which is current (ListSecrets may lag five minutes behind).
+    // DescribeSecret, which is current (ListSecrets may lag five minutes behind): the secret is
+    // scheduled for deletion, and its `iotstack:stack` tag names `owner`.
     let describe = mock!(Client::describe_secret)
         .match_requests(|r| r.secret_id() == Some(SECRET_NAME))
         .then_http_response(move || {
-            if listed_as_deleted {
-                let body = format!(
-                    r#"{{"ARN": "{SECRET_ARN}", "Name": "{SECRET_NAME}", "DeletedDate": 1700000000}}"#
-                );
-                HttpResponse::new(status(200), SdkBody::from(body))
-            } else {
-                json_error(400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
-            }
+            let body = format!(
+                r#"{{"ARN": "{SECRET_ARN}", "Name": "{SECRET_NAME}", "DeletedDate": 1700000000, "Tags": [{{"Key": "iotstack:stack", "Value": "{owner}"}}]}}"#
+            );
+            HttpResponse::new(status(200), SdkBody::from(body))
         });
-    // AWS refuses the name as scheduled for deletion; an emulator may say it exists instead.
     let create = mock!(Client::create_secret)
         .match_requests(|r| r.name() == Some(SECRET_NAME))
-        .then_http_response(move || {
-            if listed_as_deleted {
-                let exists = "The operation failed because the secret already exists.";
-                json_error(400, "ResourceExistsException", exists)
-            } else {
-                json_error(400, "InvalidRequestException", SCHEDULED)
-            }
-        });
+        .then_http_response(|| json_error(400, "InvalidRequestException", SCHEDULED));
     let restored = Calls::default();
     let seen = restored.clone();
     let restore = mock!(Client::restore_secret).then_compute_output(move |r| {
@@ -601,6 +590,13 @@ fn secret_policy() -> Value {
 }
 
 async fn create_secret(m: &SecretMocks) {
+    try_create_secret(m)
+        .await
+        .expect("the scheduled secret is restored and reused");
+}
+
+/// The secret's create against `m`, as the stack `mk` makes it.
+async fn try_create_secret(m: &SecretMocks) -> Result<iotstack::resources::Created, ResourceError> {
     let dir = tempfile::tempdir().unwrap();
     let base = base_config(&Backoffs::default());
     let mut clients = Clients::from_config(base.clone());
@@ -625,10 +621,7 @@ async fn create_secret(m: &SecretMocks) {
             "resource_policy": secret_policy(),
         }),
     );
-    SecretsManagerSecret
-        .create(&c, &want)
-        .await
-        .expect("the scheduled secret is restored and reused");
+    SecretsManagerSecret.create(&c, &want).await
 }
 
 fn assert_restored_and_brought_up_to_date(m: &SecretMocks) {
@@ -654,29 +647,29 @@ fn assert_restored_and_brought_up_to_date(m: &SecretMocks) {
 
 #[tokio::test]
 async fn create_restores_a_secret_aws_says_is_scheduled_for_deletion() {
-    let m = secret_mocks(false);
+    let m = secret_mocks("mk");
     create_secret(&m).await;
-    assert_eq!(m.describe.num_calls(), 0, "the name is not looked up first");
     assert_eq!(
         m.create.num_calls(),
         1,
         "CreateSecret is tried once, not retried"
     );
+    assert_eq!(m.describe.num_calls(), 1, "whose it is, once refused");
     assert_restored_and_brought_up_to_date(&m);
 }
 
 #[tokio::test]
-async fn create_restores_a_secret_said_to_exist_that_is_scheduled_for_deletion() {
-    let m = secret_mocks(true);
-    create_secret(&m).await;
-    assert_eq!(m.create.num_calls(), 1);
-    assert_eq!(m.describe.num_calls(), 1, "what holds the name tells");
-    assert_restored_and_brought_up_to_date(&m);
+async fn another_owners_secret_scheduled_for_deletion_is_left_alone() {
+    let m = secret_mocks("someone-else");
+    let err = try_create_secret(&m).await.unwrap_err().to_string();
+    assert!(err.contains("scheduled for deletion"), "{err}");
+    assert_eq!(m.restore.num_calls(), 0, "not restored");
+    assert_eq!(m.tag.num_calls(), 0, "not marked as the stack's");
 }
 
 #[tokio::test]
 async fn read_treats_a_secret_scheduled_for_deletion_as_missing() {
-    let m = secret_mocks(true);
+    let m = secret_mocks("mk");
     let base = base_config(&Backoffs::default());
     let mut clients = Clients::from_config(base.clone());
     clients.secrets = secrets_client(&base, &[&m.describe]);

@@ -35,7 +35,7 @@ use serde_json::json;
 use super::support::{normalized_policy, tag_list};
 use super::{
     wanted_tags, Created, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
-    PropSpec, PropType, Update,
+    PropSpec, PropType, Update, STACK_TAG,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -88,6 +88,12 @@ pub fn scheduled_for_deletion(e: &AwsError) -> bool {
         .message
         .to_ascii_lowercase()
         .contains("scheduled for deletion")
+}
+
+/// Whether a described secret is scheduled for deletion and carries the stack's mark.
+fn scheduled_and_ours(s: &DescribeSecretOutput, prefix: &str) -> bool {
+    let mark = s.tags().iter().find(|t| t.key() == Some(STACK_TAG));
+    s.deleted_date().is_some() && mark.and_then(|t| t.value()) == Some(prefix)
 }
 
 /// Puts the resource policy `want` gives on the secret `arn`.
@@ -234,8 +240,9 @@ impl Manage for SecretsManagerSecret {
     /// The secret, with its description and tags. A name still held by a secret scheduled for
     /// deletion makes CreateSecret fail with InvalidRequestException ("A parameter value is not
     /// valid for the current state of the resource. Possible causes: The secret is scheduled for
-    /// deletion", Secrets Manager API reference); that secret is then restored. (No look-up
-    /// first: a name is new far more often than it is scheduled for deletion.)
+    /// deletion", Secrets Manager API reference); that secret, if it is the stack's, is then
+    /// restored. (No look-up first: a name is new far more often than it is scheduled for
+    /// deletion.)
     async fn make(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let name = want.str("name");
         let r = ctx
@@ -250,11 +257,11 @@ impl Manage for SecretsManagerSecret {
             .op("CreateSecret");
         let arn = match r {
             Ok(out) => out.arn().unwrap_or_default().to_string(),
-            Err(e) if scheduled_for_deletion(&e) => restore(ctx, want).await?,
-            // An emulator may answer that the name exists instead: what holds it tells.
-            Err(e) if e.code.as_deref() == Some("ResourceExistsException") => {
+            // Restored only when it is the stack's own (its tag names the prefix): another
+            // owner's secret, even one scheduled for deletion, is left alone and the error stands.
+            Err(e) if scheduled_for_deletion(&e) => {
                 let held = describe(ctx, name).await?;
-                if held.is_none_or(|s| s.deleted_date().is_none()) {
+                if !held.is_some_and(|s| scheduled_and_ours(&s, &ctx.prefix)) {
                     return Err(e.into());
                 }
                 restore(ctx, want).await?
