@@ -300,8 +300,16 @@ pub async fn apply(
     // properties and the ids and ARNs the writes answered, which the read-backs confirm.
     let with_orphans = now_recorded(w, &observed(&done), w.orphans);
     let walked = failed.is_empty();
-    if let Some(e) = w.ending.as_ref().filter(|_| walked) {
-        e.soon();
+    // The lock's release reads ahead beside the run's last write: this save, unless orphans are
+    // deleted after it (then beside the save that follows them), so that the read stays close to
+    // the release it serves.
+    let last_write_soon = || {
+        if let Some(e) = &w.ending {
+            e.soon();
+        }
+    };
+    if walked && w.orphans.is_empty() {
+        last_write_soon();
     }
     let saving = async {
         if walked {
@@ -332,6 +340,9 @@ pub async fn apply(
         out.notes.push(("record".to_string(), note));
     }
     delete_orphans(w, &reporter, &mut out).await?;
+    if !w.orphans.is_empty() {
+        last_write_soon();
+    }
     let now = now_recorded(w, &out.live, &[]);
     record(w, &with_orphans, &now, &mut out).await?;
     Ok(out)
