@@ -504,10 +504,6 @@ async fn step(
     // Complete a create and read back what was written, by the ids the write answered (no
     // listing), beside the dependents when the write answered every attribute they may refer
     // to; else first.
-    let answered: BTreeMap<String, String> = answered
-        .into_iter()
-        .filter(|(k, v)| kind.spec().attrs.contains(&k.as_str()) && !v.is_empty())
-        .collect();
     let mut read_as = want.clone();
     read_as.recorded.extend(answered.clone());
     let known = kind.spec().attrs.iter().all(|a| answered.contains_key(*a));
