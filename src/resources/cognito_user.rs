@@ -142,15 +142,18 @@ fn staged<'a>(
 }
 
 /// Whether the secret holds the user's password: its `AWSCURRENT` version is one iotstack wrote
-/// ([`VERSION_PREFIX`]), and no password change of iotstack's is left half done (a version of
-/// ours still `AWSPENDING` and not current: see [`set_password`]).
+/// ([`VERSION_PREFIX`]), and no password change of iotstack's is left half done: no version of
+/// ours still labelled `AWSPENDING`, current or not (see [`set_password`]). A pending version
+/// that is also current is the secret's first value staged by a run killed before or after
+/// AdminSetUserPassword (PutSecretValue labels a secret's first version `AWSCURRENT` whatever
+/// it asks for), which its labels cannot tell apart; it is also what a run killed between
+/// moving `AWSCURRENT` and removing `AWSPENDING` leaves, whose pair is whole. Both read as
+/// unfinished: the first may be a password the user never got, the second only costs a new
+/// password on the next apply.
 fn current_value_is_ours(versions: &ListSecretVersionIdsOutput) -> bool {
     let ours = |id: &&str| id.starts_with(VERSION_PREFIX);
-    let current: Vec<&str> = staged(versions, "AWSCURRENT").collect();
-    let unfinished = staged(versions, "AWSPENDING")
-        .filter(ours)
-        .any(|id| !current.contains(&id));
-    current.iter().any(ours) && !unfinished
+    let unfinished = staged(versions, "AWSPENDING").any(|id| ours(&id));
+    staged(versions, "AWSCURRENT").any(|id| ours(&id)) && !unfinished
 }
 
 /// Sets a new password on the user and in the secret, in an order that a run killed at any point
@@ -168,8 +171,9 @@ fn current_value_is_ours(versions: &ListSecretVersionIdsOutput) -> bool {
 ///    already attached to a different version of the secret, then you must also specify the
 ///    RemoveFromVersionId parameter", `MoveToVersionId`), then removes its `AWSPENDING`.
 ///
-/// Killed after 1 or 2, the secret has a version of ours still pending and not current: the next
-/// read reports `password_in_secret` false and a new pair is set.
+/// Killed after 1 or 2, or before the pending label is removed, the secret has a version of ours
+/// still pending: the next read reports `password_in_secret` false and a new pair is set. For a
+/// secret's first value that label is the only mark left: the new version is already current.
 async fn set_password(ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
     let staged = stage_password(ctx, want).await?;
     put_password(ctx, want, staged).await
@@ -516,13 +520,24 @@ mod tests {
                 ],
                 false,
             ),
-            // Killed after the move, before the pending label was removed: the pair is whole.
+            // A secret's first value, staged by a run killed before AdminSetUserPassword (its
+            // first version is current at once), or a run killed after the move, before the
+            // pending label was removed: the labels are the same, and the first may be a
+            // password the user never got.
             (
                 vec![SecretVersionsListEntry::builder()
                     .version_id(&ours)
                     .version_stages("AWSCURRENT")
                     .version_stages("AWSPENDING")
                     .build()],
+                false,
+            ),
+            // A pending label of another writer (a rotation) is not iotstack's unfinished change.
+            (
+                vec![
+                    version(&ours, "AWSCURRENT"),
+                    version("a1b2c3d4-0000-0000-0000-000000000000", "AWSPENDING"),
+                ],
                 true,
             ),
         ];

@@ -220,3 +220,46 @@ async fn a_password_change_cut_short_is_healed_for_a_confirmed_user() {
     assert_ne!(after, cut_short);
     w.is_clean_and_destroys_to_nothing().await;
 }
+
+/// A run killed after staging a secret's first value (PutSecretValue makes a secret's first
+/// version current whatever labels it asks for) leaves that value current and pending, and the
+/// user may never have got it: the labels are all there is to go by, so the next apply sets a
+/// new pair, and afterwards the current value signs the user in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_value_staged_by_a_killed_run_is_not_taken_for_the_password() {
+    let (w, aws) = World::applied().await;
+    let p = w.prefix.clone();
+    let pool = aws.pool().await;
+    let name = format!("{}_{p}-app-user", pool.id);
+    let user = format!("{p}-app-user");
+    let (before, _) = aws.sign_in(&pool).await;
+
+    // The state such a run leaves: a value of ours, current and pending at once, never set on
+    // the (confirmed) user.
+    let never_set = "Yy8!".repeat(20);
+    aws.secrets
+        .put_secret_value()
+        .secret_id(&name)
+        .client_request_token("iotstack-json-00000000000000000000000000000002")
+        .secret_string(json!({ &user: &never_set }).to_string())
+        .version_stages("AWSCURRENT")
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(aws.secret_value(&name).await[&user], json!(never_set));
+
+    let plan = w.plan_has_changes();
+    assert!(
+        plan.stdout.contains("password_in_secret: false → true"),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains(&never_set) && !plan.stdout.contains(&before));
+    w.apply();
+    w.plan_is_clean();
+    let (after, _) = aws.sign_in(&pool).await;
+    assert_ne!(after, before);
+    assert_ne!(after, never_set);
+    w.is_clean_and_destroys_to_nothing().await;
+}
