@@ -356,6 +356,15 @@ pub struct Orphan {
     pub observed: Observed,
 }
 
+impl Orphan {
+    /// Whether the live resource is still the stack's: it carries the stack's mark where its
+    /// kind has one ([`crate::plan::owned`]). A name-found resource deleted out of band and made
+    /// again by someone else is not, and nothing deletes it.
+    pub fn owned(&self) -> bool {
+        crate::plan::owned(Kind::Managed(self.kind), &self.desired, &self.observed)
+    }
+}
+
 /// Whether two observations are of one live resource: the same ARN, else the same id, else the
 /// same attributes.
 fn same_resource(a: &Observed, b: &Observed) -> bool {

@@ -390,9 +390,25 @@ fn live_name(p: &Planned<'_>) -> String {
 }
 
 /// Adds the deletion of resources the stack no longer declares, shown ahead of everything else
-/// (apply carries them out last, once what replaces them exists).
+/// (apply carries them out last, once what replaces them exists). One that is no longer the
+/// stack's (another owner's under the recorded name) is shown as left, and is not deleted.
 pub fn with_orphans(mut plan: Plan, orphans: &[Planned<'_>]) -> Plan {
     let deletes = orphans.iter().rev().map(|p| {
+        if let Some(o) = p.observed.filter(|o| !owned(p.kind, p.desired, o)) {
+            return ResourceChange {
+                id: p.desired.id.clone(),
+                type_name: p.kind.type_name().to_string(),
+                name: o.attrs.get("name").cloned().unwrap_or_else(|| display_name(p.desired)),
+                action: Action::Foreign,
+                changes: Vec::new(),
+                reason: None,
+                notes: vec![format!(
+                    "{FOREIGN_NOTE}: it is no longer in the stack file, and what is live under its recorded name lacks the `iotstack:stack` mark; apply and destroy leave it as it is, and the stack's record forgets it"
+                )],
+                data_loss: None,
+                if_adopted: None,
+            };
+        }
         let data_loss = p.observed.and_then(|o| p.kind.removal_loss(o));
         let mut notes: Vec<String> = p.observed.map(|o| o.notes.clone()).unwrap_or_default();
         notes.extend(
@@ -544,6 +560,32 @@ mod tests {
         let gone = destroy("x", &[policy(&d, Some(&theirs))]);
         assert_eq!(gone.resources[0].action, Action::Foreign);
         assert!(!gone.has_changes());
+    }
+
+    #[test]
+    fn a_resource_left_from_the_stack_is_deleted_only_while_it_is_the_stacks() {
+        let d = desired(
+            "old-policy",
+            json!({"name": "x-old", "document": {"a": 1}, "tags": {"iotstack:stack": "x"}}),
+        );
+        let ours = observed(json!({"name": "x-old", "tags": {"iotstack:stack": "x"}}));
+        let theirs = observed(json!({"name": "x-old", "tags": {"team": "ops"}}));
+        let with = |o| with_orphans(plan("x", &[]), &[policy(&d, Some(o))]);
+        let deleted = with(&ours);
+        assert_eq!(deleted.resources[0].action, Action::Delete);
+        assert!(deleted.has_changes());
+        let left = with(&theirs);
+        let r = &left.resources[0];
+        assert_eq!(r.action, Action::Foreign);
+        assert_eq!(r.reason, None);
+        assert!(r.notes[0].contains("no longer in the stack file"), "{r:?}");
+        assert!(
+            r.notes.iter().any(|n| n.contains("leave it as it is")),
+            "{r:?}"
+        );
+        assert_eq!(r.if_adopted, None);
+        assert!(!left.has_changes());
+        assert!(left.clone().adopt(&["old-policy".into()]).is_err());
     }
 
     #[test]

@@ -267,8 +267,13 @@ pub struct Session {
     pub ctx: Arc<Ctx>,
     pub values: BTreeMap<String, String>,
     pub live: Vec<Live>,
-    /// Resources the last apply made that the stack no longer declares, still live.
+    /// Resources the last apply made that the stack no longer declares, still live and still
+    /// the stack's: apply and destroy delete them.
     pub orphans: Vec<discover::Orphan>,
+    /// Resources the record lists that the stack no longer declares, live under their name but
+    /// no longer the stack's (deleted out of band, and another owner's resource made under that
+    /// name since): the plan shows them, apply and destroy leave them, and the record forgets them.
+    pub left: Vec<discover::Orphan>,
     /// The stack's record as this run found it (in AWS, else the local cache).
     pub recorded: Vec<crate::state::AppliedResource>,
     /// Under the lock: what tells it the end is near ([`Session::ending_soon`]).
@@ -346,12 +351,14 @@ impl Session {
             }
             None => discover::read(stack, &values, ctx.clone(), bound, survey).await?,
         };
+        let (orphans, left) = reads.orphans.into_iter().partition(discover::Orphan::owned);
         Ok(Session {
             prepared,
             ctx,
             values,
             live: reads.live,
-            orphans: reads.orphans,
+            orphans,
+            left,
             recorded: reads.recorded,
             ending: None,
         })
@@ -365,10 +372,12 @@ impl Session {
         }
     }
 
-    /// The plan's input for the resources to delete because the stack no longer has them.
+    /// The plan's input for the resources the stack no longer has: those to delete, and those
+    /// left because they are no longer its own.
     pub fn orphans_planned(&self) -> Vec<crate::plan::Planned<'_>> {
-        self.orphans
+        self.left
             .iter()
+            .chain(&self.orphans)
             .map(|o| crate::plan::Planned {
                 kind: crate::resources::Kind::Managed(o.kind),
                 desired: &o.desired,
@@ -450,10 +459,11 @@ pub fn show_outcome(
 ) {
     if sa.output == OutputFormat::Json {
         jr.emit(render::json::summary(outcome, destroy));
-    } else if outcome
-        .done
-        .values()
-        .any(|a| *a != crate::plan::Action::NoOp)
+    } else if outcome.deleted_orphans > 0
+        || outcome
+            .done
+            .values()
+            .any(|a| *a != crate::plan::Action::NoOp)
     {
         print!("{}", render::human::outcome(outcome, destroy));
     }

@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::harness::{edited_stack, entry, World};
 use crate::live::{certificate_id, list, statement_for, statement_granting, statements};
@@ -154,13 +154,7 @@ async fn drift_is_shown_by_plan_and_repaired_by_apply() {
         .send()
         .await
         .unwrap();
-    aws.iam
-        .delete_role_policy()
-        .role_name(&role)
-        .policy_name("sns-publish")
-        .send()
-        .await
-        .unwrap();
+    aws.delete_inline_policy(&role, "sns-publish").await;
 
     let plan = w.plan_has_changes();
     let out = &plan.stdout;
@@ -406,5 +400,70 @@ async fn resources_removed_from_the_stack_or_renamed_are_deleted() {
         "the certificate follows the renamed thing"
     );
 
+    w.destroy_leaves_nothing().await;
+}
+
+/// A resource the stack no longer declares is deleted only while it is still the stack's: a
+/// role deleted out of band and made again under its name by someone else (no `iotstack:stack`
+/// mark) is shown as left, apply and destroy leave it, and the record forgets it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resource_left_from_the_stack_that_is_now_another_owners_is_not_deleted() {
+    let mut w = World::new();
+    let p = w.prefix.clone();
+    w.apply();
+    let aws = w.live().await;
+    let role = format!("{p}-iot-rule-sns-role");
+    // Someone deletes the stack's rule role and makes their own under the same name.
+    aws.delete_inline_policy(&role, "sns-publish").await;
+    aws.iam.delete_role().role_name(&role).send().await.unwrap();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    aws.iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    // The alert rule and its role leave the stack.
+    w.stack = edited_stack(&w, |t| {
+        let start = t.find("  rule-role:\n").unwrap();
+        let end = t.find("  # --- Users").unwrap();
+        format!("{}{}", &t[..start], &t[end..])
+    });
+    let plan = w.plan_has_changes();
+    let out = &plan.stdout;
+    assert!(out.contains("- delete   alert-rule"), "{out}");
+    assert!(!out.contains("- delete   rule-role"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("foreign") && l.contains("rule-role")),
+        "{out}"
+    );
+    assert!(out.contains("apply and destroy leave it as it is"), "{out}");
+    let json = w.iotstack("plan", &["--output", "json"]).ok().json();
+    assert_eq!(json["summary"]["delete"], 1, "{json}");
+    assert_eq!(json["summary"]["foreign"], 1, "{json}");
+
+    let applied = w.apply();
+    assert!(
+        applied.stdout.contains("1 deleted"),
+        "{}{}",
+        applied.stdout,
+        applied.stderr
+    );
+    assert!(aws.topic_rules().await.is_empty(), "the rule is gone");
+    assert!(aws.role_exists(&role).await, "the other owner's role stays");
+    assert_eq!(
+        aws.trust(&role).await,
+        serde_json::from_str::<Value>(trust).unwrap()
+    );
+    // Forgotten: the next plan no longer mentions it.
+    let clean = w.plan_is_clean();
+    assert!(!clean.stdout.contains("rule-role"), "{}", clean.stdout);
+
+    let d = w.iotstack("destroy", &["--yes"]).ok();
+    assert!(!d.stdout.contains(&role), "{}", d.stdout);
+    assert!(aws.role_exists(&role).await, "destroy leaves it too");
+    aws.iam.delete_role().role_name(&role).send().await.unwrap();
     w.destroy_leaves_nothing().await;
 }

@@ -85,6 +85,16 @@ impl Live {
         self.iam.get_role().role_name(name).send().await.is_ok()
     }
 
+    /// Deletes a role's inline policy `name` out of band.
+    pub async fn delete_inline_policy(&self, role: &str, name: &str) {
+        let call = self
+            .iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(name);
+        send!(format!("{role}/{name}"), call);
+    }
+
     /// A role's trust policy, decoded.
     pub async fn trust(&self, role: &str) -> Value {
         let role = self.role(role).await;
