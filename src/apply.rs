@@ -111,6 +111,65 @@ async fn settle(
     }
 }
 
+/// What the walk has finished, for the creates that leave some of their tags for later
+/// ([`Later`]): each step done, with what it left live, the steps that failed, and whether the
+/// walk is over (then a step not done will not be).
+#[derive(Default)]
+struct Finished {
+    steps: BTreeMap<String, Option<Observed>>,
+    failed: std::collections::BTreeSet<String>,
+    over: bool,
+}
+
+/// A create that went before the resources some of its tags name ([`Stack::tag_only_deps`]):
+/// it wrote the tags known then, and is tagged in full once those resources are made, before
+/// its read-back.
+struct Later {
+    /// The resources still to be made.
+    ids: Vec<String>,
+    finished: tokio::sync::watch::Receiver<Finished>,
+    /// The resource as the stack wants it, resolved with what those resources left live.
+    resolve: Resolve,
+}
+
+/// Resolves a resource with what the resources it refers to left live.
+type Resolve =
+    Box<dyn FnOnce(&BTreeMap<String, Option<Observed>>) -> crate::resources::Desired + Send>;
+
+impl Later {
+    /// The resource as the stack wants it once the resources its tags name are made; an error
+    /// when one of them was not.
+    async fn want(mut self, kind: &dyn Manage, id: &str) -> Result<crate::resources::Desired> {
+        let ids = self.ids;
+        let ready = |f: &Finished| {
+            f.over
+                || ids.iter().all(|d| f.steps.contains_key(d))
+                || ids.iter().any(|d| f.failed.contains(d))
+        };
+        // An error: the walk is gone (the run is failing anyway), and nothing more will be made.
+        let f = self.finished.wait_for(ready).await.ok();
+        let made = |d: &String| f.as_ref().is_some_and(|f| f.steps.contains_key(d));
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|d| !made(d))
+            .map(|d| format!("`{d}`"))
+            .collect();
+        if !missing.is_empty() {
+            let e = ResourceError::Other {
+                operation: "tag",
+                message: format!(
+                    "created with part of its tags; the rest name {}, which {} not made",
+                    missing.join(", "),
+                    if missing.len() == 1 { "was" } else { "were" }
+                ),
+            };
+            return Err(resource_err("tagging", kind, id, e));
+        }
+        let f = f.expect("every resource it names was made");
+        Ok((self.resolve)(&f.steps))
+    }
+}
+
 /// Applies `plan`. `live` is what discovery saw; references are resolved again as resources
 /// are created, so values that were "known after apply" are real when they are written.
 /// What apply and destroy work on: the stack, its parameter values, and what is live for it
@@ -227,7 +286,21 @@ pub async fn apply(
 ) -> Result<Outcome> {
     let (stack, values, live, ctx) = (w.stack, w.values, w.live, w.ctx.clone());
     let order = stack.order();
-    let deps = stack.apply_deps();
+    let mut deps = stack.apply_deps();
+    // A create does not wait for what only its tags name: it tags the rest once those exist.
+    let creates = |id: &str| {
+        let rows = plan.resources.iter().filter(|r| r.id == id);
+        rows.clone().any(|r| r.action == Action::Create)
+    };
+    let mut tagged_later = stack.tag_only_deps(&deps);
+    tagged_later.retain(|id, _| creates(id));
+    for (id, later) in &tagged_later {
+        if let Some(d) = deps.get_mut(id) {
+            d.retain(|x| !later.contains(x));
+        }
+    }
+    let (finished, finished_rx) = tokio::sync::watch::channel(Finished::default());
+    let finished = Arc::new(finished);
     let seen: BTreeMap<String, Option<Observed>> = live
         .iter()
         .map(|l| (l.desired.id.clone(), l.observed.clone()))
@@ -248,7 +321,43 @@ pub async fn apply(
                     .filter(|v| !v.is_empty());
                 found.cloned().or_else(|| stack.ahead(r, a, values))
             };
-            let want = decl.resolve(values, &lookup);
+            let mut want = decl.resolve(values, &lookup);
+            let pending: Vec<String> = tagged_later
+                .get(id)
+                .into_iter()
+                .flatten()
+                .filter(|d| !so_far.contains_key(d.as_str()))
+                .cloned()
+                .collect();
+            let later = (!pending.is_empty()).then(|| {
+                decl.keep_known_tags(&mut want, values, &lookup);
+                // What the resource refers to besides: known now, kept for the full resolve.
+                let mut now: BTreeMap<(String, String), String> = BTreeMap::new();
+                for p in &decl.props {
+                    for t in p.value.templates() {
+                        for (r, a) in t.refs() {
+                            if let Some(v) = lookup(r, a) {
+                                now.insert((r.to_string(), a.to_string()), v);
+                            }
+                        }
+                    }
+                }
+                let (decl, values) = (decl.clone(), values.clone());
+                let resolve = move |steps: &BTreeMap<String, Option<Observed>>| {
+                    let lookup = |r: &str, a: &str| {
+                        let o = steps.get(r).and_then(Option::as_ref);
+                        let made = o.and_then(|o| o.attrs.get(a)).filter(|v| !v.is_empty());
+                        made.cloned()
+                            .or_else(|| now.get(&(r.to_string(), a.to_string())).cloned())
+                    };
+                    decl.resolve(&values, &lookup)
+                };
+                Later {
+                    ids: pending,
+                    finished: finished_rx.clone(),
+                    resolve: Box::new(resolve),
+                }
+            });
             let have = seen.get(id).cloned().flatten();
             let kind = decl.kind;
             // With every reference now resolved, the plan's action and changes are confirmed
@@ -268,12 +377,23 @@ pub async fn apply(
             let ctx = ctx.clone();
             let reporter = reporter.clone();
             let id = id.to_string();
+            let finished = (!tagged_later.is_empty()).then(|| finished.clone());
             async move {
                 let t0 = Instant::now();
                 if action != Action::NoOp {
                     reporter.started(&id, kind.type_name(), action);
                 }
-                let r = step(&ctx, kind, &want, have, action, &confirmed.changes).await;
+                let r = step(&ctx, kind, &want, have, action, &confirmed.changes, later).await;
+                if let Some(f) = finished {
+                    f.send_modify(|f| match &r {
+                        Ok(s) => {
+                            f.steps.insert(id.clone(), s.observed.clone());
+                        }
+                        Err(_) => {
+                            f.failed.insert(id.clone());
+                        }
+                    });
+                }
                 match r {
                     Ok(s) => {
                         if action != Action::NoOp {
@@ -293,6 +413,7 @@ pub async fn apply(
         },
     )
     .await;
+    finished.send_modify(|f| f.over = true);
     // Resources the stack no longer declares (removed, or renamed) are deleted only once what
     // replaces them exists, newest first: a failure on the way leaves the old one in place.
     // The record lists the new resources before any orphan goes, so that a run stopped in
@@ -454,6 +575,7 @@ async fn step(
     have: Option<Observed>,
     action: Action,
     changes: &[PropChange],
+    later: Option<Later>,
 ) -> Result<Step> {
     let id = want.id.as_str();
     let mut notes = Vec::new();
@@ -507,6 +629,10 @@ async fn step(
     let mut read_as = want.clone();
     read_as.recorded.extend(answered.clone());
     let known = kind.spec().attrs.iter().all(|a| answered.contains_key(*a));
+    // Tags left for later wait for other resources: never while the step holds its slot in
+    // the walk (with one slot, what they wait for could not start).
+    let (later, tag_after) = if known { (later, None) } else { (None, later) };
+    let written = read_as.clone();
     let check = {
         let (ctx, answered) = (ctx.clone(), answered.clone());
         async move {
@@ -514,13 +640,31 @@ async fn step(
                 let c = kind.complete(&ctx, &read_as, &answered).await;
                 c.map_err(|e| resource_err("creating", kind, &read_as.id, e))?;
             }
+            let read_as = match later {
+                Some(later) => tag_in_full(&ctx, kind, later, read_as, &answered).await?,
+                None => read_as,
+            };
             read_back(ctx, kind, read_as, answered).await
         }
     };
     if !known {
         let back = check.await?;
         notes.extend(back.notes.iter().cloned());
-        return Ok(Step::done(action, Some(back), notes));
+        let Some(later) = tag_after else {
+            return Ok(Step::done(action, Some(back), notes));
+        };
+        // Read back as written so far; tagged in full, and read back again, beside the rest.
+        let (ctx, answered) = (ctx.clone(), back.created(kind.spec()));
+        let check = async move {
+            let want = tag_in_full(&ctx, kind, later, written, &answered).await?;
+            read_back(ctx, kind, want, answered).await
+        };
+        return Ok(Step {
+            action,
+            observed: Some(back),
+            notes,
+            check: Some(tokio::spawn(check)),
+        });
     }
     let early = Observed {
         props: want.props.clone(),
@@ -533,6 +677,37 @@ async fn step(
         notes,
         check: Some(tokio::spawn(check)),
     })
+}
+
+/// Tags a resource created with part of its tags ([`Later`]) in full, once what the rest name
+/// is made; returns the resource as the stack wants it, for its read-back.
+async fn tag_in_full(
+    ctx: &Ctx,
+    kind: &'static dyn Manage,
+    later: Later,
+    written: crate::resources::Desired,
+    answered: &Created,
+) -> Result<crate::resources::Desired> {
+    let id = written.id.clone();
+    let mut want = later.want(kind, &id).await?;
+    want.recorded = written.recorded.clone();
+    let have = Observed {
+        props: written.props,
+        attrs: answered.clone(),
+        notes: Vec::new(),
+    };
+    let changes = plan::changes(Kind::Managed(kind), &want, &have);
+    if !changes.is_empty() {
+        let update = Update {
+            ctx,
+            want: &want,
+            have: &have,
+            changes: Changes(&changes),
+        };
+        let r = kind.update(update).await;
+        r.map_err(|e| resource_err("tagging", kind, &id, e))?;
+    }
+    Ok(want)
 }
 
 /// Reads back what was written: it must be there, as the stack wants it, with the ids and ARNs
@@ -692,7 +867,7 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
                 )),
                 None => {
                     let kind = Kind::Managed(kind);
-                    step(&ctx, kind, &desired, Some(have), Action::Delete, &[]).await
+                    step(&ctx, kind, &desired, Some(have), Action::Delete, &[], None).await
                 }
             };
             match r {
@@ -806,6 +981,52 @@ mod tests {
         assert!(other.contains("still reports a different name"), "{other}");
         let gone = err(check(&GONE).await);
         assert!(gone.contains("cannot be read back"), "{gone}");
+    }
+
+    /// A create's tags left for later: resolved once what they name is made, and an error, not
+    /// a wait without end, when it fails or the walk ends without it.
+    #[tokio::test]
+    async fn tags_left_for_later_wait_for_what_they_name() {
+        let later = |finished| Later {
+            ids: vec!["client".into()],
+            finished,
+            resolve: Box::new(|steps: &BTreeMap<String, Option<Observed>>| {
+                let client = steps["client"].as_ref().unwrap().attr("id").to_string();
+                Desired::from_json("secret", json!({"name": "n", "tags": {"ClientId": client}}))
+            }),
+        };
+        let (tx, rx) = tokio::sync::watch::channel(Finished::default());
+        let waiting = tokio::spawn(later(rx).want(&AS_WRITTEN, "secret"));
+        tx.send_modify(|f| {
+            f.steps.insert("other".into(), live("o", "O"));
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished(), "it waits for the client");
+        tx.send_modify(|f| {
+            f.steps.insert("client".into(), live("c", "C1"));
+        });
+        let want = waiting.await.unwrap().unwrap();
+        assert_eq!(want.tags()["ClientId"], "C1");
+
+        let fails = |end: fn(&mut Finished)| async move {
+            let (tx, rx) = tokio::sync::watch::channel(Finished::default());
+            let waiting = tokio::spawn(later(rx).want(&AS_WRITTEN, "secret"));
+            tx.send_modify(end);
+            let e = waiting.await.unwrap().unwrap_err().to_string();
+            assert!(
+                e.contains("the rest name `client`, which was not made"),
+                "{e}"
+            );
+        };
+        fails(|f| {
+            f.failed.insert("client".into());
+        })
+        .await;
+        fails(|f| f.over = true).await;
+        // The run gone before the walk told anything.
+        let (tx, rx) = tokio::sync::watch::channel(Finished::default());
+        drop(tx);
+        assert!(later(rx).want(&AS_WRITTEN, "secret").await.is_err());
     }
 
     /// What a run reported as failed.

@@ -149,6 +149,35 @@ impl Stack {
             .collect()
     }
 
+    /// For each resource, what it waits for in `apply_deps` ([`Stack::apply_deps`]) only
+    /// because its tags name it: resources it refers to in its `tags` and in no other property,
+    /// nor in `depends_on` (only resources that have some). A create may go before them with the
+    /// tags known so far, and the rest are tagged once they exist (a tag is text: nothing in AWS
+    /// checks it against the resource it names).
+    pub fn tag_only_deps(
+        &self,
+        apply_deps: &BTreeMap<String, Vec<String>>,
+    ) -> BTreeMap<String, Vec<String>> {
+        let named = |r: &ResourceDecl, d: &str, tags: bool| {
+            let props = r.props.iter().filter(|p| (p.spec.name == "tags") == tags);
+            props
+                .flat_map(|p| p.value.templates())
+                .any(|t| t.refs().any(|(rid, _)| rid == d))
+        };
+        let only_tags = |r: &ResourceDecl| {
+            let waits = apply_deps.get(&r.id).into_iter().flatten();
+            let only = waits
+                .filter(|d| !r.depends_on.contains(d) && named(r, d, true) && !named(r, d, false));
+            only.cloned().collect::<Vec<String>>()
+        };
+        self.resources
+            .iter()
+            .filter(|r| r.props.iter().any(|p| p.spec.name == "tags"))
+            .map(|r| (r.id.clone(), only_tags(r)))
+            .filter(|(_, later)| !later.is_empty())
+            .collect()
+    }
+
     /// The name of `id` when the stack gives it from parameters alone (no reference).
     fn name_ahead(&self, id: &str) -> Option<&Template> {
         let d = self.get(id)?;

@@ -66,6 +66,32 @@ impl ResourceDecl {
         d
     }
 
+    /// `d`, resolved from this declaration, with only those of its tags whose values are known
+    /// (and the stack's mark): what a create may write before the resources its other tags
+    /// name exist ([`crate::stack::Stack::tag_only_deps`]).
+    pub fn keep_known_tags(
+        &self,
+        d: &mut Desired,
+        values: &BTreeMap<String, String>,
+        lookup: Lookup<'_>,
+    ) {
+        let tags = self.props.iter().find(|p| p.spec.name == "tags");
+        let Some(PropValue::StrMap(items)) = tags.map(|p| &p.value) else {
+            return;
+        };
+        let known = items.iter().filter_map(|(k, t)| {
+            let (v, unknown) = t.render(values, lookup, false);
+            let unknown = unknown || uses_unknown_param(t, values);
+            (!unknown).then(|| (k.clone(), Value::String(v)))
+        });
+        d.props
+            .insert("tags".into(), Value::Object(known.collect()));
+        d.unknown.remove("tags");
+        if self.kind.spec().taggable() {
+            add_stack_tag(d, values);
+        }
+    }
+
     /// Collections default to empty, so extra live entries show as drift.
     fn default_collections(&self, d: &mut Desired) {
         for spec in self.kind.spec().props {

@@ -80,6 +80,49 @@ fn apply_does_not_wait_for_a_name_given_in_advance_and_used_as_text() {
     assert!(waits("identity-attachments", "identity-iot-policy"));
 }
 
+#[test]
+fn a_create_goes_before_what_only_its_tags_name_and_writes_the_tags_known() {
+    let stack = default_stack();
+    let later = stack.tag_only_deps(&stack.apply_deps());
+    // The secret's name holds the pool's id: it waits for the pool. Its tags name the app
+    // client, the identity pool and the IoT endpoint, and nothing else of it does. Nothing
+    // else of the stack names a resource in its tags alone (the user, say, waits for the
+    // secret, which its properties name, and for the permission in its `depends_on`).
+    let mut secret = later["app-secret"].clone();
+    secret.sort();
+    assert_eq!(secret, ["app-client", "identity-pool", "iot-endpoint"]);
+    assert_eq!(later.len(), 1, "{later:?}");
+
+    let decl = stack.get("app-secret").unwrap();
+    let values: std::collections::BTreeMap<String, String> = [
+        ("prefix", "p"),
+        ("email", "ops@example.com"),
+        ("ip", "203.0.113.7"),
+        ("region", "eu-west-1"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    // What apply knows once the pool is made: its id, and the names given in advance.
+    let lookup = |r: &str, a: &str| {
+        let pool = (r == "user-pool" && a == "id").then(|| "eu-west-1_X".to_string());
+        pool.or_else(|| stack.ahead(r, a, &values))
+    };
+    let mut want = decl.resolve(&values, &lookup);
+    assert!(!want.is_known("tags"));
+    decl.keep_known_tags(&mut want, &values, &lookup);
+    assert!(want.is_known("tags"));
+    let tags = want.tags();
+    let keys: Vec<&str> = tags.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["EmailAddress", "IoTPolicy", "UserPoolId", "iotstack:stack"]
+    );
+    assert_eq!(tags["UserPoolId"], "eu-west-1_X");
+    assert_eq!(tags["iotstack:stack"], "p");
+    assert_eq!(want.str("name"), "eu-west-1_X_p-app-user");
+}
+
 fn tempdir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("iotstack-deps-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

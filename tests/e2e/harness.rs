@@ -333,6 +333,15 @@ pub struct ProxyCalls {
     pub critical_path: u64,
     pub max_in_flight: u64,
     pub chain: Vec<String>,
+    /// Each request: its operation, and when it started and ended (seconds), in start order.
+    pub requests: Vec<(String, f64, f64)>,
+}
+
+impl ProxyCalls {
+    /// The requests of `op`, in start order.
+    pub fn of(&self, op: &str) -> Vec<&(String, f64, f64)> {
+        self.requests.iter().filter(|r| r.0 == op).collect()
+    }
 }
 
 impl World {
@@ -384,7 +393,7 @@ impl World {
     /// `/__stats`); its counters start again.
     pub fn proxy_calls(&self) -> ProxyCalls {
         let proxy = &self._proxy.as_ref().expect("the latency proxy").endpoint;
-        let stats = emulator_get(proxy, "/__stats");
+        let stats = emulator_get(proxy, "/__stats?requests=1");
         emulator_post(proxy, "/__reset", &serde_json::Value::Null);
         let operations = stats["operations"].as_object().expect("operations");
         let chain = stats["critical_path_ops"].as_array().cloned();
@@ -400,6 +409,18 @@ impl World {
                 .iter()
                 .filter_map(|o| o.as_str().map(str::to_string))
                 .collect(),
+            requests: {
+                let all = stats["requests"].as_array().cloned().unwrap_or_default();
+                let mut r: Vec<(String, f64, f64)> = all
+                    .iter()
+                    .map(|q| {
+                        let at = |i: usize| q[i].as_f64().expect("a time");
+                        (q[0].as_str().unwrap_or_default().to_string(), at(1), at(2))
+                    })
+                    .collect();
+                r.sort_by(|a, b| a.1.total_cmp(&b.1));
+                r
+            },
         }
     }
 

@@ -46,3 +46,38 @@ async fn a_cold_apply_reads_back_by_the_ids_its_creates_answered() {
     }
     w.plan_is_clean();
 }
+
+/// A create does not wait for what only its tags name: the app secret (named after the pool's
+/// id) is made before the identity pool its `IdentityPoolId` tag names, with the tags known
+/// then, and tagged in full once the identity pool exists, before its read-back; the app user,
+/// which needs the secret, goes on meanwhile. What is live is the whole stack as declared.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_goes_before_what_only_its_tags_name() {
+    let mut w = World::new();
+    w.behind_proxy(20);
+    w.apply();
+    let apply = w.proxy_calls();
+    let first = |op: &str| {
+        let r = apply.of(op);
+        r.first().map(|r| (r.1, r.2)).unwrap_or_else(|| {
+            panic!("no {op}: {:?}", apply.operations);
+        })
+    };
+    let (secret_made, _) = first("secretsmanager:CreateSecret");
+    let (_, identity_pool_made) = first("cognito-identity:CreateIdentityPool");
+    let (tagged, _) = first("secretsmanager:TagResource");
+    assert!(
+        secret_made < identity_pool_made,
+        "CreateSecret at {secret_made} waited for the identity pool ({identity_pool_made})"
+    );
+    assert!(tagged >= identity_pool_made, "tagged at {tagged}");
+    w.plan_is_clean();
+    let aws = w.live().await;
+    let pool = aws.pool().await;
+    let name = format!("{}_{}-app-user", pool.id, w.prefix);
+    let tags = aws.secret_tags(&name).await;
+    assert_eq!(tags["IdentityPoolId"], pool.identity_pool_id);
+    assert_eq!(tags["ClientId"], pool.client_id);
+    assert_eq!(tags["UserPoolId"], pool.id);
+    assert_eq!(tags["iotstack:stack"], w.prefix);
+}
