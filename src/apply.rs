@@ -245,7 +245,9 @@ fn recorded(
 }
 
 /// What the stack now is, so that the next plan, from any machine, finds what gets removed from
-/// it: the stack's live resources, and `orphans` not deleted yet.
+/// it: the stack's live resources, and `orphans` not deleted yet. What its data sources answered
+/// (the IoT endpoint's address) is kept too: the next run's reads that refer to it need not
+/// wait for its read.
 fn now_recorded(
     w: &Work<'_>,
     live: &BTreeMap<String, Option<Observed>>,
@@ -255,7 +257,6 @@ fn now_recorded(
     w.stack
         .resources
         .iter()
-        .filter(|d| d.kind.managed().is_some())
         .filter_map(|d| Some((d, live.get(&d.id)?.as_ref()?)))
         .map(|(d, o)| recorded(d.kind, &d.id, &d.resolve(w.values, &lookup).props, Some(o)))
         .chain(orphans.iter().map(|o| {

@@ -102,14 +102,20 @@ fn refs(decl: &ResourceDecl) -> Vec<(String, String, bool)> {
 
 /// For each resource, the resources whose read it waits for: those it refers to for an
 /// attribute the record does not give (none recorded, a record written by an older iotstack,
-/// a data source), when the reference is part of its identity or the resource referred to is
+/// a data source) nor knows in advance ([`Stack::ahead`]: a name the stack gives, the ARN AWS
+/// forms from it), when the reference is part of its identity or the resource referred to is
 /// read in the first wave anyway. Its other references are resolved with what is known when it
 /// is read (and it is read again if what was read later changes them), so a cold stack's
 /// resources do not wait, one after another, for the reads of resources that are not there.
-fn waits(stack: &Stack, recorded: &[AppliedResource]) -> BTreeMap<String, Vec<String>> {
+fn waits(
+    stack: &Stack,
+    recorded: &[AppliedResource],
+    values: &BTreeMap<String, String>,
+) -> BTreeMap<String, Vec<String>> {
     let answers = |rid: &str, attr: &str| {
         let rec = stack.get(rid).and_then(|p| entry(recorded, p));
         rec.is_some_and(|r| r.attrs.get(attr).is_some_and(|v| !v.is_empty()))
+            || stack.ahead(rid, attr, values).is_some()
     };
     let early = |rid: &str| stack.get(rid).is_some_and(found_by_name);
     let of = |d: &ResourceDecl| {
@@ -131,17 +137,20 @@ fn as_observed(rec: &AppliedResource) -> Observed {
     }
 }
 
-/// What the stack wants `decl` to be, from what is `known` of the others, with what the record
-/// says of it; and whether its identity refers to a resource that does not exist (then it
-/// cannot exist either, and is not read).
+/// What the stack wants `decl` to be, from what is `known` of the others (else what is known
+/// in advance of them), with what the record says of it; and whether its identity refers to a
+/// resource that does not exist (then it cannot exist either, and is not read).
 fn want(
+    stack: &Stack,
     decl: &ResourceDecl,
     values: &BTreeMap<String, String>,
     known: &BTreeMap<String, Option<Observed>>,
     recorded: &[AppliedResource],
     survey: bool,
 ) -> (Desired, bool) {
-    let mut desired = decl.resolve(values, &Stack::lookup(known));
+    let seen = Stack::lookup(known);
+    let lookup = |r: &str, a: &str| seen(r, a).or_else(|| stack.ahead(r, a, values));
+    let mut desired = decl.resolve(values, &lookup);
     desired.recorded = entry(recorded, decl)
         .map(|r| r.attrs.clone())
         .unwrap_or_default();
@@ -149,8 +158,10 @@ fn want(
     let identity_missing = decl.props.iter().any(|p| {
         identity(p)
             && p.value.templates().iter().any(|t| {
-                t.refs()
-                    .any(|(rid, _)| known.get(rid).is_none_or(|o| o.is_none()))
+                t.refs().any(|(rid, a)| match known.get(rid) {
+                    Some(o) => o.is_none(),
+                    None => stack.ahead(rid, a, values).is_none(),
+                })
             })
     });
     (desired, identity_missing)
@@ -243,7 +254,7 @@ async fn waves(
         .filter(|id| found_by_name(decl(id)))
         .map(|id| {
             let d = decl(id);
-            let (desired, _) = want(d, values, &BTreeMap::new(), &[], survey);
+            let (desired, _) = want(stack, d, values, &BTreeMap::new(), &[], survey);
             let (kind, ctx, permits) = (d.kind, ctx.clone(), permits.clone());
             let task = tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
@@ -267,7 +278,7 @@ async fn waves(
     // Wave 2: the others, as soon as the record is in, each with what the record says of what
     // it refers to; only a reference the record cannot answer waits for the read of its
     // resource. Beside them, the resources the record lists that the stack no longer declares.
-    let waits = waits(stack, &recorded);
+    let waits = waits(stack, &recorded, values);
     let second = graph::walk(
         &order,
         &waits,
@@ -288,7 +299,7 @@ async fn waves(
                     known.insert(rid, o);
                 }
             }
-            let (desired, skip) = want(d, values, &known, &recorded, survey);
+            let (desired, skip) = want(stack, d, values, &known, &recorded, survey);
             read_one(d.kind, ctx.clone(), desired, skip).boxed()
         },
     );
@@ -314,7 +325,7 @@ async fn waves(
                 .into_iter()
                 .filter_map(|(rid, _, _)| Some((rid.clone(), so_far.get(&rid)?.observed.clone())))
                 .collect();
-            let (desired, skip) = want(d, values, &known, &recorded, survey);
+            let (desired, skip) = want(stack, d, values, &known, &recorded, survey);
             let before = read.get(id).cloned().expect("every resource was read");
             if before.desired.props == desired.props && before.desired.unknown == desired.unknown {
                 return futures::future::ready(Ok(before)).boxed();
@@ -528,26 +539,58 @@ mod tests {
     #[test]
     fn a_recorded_reference_does_not_wait_for_its_resource() {
         let s = stack();
-        let w = waits(&s, &full_record(&s));
+        let none = BTreeMap::new();
+        let w = waits(&s, &full_record(&s), &none);
         assert_eq!(w["app-client"], Vec::<String>::new());
         assert_eq!(w["device-cert-policy"], Vec::<String>::new());
         // Without a record (a cold stack) each waits for what it refers to.
-        let cold = waits(&s, &[]);
+        let cold = waits(&s, &[], &none);
         assert_eq!(cold["app-client"], vec!["user-pool".to_string()]);
         // The rule is found by its name, whatever its topic and role: it waits for the topic,
-        // read in the first wave anyway, not for the role, read in the second.
+        // read in the first wave anyway, not for the role, read in the second...
         assert_eq!(cold["alert-rule"], vec!["alert-topic".to_string()]);
         assert_eq!(cold["presignup-function"], Vec::<String>::new());
+        // ... unless the topic's ARN is known in advance: once connected, the account, the
+        // region and the topic's name give it.
+        let values: BTreeMap<String, String> = [
+            ("prefix", "p"),
+            ("account", "123456789012"),
+            ("region", "eu-west-1"),
+            ("partition", "aws"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let connected = waits(&s, &[], &values);
+        assert_eq!(connected["alert-rule"], Vec::<String>::new());
+        assert_eq!(connected["rule-role"], Vec::<String>::new());
+        assert_eq!(connected["app-client"], vec!["user-pool".to_string()]);
+        let (rule, skip) = want(
+            &s,
+            s.get("alert-rule").unwrap(),
+            &values,
+            &BTreeMap::new(),
+            &[],
+            false,
+        );
+        assert!(!skip);
+        assert_eq!(
+            rule.str("sns_target_arn"),
+            "arn:aws:sns:eu-west-1:123456789012:p-iot-notification"
+        );
         // A record written by an older iotstack, without attributes: the same.
         let mut old = full_record(&s);
         old.iter_mut().for_each(|r| r.attrs.clear());
-        assert_eq!(waits(&s, &old)["app-client"], vec!["user-pool".to_string()]);
+        assert_eq!(
+            waits(&s, &old, &none)["app-client"],
+            vec!["user-pool".to_string()]
+        );
         // An entry of another kind under the same id says nothing of this one.
         let mut other = full_record(&s);
         let pool = other.iter_mut().find(|r| r.id == "user-pool").unwrap();
         pool.type_name = "cognito_identity_pool".into();
         assert_eq!(
-            waits(&s, &other)["app-client"],
+            waits(&s, &other, &none)["app-client"],
             vec!["user-pool".to_string()]
         );
     }

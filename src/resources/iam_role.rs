@@ -31,11 +31,15 @@ pub static SPEC: KindSpec = KindSpec::tagged(
             PropType::Str,
             "a description shown in the console",
         ),
+        // Identity-based policies: "AWS checks JSON policy syntax and grammar. It also verifies
+        // that your ARNs are formatted properly and action names and condition keys are
+        // correct" (IAM User Guide, "IAM policy validation"); not that the resources exist.
         PropSpec::optional(
             "inline_policies",
             PropType::PolicyMap,
             "inline policies: name -> policy template",
-        ),
+        )
+        .by_value(),
         PropSpec::optional(
             "managed_policy_arns",
             PropType::StrList,

@@ -184,9 +184,11 @@ pub struct PropSpec {
     pub force_new: bool,
     /// The value is never shown.
     pub sensitive: bool,
-    /// The property holds what it refers to as text only (tags, environment variables): the
-    /// resource it names need not exist first, so apply does not wait for a resource whose name
-    /// the stack gives (see `Stack::apply_deps`).
+    /// The property holds what it refers to as text only (tags, environment variables, the
+    /// resources an identity-based policy grants): the resource it names need not exist first,
+    /// so apply does not wait for a resource whose name or ARN is known in advance (see
+    /// `Stack::apply_deps`, `Stack::ahead`). Not for a trust or resource policy: AWS checks
+    /// that the principals they name exist.
     pub by_value: bool,
     pub doc: &'static str,
     /// The smallest and largest value AWS accepts, for an `Int` property; checked offline, so a

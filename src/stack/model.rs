@@ -105,6 +105,25 @@ impl ResourceDecl {
     }
 }
 
+/// How AWS forms the ARN of a kind's resource from its name: the service and what precedes the
+/// name (Service Authorization Reference, the resource types of "Actions, resources, and
+/// condition keys for" AWS Lambda: `arn:${Partition}:lambda:${Region}:${Account}:function:
+/// ${FunctionName}`; Amazon SNS: `…:sns:${Region}:${Account}:${TopicName}`; AWS IoT:
+/// `…:iot:${Region}:${Account}:policy/${PolicyName}`, `thing/${ThingName}`,
+/// `rule/${RuleName}`, `thinggroup/${ThingGroupName}`). Not a role's: its ARN holds its path,
+/// which a role taken into the stack may have.
+fn arn_form(type_name: &str) -> Option<(&'static str, &'static str)> {
+    Some(match type_name {
+        "lambda_function" => ("lambda", "function:"),
+        "sns_topic" => ("sns", ""),
+        "iot_policy" => ("iot", "policy/"),
+        "iot_thing" => ("iot", "thing/"),
+        "iot_topic_rule" => ("iot", "rule/"),
+        "iot_thing_group" => ("iot", "thinggroup/"),
+        _ => return None,
+    })
+}
+
 impl Stack {
     pub fn get(&self, id: &str) -> Option<&ResourceDecl> {
         self.resources.iter().find(|r| r.id == id)
@@ -123,10 +142,10 @@ impl Stack {
             .collect()
     }
 
-    /// What apply waits for: [`Stack::deps`], but for a resource referred to only for its name,
-    /// when the stack gives that name without referring to anything (known before the resource
-    /// exists: [`Stack::ahead`]) and only in properties that hold it as text
-    /// ([`PropSpec::by_value`]: tags, environment variables). `depends_on` always waits.
+    /// What apply waits for: [`Stack::deps`], but for a resource referred to only for its name
+    /// or its ARN, when both are known before the resource exists ([`Stack::ahead`]), and only
+    /// in properties that hold them as text ([`PropSpec::by_value`]: tags, environment
+    /// variables, identity-based policies). `depends_on` always waits.
     pub fn apply_deps(&self) -> BTreeMap<String, Vec<String>> {
         let by_value_only = |r: &ResourceDecl, d: &str| {
             let mut refs = r.props.iter().flat_map(|p| {
@@ -136,9 +155,9 @@ impl Stack {
             let mut any = false;
             let only = refs.all(|(by_value, id, a)| {
                 any |= id == d;
-                id != d || (by_value && a == "name")
+                id != d || (by_value && self.known_ahead(d, a))
             });
-            any && only && self.name_ahead(d).is_some() && !r.depends_on.iter().any(|x| x == d)
+            any && only && !r.depends_on.iter().any(|x| x == d)
         };
         self.resources
             .iter()
@@ -186,12 +205,37 @@ impl Stack {
         (named && t.refs().next().is_none()).then_some(t)
     }
 
+    /// Whether `${id.attr}` is known before the resource exists ([`Stack::ahead`]), whatever
+    /// the parameter values.
+    fn known_ahead(&self, id: &str, attr: &str) -> bool {
+        let kind = self.get(id).map(|d| d.kind.type_name());
+        self.name_ahead(id).is_some()
+            && (attr == "name" || (attr == "arn" && kind.is_some_and(|k| arn_form(k).is_some())))
+    }
+
     /// Answers `${id.name}` before the resource exists, when the stack gives its name from
-    /// parameters alone (its `name` attribute is the name it is created with).
+    /// parameters alone (its `name` attribute is the name it is created with); and `${id.arn}`
+    /// for a kind whose ARN AWS forms from the name, the account and the region alone
+    /// ([`arn_form`]), once those are known.
     pub fn ahead(&self, id: &str, attr: &str, values: &BTreeMap<String, String>) -> Option<String> {
-        let t = self.name_ahead(id).filter(|_| attr == "name")?;
+        let t = self.name_ahead(id)?;
         let (name, unknown) = t.render(values, &|_, _| None, false);
-        (!unknown && !name.is_empty()).then_some(name)
+        if unknown || name.is_empty() {
+            return None;
+        }
+        match attr {
+            "name" => Some(name),
+            "arn" => {
+                let form = arn_form(self.get(id)?.kind.type_name())?;
+                let value = |k: &str| values.get(k).filter(|v| !v.is_empty());
+                let (partition, region) = (value("partition")?, value("region")?);
+                let account = value("account").filter(|a| a.bytes().all(|b| b.is_ascii_digit()))?;
+                let (service, resource) = form;
+                let arn = format!("arn:{partition}:{service}:{region}:{account}:{resource}{name}");
+                Some(arn)
+            }
+            _ => None,
+        }
     }
 
     /// Answers `${id.attr}` from what is known about the stack's resources (`None` for a

@@ -78,6 +78,43 @@ fn apply_does_not_wait_for_a_name_given_in_advance_and_used_as_text() {
     assert!(!waits("attach-function", "identity-iot-policy"));
     assert!(waits("app-secret", "identity-pool"));
     assert!(waits("identity-attachments", "identity-iot-policy"));
+    // The signed-in role's policy grants the attach function by its ARN, which AWS forms from
+    // its name: it does not wait for the function. It waits for the secret, whose ARN AWS
+    // ends with random characters, and for the identity pool its trust policy names (AWS
+    // checks a trust policy's principals, so it is not text only).
+    assert!(!waits("auth-role", "attach-function"));
+    assert!(waits("auth-role", "app-secret"));
+    assert!(waits("auth-role", "identity-pool"));
+    let values: std::collections::BTreeMap<String, String> = [
+        ("prefix", "p"),
+        ("account", "123456789012"),
+        ("region", "cn-north-1"),
+        ("partition", "aws-cn"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let arn = |id: &str| stack.ahead(id, "arn", &values);
+    assert_eq!(
+        arn("attach-function").as_deref(),
+        Some("arn:aws-cn:lambda:cn-north-1:123456789012:function:p-attach-iot-policy")
+    );
+    assert_eq!(
+        arn("alert-topic").as_deref(),
+        Some("arn:aws-cn:sns:cn-north-1:123456789012:p-iot-notification")
+    );
+    assert_eq!(
+        arn("device-policy").as_deref(),
+        Some("arn:aws-cn:iot:cn-north-1:123456789012:policy/p-device-policy")
+    );
+    // A role's ARN holds its path; a secret's ends with random characters; a pool's holds its id.
+    assert_eq!(arn("rule-role"), None);
+    assert_eq!(arn("app-secret"), None);
+    assert_eq!(arn("user-pool"), None);
+    // Not without an account id.
+    let mut offline = values.clone();
+    offline.insert("account".into(), "{account}".into());
+    assert_eq!(stack.ahead("attach-function", "arn", &offline), None);
 }
 
 #[test]

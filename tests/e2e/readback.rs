@@ -81,3 +81,35 @@ async fn a_create_goes_before_what_only_its_tags_name() {
     assert_eq!(tags["UserPoolId"], pool.id);
     assert_eq!(tags["iotstack:stack"], w.prefix);
 }
+
+/// Reads that could only wait for nothing do not wait: in a cold apply the alert rule is read
+/// beside its topic (the topic's ARN is known from its name once connected), and in a destroy
+/// the app secret is read beside the IoT endpoint its tag names (the record keeps what the
+/// endpoint answered).
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_that_would_wait_for_nothing_start_together() {
+    let mut w = World::new();
+    w.behind_proxy(20);
+    w.apply();
+    let apply = w.proxy_calls();
+    let first = |calls: &crate::harness::ProxyCalls, op: &str| {
+        let r = calls.of(op);
+        r.first()
+            .map(|r| (r.1, r.2))
+            .unwrap_or_else(|| panic!("no {op}: {:?}", calls.operations))
+    };
+    let (rule_read, _) = first(&apply, "iot:GetTopicRule");
+    let (_, topic_read) = first(&apply, "sns:GetTopicAttributes");
+    assert!(
+        rule_read < topic_read,
+        "the rule's read ({rule_read}) waited for the topic's ({topic_read})"
+    );
+    w.iotstack("destroy", &["--yes"]).ok();
+    let destroy = w.proxy_calls();
+    let (secret_read, _) = first(&destroy, "secretsmanager:GetResourcePolicy");
+    let (_, endpoint_read) = first(&destroy, "iot:DescribeEndpoint");
+    assert!(
+        secret_read < endpoint_read,
+        "the secret's read ({secret_read}) waited for the endpoint's ({endpoint_read})"
+    );
+}
