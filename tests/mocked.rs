@@ -1119,3 +1119,90 @@ async fn a_role_is_deleted_after_what_its_read_found_without_listing() {
     assert_eq!(detach.num_calls(), 1);
     assert_eq!(delete_role.num_calls(), 1);
 }
+
+/// An IoT policy whose attachments went first is deleted at once: one DeletePolicy, nothing
+/// listed.
+#[tokio::test]
+async fn an_iot_policy_is_deleted_at_once_when_nothing_holds_it() {
+    use aws_sdk_iot::operation::delete_policy::DeletePolicyOutput;
+    use aws_sdk_iot::Client;
+    use iotstack::resources::iot_policy::IotPolicy;
+
+    let delete = mock!(Client::delete_policy).then_output(|| DeletePolicyOutput::builder().build());
+    let targets = mock!(Client::list_targets_for_policy).then_output(|| {
+        aws_sdk_iot::operation::list_targets_for_policy::ListTargetsForPolicyOutput::builder()
+            .build()
+    });
+    let versions = mock!(Client::list_policy_versions).then_output(|| {
+        aws_sdk_iot::operation::list_policy_versions::ListPolicyVersionsOutput::builder().build()
+    });
+    let base = base_config(&Backoffs::default());
+    let mut clients = Clients::from_config(base.clone());
+    clients.iot = iot_client(&base, &[&delete, &targets, &versions]);
+    let dir = tempfile::tempdir().unwrap();
+    let c = ctx(clients, dir.path());
+    let have = Observed::new(json!({}), json!({"name": "mk-identity-iot-policy"}));
+    IotPolicy.delete(&c, &have).await.expect("deleted");
+    assert_eq!(delete.num_calls(), 1);
+    assert_eq!(targets.num_calls(), 0);
+    assert_eq!(versions.num_calls(), 0);
+}
+
+/// When AWS refuses ("DeleteConflictException": an identity attached since the read, a version
+/// an update left), the policy's targets and versions are listed, removed, and the delete is
+/// made again.
+#[tokio::test]
+async fn an_iot_policy_aws_refuses_to_delete_is_detached_and_deleted() {
+    use aws_sdk_iot::operation::{
+        delete_policy::DeletePolicyOutput, delete_policy_version::DeletePolicyVersionOutput,
+        detach_policy::DetachPolicyOutput, list_policy_versions::ListPolicyVersionsOutput,
+        list_targets_for_policy::ListTargetsForPolicyOutput,
+    };
+    use aws_sdk_iot::types::PolicyVersion;
+    use aws_sdk_iot::Client;
+    use iotstack::resources::iot_policy::IotPolicy;
+
+    let delete = mock!(Client::delete_policy)
+        .sequence()
+        .http_response(|| json_error(409, "DeleteConflictException", "attached"))
+        .output(|| DeletePolicyOutput::builder().build())
+        .build();
+    let targets = mock!(Client::list_targets_for_policy).then_output(|| {
+        ListTargetsForPolicyOutput::builder()
+            .targets("eu-west-1:0a0a0a0a-1111-2222-3333-444444444444")
+            .build()
+    });
+    let versions = mock!(Client::list_policy_versions).then_output(|| {
+        let v = |id: &str, default: bool| {
+            PolicyVersion::builder()
+                .version_id(id)
+                .is_default_version(default)
+                .build()
+        };
+        ListPolicyVersionsOutput::builder()
+            .policy_versions(v("1", false))
+            .policy_versions(v("2", true))
+            .build()
+    });
+    let detach = mock!(Client::detach_policy).then_output(|| DetachPolicyOutput::builder().build());
+    let delete_version = mock!(Client::delete_policy_version)
+        .match_requests(|r| r.policy_version_id() == Some("1"))
+        .then_output(|| DeletePolicyVersionOutput::builder().build());
+    let base = base_config(&Backoffs::default());
+    let mut clients = Clients::from_config(base.clone());
+    let rules = [&delete, &targets, &versions, &detach, &delete_version];
+    clients.iot = iot_client(&base, &rules);
+    let dir = tempfile::tempdir().unwrap();
+    let c = ctx(clients, dir.path());
+    let have = Observed::new(json!({}), json!({"name": "mk-identity-iot-policy"}));
+    let notes = IotPolicy.delete(&c, &have).await.expect("deleted");
+    assert_eq!(delete.num_calls(), 2);
+    assert_eq!(targets.num_calls(), 1, "listed once AWS refused");
+    assert_eq!(detach.num_calls(), 1);
+    assert_eq!(
+        delete_version.num_calls(),
+        1,
+        "only the non-default version"
+    );
+    assert_eq!(notes, ["detached from 1 target(s)"]);
+}

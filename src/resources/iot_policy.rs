@@ -143,9 +143,29 @@ impl Manage for IotPolicy {
 
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let name = have.attr("name");
-        // DeletePolicy needs the policy detached from every target and its versions other than
-        // the default deleted (AWS IoT API reference, DeletePolicy); the two lists, then the
-        // detaches and the version deletes, are independent: one round trip each.
+        // "A policy cannot be deleted if it has non-default versions or it is attached to any
+        // certificate" (AWS IoT API reference, DeletePolicy), which then answers
+        // DeleteConflictException. The usual destroy has nothing left of either: the stack's
+        // attachments went first, and a policy the stack made has one version unless an update
+        // made more. So the policy is deleted at once, and only when AWS refuses are its
+        // targets and versions listed and removed (the two lists, then the detaches and the
+        // version deletes, independent: one round trip each), and the delete retried while AWS
+        // catches up ("it can take up to five minutes after a policy is detached before it's
+        // ready to be deleted").
+        let first = ctx
+            .clients
+            .iot
+            .delete_policy()
+            .policy_name(name)
+            .send()
+            .await;
+        match first.op("DeletePolicy") {
+            Err(e) if e.code.as_deref() == Some("DeleteConflictException") => {}
+            other => {
+                SPEC.missing.gone(other)?;
+                return Ok(Vec::new());
+            }
+        }
         let (links, versions) = futures::join!(targets(ctx, name), versions(ctx, name));
         let links = links?.into_iter();
         let versions = SPEC.missing.found(versions)?;
