@@ -95,6 +95,11 @@ M. secretsmanager UpdateSecretVersionStage: moving AWSCURRENT to another
    VersionId or VersionStage ("If you don't specify either a VersionStage or
    VersionId, then Secrets Manager returns the AWSCURRENT version",
    GetSecretValue API reference). moto 5.2.5 moved the label but kept answering the old value.
+O. secretsmanager PutSecretValue is idempotent on its ClientRequestToken: "If a version with
+   this value already exists and that version's SecretString or SecretBinary values are the
+   same as those in the request then the request is ignored" (PutSecretValue API reference).
+   moto 5.2.5 wrote a version still labelled AWSPENDING again, with the request's labels only:
+   an SDK retry of a first value whose answer was lost took AWSCURRENT off it.
 
 Strict mode (IOTSTACK_EMULATOR_STRICT, or ``--strict[=SPEC]``, read when the
 server starts; off by default). moto forgives what AWS does not; each strict
@@ -270,6 +275,9 @@ from moto.moto_api._internal import urls as moto_api_urls  # noqa: E402
 from moto.moto_api._internal.models import MotoAPIBackend  # noqa: E402
 from moto.secretsmanager.exceptions import (  # noqa: E402
     InvalidRequestException as SecretsInvalidRequest,
+)
+from moto.secretsmanager.exceptions import (  # noqa: E402
+    ResourceExistsException as SecretsResourceExists,
 )
 from moto.secretsmanager.models import (  # noqa: E402
     FakeSecret,
@@ -1870,6 +1878,49 @@ def secrets_update_secret_version_stage(
     if version_stage == "AWSCURRENT" and move_to_version_id:
         self.secrets[secret_id].set_default_version_id(move_to_version_id)
     return result
+
+
+# --- O. secretsmanager PutSecretValue is idempotent on its token -----------------
+
+
+@_wrap(SecretsManagerBackend, "put_secret_value")
+def secrets_put_secret_value(
+    original: Callable[..., Any],
+    self: SecretsManagerBackend,
+    secret_id: str,
+    secret_string: Any,
+    secret_binary: Any,
+    client_request_token: str,
+    version_stages: list[str],
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """A request whose ClientRequestToken names a version with the same value
+    is ignored ("the request is ignored. The operation is idempotent",
+    PutSecretValue API reference, ClientRequestToken), and one with another
+    value fails ("you can't modify a secret version"); moto 5.2.5 rewrote a
+    version still labelled AWSPENDING with the request's value and labels."""
+    secret = self.secrets[secret_id] if self._is_valid_identifier(secret_id) else None
+    versions = getattr(secret, "versions", None) or {}
+    same = versions.get(client_request_token)
+    if same is not None:
+        if (same.get("secret_string"), same.get("secret_binary")) != (secret_string, secret_binary):
+            # "the request fails because you can't modify a secret version"
+            raise SecretsResourceExists(
+                f"You can't use ClientRequestToken {client_request_token} because that value "
+                f"is already in use for a version of secret {secret.arn}."
+            )
+        return secret.to_short_dict(include_version_stages=True, version_id=client_request_token)
+    return original(
+        self,
+        secret_id,
+        secret_string,
+        secret_binary,
+        client_request_token,
+        version_stages,
+        *args,
+        **kwargs,
+    )
 
 
 # --- K. lost answers (on demand) ----------------------------------------------

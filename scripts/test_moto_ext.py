@@ -729,6 +729,29 @@ class SecretVersionStageTest(EmulatorCase):
         self.assertEqual(previous["SecretString"], "one")
 
 
+class PutSecretValueRetryTest(EmulatorCase):
+    def test_a_retried_first_value_keeps_its_labels(self) -> None:
+        sm = client("secretsmanager")
+        name = unique("secret")
+        arn = sm.create_secret(Name=name)["ARN"]
+        token = "v1-" + uuid.uuid4().hex
+        for _ in range(2):  # the request, then its retry (the first answer lost)
+            sm.put_secret_value(
+                SecretId=arn, SecretString="one", ClientRequestToken=token,
+                VersionStages=["AWSPENDING"],
+            )
+        versions = sm.list_secret_version_ids(SecretId=name)["Versions"]
+        self.assertEqual(len(versions), 1)
+        self.assertEqual(sorted(versions[0]["VersionStages"]), ["AWSCURRENT", "AWSPENDING"])
+        self.assertError(
+            "ResourceExistsException",
+            sm.put_secret_value,
+            SecretId=arn,
+            SecretString="two",
+            ClientRequestToken=token,
+        )
+
+
 class ManagedPolicyTest(EmulatorCase):
     def test_attach_aws_managed_policy(self) -> None:
         iam = client("iam")
