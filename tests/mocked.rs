@@ -1206,3 +1206,136 @@ async fn an_iot_policy_aws_refuses_to_delete_is_detached_and_deleted() {
     );
     assert_eq!(notes, ["detached from 1 target(s)"]);
 }
+
+/// The app user's password steps, with the version the new value was written under captured
+/// from the PutSecretValue request (its `ClientRequestToken`) and the answers to the second
+/// listing of the secret's versions and to the removal of `AWSPENDING` given.
+struct PasswordMocks {
+    put: Rule,
+    listed: Rule,
+    set: Rule,
+    moved: Rule,
+    unstaged: Rule,
+}
+
+/// `second_listing` says which labels the secret's versions carry when they are listed again
+/// after AWS refused the removal of `AWSPENDING`; the new version's id is `NEW` there.
+fn password_mocks(
+    second_listing: &'static [(&'static str, &'static [&'static str])],
+) -> PasswordMocks {
+    use aws_sdk_cognitoidentityprovider::operation::admin_set_user_password::AdminSetUserPasswordOutput;
+    use aws_sdk_secretsmanager::operation::list_secret_version_ids::ListSecretVersionIdsOutput;
+    use aws_sdk_secretsmanager::operation::put_secret_value::PutSecretValueOutput;
+    use aws_sdk_secretsmanager::operation::update_secret_version_stage::UpdateSecretVersionStageOutput;
+    use aws_sdk_secretsmanager::types::SecretVersionsListEntry;
+    use aws_sdk_secretsmanager::Client;
+
+    let new = Arc::new(Mutex::new(String::new()));
+    let seen = new.clone();
+    let put = mock!(Client::put_secret_value)
+        .match_requests(move |r| {
+            *seen.lock().unwrap() = r.client_request_token().unwrap_or_default().to_string();
+            true
+        })
+        .then_output(|| PutSecretValueOutput::builder().build());
+    let listing = move |labels: &[(&str, &[&str])]| {
+        let id = new.lock().unwrap().clone();
+        labels
+            .iter()
+            .fold(ListSecretVersionIdsOutput::builder(), |b, (v, stages)| {
+                let v = if *v == "NEW" { id.as_str() } else { v };
+                let entry = stages
+                    .iter()
+                    .fold(SecretVersionsListEntry::builder().version_id(v), |e, s| {
+                        e.version_stages(*s)
+                    });
+                b.versions(entry.build())
+            })
+            .build()
+    };
+    let first = listing.clone();
+    let listed = mock!(Client::list_secret_version_ids)
+        .sequence()
+        .output(move || first(&[("iotstack-old", &["AWSCURRENT"]), ("NEW", &["AWSPENDING"])]))
+        .output(move || listing(second_listing))
+        .build();
+    let set = mock!(aws_sdk_cognitoidentityprovider::Client::admin_set_user_password)
+        .then_output(|| AdminSetUserPasswordOutput::builder().build());
+    let moved = mock!(Client::update_secret_version_stage)
+        .match_requests(|r| r.version_stage() == Some("AWSCURRENT"))
+        .then_output(|| UpdateSecretVersionStageOutput::builder().build());
+    // What a retry of the removal gets once the first attempt, whose answer was lost, took the
+    // label off.
+    let unstaged = mock!(Client::update_secret_version_stage)
+        .match_requests(|r| r.version_stage() == Some("AWSPENDING"))
+        .then_http_response(|| {
+            json_error(
+                400,
+                "InvalidParameterException",
+                "Version stage AWSPENDING not found",
+            )
+        });
+    PasswordMocks {
+        put,
+        listed,
+        set,
+        moved,
+        unstaged,
+    }
+}
+
+async fn set_password(m: &PasswordMocks) -> Result<(), ResourceError> {
+    use iotstack::resources::cognito_user::CognitoUser;
+
+    let base = base_config(&Backoffs::default());
+    let mut clients = Clients::from_config(base.clone());
+    let rules = [&m.put, &m.listed, &m.moved, &m.unstaged];
+    clients.secrets = secrets_client(&base, &rules);
+    clients.cognito_idp = aws_sdk_cognitoidentityprovider::Client::from_conf(
+        aws_sdk_cognitoidentityprovider::config::Builder::from(&base)
+            .interceptor(interceptor(&[&m.set]))
+            .build(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let c = ctx(clients, dir.path());
+    let want = desired(
+        "app-user",
+        json!({
+            "user_pool_id": "us-east-1_EXAMPLE01",
+            "username": "mk-app-user",
+            "email": EMAIL,
+            "password_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:mk-x",
+        }),
+    );
+    CognitoUser
+        .complete(&c, &want, &iotstack::resources::Created::new())
+        .await
+}
+
+/// UpdateSecretVersionStage has no idempotency token: a retry after a lost answer names a
+/// version the label has already left, and AWS may refuse it. When the secret's labels already
+/// read as the call would leave them, the password is set.
+#[tokio::test]
+async fn a_label_move_refused_after_it_was_made_is_taken_as_done() {
+    let m = password_mocks(&[("iotstack-old", &["AWSPREVIOUS"]), ("NEW", &["AWSCURRENT"])]);
+    set_password(&m).await.expect("the password is set");
+    assert_eq!(m.put.num_calls(), 1);
+    assert_eq!(m.set.num_calls(), 1);
+    assert_eq!(m.moved.num_calls(), 1);
+    assert_eq!(m.unstaged.num_calls(), 1, "a client error is not retried");
+    assert_eq!(m.listed.num_calls(), 2, "listed again once AWS refused");
+}
+
+/// A refusal while the new version still carries `AWSPENDING` is an error: nothing says the step
+/// was made.
+#[tokio::test]
+async fn a_label_move_refused_and_not_made_is_an_error() {
+    let m = password_mocks(&[
+        ("iotstack-old", &["AWSPREVIOUS"]),
+        ("NEW", &["AWSCURRENT", "AWSPENDING"]),
+    ]);
+    let e = set_password(&m).await.expect_err("refused");
+    assert_eq!(e.code(), Some("InvalidParameterException"));
+    assert_eq!(e.operation(), "UpdateSecretVersionStage");
+    assert_eq!(m.listed.num_calls(), 2);
+}

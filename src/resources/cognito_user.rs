@@ -219,13 +219,13 @@ async fn stage_password(ctx: &Ctx, want: &Desired) -> Result<Staged, AwsError> {
 }
 
 /// Steps 2 and 3 of [`set_password`].
-async fn put_password(ctx: &Ctx, want: &Desired, staged: Staged) -> Result<(), AwsError> {
+async fn put_password(ctx: &Ctx, want: &Desired, new: Staged) -> Result<(), AwsError> {
     let secret = want.str("password_secret_arn");
     let Staged {
         password,
         version,
         current,
-    } = staged;
+    } = new;
     let stage = |label: &'static str| {
         ctx.clients
             .secrets
@@ -249,14 +249,46 @@ async fn put_password(ctx: &Ctx, want: &Desired, staged: Staged) -> Result<(), A
             .remove_from_version_id(current)
             .send()
             .await;
-        r.op("UpdateSecretVersionStage")?;
+        let moved = |l: &ListSecretVersionIdsOutput| staged(l, "AWSCURRENT").any(|v| v == version);
+        restaged(ctx, secret, r.op("UpdateSecretVersionStage"), moved).await?;
     }
     let r = stage("AWSPENDING")
         .remove_from_version_id(&version)
         .send()
         .await;
-    r.op("UpdateSecretVersionStage")?;
-    Ok(())
+    let removed = |l: &ListSecretVersionIdsOutput| staged(l, "AWSPENDING").all(|v| v != version);
+    restaged(ctx, secret, r.op("UpdateSecretVersionStage"), removed).await
+}
+
+/// The answer of an UpdateSecretVersionStage, checked against the secret's labels when AWS
+/// refused it. The call carries no token that makes a retry idempotent (unlike PutSecretValue's
+/// `ClientRequestToken`), so when its answer is lost on the way back and the SDK sends it again,
+/// the label has already moved and the retry names a version that no longer holds it: "If the
+/// label is attached and you either do not specify this parameter, or the version ID does not
+/// match, then the operation fails" (UpdateSecretVersionStage API reference,
+/// `RemoveFromVersionId`). A refusal is therefore taken as done when the labels already read as
+/// the call would have left them (`done`), and reported as it came otherwise.
+async fn restaged<T>(
+    ctx: &Ctx,
+    secret: &str,
+    answer: Result<T, AwsError>,
+    done: impl Fn(&ListSecretVersionIdsOutput) -> bool,
+) -> Result<(), AwsError> {
+    let refused = match answer {
+        Ok(_) => return Ok(()),
+        Err(e) => e,
+    };
+    let code = refused.code.as_deref();
+    if !matches!(
+        code,
+        Some("InvalidParameterException" | "InvalidRequestException")
+    ) {
+        return Err(refused);
+    }
+    match versions(ctx, secret).await? {
+        Some(listed) if done(&listed) => Ok(()),
+        _ => Err(refused),
+    }
 }
 
 /// The value of the user attribute `name` among `attrs`; empty when it is not there.
