@@ -688,7 +688,12 @@ async fn read_treats_a_secret_scheduled_for_deletion_as_missing() {
 async fn read_rule(rules: &[&Rule], backoffs: &Backoffs) -> Result<Option<Observed>, AwsError> {
     let base = base_config(backoffs);
     let mut clients = Clients::from_config(base.clone());
-    clients.iot = iot_client(&base, rules);
+    // The rule's tags are asked for beside it, by the ARN its name gives: these rules are not
+    // there, or not to be read, so neither are their tags.
+    let tags = mock!(aws_sdk_iot::Client::list_tags_for_resource)
+        .then_http_response(|| json_error(404, "ResourceNotFoundException", "no such rule"));
+    let rules: Vec<&Rule> = rules.iter().copied().chain([&tags]).collect();
+    clients.iot = iot_client(&base, &rules);
     let dir = tempfile::tempdir().unwrap();
     let c = ctx(clients, dir.path());
     let want = desired(

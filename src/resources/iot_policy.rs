@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::prelude::*;
 use super::support::{
-    delete_after_detach, iot_tag, iot_tags, iot_tags_after, iot_tags_beside, iot_wanted_tags,
-    normalized_policy, remove_each,
+    delete_after_detach, iot_arn_ahead, iot_tag, iot_tags, iot_tags_after, iot_tags_beside,
+    iot_wanted_tags, normalized_policy, remove_each,
 };
 use crate::error::AwsError;
 
@@ -83,9 +83,9 @@ impl Fetch for IotPolicy {
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.iot.get_policy().policy_name(want.str("name"));
-        // With the ARN the stack's record gives it, the tags are asked for beside the policy:
-        // one round trip.
-        let recorded = want.recorded_attr("arn");
+        // The tags are asked for beside it, by the ARN known ahead: one round trip.
+        let ahead = iot_arn_ahead(ctx, want, "policy/");
+        let recorded = Some(ahead.as_str());
         let early = iot_tags_beside(ctx, recorded);
         let (policy, early) = futures::join!(call.send(), early);
         let Some(policy) = SPEC.missing.found(policy.op("GetPolicy"))? else {

@@ -13,7 +13,9 @@ use aws_sdk_iot::types::{Tag, ThingGroupProperties};
 use serde_json::json;
 
 use super::prelude::*;
-use super::support::{iot_tag, iot_tags, iot_tags_after, iot_tags_beside, iot_wanted_tags};
+use super::support::{
+    iot_arn_ahead, iot_tag, iot_tags, iot_tags_after, iot_tags_beside, iot_wanted_tags,
+};
 use crate::error::AwsError;
 
 pub struct IotThingGroup;
@@ -94,8 +96,9 @@ impl Fetch for IotThingGroup {
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let call = ctx.clients.iot.describe_thing_group();
         let call = call.thing_group_name(want.str("name"));
-        // With the recorded ARN the tags are asked for beside the group: one round trip.
-        let recorded = want.recorded_attr("arn");
+        // The tags are asked for beside it, by the ARN known ahead: one round trip.
+        let ahead = iot_arn_ahead(ctx, want, "thinggroup/");
+        let recorded = Some(ahead.as_str());
         let early = iot_tags_beside(ctx, recorded);
         let (group, early) = futures::join!(call.send(), early);
         let Some(group) = SPEC.missing.found(group.op("DescribeThingGroup"))? else {

@@ -8,7 +8,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::json;
 
 use super::prelude::*;
-use super::support::{iot_tag, iot_tags_after, iot_tags_beside, iot_wanted_tags};
+use super::support::{iot_arn_ahead, iot_tag, iot_tags_after, iot_tags_beside, iot_wanted_tags};
 use crate::aws::retry_while;
 use crate::error::AwsError;
 
@@ -156,9 +156,9 @@ impl Fetch for IotTopicRule {
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let name = want.str("name");
         let call = ctx.clients.iot.get_topic_rule().rule_name(name);
-        // With the ARN the stack's record gives it, the tags are asked for beside the rule:
-        // one round trip.
-        let recorded = want.recorded_attr("arn");
+        // The tags are asked for beside it, by the ARN known ahead: one round trip.
+        let ahead = iot_arn_ahead(ctx, want, "rule/");
+        let recorded = Some(ahead.as_str());
         let early = iot_tags_beside(ctx, recorded);
         let (answer, early) = futures::join!(call.send(), early);
         let rule = match answer.op("GetTopicRule") {

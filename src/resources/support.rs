@@ -47,8 +47,22 @@ pub async fn iot_tags_of(ctx: &Ctx, arn: &str) -> Result<Vec<IotTag>, AwsError> 
     pages.try_collect().await.op("ListTagsForResource")
 }
 
-/// The tags of an IoT resource asked for beside the call that finds it (one round trip), when
-/// the stack's record gives its ARN (`recorded`); `None` otherwise.
+/// The ARN of the IoT resource `want` names (`policy/`, `rule/`, `thinggroup/` + its name): as
+/// the stack's record gives it, else as AWS forms it from the name, the account and the region
+/// (`arn:${Partition}:iot:${Region}:${Account}:policy/${PolicyName}`, and `rule/${RuleName}`,
+/// `thinggroup/${ThingGroupName}`: Service Authorization Reference, "Actions, resources, and
+/// condition keys for AWS IoT", resource types). Its tags are asked for by it beside the call
+/// that finds the resource: one round trip, whether the record is in yet or not. Where nothing
+/// is there, the tags' answer (not found) goes unused.
+pub fn iot_arn_ahead(ctx: &Ctx, want: &Desired, form: &str) -> String {
+    match want.recorded_attr("arn") {
+        Some(arn) => arn.to_string(),
+        None => ctx.arn("iot", &format!("{form}{}", want.str("name"))),
+    }
+}
+
+/// The tags of an IoT resource asked for beside the call that finds it (one round trip), by the
+/// ARN known before it is found (`recorded`, see [`iot_arn_ahead`]); `None` without one.
 pub async fn iot_tags_beside(
     ctx: &Ctx,
     recorded: Option<&str>,
