@@ -837,12 +837,14 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
         }
     }
     let ctx_dir = ctx.state_dir.clone();
+    let early = std::sync::Mutex::new(before_deletes(stack, &seen, &deleted, &ctx, bound));
     let (done, failed) = graph::walk(&order, &after, bound, by_kind(stack), |id, _| {
         let kind = stack.get(id).expect("ordered ids come from the stack").kind;
         // Data sources are only read: nothing of theirs is deleted.
         let kind = kind.managed();
         let l = seen.get(id).cloned().filter(|_| deleted.contains(id));
         let parent = goes_with(stack, id, &deleted);
+        let before = early.lock().expect("not poisoned").remove(id);
         let ctx = ctx.clone();
         let reporter = reporter.clone();
         let id = id.to_string();
@@ -866,10 +868,13 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
                     None,
                     vec![format!("deleted with `{p}`")],
                 )),
-                None => {
-                    let kind = Kind::Managed(kind);
-                    step(&ctx, kind, &desired, Some(have), Action::Delete, &[], None).await
-                }
+                None => match left_by(before, have).await {
+                    Ok(have) => {
+                        let kind = Kind::Managed(kind);
+                        step(&ctx, kind, &desired, Some(have), Action::Delete, &[], None).await
+                    }
+                    Err(e) => Err(resource_err("deleting", kind, &id, e)),
+                },
             };
             match r {
                 Ok(s) => {
@@ -892,6 +897,55 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
     // The stack's local folder goes with the stack once it is empty.
     let _ = std::fs::remove_dir(&ctx_dir);
     Ok(out)
+}
+
+/// What [`Manage::before_delete`] of a resource answers, as a task.
+type BeforeDelete = tokio::task::JoinHandle<std::result::Result<Option<Observed>, ResourceError>>;
+
+/// Starts each deleted resource's [`Manage::before_delete`] at once, beside the deletes of what
+/// depends on it, `bound` at a time (an IoT operation's calls wait for their turn inside the
+/// attempt: see `aws::rate`). Once started it is not undone: a destroy stopped by a failure
+/// elsewhere may leave a certificate deactivated, which the next apply shows and activates again.
+fn before_deletes(
+    stack: &Stack,
+    seen: &BTreeMap<String, Live>,
+    deleted: &std::collections::BTreeSet<String>,
+    ctx: &Arc<Ctx>,
+    bound: usize,
+) -> BTreeMap<String, BeforeDelete> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(bound.max(1)));
+    let mut started = BTreeMap::new();
+    for id in deleted
+        .iter()
+        .filter(|id| goes_with(stack, id, deleted).is_none())
+    {
+        let kind = stack.get(id).and_then(|d| d.kind.managed());
+        let have = seen.get(id).and_then(|l| l.observed.clone());
+        let (Some(kind), Some(have)) = (kind, have) else {
+            continue;
+        };
+        let (ctx, slots) = (ctx.clone(), slots.clone());
+        let task = tokio::spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            kind.before_delete(&ctx, &have).await
+        });
+        started.insert(id.clone(), task);
+    }
+    started
+}
+
+/// The resource as its [`Manage::before_delete`] left it (`have` when it did nothing).
+async fn left_by(
+    before: Option<BeforeDelete>,
+    have: Observed,
+) -> std::result::Result<Observed, ResourceError> {
+    let Some(task) = before else {
+        return Ok(have);
+    };
+    match task.await {
+        Ok(left) => Ok(left?.unwrap_or(have)),
+        Err(e) => Err(ResourceError::local("before delete", e)),
+    }
 }
 
 #[cfg(test)]

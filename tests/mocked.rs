@@ -1344,3 +1344,153 @@ async fn a_label_move_refused_and_not_made_is_an_error() {
     assert_eq!(e.operation(), "UpdateSecretVersionStage");
     assert_eq!(m.listed.num_calls(), 2);
 }
+
+const CERT_ID: &str = "2b037e4e243236a2600d0b3125bfd26abb9872c049d3a29fa181b38150d8ca16";
+
+fn iot_ctx(rules: &[&Rule], dir: &Path) -> Ctx {
+    let base = base_config(&Backoffs::default());
+    let mut clients = Clients::from_config(base.clone());
+    clients.iot = iot_client(&base, rules);
+    ctx(clients, dir)
+}
+
+fn certificate(active: bool) -> Observed {
+    Observed::new(
+        json!({"active": active}),
+        json!({"id": CERT_ID, "arn": format!("arn:aws:iot:us-east-1:123456789012:cert/{CERT_ID}")}),
+    )
+}
+
+/// destroy deactivates a certificate beside the removal of its attachments
+/// (`Manage::before_delete`); its delete is then one DeleteCertificate, with nothing listed.
+#[tokio::test]
+async fn a_certificate_deactivated_ahead_is_deleted_at_once() {
+    use aws_sdk_iot::operation::{
+        delete_certificate::DeleteCertificateOutput, update_certificate::UpdateCertificateOutput,
+    };
+    use aws_sdk_iot::types::CertificateStatus;
+    use aws_sdk_iot::Client;
+    use iotstack::resources::iot_certificate::IotCertificate;
+
+    let deactivate = mock!(Client::update_certificate)
+        .match_requests(|r| r.new_status() == Some(&CertificateStatus::Inactive))
+        .then_output(|| UpdateCertificateOutput::builder().build());
+    let delete = mock!(Client::delete_certificate)
+        .then_output(|| DeleteCertificateOutput::builder().build());
+    let things = mock!(Client::list_principal_things).then_output(|| {
+        aws_sdk_iot::operation::list_principal_things::ListPrincipalThingsOutput::builder().build()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let c = iot_ctx(&[&deactivate, &delete, &things], dir.path());
+    let left = IotCertificate
+        .before_delete(&c, &certificate(true))
+        .await
+        .expect("deactivated")
+        .expect("an active certificate is deactivated ahead");
+    assert_eq!(left.props["active"], json!(false));
+    assert_eq!(deactivate.num_calls(), 1);
+    IotCertificate.delete(&c, &left).await.expect("deleted");
+    assert_eq!(delete.num_calls(), 1);
+    assert_eq!(deactivate.num_calls(), 1, "not deactivated twice");
+    assert_eq!(things.num_calls(), 0, "nothing listed");
+    // One already inactive needs nothing ahead.
+    let none = IotCertificate.before_delete(&c, &certificate(false)).await;
+    assert!(none.expect("nothing to do").is_none());
+}
+
+/// When AWS refuses ("DeleteConflictException": a thing attached out of band, a detach not yet
+/// propagated), the certificate's things and policies are listed, detached, and the delete is
+/// made again.
+#[tokio::test]
+async fn a_certificate_aws_refuses_to_delete_is_detached_and_deleted() {
+    use aws_sdk_iot::operation::{
+        delete_certificate::DeleteCertificateOutput,
+        detach_thing_principal::DetachThingPrincipalOutput,
+        list_attached_policies::ListAttachedPoliciesOutput,
+        list_principal_things::ListPrincipalThingsOutput,
+        update_certificate::UpdateCertificateOutput,
+    };
+    use aws_sdk_iot::Client;
+    use iotstack::resources::iot_certificate::IotCertificate;
+
+    let delete = mock!(Client::delete_certificate)
+        .sequence()
+        .http_response(|| json_error(409, "DeleteConflictException", "Things must be detached"))
+        .output(|| DeleteCertificateOutput::builder().build())
+        .build();
+    let things = mock!(Client::list_principal_things).then_output(|| {
+        ListPrincipalThingsOutput::builder()
+            .things("someone-elses-thing")
+            .build()
+    });
+    let policies = mock!(Client::list_attached_policies)
+        .then_output(|| ListAttachedPoliciesOutput::builder().build());
+    let detach = mock!(Client::detach_thing_principal)
+        .match_requests(|r| r.thing_name() == Some("someone-elses-thing"))
+        .then_output(|| DetachThingPrincipalOutput::builder().build());
+    let deactivate = mock!(Client::update_certificate)
+        .then_output(|| UpdateCertificateOutput::builder().build());
+    let dir = tempfile::tempdir().unwrap();
+    let rules = [&delete, &things, &policies, &detach, &deactivate];
+    let c = iot_ctx(&rules, dir.path());
+    IotCertificate
+        .delete(&c, &certificate(false))
+        .await
+        .expect("deleted");
+    assert_eq!(delete.num_calls(), 2);
+    assert_eq!(things.num_calls(), 1, "listed once AWS refused");
+    assert_eq!(policies.num_calls(), 1);
+    assert_eq!(detach.num_calls(), 1);
+}
+
+/// A thing whose principals the stack detached first is deleted at once; only when AWS refuses
+/// ("Cannot delete thing which has attached principals") are its principals listed and
+/// detached, and the delete made again.
+#[tokio::test]
+async fn a_thing_is_deleted_at_once_and_emptied_only_when_aws_refuses() {
+    use aws_sdk_iot::operation::{
+        delete_thing::DeleteThingOutput, detach_thing_principal::DetachThingPrincipalOutput,
+        list_thing_principals::ListThingPrincipalsOutput,
+    };
+    use aws_sdk_iot::Client;
+    use iotstack::resources::iot_thing::IotThing;
+
+    let have = Observed::new(json!({}), json!({"name": "mk-thing"}));
+    let listed = || {
+        mock!(Client::list_thing_principals).then_output(|| {
+            ListThingPrincipalsOutput::builder()
+                .principals(format!("arn:aws:iot:us-east-1:123456789012:cert/{CERT_ID}"))
+                .build()
+        })
+    };
+    let detached = || {
+        mock!(Client::detach_thing_principal)
+            .then_output(|| DetachThingPrincipalOutput::builder().build())
+    };
+    let dir = tempfile::tempdir().unwrap();
+
+    let at_once = mock!(Client::delete_thing).then_output(|| DeleteThingOutput::builder().build());
+    let (list, detach) = (listed(), detached());
+    let c = iot_ctx(&[&at_once, &list, &detach], dir.path());
+    IotThing.delete(&c, &have).await.expect("deleted");
+    assert_eq!(at_once.num_calls(), 1);
+    assert_eq!(list.num_calls(), 0, "nothing listed");
+
+    let refused = mock!(Client::delete_thing)
+        .sequence()
+        .http_response(|| {
+            json_error(
+                400,
+                "InvalidRequestException",
+                "Cannot delete thing which has attached principals",
+            )
+        })
+        .output(|| DeleteThingOutput::builder().build())
+        .build();
+    let (list, detach) = (listed(), detached());
+    let c = iot_ctx(&[&refused, &list, &detach], dir.path());
+    IotThing.delete(&c, &have).await.expect("deleted");
+    assert_eq!(refused.num_calls(), 2);
+    assert_eq!(list.num_calls(), 1);
+    assert_eq!(detach.num_calls(), 1);
+}

@@ -360,46 +360,85 @@ impl Manage for IotCertificate {
         Ok(())
     }
 
+    /// DeleteCertificate needs the certificate INACTIVE ("Before you can delete a
+    /// certificate, you must first deactivate it", AWS IoT API reference, DeleteCertificate),
+    /// which UpdateCertificate makes it whatever is still attached to it: destroy deactivates
+    /// it beside the removal of its attachments.
+    async fn before_delete(
+        &self,
+        ctx: &Ctx,
+        have: &Observed,
+    ) -> Result<Option<Observed>, ResourceError> {
+        if have.props.get("active") != Some(&Value::Bool(true)) {
+            return Ok(None);
+        }
+        deactivate(ctx, have.attr("id")).await?;
+        let mut left = have.clone();
+        left.props.insert("active".into(), Value::Bool(false));
+        Ok(Some(left))
+    }
+
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let (cid, arn) = (have.attr("id"), have.attr("arn"));
         let iot = &ctx.clients.iot;
-        // DeleteCertificate needs the certificate detached from its things and policies and
-        // INACTIVE (AWS IoT API reference, DeleteCertificate): both lists, then both kinds of
-        // detach, go at once, and the deactivation beside them (neither needs the other).
-        let detach_all = async {
-            let things = iot.list_principal_things().principal(arn).into_paginator();
-            let policies = iot.list_attached_policies().target(arn).into_paginator();
-            let (things, policies) = futures::join!(
-                things.items().send().try_collect(),
-                policies.items().send().try_collect()
-            );
-            let things = SPEC.missing.found(things.op("ListPrincipalThings"))?;
-            let policies = SPEC.missing.found(policies.op("ListAttachedPolicies"))?;
-            let links = things.into_iter().flatten().map(|t| (t, arn.to_string()));
-            let names = policies.into_iter().flatten().filter_map(|p| p.policy_name);
-            let (from_things, from_policies) = futures::join!(
-                iot_thing::detach(ctx, links),
-                iot_policy::detach(ctx, names.map(|p| (p, arn.to_string())))
-            );
-            from_things?;
-            from_policies
-        };
-        let deactivate = iot.update_certificate().certificate_id(cid);
-        let deactivate = deactivate.new_status(CertificateStatus::Inactive).send();
-        let (detached, deactivated) = futures::join!(detach_all, deactivate);
-        detached?;
-        SPEC.missing.gone(deactivated.op("UpdateCertificate"))?;
-        // Detaching is asynchronous in AWS IoT: the delete may see a conflict for a while.
+        // DeleteCertificate also needs the certificate detached from its things and policies
+        // (DeleteCertificate: "DeleteConflictException" otherwise). The stack's own attachments
+        // went first, so the delete is made at once; only when AWS refuses are the
+        // certificate's things and policies listed and detached (both lists, then both kinds
+        // of detach, at once), and the delete retried while the detaches propagate ("This call
+        // is asynchronous. It might take several seconds for the detachment to propagate",
+        // DetachThingPrincipal).
+        if have.props.get("active") != Some(&Value::Bool(false)) {
+            deactivate(ctx, cid).await?;
+        }
+        let first = iot.delete_certificate().certificate_id(cid).send().await;
         let conflicts = ["DeleteConflictException", "CertificateStateException"];
-        delete_after_detach("DeleteCertificate", &conflicts, SPEC.missing, || {
-            iot.delete_certificate().certificate_id(cid).send()
-        })
-        .await?;
+        match first.op("DeleteCertificate") {
+            Err(e) if conflicts.contains(&e.code.as_deref().unwrap_or_default()) => {
+                let (detached, deactivated) =
+                    futures::join!(detach_all(ctx, arn), deactivate(ctx, cid));
+                detached?;
+                deactivated?;
+                delete_after_detach("DeleteCertificate", &conflicts, SPEC.missing, || {
+                    iot.delete_certificate().certificate_id(cid).send()
+                })
+                .await?;
+            }
+            other => SPEC.missing.gone(other)?,
+        }
         for f in files(have.attr("resource_id")) {
             state::remove(&ctx.state_dir, &f);
         }
         Ok(Vec::new())
     }
+}
+
+/// UpdateCertificate to INACTIVE; a certificate already gone is done.
+async fn deactivate(ctx: &Ctx, cid: &str) -> Result<(), AwsError> {
+    let call = ctx.clients.iot.update_certificate().certificate_id(cid);
+    let r = call.new_status(CertificateStatus::Inactive).send().await;
+    SPEC.missing.gone(r.op("UpdateCertificate"))
+}
+
+/// Detaches the certificate `arn` from every thing and policy AWS lists for it.
+async fn detach_all(ctx: &Ctx, arn: &str) -> Result<(), AwsError> {
+    let iot = &ctx.clients.iot;
+    let things = iot.list_principal_things().principal(arn).into_paginator();
+    let policies = iot.list_attached_policies().target(arn).into_paginator();
+    let (things, policies) = futures::join!(
+        things.items().send().try_collect(),
+        policies.items().send().try_collect()
+    );
+    let things = SPEC.missing.found(things.op("ListPrincipalThings"))?;
+    let policies = SPEC.missing.found(policies.op("ListAttachedPolicies"))?;
+    let links = things.into_iter().flatten().map(|t| (t, arn.to_string()));
+    let names = policies.into_iter().flatten().filter_map(|p| p.policy_name);
+    let (from_things, from_policies) = futures::join!(
+        iot_thing::detach(ctx, links),
+        iot_policy::detach(ctx, names.map(|p| (p, arn.to_string())))
+    );
+    from_things?;
+    from_policies.map(|_| ())
 }
 
 #[cfg(test)]

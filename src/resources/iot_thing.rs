@@ -134,11 +134,24 @@ impl Manage for IotThing {
 
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {
         let name = have.attr("name");
+        // A thing with principals attached is not deleted: AWS answers InvalidRequestException
+        // ("Cannot delete thing which has attached principals"). The stack's own attachments
+        // went first, so the delete is made at once; only when AWS refuses are the thing's
+        // principals listed and detached, and the delete retried while the detaches propagate
+        // ("This call is asynchronous. It might take several seconds for the detachment to
+        // propagate", DetachThingPrincipal).
+        let conflicts = ["InvalidRequestException", "DeleteConflictException"];
+        let first = ctx.clients.iot.delete_thing().thing_name(name).send().await;
+        match first.op("DeleteThing") {
+            Err(e) if conflicts.contains(&e.code.as_deref().unwrap_or_default()) => {}
+            other => {
+                SPEC.missing.gone(other)?;
+                return Ok(Vec::new());
+            }
+        }
         let attached = SPEC.missing.found(principals(ctx, name).await)?;
         let links = attached.into_iter().flatten();
         detach(ctx, links.map(|p| (name.to_string(), p))).await?;
-        // Detaching principals is asynchronous: the delete may be refused for a while.
-        let conflicts = ["InvalidRequestException", "DeleteConflictException"];
         delete_after_detach("DeleteThing", &conflicts, SPEC.missing, || {
             ctx.clients.iot.delete_thing().thing_name(name).send()
         })

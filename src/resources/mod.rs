@@ -469,6 +469,18 @@ pub trait Manage: Read {
     /// Deletes the resource (and what only it holds); a missing resource is success. Returns
     /// notes for the user (what AWS did not allow, say).
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError>;
+    /// The part of a delete AWS allows while what depends on the resource is still there (a
+    /// certificate's deactivation: DeleteCertificate needs it INACTIVE, and an attached
+    /// certificate can be made so). destroy runs it beside the dependents' deletes and gives
+    /// [`Manage::delete`] the resource as it left it; `None`: nothing to do (the default), and
+    /// `delete` does it all.
+    async fn before_delete(
+        &self,
+        _ctx: &Ctx,
+        _have: &Observed,
+    ) -> Result<Option<Observed>, ResourceError> {
+        Ok(None)
+    }
 }
 
 /// A kind of the registry: a resource iotstack manages, or a data source it only reads (an

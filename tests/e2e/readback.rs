@@ -113,3 +113,37 @@ async fn reads_that_would_wait_for_nothing_start_together() {
         "the secret's read ({secret_read}) waited for the endpoint's ({endpoint_read})"
     );
 }
+
+/// destroy deactivates the device certificate beside the removal of its attachments, and
+/// deletes the certificate and the thing at once: nothing of theirs is listed, and what is left
+/// in the emulator afterwards is nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_deactivates_a_certificate_beside_its_detaches_and_lists_nothing() {
+    let mut w = World::new();
+    w.behind_proxy(20);
+    w.apply();
+    w.proxy_calls();
+    w.iotstack("destroy", &["--yes"]).ok();
+    let destroy = w.proxy_calls();
+    let one = |op: &str| {
+        let r = destroy.of(op);
+        assert_eq!(r.len(), 1, "{op}: {:?}", destroy.operations);
+        (r[0].1, r[0].2)
+    };
+    let (deactivated, _) = one("iot:UpdateCertificate");
+    let (_, detached) = one("iot:DetachThingPrincipal");
+    assert!(
+        deactivated < detached,
+        "the deactivation ({deactivated}) waited for the thing's detach ({detached})"
+    );
+    let (deleted, _) = one("iot:DeleteCertificate");
+    assert!(deleted >= detached, "deleted before its detach ended");
+    for op in ["iot:ListPrincipalThings", "iot:ListAttachedPolicies"] {
+        assert!(destroy.of(op).is_empty(), "{op}: {:?}", destroy.operations);
+    }
+    let thing_deletes = destroy.of("iot:DeleteThing");
+    // The device's thing, and the lock's.
+    assert_eq!(thing_deletes.len(), 2, "{:?}", destroy.operations);
+    let aws = w.live_direct().await;
+    assert_eq!(aws.leftovers().await, Vec::<String>::new());
+}
