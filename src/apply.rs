@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 
 use crate::discover::{by_kind, Live, Orphan};
 use crate::error::{Error, ResourceError, Result};
@@ -899,13 +899,16 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
     Ok(out)
 }
 
-/// What [`Manage::before_delete`] of a resource answers, as a task.
-type BeforeDelete = tokio::task::JoinHandle<std::result::Result<Option<Observed>, ResourceError>>;
+/// What [`Manage::before_delete`] of a resource answers, once it has.
+type BeforeDelete =
+    tokio::sync::oneshot::Receiver<std::result::Result<Option<Observed>, ResourceError>>;
 
 /// Starts each deleted resource's [`Manage::before_delete`] at once, beside the deletes of what
-/// depends on it, `bound` at a time (an IoT operation's calls wait for their turn inside the
-/// attempt: see `aws::rate`). Once started it is not undone: a destroy stopped by a failure
-/// elsewhere may leave a certificate deactivated, which the next apply shows and activates again.
+/// depends on it, in the stack's order (the order in which the walk reaches the deletes that
+/// wait for them) and `bound` at a time (an IoT operation's calls wait for their turn inside the
+/// attempt: see `aws::rate`). Once the destroy is over none is started; one already made is not
+/// undone: a destroy stopped by a failure elsewhere may leave a certificate deactivated, which
+/// the next apply shows and activates again.
 fn before_deletes(
     stack: &Stack,
     seen: &BTreeMap<String, Live>,
@@ -913,23 +916,39 @@ fn before_deletes(
     ctx: &Arc<Ctx>,
     bound: usize,
 ) -> BTreeMap<String, BeforeDelete> {
-    let slots = Arc::new(tokio::sync::Semaphore::new(bound.max(1)));
     let mut started = BTreeMap::new();
-    for id in deleted
-        .iter()
-        .filter(|id| goes_with(stack, id, deleted).is_none())
-    {
+    let mut jobs = Vec::new();
+    let ids = stack.resources.iter().map(|d| &d.id);
+    let ids = ids.filter(|id| deleted.contains(*id) && goes_with(stack, id, deleted).is_none());
+    for id in ids {
         let kind = stack.get(id).and_then(|d| d.kind.managed());
         let have = seen.get(id).and_then(|l| l.observed.clone());
         let (Some(kind), Some(have)) = (kind, have) else {
             continue;
         };
-        let (ctx, slots) = (ctx.clone(), slots.clone());
-        let task = tokio::spawn(async move {
-            let _slot = slots.acquire_owned().await;
-            kind.before_delete(&ctx, &have).await
+        if !kind.deletes_ahead(&have) {
+            continue;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        started.insert(id.clone(), rx);
+        jobs.push((kind, have, tx));
+    }
+    if !jobs.is_empty() {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            let ctx = &ctx;
+            let each = |(kind, have, tx): (&'static dyn Manage, Observed, _)| async move {
+                let tx: tokio::sync::oneshot::Sender<_> = tx;
+                // The destroy is over (it failed elsewhere): nothing more is started.
+                if tx.is_closed() {
+                    return;
+                }
+                let _ = tx.send(kind.before_delete(ctx, &have).await);
+            };
+            futures::stream::iter(jobs)
+                .for_each_concurrent(bound.max(1), each)
+                .await;
         });
-        started.insert(id.clone(), task);
     }
     started
 }
@@ -939,12 +958,15 @@ async fn left_by(
     before: Option<BeforeDelete>,
     have: Observed,
 ) -> std::result::Result<Observed, ResourceError> {
-    let Some(task) = before else {
+    let Some(answer) = before else {
         return Ok(have);
     };
-    match task.await {
+    match answer.await {
         Ok(left) => Ok(left?.unwrap_or(have)),
-        Err(e) => Err(ResourceError::local("before delete", e)),
+        Err(_) => Err(ResourceError::local(
+            "before delete",
+            "stopped before it answered",
+        )),
     }
 }
 

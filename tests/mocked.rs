@@ -1394,6 +1394,8 @@ async fn a_certificate_deactivated_ahead_is_deleted_at_once() {
     assert_eq!(deactivate.num_calls(), 1, "not deactivated twice");
     assert_eq!(things.num_calls(), 0, "nothing listed");
     // One already inactive needs nothing ahead.
+    assert!(IotCertificate.deletes_ahead(&certificate(true)));
+    assert!(!IotCertificate.deletes_ahead(&certificate(false)));
     let none = IotCertificate.before_delete(&c, &certificate(false)).await;
     assert!(none.expect("nothing to do").is_none());
 }

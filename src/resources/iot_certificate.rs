@@ -369,13 +369,18 @@ impl Manage for IotCertificate {
         ctx: &Ctx,
         have: &Observed,
     ) -> Result<Option<Observed>, ResourceError> {
-        if have.props.get("active") != Some(&Value::Bool(true)) {
+        if !self.deletes_ahead(have) {
             return Ok(None);
         }
         deactivate(ctx, have.attr("id")).await?;
         let mut left = have.clone();
         left.props.insert("active".into(), Value::Bool(false));
         Ok(Some(left))
+    }
+
+    /// An active certificate is deactivated ahead.
+    fn deletes_ahead(&self, have: &Observed) -> bool {
+        have.props.get("active") == Some(&Value::Bool(true))
     }
 
     async fn delete(&self, ctx: &Ctx, have: &Observed) -> Result<Vec<String>, ResourceError> {

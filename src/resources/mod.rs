@@ -473,13 +473,19 @@ pub trait Manage: Read {
     /// certificate's deactivation: DeleteCertificate needs it INACTIVE, and an attached
     /// certificate can be made so). destroy runs it beside the dependents' deletes and gives
     /// [`Manage::delete`] the resource as it left it; `None`: nothing to do (the default), and
-    /// `delete` does it all.
+    /// `delete` does it all. Only called when [`Manage::deletes_ahead`] says so.
     async fn before_delete(
         &self,
         _ctx: &Ctx,
         _have: &Observed,
     ) -> Result<Option<Observed>, ResourceError> {
         Ok(None)
+    }
+    /// Whether [`Manage::before_delete`] has anything to do for `have` (no call is made to
+    /// tell): destroy starts it only then, so that the many resources with nothing to do ahead
+    /// do not wait for a turn behind those that have.
+    fn deletes_ahead(&self, _have: &Observed) -> bool {
+        false
     }
 }
 
