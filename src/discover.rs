@@ -219,7 +219,7 @@ pub async fn read(
     bound: usize,
     survey: bool,
 ) -> Result<Reads> {
-    waves(stack, values, ctx, bound, survey, None).await
+    read_recorded(stack, values, ctx, bound, survey, None).await
 }
 
 /// [`read`] under the stack's lock, with the record `early` as it was read beside taking the
@@ -237,7 +237,7 @@ pub async fn read_locked(
     survey: bool,
     early: Vec<AppliedResource>,
 ) -> Result<Reads> {
-    let reads = waves(
+    let reads = read_recorded(
         stack,
         values,
         ctx.clone(),
@@ -250,12 +250,12 @@ pub async fn read_locked(
     if now == early {
         return reads;
     }
-    waves(stack, values, ctx, bound, survey, Some(now)).await
+    read_recorded(stack, values, ctx, bound, survey, Some(now)).await
 }
 
-/// The two waves of reads (the module's comment), with the stack's record already read when
-/// `recorded` gives it (else it is read beside the first wave).
-async fn waves(
+/// [`read`]: the two waves of reads (the module's comment), with the stack's record already
+/// read when `recorded` gives it (else it is read beside the first wave).
+pub async fn read_recorded(
     stack: &Stack,
     values: &BTreeMap<String, String>,
     ctx: Arc<Ctx>,

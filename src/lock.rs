@@ -30,6 +30,15 @@
 //! of `[a-zA-Z0-9_.,@/:#-]` (AttributePayload; newer references also allow `=[]`). The holder is
 //! kept as `holder` (a random id), `by` (`user,host,pid`, the user being the caller's ARN from STS
 //! GetCallerIdentity) and `op` (`operation,unix-seconds`); other characters are escaped as `#xx`.
+//! The lock is taken beside GetCallerIdentity, not after it (a round trip less for every
+//! command that locks), so CreateThing writes `by` without the user, and the user is added once
+//! STS answers, with an UpdateThing that merges `by` alone into the attributes ("merge:
+//! Specifies whether the list of attributes provided in the AttributePayload is merged with the
+//! attributes stored in the registry, instead of overwriting them", AttributePayload, AWS IoT API
+//! reference). It names no version: a fresh thing's version is not documented. It never touches
+//! `holder`, so at worst (the lock broken in the instant between the two calls) the breaker's
+//! lock names this run's user for a while; whose lock it is stays the breaker's. Until then a
+//! run refused the lock reads the user as "unknown".
 //!
 //! The lock is not a resource of the stack: plans never show it, destroy does not delete it as
 //! one (it goes when destroy releases it, as the last step), and it carries no `iotstack:stack`
@@ -51,9 +60,8 @@ use aws_sdk_iot::types::AttributePayload;
 use futures::FutureExt;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::aws::{Missing, OpExt};
+use crate::aws::{Clients, Missing, OpExt};
 use crate::error::{AwsError, Error, Result};
-use crate::resources::Ctx;
 
 /// The name of the stack's lock thing. Reserved: a sweep of the stack's things by name must
 /// skip it.
@@ -84,10 +92,11 @@ pub struct Holder {
 }
 
 impl Holder {
-    fn new(user: String, operation: &str) -> Holder {
+    /// This run, its user not yet known (the lock is taken beside asking STS who it is).
+    fn new(operation: &str) -> Holder {
         Holder {
             id: format!("{:016x}", rand::random::<u64>()),
-            user,
+            user: String::new(),
             host: hostname(),
             pid: std::process::id(),
             operation: operation.to_string(),
@@ -99,20 +108,22 @@ impl Holder {
     pub fn attributes(&self) -> HashMap<String, String> {
         HashMap::from([
             ("holder".to_string(), escape(&self.id, 64)),
-            (
-                "by".to_string(),
-                format!(
-                    "{},{},{}",
-                    escape(&self.user, 500),
-                    escape(&self.host, 200),
-                    self.pid
-                ),
-            ),
+            ("by".to_string(), self.by()),
             (
                 "op".to_string(),
                 format!("{},{}", escape(&self.operation, 60), self.since),
             ),
         ])
+    }
+
+    /// The `by` attribute: `user,host,pid`, escaped.
+    fn by(&self) -> String {
+        format!(
+            "{},{},{}",
+            escape(&self.user, 500),
+            escape(&self.host, 200),
+            self.pid
+        )
     }
 
     /// The holder a lock thing's attributes name; what is missing reads as "unknown".
@@ -300,6 +311,9 @@ pub struct Lock {
     name: String,
     holder: Holder,
     released: tokio::sync::Mutex<bool>,
+    /// The UpdateThing that adds this run's user to the lock ([`Held::name`]): the release's
+    /// read waits for it, so that it reads the version that update made.
+    naming: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The release's read, started ahead of it ([`Ending::soon`]).
     ahead: std::sync::Mutex<Option<tokio::task::JoinHandle<Reading>>>,
 }
@@ -323,12 +337,23 @@ impl Ending {
         let mut ahead = self.0.ahead.lock().expect("the lock's read ahead");
         if ahead.is_none() {
             let (iot, name) = (self.0.iot.clone(), self.0.name.clone());
-            *ahead = Some(tokio::spawn(async move { read(&iot, &name).await }));
+            let naming = self.0.naming();
+            *ahead = Some(tokio::spawn(async move {
+                if let Some(naming) = naming {
+                    let _ = naming.await;
+                }
+                read(&iot, &name).await
+            }));
         }
     }
 }
 
 impl Lock {
+    /// The naming update ([`Held::name`]), if it was started and nothing waits for it yet.
+    fn naming(&self) -> Option<tokio::task::JoinHandle<()>> {
+        self.naming.lock().expect("the lock's naming").take()
+    }
+
     /// Releases the lock if it is still this run's; again and again is harmless.
     pub async fn release(&self) -> Result<Released, AwsError> {
         let mut done = self.released.lock().await;
@@ -347,6 +372,9 @@ impl Lock {
     /// version starts again, and deleting it by version alone would delete that run's lock.
     async fn release_once(&self) -> Result<Released, AwsError> {
         let mut ahead = self.ahead.lock().expect("the lock's read ahead").take();
+        if let Some(naming) = self.naming() {
+            let _ = naming.await;
+        }
         for _ in 0..ATTEMPTS {
             let reading = match ahead.take() {
                 Some(task) => match task.await {
@@ -396,20 +424,27 @@ pub struct Held {
     pub broken: Option<Holder>,
 }
 
-/// Takes the stack's lock for `operation` (`apply`, `destroy`, `doctor --fix`). When another run
-/// holds it, fails with a message naming that run, unless `break_lock`: then takes it over.
-pub async fn acquire(ctx: &Ctx, operation: &str, break_lock: bool) -> Result<Held> {
+/// Takes the lock of stack `prefix` in `region` for `operation` (`apply`, `destroy`,
+/// `doctor --fix`). When another run holds it, fails with a message naming that run, unless
+/// `break_lock`: then takes it over. Needs no account id: it may run beside the call that finds
+/// it; [`Held::name`] adds the user once that call has answered.
+pub async fn acquire(
+    clients: &Clients,
+    prefix: &str,
+    region: &str,
+    operation: &str,
+    break_lock: bool,
+) -> Result<Held> {
     // Listen first: from here on, Ctrl-C releases the lock instead of leaving it.
     let signals = Signals::listen().map_err(|e| Error::io("listening for Ctrl-C", e))?;
-    let iot = ctx.clients.iot.clone();
-    let name = thing_name(&ctx.prefix);
+    let iot = clients.iot.clone();
+    let name = thing_name(prefix);
     let aws = |source: AwsError| Error::Resource {
         action: "locking",
         resource: format!("the stack (IoT thing {name})"),
         source: source.into(),
     };
-    let caller = ctx.clients.caller_identity().await.map_err(aws)?;
-    let me = Holder::new(caller.arn().unwrap_or("unknown").to_string(), operation);
+    let me = Holder::new(operation);
     let mut broken = None;
     for _ in 0..ATTEMPTS {
         let created = iot
@@ -435,7 +470,7 @@ pub async fn acquire(ctx: &Ctx, operation: &str, break_lock: bool) -> Result<Hel
                 };
                 if other.id != me.id {
                     if !break_lock {
-                        return Err(held_error(ctx, &other, operation));
+                        return Err(held_error(clients, prefix, region, &other, operation).await);
                     }
                     let r = iot
                         .update_thing()
@@ -463,7 +498,9 @@ pub async fn acquire(ctx: &Ctx, operation: &str, break_lock: bool) -> Result<Hel
         // lock is this run's only if the thing names it.
         match read(&iot, &name).await.map_err(aws)? {
             Some((h, _)) if h.id == me.id => return Ok(held(iot, name, me, signals, broken)),
-            Some((other, _)) if !break_lock => return Err(held_error(ctx, &other, operation)),
+            Some((other, _)) if !break_lock => {
+                return Err(held_error(clients, prefix, region, &other, operation).await)
+            }
             _ => continue,
         }
     }
@@ -485,6 +522,7 @@ fn held(
         name,
         holder,
         released: tokio::sync::Mutex::new(false),
+        naming: std::sync::Mutex::new(None),
         ahead: std::sync::Mutex::new(None),
     };
     Held {
@@ -494,7 +532,19 @@ fn held(
     }
 }
 
-fn held_error(ctx: &Ctx, other: &Holder, operation: &str) -> Error {
+/// The refusal to run while `other` holds the lock. The account is the caller's, asked beside
+/// the lock and answered by now (or asked here, once).
+async fn held_error(
+    clients: &Clients,
+    prefix: &str,
+    region: &str,
+    other: &Holder,
+    operation: &str,
+) -> Error {
+    let account = match clients.caller_identity().await {
+        Ok(c) => c.account().unwrap_or("unknown").to_string(),
+        Err(_) => "unknown".to_string(),
+    };
     let stale = if other.host == hostname()
         && other.pid != 0
         && !crate::state::process_running(other.pid)
@@ -509,11 +559,8 @@ fn held_error(ctx: &Ctx, other: &Holder, operation: &str) -> Error {
          releases it when it ends. If it was killed or its machine is gone, take the lock over \
          with `iotstack {operation} --break-lock` (only then: two runs at once can duplicate or \
          lose resources).",
-        prefix = ctx.prefix,
         holder = other.describe(now()),
-        name = thing_name(&ctx.prefix),
-        account = ctx.account,
-        region = ctx.region,
+        name = thing_name(prefix),
     ))
 }
 
@@ -531,6 +578,29 @@ fn interrupted(signal: &str, name: &str, released: &Result<Released, AwsError>) 
 }
 
 impl Held {
+    /// Adds the caller's ARN (`user`, from STS) to the lock's `by` attribute, beside the
+    /// command's work (see the module's comment). A failure leaves the user "unknown" to a run
+    /// refused the lock, and nothing else: the lock is this run's by its `holder`.
+    pub fn name(&self, user: &str) {
+        let mut me = self.lock.holder.clone();
+        me.user = user.to_string();
+        let by = AttributePayload::builder()
+            .attributes("by", me.by())
+            .merge(true)
+            .build();
+        let (iot, name) = (self.lock.iot.clone(), self.lock.name.clone());
+        let task = tokio::spawn(async move {
+            // Its answer changes nothing this run does (the doc comment above).
+            let _ = iot
+                .update_thing()
+                .thing_name(name)
+                .attribute_payload(by)
+                .send()
+                .await;
+        });
+        *self.lock.naming.lock().expect("the lock's naming") = Some(task);
+    }
+
     /// The handle the command's body tells the end is near with.
     pub fn ending(&self) -> Ending {
         Ending(self.lock.clone())

@@ -31,6 +31,8 @@
 //! from the stack, then without them once they are deleted. Destroy deletes it (without a
 //! recovery window, so a new apply can write it again at once) when the stack is gone.
 
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::types::Tag;
 use serde::{Deserialize, Serialize};
 
@@ -204,11 +206,7 @@ async fn find(ctx: &Ctx) -> std::result::Result<Found, AwsError> {
 }
 
 /// What DescribeSecret's answer about the record's name says.
-fn judge(
-    ctx: &Ctx,
-    name: &str,
-    d: Option<&aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput>,
-) -> Found {
+fn judge(ctx: &Ctx, name: &str, d: Option<&DescribeSecretOutput>) -> Found {
     let Some(d) = d else {
         return Found::Missing;
     };
@@ -252,18 +250,37 @@ fn failed(ctx: &Ctx, action: &'static str, e: AwsError) -> Error {
 /// The stack's record: from AWS, else (no record in the account yet) the local cache an older
 /// iotstack or this machine's last apply left; empty when neither exists.
 pub async fn load(ctx: &Ctx) -> Result<Vec<AppliedResource>> {
-    let err = |e| failed(ctx, "reading", e);
-    let name = secret_name(&ctx.prefix);
-    // The value is asked for beside the description (one round trip, not two), and used only
-    // once the description's tags show the secret is the stack's record.
-    let secrets = &ctx.clients.secrets;
+    loaded(ctx, fetch(&ctx.clients.secrets, &ctx.prefix).await)
+}
+
+/// The record's two reads, as AWS answered them: what [`loaded`] judges. They need no account
+/// id (the secret is found by its name), so a command makes them beside the call that finds
+/// the account ([`crate::commands::connect`]).
+pub struct Fetched {
+    described: std::result::Result<Option<DescribeSecretOutput>, AwsError>,
+    value: std::result::Result<Option<GetSecretValueOutput>, AwsError>,
+}
+
+/// Reads the record of stack `prefix`: its description and, beside it (one round trip, not
+/// two), its value, used only once the description's tags show the secret is the stack's
+/// record.
+pub async fn fetch(secrets: &aws_sdk_secretsmanager::Client, prefix: &str) -> Fetched {
+    let name = secret_name(prefix);
     let (described, value) = futures::join!(
         secrets.describe_secret().secret_id(&name).send(),
         secrets.get_secret_value().secret_id(&name).send(),
     );
-    let described = Missing::SECRETS
-        .found(described.op("DescribeSecret"))
-        .map_err(err)?;
+    Fetched {
+        described: Missing::SECRETS.found(described.op("DescribeSecret")),
+        value: Missing::SECRETS.found(value.op("GetSecretValue")),
+    }
+}
+
+/// The stack's record from what [`fetch`] read (see [`load`]).
+pub fn loaded(ctx: &Ctx, fetched: Fetched) -> Result<Vec<AppliedResource>> {
+    let err = |e| failed(ctx, "reading", e);
+    let name = secret_name(&ctx.prefix);
+    let described = fetched.described.map_err(err)?;
     let found = judge(ctx, &name, described.as_ref());
     ctx.record.set(found.clone());
     match found {
@@ -274,9 +291,7 @@ pub async fn load(ctx: &Ctx) -> Result<Vec<AppliedResource>> {
             return Ok(crate::state::load_applied(&ctx.state_dir))
         }
     };
-    let v = Missing::SECRETS
-        .found(value.op("GetSecretValue"))
-        .map_err(err)?;
+    let v = fetched.value.map_err(err)?;
     let text = v
         .as_ref()
         .and_then(|v| v.secret_string())

@@ -215,8 +215,22 @@ pub fn prepare(sa: &StackArgs, pa: Option<&ParamArgs>, need_all: bool) -> Result
     })
 }
 
-/// Connects to AWS: one shared configuration, the account id, the stack's local folder.
-pub async fn connect(g: &Global, p: &Prepared) -> Result<(Arc<Ctx>, BTreeMap<String, String>)> {
+/// What [`connect`] gives a command.
+pub struct Connected {
+    pub ctx: Arc<Ctx>,
+    pub values: BTreeMap<String, String>,
+    /// The stack's record, read beside finding the account.
+    pub early: Result<Vec<crate::state::AppliedResource>>,
+    /// The stack's lock, when asked for.
+    pub held: Option<crate::lock::Held>,
+}
+
+/// Connects to AWS: one shared configuration, the account id, the stack's local folder; with
+/// `lock` (the operation, and whether to break a lock another run holds), takes the stack's
+/// lock. The account id (STS GetCallerIdentity), the stack's record and the lock are asked for
+/// together, one round trip: the record and the lock are found by names the prefix gives, and
+/// need no account id.
+pub async fn connect(g: &Global, p: &Prepared, lock: Option<(&str, bool)>) -> Result<Connected> {
     let opts = AwsOptions {
         region: g.region.clone(),
         profile: g.profile.clone(),
@@ -238,9 +252,37 @@ pub async fn connect(g: &Global, p: &Prepared) -> Result<(Arc<Ctx>, BTreeMap<Str
     let config = aws::load_config(&opts, &region).await;
     let calls = crate::aws::CallLog::new(g.verbose);
     let clients = Clients::with_log(config, calls.clone());
-    let account = aws::account_id(&clients).await?;
-    let values = p.params.values(&region, &account);
     let prefix = p.params.prefix.value.clone();
+    let locking = async {
+        match lock {
+            Some((operation, breaks)) => {
+                Some(crate::lock::acquire(&clients, &prefix, &region, operation, breaks).await)
+            }
+            None => None,
+        }
+    };
+    let (account, fetched, held) = futures::join!(
+        aws::account_id(&clients),
+        crate::record::fetch(&clients.secrets, &prefix),
+        locking,
+    );
+    let held = held.transpose();
+    let account = match account {
+        Ok(account) => account,
+        Err(e) => {
+            // Taken though the caller could not be told (it can happen only when STS and IoT
+            // answer differently): given back at once.
+            if let Ok(Some(h)) = held {
+                let _ = h.run(async { Ok(0) }).await;
+            }
+            return Err(e.into());
+        }
+    };
+    let held = held?;
+    if let (Some(h), Ok(caller)) = (&held, clients.caller_identity().await) {
+        h.name(caller.arn().unwrap_or("unknown"));
+    }
+    let values = p.params.values(&region, &account);
     let (state_dir, notes) =
         crate::state::open(&p.stack.settings.output_dir, &account, &region, &prefix);
     if !g.quiet {
@@ -258,7 +300,13 @@ pub async fn connect(g: &Global, p: &Prepared) -> Result<(Arc<Ctx>, BTreeMap<Str
         record: Default::default(),
         identity_lists: Default::default(),
     };
-    Ok((Arc::new(ctx), values))
+    let early = crate::record::loaded(&ctx, fetched);
+    Ok(Connected {
+        ctx: Arc::new(ctx),
+        values,
+        early,
+        held,
+    })
 }
 
 /// A command's view of one stack: validated offline, connected, its live state read.
@@ -293,14 +341,14 @@ impl Session {
 
     /// [`Session::open`] of a stack already prepared.
     pub async fn open_prepared(g: &Global, sa: &StackArgs, prepared: Prepared) -> Result<Session> {
-        let (ctx, values) = connect(g, &prepared).await?;
-        Session::read(sa, prepared, ctx, values, None).await
+        let c = connect(g, &prepared, None).await?;
+        Session::read(sa, prepared, c.ctx, c.values, c.early.ok(), false).await
     }
 
     /// A prepared stack ([`prepare`]) opened under its lock for `operation`, then `body`: the
-    /// lock is taken once connected, before the live state is read (so the plan shown is the one
-    /// carried out), and released however `body` ends, Ctrl-C included. The stack's record is
-    /// read beside taking the lock, and checked once it is taken ([`discover::read_locked`]).
+    /// lock is taken while connecting, before the live state is read (so the plan shown is the
+    /// one carried out), and released however `body` ends, Ctrl-C included. The stack's record
+    /// is read beside taking the lock, and checked once it is taken ([`discover::read_locked`]).
     pub async fn locked<F, Fut>(
         g: &Global,
         sa: &StackArgs,
@@ -313,12 +361,9 @@ impl Session {
         F: FnOnce(Session) -> Fut,
         Fut: std::future::Future<Output = Result<i32>>,
     {
-        let (ctx, values) = connect(g, &prepared).await?;
-        let (held, early) = futures::join!(
-            crate::lock::acquire(&ctx, operation, break_lock),
-            crate::record::load(&ctx),
-        );
-        let held = held?;
+        let c = connect(g, &prepared, Some((operation, break_lock))).await?;
+        let (ctx, values, early) = (c.ctx, c.values, c.early);
+        let held = c.held.expect("connect takes the lock it is asked for");
         if let Some(h) = &held.broken {
             eprintln!(
                 "warning: broke the stack's lock, held by {}",
@@ -328,28 +373,31 @@ impl Session {
         let ending = held.ending();
         held.run(async move {
             // A record that could not be read early is read again, under the lock.
-            let mut s = Session::read(sa, prepared, ctx, values, early.ok()).await?;
+            let mut s = Session::read(sa, prepared, ctx, values, early.ok(), true).await?;
             s.ending = Some(ending);
             body(s).await
         })
         .await
     }
 
-    /// Reads what is live for a prepared, connected stack; under the lock, with the record read
-    /// beside taking it (`early`).
+    /// Reads what is live for a prepared, connected stack, with the record as it was read while
+    /// connecting (`early`; read again if that read failed); when `locked`, under the lock.
     async fn read(
         sa: &StackArgs,
         prepared: Prepared,
         ctx: Arc<Ctx>,
         values: BTreeMap<String, String>,
         early: Option<Vec<crate::state::AppliedResource>>,
+        locked: bool,
     ) -> Result<Session> {
         let (stack, bound, survey) = (&prepared.stack, sa.parallelism as usize, prepared.survey);
         let reads = match early {
-            Some(early) => {
+            Some(early) if locked => {
                 discover::read_locked(stack, &values, ctx.clone(), bound, survey, early).await?
             }
-            None => discover::read(stack, &values, ctx.clone(), bound, survey).await?,
+            early => {
+                discover::read_recorded(stack, &values, ctx.clone(), bound, survey, early).await?
+            }
         };
         let (orphans, left) = reads.orphans.into_iter().partition(discover::Orphan::owned);
         Ok(Session {

@@ -47,14 +47,14 @@ async fn destroy_deletes_at_once_and_leaves_what_goes_with_its_parent_to_it() {
         in_flight >= 7,
         "at most {in_flight} requests at once: {ops:?}"
     );
-    // The chain of calls one after another: connect; the lock's CreateThing with the record's
-    // read beside it (no read-back of the lock); the reads, in two waves that start together
-    // once the lock is taken; the longest delete (a certificate: its two lists, its detaches,
-    // INACTIVE, the delete); the record's removal with the lock's read beside it; the lock's
-    // DeleteThing: 10, and one round trip of room for the conflicts AWS IoT answers while a
+    // The chain of calls one after another: the lock's CreateThing, with GetCallerIdentity and
+    // the record's read beside it (no read-back of the lock); the reads, every one at once once
+    // the lock is taken; the detaches, the certificate's deactivation beside them; the deletes,
+    // each made at once; the record's removal with the lock's read beside it; the lock's
+    // DeleteThing: 6, and two round trips of room for the conflicts AWS IoT answers while a
     // detach propagates; far below the 28 calls of a destroy in reverse dependency order.
     let (path, chain) = (calls.critical_path, calls.chain.join(" > "));
-    assert!(path <= 11, "critical path {path}: {chain}");
+    assert!(path <= 8, "critical path {path}: {chain}");
 }
 
 /// A role's delete removes the policies its read found (one put out of band included), then the

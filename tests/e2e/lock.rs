@@ -32,6 +32,34 @@ async fn until_locked(w: &World, aws: &Live) {
     }
 }
 
+/// The lock's `by` attribute (`user,host,pid`) once it names a user: the lock is taken beside
+/// GetCallerIdentity, and the caller's ARN is added to it just after.
+async fn named_holder(w: &World, aws: &Live) -> String {
+    let t0 = Instant::now();
+    loop {
+        let thing = aws
+            .iot
+            .describe_thing()
+            .thing_name(lock_name(w))
+            .send()
+            .await
+            .expect("the lock is held");
+        let by = thing
+            .attributes()
+            .and_then(|a| a.get("by"))
+            .cloned()
+            .unwrap_or_default();
+        if !by.starts_with(',') {
+            return by;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the lock never named its user: {by}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Starts `iotstack <verb> <stack args> <extra>` without waiting for it.
 fn start(w: &World, verb: &str, extra: &[&str]) -> Child {
     let args = w.stack_args(verb, extra);
@@ -217,11 +245,18 @@ async fn ctrl_c_or_sigterm_stops_the_run_and_releases_the_lock() {
     // deletes everything at once.
     let w = World::with_latency(400);
     let aws = w.live().await;
+    let me = aws.sts.get_caller_identity().send().await.unwrap();
+    let me = me.arn().expect("the caller's ARN");
     for (verb, sig, name) in [("apply", "-INT", "SIGINT"), ("destroy", "-TERM", "SIGTERM")] {
         let child = start(&w, verb, &["--yes"]);
         until_locked(&w, &aws).await;
+        let locked = Instant::now();
+        // The lock names who holds it, once STS has said (its escape keeps `:/` as they are).
+        let by = named_holder(&w, &aws).await;
+        assert!(by.starts_with(&format!("{me},")), "{by}");
+        assert!(by.ends_with(&format!(",{}", child.id())), "{by}");
         // Into the work itself: past discovery, among the creates or deletes.
-        tokio::time::sleep(Duration::from_millis(1200)).await;
+        tokio::time::sleep(Duration::from_millis(1000).saturating_sub(locked.elapsed())).await;
         signal(&child, sig);
         let r = finish(child).code(130);
         r.stderr_has(&format!(

@@ -64,12 +64,12 @@ async fn a_no_op_plan_costs_the_same_in_a_crowded_account_and_reads_in_two_waves
             crowded.operations
         );
     }
-    // Connecting (GetCallerIdentity), then the two waves of reads: the record beside what names
-    // find, then the rest by what the record says.
+    // Connecting (GetCallerIdentity) beside the record, then every read at once: what names
+    // find, and the rest by what the record says.
     for (plan, calls) in [("empty", &empty), ("crowded", &crowded)] {
         assert!(
-            calls.critical_path <= 3,
-            "{plan}: connect, then two waves of reads: {} calls one after another: {}",
+            calls.critical_path <= 2,
+            "{plan}: connect and the record, then the reads: {} calls one after another: {}",
             calls.critical_path,
             calls.chain.join(" > ")
         );
@@ -83,7 +83,7 @@ async fn a_no_op_plan_costs_the_same_in_a_crowded_account_and_reads_in_two_waves
         "the same calls from a machine that never applied"
     );
     assert!(
-        fresh.critical_path <= 3,
+        fresh.critical_path <= 2,
         "fresh machine: {}",
         fresh.chain.join(" > ")
     );
