@@ -78,6 +78,11 @@ fn apply_does_not_wait_for_a_name_given_in_advance_and_used_as_text() {
     assert!(!waits("attach-function", "identity-iot-policy"));
     assert!(waits("app-secret", "identity-pool"));
     assert!(waits("identity-attachments", "identity-iot-policy"));
+    // Attaching the identities' IoT policy needs the policy and the pool whose identities it
+    // lists (AttachPolicy's target is an identity id), not the roles the pool hands out: it
+    // goes beside the roles and SetIdentityPoolRoles, off apply's critical path.
+    assert!(waits("identity-attachments", "identity-pool"));
+    assert!(!waits("identity-attachments", "identity-pool-roles"));
     // The signed-in role's policy grants the attach function by its ARN, which AWS forms from
     // its name: it does not wait for the function. It waits for the secret, whose ARN AWS
     // ends with random characters, and for the identity pool its trust policy names (AWS
