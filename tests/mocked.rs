@@ -121,6 +121,7 @@ fn ctx(clients: Clients, state_dir: &Path) -> Ctx {
         state_dir: state_dir.to_path_buf(),
         record: Default::default(),
         identity_lists: Default::default(),
+        staged: Default::default(),
     }
 }
 

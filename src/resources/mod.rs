@@ -307,6 +307,9 @@ pub struct Ctx {
     /// What this run listed of identity pools and policy targets, and attached since (see
     /// [`iot_identity_attachments::Lists`]).
     pub identity_lists: iot_identity_attachments::Lists,
+    /// Passwords a user's create staged in its secret, for the rest of that create (see
+    /// [`cognito_user::Staging`]).
+    pub staged: cognito_user::Staging,
 }
 
 impl Ctx {
@@ -340,6 +343,7 @@ impl Ctx {
             state_dir: PathBuf::new(),
             record: Default::default(),
             identity_lists: Default::default(),
+            staged: Default::default(),
         }
     }
 }

@@ -342,6 +342,14 @@ impl ProxyCalls {
     pub fn of(&self, op: &str) -> Vec<&(String, f64, f64)> {
         self.requests.iter().filter(|r| r.0 == op).collect()
     }
+
+    /// When the first request of `op` started and ended; there must be one.
+    pub fn first(&self, op: &str) -> (f64, f64) {
+        let r = self.of(op);
+        r.first()
+            .map(|r| (r.1, r.2))
+            .unwrap_or_else(|| panic!("no {op}: {:?}", self.operations))
+    }
 }
 
 impl World {

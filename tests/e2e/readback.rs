@@ -57,15 +57,9 @@ async fn a_create_goes_before_what_only_its_tags_name() {
     w.behind_proxy(20);
     w.apply();
     let apply = w.proxy_calls();
-    let first = |op: &str| {
-        let r = apply.of(op);
-        r.first().map(|r| (r.1, r.2)).unwrap_or_else(|| {
-            panic!("no {op}: {:?}", apply.operations);
-        })
-    };
-    let (secret_made, _) = first("secretsmanager:CreateSecret");
-    let (_, identity_pool_made) = first("cognito-identity:CreateIdentityPool");
-    let (tagged, _) = first("secretsmanager:TagResource");
+    let (secret_made, _) = apply.first("secretsmanager:CreateSecret");
+    let (_, identity_pool_made) = apply.first("cognito-identity:CreateIdentityPool");
+    let (tagged, _) = apply.first("secretsmanager:TagResource");
     assert!(
         secret_made < identity_pool_made,
         "CreateSecret at {secret_made} waited for the identity pool ({identity_pool_made})"
@@ -92,22 +86,16 @@ async fn reads_that_would_wait_for_nothing_start_together() {
     w.behind_proxy(20);
     w.apply();
     let apply = w.proxy_calls();
-    let first = |calls: &crate::harness::ProxyCalls, op: &str| {
-        let r = calls.of(op);
-        r.first()
-            .map(|r| (r.1, r.2))
-            .unwrap_or_else(|| panic!("no {op}: {:?}", calls.operations))
-    };
-    let (rule_read, _) = first(&apply, "iot:GetTopicRule");
-    let (_, topic_read) = first(&apply, "sns:GetTopicAttributes");
+    let (rule_read, _) = apply.first("iot:GetTopicRule");
+    let (_, topic_read) = apply.first("sns:GetTopicAttributes");
     assert!(
         rule_read < topic_read,
         "the rule's read ({rule_read}) waited for the topic's ({topic_read})"
     );
     w.iotstack("destroy", &["--yes"]).ok();
     let destroy = w.proxy_calls();
-    let (secret_read, _) = first(&destroy, "secretsmanager:GetResourcePolicy");
-    let (_, endpoint_read) = first(&destroy, "iot:DescribeEndpoint");
+    let (secret_read, _) = destroy.first("secretsmanager:GetResourcePolicy");
+    let (_, endpoint_read) = destroy.first("iot:DescribeEndpoint");
     assert!(
         secret_read < endpoint_read,
         "the secret's read ({secret_read}) waited for the endpoint's ({endpoint_read})"
@@ -146,4 +134,31 @@ async fn destroy_deactivates_a_certificate_beside_its_detaches_and_lists_nothing
     assert_eq!(thing_deletes.len(), 2, "{:?}", destroy.operations);
     let aws = w.live_direct().await;
     assert_eq!(aws.leftovers().await, Vec::<String>::new());
+}
+
+/// What needs no answer of the call beside it goes beside it: the app user's password is staged
+/// in its secret (PutSecretValue, pending) beside AdminCreateUser, and the identities' IoT policy
+/// is attached (their listing) beside the identity pool's roles, not after them. The password
+/// set that way is the one the secret holds: the user signs in with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cold_apply_stages_the_password_beside_the_user_and_attaches_beside_the_roles() {
+    let mut w = World::new();
+    w.behind_proxy(20);
+    w.apply();
+    let apply = w.proxy_calls();
+    let (user_made, user_answered) = apply.first("cognito-idp:AdminCreateUser");
+    let (staged, _) = apply.first("secretsmanager:PutSecretValue");
+    assert!(
+        staged < user_answered,
+        "the password was staged at {staged}, after AdminCreateUser ({user_made} to {user_answered})"
+    );
+    let (_, roles_set) = apply.first("cognito-identity:SetIdentityPoolRoles");
+    let (listed, _) = apply.first("cognito-identity:ListIdentities");
+    assert!(
+        listed < roles_set,
+        "the identities were listed at {listed}, after SetIdentityPoolRoles ended ({roles_set})"
+    );
+    w.plan_is_clean();
+    let aws = w.live().await;
+    aws.signed_in().await;
 }

@@ -76,6 +76,7 @@ fn ctx(iot: &[&Rule], iam: &[&Rule]) -> Ctx {
         state_dir: Default::default(),
         record: Default::default(),
         identity_lists: Default::default(),
+        staged: Default::default(),
     }
 }
 
