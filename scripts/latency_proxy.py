@@ -19,8 +19,10 @@ Two paths are answered by the proxy itself:
     GET  /__stats?requests=1   the same plus "requests": [[op, start_s, end_s, status], ...]
     POST /__reset   zeroes the counters and forgets the requests
 
-Each request's interval runs from when its headers arrived to when its answer was written, in
-seconds since the first request after a reset. ``span_s`` is the first start to the last end.
+Each request's interval runs from when its headers arrived to when its answer starts going
+back (the upstream has answered and the latency has passed), in seconds since the first
+request after a reset: a call the client makes on reading that answer cannot start before it,
+however late this proxy's thread gets to note the time on a busy machine. ``span_s`` is the first start to the last end.
 The critical path is the longest chain of requests made one after another: each starts after
 the previous one ended. It is the number of round trips a client could not have overlapped in
 the order it made its calls, so ``critical_path x latency`` bounds its wall time from below;
@@ -250,16 +252,21 @@ class Stats:
             return record
 
     def end(self, record, status):
+        """The answer to ``record`` is about to be written (or, dropped, never will be): its
+        interval ends now."""
         with self.lock:
             self.in_flight = max(0, self.in_flight - 1)
             if status >= 400:
                 self.errors[record[0]] = self.errors.get(record[0], 0) + 1
             record[3] = status
+            if self.t0 is not None:
+                record[2] = time.monotonic() - self.t0
 
     def answered(self, record):
-        """The answer to ``record`` has been written: its interval ends now."""
+        """The handler is done with ``record``: an interval that did not end (the handler
+        failed before answering) ends now."""
         with self.lock:
-            if self.t0 is not None:
+            if self.t0 is not None and record[2] is None:
                 record[2] = time.monotonic() - self.t0
 
     def snapshot(self, with_requests=False):
