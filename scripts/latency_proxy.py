@@ -48,7 +48,11 @@ which draw still depends on the order concurrent requests arrive):
     drop       forwarded (the server carries it out), then the connection is closed without an
                answer, as when an answer is lost on the way back
 
-``--fault-kinds latency,503,throttle,drop`` limits the draw. ``GET /__stats`` adds ``"faults":
+``--fault-kinds latency,503,throttle,drop`` limits the draw. ``--refuse
+service:Operation[=Code],...`` answers every request of those operations, not forwarded, with a
+client error of that code (default ``AccessDenied``) in the protocol's shape (JSON 400, query and
+REST 403), which the SDK does not retry: an operation a caller's policy denies, or a service not
+activated where the others answer. ``GET /__stats`` adds ``"faults":
 {kind: n}`` and ``"faults_by_operation"``. Paths under ``/moto-api/`` (the emulator's own) are never
 faulted.
 
@@ -306,6 +310,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     latency = 0.0
     stats = None
     verbose = False
+    refused = {}
     timeout = 300  # an idle keep-alive connection is closed after this many seconds
 
     def log_message(self, fmt, *args):
@@ -378,12 +383,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
 
         op = operation_of(self.command, self.path, self.headers, body)
-        fault = None if path.startswith("/moto-api/") else self.faults.draw(op)
+        if path.startswith("/moto-api/"):
+            fault = None
+        elif op in self.refused:
+            fault = "refuse:" + self.refused[op]
+        else:
+            fault = self.faults.draw(op)
         record = self.stats.begin(op, started)
         try:
-            if fault in ("503", "throttle"):
-                status = self._fault_answer(fault, body)
+            if fault in ("503", "throttle") or fault and fault.startswith("refuse:"):
+                status, headers, payload = self._error_answer(fault, body)
                 self.stats.end(record, status)
+                self.send_response_only(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
                 return
             if fault == "latency":
                 time.sleep(self.faults.extra_latency())
@@ -391,36 +407,51 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             self.stats.answered(record)
 
-    def _fault_answer(self, fault, body):
-        """Answers without forwarding, in the error shape of the request's protocol."""
-        throttle = fault == "throttle"
-        code = "ThrottlingException" if throttle else "ServiceUnavailableException"
-        message = "Rate exceeded" if throttle else "Service unavailable (injected)"
+    # The answer of each kind of error made here: (status, code) for the JSON protocols (the
+    # code in ``__type``), the query protocols (XML ``<Code>``) and the REST ones
+    # (``x-amzn-ErrorType``), and its message.
+    ERRORS = {
+        "throttle": (
+            (400, "ThrottlingException"),
+            (400, "Throttling"),
+            (429, "ThrottlingException"),
+            "Rate exceeded",
+        ),
+        "503": (
+            (503, "ServiceUnavailableException"),
+            (503, "ServiceUnavailable"),
+            (503, "ServiceUnavailableException"),
+            "Service unavailable (injected)",
+        ),
+    }
+
+    def _error_answer(self, kind, body):
+        """The answer, not forwarded, in the error shape of the request's protocol: (status,
+        headers, payload). ``refuse:CODE``: a client error of that code (``--refuse``)."""
+        if kind.startswith("refuse:"):
+            code = kind.partition(":")[2]
+            message = f"{code} (refused by the proxy)"
+            json_error, query_error, rest_error = (400, code), (403, code), (403, code)
+        else:
+            json_error, query_error, rest_error, message = self.ERRORS[kind]
         ctype = self.headers.get("Content-Type", "")
         if self.headers.get("X-Amz-Target"):
-            status = 400 if throttle else 503
+            status, code = json_error
             payload = json.dumps({"__type": code, "message": message}).encode()
             headers = [("Content-Type", ctype or "application/x-amz-json-1.1")]
         elif ctype.startswith("application/x-www-form-urlencoded") or b"Action=" in body[:200]:
-            status = 400 if throttle else 503
-            qcode = "Throttling" if throttle else "ServiceUnavailable"
+            status, code = query_error
             payload = (
                 "<ErrorResponse><Error><Type>Sender</Type>"
-                f"<Code>{qcode}</Code><Message>{message}</Message></Error>"
+                f"<Code>{code}</Code><Message>{message}</Message></Error>"
                 "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
             ).encode()
             headers = [("Content-Type", "text/xml")]
         else:
-            status = 429 if throttle else 503
+            status, code = rest_error
             payload = json.dumps({"message": message}).encode()
             headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]
-        self.send_response_only(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-        return status
+        return status, headers, payload
 
     def _proxy(self, record, body, drop=False):
         status = 502
@@ -523,6 +554,17 @@ class Faults:
             return {"faults": dict(self.counts), "faults_by_operation": json.loads(json.dumps(self.by_op))}
 
 
+def refusals(spec):
+    """``service:Operation[=Code],...`` as {operation: code}; the code defaults to the access
+    denial of the operation's protocol family (``AccessDenied``)."""
+    out = {}
+    for item in spec.split(","):
+        op, _, code = item.strip().partition("=")
+        if op:
+            out[op] = code or "AccessDenied"
+    return out
+
+
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
@@ -548,6 +590,11 @@ def main():
         default=",".join(Faults.KINDS),
         help="comma list of latency, 503, throttle, drop",
     )
+    ap.add_argument(
+        "--refuse",
+        default="",
+        help="comma list of service:Operation[=Code] always answered with that client error",
+    )
     args = ap.parse_args()
     kinds = [k for k in args.fault_kinds.split(",") if k]
     if any(k not in Faults.KINDS for k in kinds) or not 0 <= args.faults <= 1:
@@ -568,6 +615,7 @@ def main():
     Handler.stats = Stats()
     Handler.verbose = args.verbose
     Handler.faults = Faults(args.faults, args.seed, kinds)
+    Handler.refused = refusals(args.refuse)
 
     try:
         server = Server(("127.0.0.1", args.port), Handler)

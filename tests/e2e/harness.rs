@@ -196,6 +196,12 @@ impl LatencyProxy {
         LatencyProxy::with_args(upstream, 0, &["--faults", &rate, "--seed", &seed])
     }
 
+    /// The proxy answering every request of `operations` (`service:Operation`) with access
+    /// denied, without forwarding it (scripts/latency_proxy.py, `--refuse`).
+    pub fn refusing(upstream: &str, operations: &[&str]) -> LatencyProxy {
+        LatencyProxy::with_args(upstream, 0, &["--refuse", &operations.join(",")])
+    }
+
     fn with_args(upstream: &str, latency_ms: u32, extra: &[&str]) -> LatencyProxy {
         let mut child = Command::new(emulator_python())
             .arg(repo().join("scripts/latency_proxy.py"))
@@ -395,6 +401,21 @@ impl World {
         let proxy = LatencyProxy::start(&emu, latency_ms);
         self.endpoint = proxy.endpoint.clone();
         self._proxy = Some(proxy);
+    }
+
+    /// From now on, the world's calls go through a proxy that refuses `operations` (access
+    /// denied) and forwards the rest ([`LatencyProxy::refusing`]); [`World::direct`] undoes it.
+    pub fn refusing(&mut self, operations: &[&str]) {
+        let emu = self._emu.as_ref().expect("an emulator").endpoint.clone();
+        let proxy = LatencyProxy::refusing(&emu, operations);
+        self.endpoint = proxy.endpoint.clone();
+        self._proxy = Some(proxy);
+    }
+
+    /// From now on, the world's calls go to the emulator directly.
+    pub fn direct(&mut self) {
+        self.endpoint = self._emu.as_ref().expect("an emulator").endpoint.clone();
+        self._proxy = None;
     }
 
     /// What the calls through the proxy since the last call of this were (scripts/latency_proxy.py,

@@ -163,6 +163,41 @@ async fn two_applies_at_once_one_runs_and_the_other_is_refused_naming_it() {
     w.plan_is_clean();
 }
 
+/// The lock is taken beside GetCallerIdentity (one round trip): when STS fails where IoT answers
+/// (a region where the account has not activated STS answers `RegionDisabledException`, STS
+/// API reference, GetCallerIdentity errors; GetCallerIdentity itself needs no permission, so a
+/// policy cannot deny it), the run stops before reading anything, says why, and gives back the
+/// lock it took: the next run does not need `--break-lock`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_whose_caller_sts_cannot_name_gives_back_the_lock_it_took() {
+    let mut w = World::new();
+    w.refusing(&["sts:GetCallerIdentity=RegionDisabledException"]);
+    let run = w.iotstack("apply", &["--yes"]);
+    assert_ne!(
+        run.code,
+        0,
+        "apply without the caller's account succeeded:\n{}",
+        run.all()
+    );
+    run.stderr_has("RegionDisabledException");
+    let calls = w.proxy_calls();
+    let count = |op: &str| calls.operations.get(op).copied().unwrap_or(0);
+    // The lock was taken (its CreateThing answered) and given back; nothing else was made.
+    assert_eq!(count("iot:CreateThing"), 1, "{:?}", calls.operations);
+    assert_eq!(count("iot:DeleteThing"), 1, "{:?}", calls.operations);
+    let made: Vec<&String> = calls
+        .operations
+        .keys()
+        .filter(|op| op.contains(":Create") && op.as_str() != "iot:CreateThing")
+        .collect();
+    assert!(made.is_empty(), "made {made:?}");
+    w.direct();
+    let aws = w.live().await;
+    assert!(!lock_held(&w, &aws).await, "the lock is released");
+    w.apply();
+    w.plan_is_clean();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_apply_started_during_a_destroy_is_refused_while_destroy_holds_the_lock() {
     // The destroy goes through the latency proxy, so it lasts; the rest goes straight to the
