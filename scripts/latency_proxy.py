@@ -22,7 +22,8 @@ Two paths are answered by the proxy itself:
 Each request's interval runs from when its headers arrived to when its answer starts going
 back (the upstream has answered and the latency has passed), in seconds since the first
 request after a reset: a call the client makes on reading that answer cannot start before it,
-however late this proxy's thread gets to note the time on a busy machine. ``span_s`` is the first start to the last end.
+however late this proxy's thread gets to note the time on a busy machine. ``span_s`` is the
+first start to the last end.
 The critical path is the longest chain of requests made one after another: each starts after
 the previous one ended. It is the number of round trips a client could not have overlapped in
 the order it made its calls, so ``critical_path x latency`` bounds its wall time from below;
@@ -384,15 +385,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         op = operation_of(self.command, self.path, self.headers, body)
         if path.startswith("/moto-api/"):
-            fault = None
+            fault, error = None, None
         elif op in self.refused:
-            fault = "refuse:" + self.refused[op]
+            fault, error = None, self.refused[op]
         else:
             fault = self.faults.draw(op)
+            error = self.ERRORS.get(fault)
         record = self.stats.begin(op, started)
         try:
-            if fault in ("503", "throttle") or fault and fault.startswith("refuse:"):
-                status, headers, payload = self._error_answer(fault, body)
+            if error:
+                status, headers, payload = self._error_answer(error, body)
                 self.stats.end(record, status)
                 self.send_response_only(status)
                 for k, v in headers:
@@ -407,9 +409,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             self.stats.answered(record)
 
-    # The answer of each kind of error made here: (status, code) for the JSON protocols (the
+    # The answer of each fault that is an error: (status, code) for the JSON protocols (the
     # code in ``__type``), the query protocols (XML ``<Code>``) and the REST ones
-    # (``x-amzn-ErrorType``), and its message.
+    # (``x-amzn-ErrorType``), and its message; ``--refuse`` makes its own (``refusal``).
     ERRORS = {
         "throttle": (
             (400, "ThrottlingException"),
@@ -425,15 +427,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         ),
     }
 
-    def _error_answer(self, kind, body):
-        """The answer, not forwarded, in the error shape of the request's protocol: (status,
-        headers, payload). ``refuse:CODE``: a client error of that code (``--refuse``)."""
-        if kind.startswith("refuse:"):
-            code = kind.partition(":")[2]
-            message = f"{code} (refused by the proxy)"
-            json_error, query_error, rest_error = (400, code), (403, code), (403, code)
-        else:
-            json_error, query_error, rest_error, message = self.ERRORS[kind]
+    def _error_answer(self, error, body):
+        """The answer to ``error`` (an entry of ``ERRORS``, or a ``refusal``), not forwarded, in
+        the error shape of the request's protocol: (status, headers, payload)."""
+        json_error, query_error, rest_error, message = error
         ctype = self.headers.get("Content-Type", "")
         if self.headers.get("X-Amz-Target"):
             status, code = json_error
@@ -554,14 +551,20 @@ class Faults:
             return {"faults": dict(self.counts), "faults_by_operation": json.loads(json.dumps(self.by_op))}
 
 
+def refusal(code):
+    """The client error ``--refuse`` answers, as ``Handler.ERRORS`` holds them: JSON 400, query
+    and REST 403, each with ``code``."""
+    return (400, code), (403, code), (403, code), f"{code} (refused by the proxy)"
+
+
 def refusals(spec):
-    """``service:Operation[=Code],...`` as {operation: code}; the code defaults to the access
-    denial of the operation's protocol family (``AccessDenied``)."""
+    """``service:Operation[=Code],...`` as {operation: its refusal}; the code defaults to
+    ``AccessDenied``."""
     out = {}
     for item in spec.split(","):
         op, _, code = item.strip().partition("=")
         if op:
-            out[op] = code or "AccessDenied"
+            out[op] = refusal(code or "AccessDenied")
     return out
 
 

@@ -196,8 +196,9 @@ impl LatencyProxy {
         LatencyProxy::with_args(upstream, 0, &["--faults", &rate, "--seed", &seed])
     }
 
-    /// The proxy answering every request of `operations` (`service:Operation`) with access
-    /// denied, without forwarding it (scripts/latency_proxy.py, `--refuse`).
+    /// The proxy answering every request of `operations` (`service:Operation`, or
+    /// `service:Operation=Code`) with a client error of that code (default `AccessDenied`),
+    /// without forwarding it (scripts/latency_proxy.py, `--refuse`).
     pub fn refusing(upstream: &str, operations: &[&str]) -> LatencyProxy {
         LatencyProxy::with_args(upstream, 0, &["--refuse", &operations.join(",")])
     }
@@ -403,8 +404,8 @@ impl World {
         self._proxy = Some(proxy);
     }
 
-    /// From now on, the world's calls go through a proxy that refuses `operations` (access
-    /// denied) and forwards the rest ([`LatencyProxy::refusing`]); [`World::direct`] undoes it.
+    /// From now on, the world's calls go through a proxy that refuses `operations` with a
+    /// client error and forwards the rest ([`LatencyProxy::refusing`]); [`World::direct`] undoes it.
     pub fn refusing(&mut self, operations: &[&str]) {
         let emu = self._emu.as_ref().expect("an emulator").endpoint.clone();
         let proxy = LatencyProxy::refusing(&emu, operations);

@@ -163,11 +163,13 @@ async fn two_applies_at_once_one_runs_and_the_other_is_refused_naming_it() {
     w.plan_is_clean();
 }
 
-/// The lock is taken beside GetCallerIdentity (one round trip): when STS fails where IoT answers
-/// (a region where the account has not activated STS answers `RegionDisabledException`, STS
-/// API reference, GetCallerIdentity errors; GetCallerIdentity itself needs no permission, so a
-/// policy cannot deny it), the run stops before reading anything, says why, and gives back the
-/// lock it took: the next run does not need `--break-lock`.
+/// The lock is taken beside GetCallerIdentity (one round trip): when STS fails with an error the
+/// SDK does not retry while IoT answers, the run stops before reading anything, says why, and
+/// gives back the lock it took: the next run does not need `--break-lock`. A policy cannot be
+/// what fails it ("No permissions are required to perform this operation", GetCallerIdentity,
+/// STS API reference); the code the proxy answers stands for such a refusal, here STS's own for
+/// a Region where the account has not activated it (`RegionDisabledException`, STS API
+/// reference, Errors).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_run_whose_caller_sts_cannot_name_gives_back_the_lock_it_took() {
     let mut w = World::new();
