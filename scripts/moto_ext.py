@@ -100,6 +100,11 @@ O. secretsmanager PutSecretValue is idempotent on its ClientRequestToken: "If a 
    same as those in the request then the request is ignored" (PutSecretValue API reference).
    moto 5.2.5 wrote a version still labelled AWSPENDING again, with the request's labels only:
    an SDK retry of a first value whose answer was lost took AWSCURRENT off it.
+P. The emulator's own time (no AWS behaviour changes): moto's list of its service folders,
+   which its dispatcher made again on every request under a global lock, is made once; the
+   user pools' signing key (one key for every pool, as in moto) is imported once, not at
+   every CreateUserPool; an error answer no longer lists botocore's services and rebuilds
+   its service's error table; a response class's methods are listed once, not per request.
 
 Strict mode (IOTSTACK_EMULATOR_STRICT, or ``--strict[=SPEC]``, read when the
 server starts; off by default). moto forgives what AWS does not; each strict
@@ -201,6 +206,7 @@ import base64
 import binascii
 import copy
 import fnmatch
+import functools
 import hashlib
 import json
 import logging
@@ -230,6 +236,10 @@ if moto.__version__ != MOTO_VERSION:  # pragma: no cover - guard
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
+from moto import backends as moto_backends  # noqa: E402
+from moto.core import errors as moto_core_errors  # noqa: E402
+from moto.core import responses as moto_core_responses  # noqa: E402
+from moto.core import utils as moto_core_utils  # noqa: E402
 from moto.awslambda.exceptions import LambdaClientError  # noqa: E402
 from moto.awslambda.exceptions import (  # noqa: E402
     InvalidParameterValueException as LambdaInvalidParameterValue,
@@ -1921,6 +1931,101 @@ def secrets_put_secret_value(
         *args,
         **kwargs,
     )
+
+
+# --- P. the emulator's own time ------------------------------------------------
+#
+# Not AWS behaviour: two costs of moto 5.2.5's server that every request or every user pool
+# pays, measured with a sampling profiler during `scripts/bench` (moto answers one request at
+# a time, so its CPU is time every caller waits for).
+
+_MOTO_MODULES = tuple(moto_backends.list_of_moto_modules())
+
+
+def _list_of_moto_modules() -> tuple[str, ...]:
+    """moto's service folders, listed once. moto's dispatcher asks for them on every request
+    (``host in backends.list_of_moto_modules()``), which listed moto's ~250 folders and
+    stat-ed each one, under the dispatcher's global lock: about a fifth of moto's CPU in a
+    benchmark run. The installed moto does not change while the server runs."""
+    return _MOTO_MODULES
+
+
+moto_backends.list_of_moto_modules = _list_of_moto_modules
+PATCHED.append("backends.list_of_moto_modules")
+
+
+class _PoolSigningKey(cognito_idp_models.jwk.RSAKey):
+    """moto's user pool signing key, imported once. Every CognitoIdpUserPool imports the same
+    ``cognitoidp/resources/jwks-private.json`` (one key for every pool, as moto always did);
+    the file has no primes, so each import recovers them (about 0.1 s of CPU per
+    CreateUserPool). The imported key is kept, per file content, and shared."""
+
+    _keys: dict[str, Any] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def import_key(cls, value: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if args or kwargs or not isinstance(value, dict):
+            return super().import_key(value, *args, **kwargs)
+        content = json.dumps(value, sort_keys=True)
+        with cls._lock:
+            key = cls._keys.get(content)
+            if key is None:
+                key = cls._keys[content] = super().import_key(value)
+            return key
+
+
+class _PoolJwk:
+    """``joserfc.jwk`` as moto's cognitoidp module sees it, with the key import above."""
+
+    RSAKey = _PoolSigningKey
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_JWK, name)
+
+
+_JWK = cognito_idp_models.jwk
+cognito_idp_models.jwk = _PoolJwk()
+PATCHED.append("CognitoIdpUserPool.json_web_key")
+
+
+# An error answer looked its service's name up by building a botocore session and listing
+# every service botocore knows (reading its data folders), and built the service's table of
+# error codes again: a tenth of moto's CPU in a benchmark run, where a cold apply's reads of
+# what does not exist yet answer 404. Both depend only on the installed packages.
+moto_core_utils.service_name_from_moto_package_name = functools.cache(
+    moto_core_utils.service_name_from_moto_package_name
+)
+PATCHED.append("utils.service_name_from_moto_package_name")
+
+
+class _SharedErrorLookups(moto_core_errors.ErrorLookupFactory):
+    """moto's ErrorLookupFactory, its tables kept for every error answer (moto made a new
+    factory, and so new tables, for each)."""
+
+    _shared: dict[str, Any] = {}
+
+    def __init__(self) -> None:
+        self._error_lut_cache = _SharedErrorLookups._shared
+
+
+moto_core_errors.ErrorLookupFactory = _SharedErrorLookups  # type: ignore[misc]
+PATCHED.append("errors.ErrorLookupFactory")
+
+_METHOD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _method_names_from_class(clazz: type) -> frozenset[str]:
+    """The methods of a response class, listed once per class (moto ran inspect.getmembers
+    on the class for every request). Every patch is applied before the first request."""
+    names = _METHOD_NAMES.get(clazz)
+    if names is None:
+        names = _METHOD_NAMES[clazz] = frozenset(moto_core_utils.method_names_from_class(clazz))
+    return names
+
+
+moto_core_responses.method_names_from_class = _method_names_from_class
+PATCHED.append("responses.method_names_from_class")
 
 
 # --- K. lost answers (on demand) ----------------------------------------------

@@ -896,6 +896,43 @@ class LostAnswerTest(EmulatorCase):
         self.assertError("InternalFailure", sns.create_topic, Name=unique("t"))
 
 
+# --- P ----------------------------------------------------------------------
+
+
+class OwnTimeTest(EmulatorCase):
+    """Patch P keeps what moto computed the same, only made once."""
+
+    def test_each_pool_signs_its_own_tokens_with_the_key_its_jwks_publishes(self) -> None:
+        from joserfc import jwk, jwt
+
+        idp = client("cognito-idp")
+        pools = [UserPoolFixture(idp) for _ in range(2)]
+        for fixture in pools:
+            token = fixture.id_token("ada")
+            jwks = get_json(f"{ENDPOINT}/{fixture.pool_id}/.well-known/jwks.json")
+            claims = jwt.decode(token, jwk.KeySet.import_key_set(jwks)).claims
+            self.assertEqual(claims["iss"], f"https://{fixture.provider}")
+            self.assertEqual(claims["aud"], fixture.client_id)
+            self.assertEqual(claims["cognito:username"], "ada")
+
+    def test_error_answers_keep_their_codes_when_asked_again(self) -> None:
+        for _ in range(2):
+            self.assertError(
+                "ResourceNotFoundException", client("iot").describe_thing, thingName=unique("t")
+            )
+            self.assertError("NoSuchEntity", client("iam").get_role, RoleName=unique("r"))
+            self.assertError(
+                "ResourceNotFoundException",
+                client("cognito-idp").describe_user_pool,
+                UserPoolId=f"{REGION}_nope",
+            )
+            self.assertError(
+                "ResourceNotFoundException",
+                client("secretsmanager").describe_secret,
+                SecretId=unique("s"),
+            )
+
+
 # --- N ----------------------------------------------------------------------
 
 
