@@ -3,7 +3,9 @@
 //! nothing changed. Used by the stack (to know the code's hash offline) and by the Lambda kind
 //! (to upload it).
 
+use std::collections::HashMap;
 use std::io::Write;
+use std::sync::{Mutex, OnceLock};
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -32,7 +34,28 @@ pub fn builtin_names() -> String {
 
 /// Zips a function source: `builtin:<name>` or a path. Returns the zip and its SHA-256 in the
 /// base64 form Lambda reports as `CodeSha256`.
+///
+/// A run packages each source once: the plan resolves a function several times (discovery,
+/// each step of the walk, the record), and the hash it compares must be the hash of the bytes
+/// it uploads, even if the file changes while the run goes on.
 pub fn package(source: &str) -> Result<(Vec<u8>, String), String> {
+    static PACKAGED: OnceLock<Mutex<HashMap<String, Packaged>>> = OnceLock::new();
+    let packaged = PACKAGED.get_or_init(Default::default);
+    if let Some(p) = packaged.lock().expect("no panic holds it").get(source) {
+        return p.clone();
+    }
+    let p = package_now(source);
+    packaged
+        .lock()
+        .expect("no panic holds it")
+        .entry(source.to_string())
+        .or_insert(p)
+        .clone()
+}
+
+type Packaged = Result<(Vec<u8>, String), String>;
+
+fn package_now(source: &str) -> Packaged {
     let (file_name, text) = match source.strip_prefix(BUILTIN_PREFIX) {
         Some(name) => (
             format!("{name}.py"),
@@ -84,5 +107,22 @@ mod tests {
         let (_, other) = package("builtin:attach_policy").unwrap();
         assert_ne!(sha_a, other);
         assert!(package("builtin:nope").is_err());
+    }
+
+    #[test]
+    fn a_file_is_packaged_once_per_run() {
+        let dir = std::env::temp_dir().join(format!("iotstack-package-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("handler.py");
+        std::fs::write(&file, "def handler(event, context):\n    return 1\n").unwrap();
+        let source = file.to_str().unwrap();
+        let (first, sha) = package(source).unwrap();
+        // Changed on disk mid-run: the run keeps comparing and uploading what it packaged.
+        std::fs::write(&file, "def handler(event, context):\n    return 2\n").unwrap();
+        assert_eq!(package(source).unwrap(), (first, sha.clone()));
+        // Not a check that cannot fail: the new text does package to another hash.
+        let again = package_now(source).unwrap().1;
+        assert_ne!(again, sha, "the file's new text packages differently");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
