@@ -111,9 +111,8 @@ mod tests {
 
     #[test]
     fn a_file_is_packaged_once_per_run() {
-        let dir = std::env::temp_dir().join(format!("iotstack-package-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("handler.py");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("handler.py");
         std::fs::write(&file, "def handler(event, context):\n    return 1\n").unwrap();
         let source = file.to_str().unwrap();
         let (first, sha) = package(source).unwrap();
@@ -123,6 +122,5 @@ mod tests {
         // Not a check that cannot fail: the new text does package to another hash.
         let again = package_now(source).unwrap().1;
         assert_ne!(again, sha, "the file's new text packages differently");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
