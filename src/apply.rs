@@ -306,8 +306,10 @@ pub async fn apply(
         .iter()
         .map(|l| (l.desired.id.clone(), l.observed.clone()))
         .collect();
+    // What the longest chains of creates wait on starts first in each wave (see
+    // `graph::longest_first`): the role, function and pool before what nothing waits on.
     let (mut done, mut failed) = graph::walk(
-        &order,
+        &graph::longest_first(&order, &deps),
         &deps,
         bound,
         by_kind(stack),
@@ -838,7 +840,9 @@ pub async fn destroy(w: &Work<'_>, reporter: Arc<dyn Reporter>, bound: usize) ->
     }
     let ctx_dir = ctx.state_dir.clone();
     let early = std::sync::Mutex::new(before_deletes(stack, &seen, &deleted, &ctx, bound));
-    let (done, failed) = graph::walk(&order, &after, bound, by_kind(stack), |id, _| {
+    // The links the deletes of their ends wait on (a certificate's detachments) start first.
+    let walk_order = graph::longest_first(&order, &after);
+    let (done, failed) = graph::walk(&walk_order, &after, bound, by_kind(stack), |id, _| {
         let kind = stack.get(id).expect("ordered ids come from the stack").kind;
         // Data sources are only read: nothing of theirs is deleted.
         let kind = kind.managed();
