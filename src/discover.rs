@@ -20,7 +20,7 @@ use futures::{FutureExt, StreamExt};
 
 use crate::error::{Error, Result};
 use crate::graph;
-use crate::resources::{Ctx, Desired, Kind, Manage, Observed, Ownership};
+use crate::resources::{Ctx, Depth, Desired, Kind, Manage, Observed, Ownership};
 use crate::stack::{PropDecl, ResourceDecl, Stack};
 use crate::state::AppliedResource;
 
@@ -113,10 +113,14 @@ fn refs(decl: &ResourceDecl) -> Vec<(String, String, bool)> {
 /// says so this one cannot exist and is not read at all. Read beside it instead, it would cost a
 /// call that finds nothing: for a fleet's 500 thing principals, 500 ListThingPrincipals of
 /// things not made yet, at AWS IoT's 10 a second.
+///
+/// A destroy's resource that goes with its parent (see [`parent_of`]) waits for its parent's
+/// read alone: it makes no call of its own.
 fn waits(
     stack: &Stack,
     recorded: &[AppliedResource],
     values: &BTreeMap<String, String>,
+    depth: Depth,
 ) -> BTreeMap<String, Vec<String>> {
     let answers = |rid: &str, attr: &str, identity: bool| {
         let rec = stack.get(rid).and_then(|p| entry(recorded, p));
@@ -125,6 +129,9 @@ fn waits(
     };
     let early = |rid: &str| stack.get(rid).is_some_and(found_by_name);
     let of = |d: &ResourceDecl| {
+        if let Some(parent) = parent_of(stack, d).filter(|_| depth == Depth::Delete) {
+            return (d.id.clone(), vec![parent.to_string()]);
+        }
         let through = finds_through_refs(d);
         let refs = refs(d).into_iter();
         let needed = refs.filter(|(r, a, id)| (*id || early(r)) && !answers(r, a, *id || through));
@@ -134,6 +141,50 @@ fn waits(
         (d.id.clone(), ids)
     };
     stack.resources.iter().map(of).collect()
+}
+
+/// The resource of the stack whose deletion deletes `decl` with it (its kind's `deleted_with`:
+/// a user or a client of its user pool, a subscription of its topic), when `decl` depends on one.
+///
+/// A destroy does not read such a resource: whatever it is, nothing it does deletes it. If its
+/// parent is the stack's, the parent's delete takes it along (AWS deletes a pool's users and
+/// clients with the pool, DeleteUserPool); if the parent is not, destroy leaves the parent and
+/// all that belongs to it (`apply::foreign_ids`); if the parent is gone, so is it.
+fn parent_of<'a>(stack: &Stack, decl: &'a ResourceDecl) -> Option<&'a str> {
+    let parents = decl.kind.spec().deleted_with;
+    let is_parent = |d: &&String| {
+        stack
+            .get(d)
+            .is_some_and(|p| parents.contains(&p.kind.type_name()))
+    };
+    decl.deps.iter().find(is_parent).map(String::as_str)
+}
+
+/// A destroy's resource that goes with `parent` (see [`parent_of`]), unread: there while its
+/// parent is, with what the record says of it (its id, which what refers to it is resolved
+/// with, as when it was read), and a note that says so.
+fn with_parent(desired: Desired, parent: &str, so_far: &BTreeMap<String, Live>) -> Live {
+    let there = so_far.get(parent).is_some_and(|l| l.observed.is_some());
+    let note = format!("not read: it goes with `{parent}`");
+    let observed = Observed {
+        attrs: desired.recorded.clone(),
+        ..Default::default()
+    };
+    Live {
+        observed: there.then(|| observed.note(Some(note))),
+        desired,
+    }
+}
+
+/// Whether a resource of the stack refers to `id` in what finds it (its name, or what cannot
+/// change without a new resource).
+fn finds_others(stack: &Stack, id: &str) -> bool {
+    stack.resources.iter().any(|d| {
+        d.props.iter().filter(|p| identity(p)).any(|p| {
+            let templates = p.value.templates();
+            templates.iter().any(|t| t.refs().any(|(r, _)| r == id))
+        })
+    })
 }
 
 /// Whether `decl` is found through what it refers to, when nothing recorded finds it: a
@@ -161,7 +212,7 @@ fn want(
     values: &BTreeMap<String, String>,
     known: &BTreeMap<String, Option<Observed>>,
     recorded: &[AppliedResource],
-    survey: bool,
+    depth: Depth,
 ) -> (Desired, bool) {
     let seen = Stack::lookup(known);
     let through = finds_through_refs(decl);
@@ -174,7 +225,7 @@ fn want(
     desired.recorded = entry(recorded, decl)
         .map(|r| r.attrs.clone())
         .unwrap_or_default();
-    desired.survey = survey;
+    desired.depth = depth;
     let identity_missing = decl.props.iter().any(|p| {
         identity(p)
             && p.value.templates().iter().any(|t| {
@@ -210,16 +261,16 @@ fn first_error<T>(failed: Vec<(String, Error)>, ok: T) -> Result<T> {
 }
 
 /// Reads the stack's record and what is live for every resource (see the module's comment).
-/// With `survey`, kinds whose names are not unique also list the account under their names, to
-/// find duplicates (doctor).
+/// `depth` says how much each read asks (see [`Depth`]): with [`Depth::Survey`], kinds whose names
+/// are not unique also list the account under their names, to find duplicates (doctor).
 pub async fn read(
     stack: &Stack,
     values: &BTreeMap<String, String>,
     ctx: Arc<Ctx>,
     bound: usize,
-    survey: bool,
+    depth: Depth,
 ) -> Result<Reads> {
-    read_recorded(stack, values, ctx, bound, survey, None).await
+    read_recorded(stack, values, ctx, bound, depth, None).await
 }
 
 /// [`read`] under the stack's lock, with the record `early` as it was read beside taking the
@@ -234,7 +285,7 @@ pub async fn read_locked(
     values: &BTreeMap<String, String>,
     ctx: Arc<Ctx>,
     bound: usize,
-    survey: bool,
+    depth: Depth,
     early: Vec<AppliedResource>,
 ) -> Result<Reads> {
     let reads = read_recorded(
@@ -242,7 +293,7 @@ pub async fn read_locked(
         values,
         ctx.clone(),
         bound,
-        survey,
+        depth,
         Some(early.clone()),
     );
     let (reads, now) = futures::join!(reads, crate::record::load(&ctx));
@@ -250,7 +301,7 @@ pub async fn read_locked(
     if now == early {
         return reads;
     }
-    read_recorded(stack, values, ctx, bound, survey, Some(now)).await
+    read_recorded(stack, values, ctx, bound, depth, Some(now)).await
 }
 
 /// [`read`]: the two waves of reads (the module's comment), with the stack's record already
@@ -260,7 +311,7 @@ pub async fn read_recorded(
     values: &BTreeMap<String, String>,
     ctx: Arc<Ctx>,
     bound: usize,
-    survey: bool,
+    depth: Depth,
     recorded: Option<Vec<AppliedResource>>,
 ) -> Result<Reads> {
     let bound = bound.max(READS_AT_ONCE);
@@ -274,11 +325,15 @@ pub async fn read_recorded(
         .filter(|id| found_by_name(decl(id)))
         .map(|id| {
             let d = decl(id);
-            let (desired, _) = want(stack, d, values, &BTreeMap::new(), &[], survey);
+            let (desired, _) = want(stack, d, values, &BTreeMap::new(), &[], depth);
             let (kind, ctx, permits) = (d.kind, ctx.clone(), permits.clone());
+            // A destroy deletes nothing of a data source, nor needs what it tells unless a
+            // resource is found by it (an endpoint's address is only configuration).
+            let unneeded =
+                depth == Depth::Delete && kind.managed().is_none() && !finds_others(stack, &d.id);
             let task = tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                read_one(kind, ctx, desired, false).await
+                read_one(kind, ctx, desired, unneeded).await
             });
             (id.clone(), task)
         })
@@ -298,7 +353,7 @@ pub async fn read_recorded(
     // Wave 2: the others, as soon as the record is in, each with what the record says of what
     // it refers to; only a reference the record cannot answer waits for the read of its
     // resource. Beside them, the resources the record lists that the stack no longer declares.
-    let waits = waits(stack, &recorded, values);
+    let waits = waits(stack, &recorded, values, depth);
     let second = graph::walk(
         &order,
         &waits,
@@ -319,7 +374,10 @@ pub async fn read_recorded(
                     known.insert(rid, o);
                 }
             }
-            let (desired, skip) = want(stack, d, values, &known, &recorded, survey);
+            let (desired, skip) = want(stack, d, values, &known, &recorded, depth);
+            if let Some(parent) = parent_of(stack, d).filter(|_| depth == Depth::Delete) {
+                return futures::future::ready(Ok(with_parent(desired, parent, so_far))).boxed();
+            }
             read_one(d.kind, ctx.clone(), desired, skip).boxed()
         },
     );
@@ -345,9 +403,26 @@ pub async fn read_recorded(
                 .into_iter()
                 .filter_map(|(rid, _, _)| Some((rid.clone(), so_far.get(&rid)?.observed.clone())))
                 .collect();
-            let (desired, skip) = want(stack, d, values, &known, &recorded, survey);
+            let (desired, skip) = want(stack, d, values, &known, &recorded, depth);
+            if let Some(parent) = parent_of(stack, d).filter(|_| depth == Depth::Delete) {
+                return futures::future::ready(Ok(with_parent(desired, parent, so_far))).boxed();
+            }
             let before = read.get(id).cloned().expect("every resource was read");
-            if before.desired.props == desired.props && before.desired.unknown == desired.unknown {
+            // A destroy's read depends on what finds the resource alone; a plan's, on what it
+            // compares too (the inline policies a role declares are read by name).
+            let same = |p: &PropDecl| {
+                let name = p.spec.name;
+                before.desired.props.get(name) == desired.props.get(name)
+                    && before.desired.is_known(name) == desired.is_known(name)
+            };
+            let unchanged = match depth {
+                Depth::Delete => d.props.iter().filter(|p| identity(p)).all(same),
+                _ => {
+                    before.desired.props == desired.props
+                        && before.desired.unknown == desired.unknown
+                }
+            };
+            if unchanged {
                 return futures::future::ready(Ok(before)).boxed();
             }
             read_one(d.kind, ctx.clone(), desired, skip).boxed()
@@ -536,6 +611,86 @@ mod tests {
     }
 
     #[test]
+    fn a_destroy_reads_nothing_of_what_goes_with_its_parent() {
+        let s = stack();
+        let parents: BTreeMap<&str, &str> = s
+            .resources
+            .iter()
+            .filter_map(|d| Some((d.id.as_str(), parent_of(&s, d)?)))
+            .collect();
+        let expected: BTreeMap<&str, &str> = [
+            ("alert-subscription", "alert-topic"),
+            ("app-client", "user-pool"),
+            ("app-user", "user-pool"),
+            ("identity-attachments", "identity-iot-policy"),
+            ("identity-pool-roles", "identity-pool"),
+            ("presignup-permission", "presignup-function"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(parents, expected);
+        // In a destroy each waits for its parent's read alone (it makes no call of its own);
+        // in a plan, for what its identity needs and the record does not give.
+        let none = BTreeMap::new();
+        let destroy = waits(&s, &full_record(&s), &none, Depth::Delete);
+        let plan = waits(&s, &full_record(&s), &none, Depth::Compare);
+        for (child, parent) in &expected {
+            assert_eq!(destroy[*child], vec![parent.to_string()], "{child}");
+        }
+        assert!(plan["app-user"].is_empty(), "{:?}", plan["app-user"]);
+        assert_eq!(destroy["user-pool"], plan["user-pool"]);
+    }
+
+    #[test]
+    fn unread_children_are_there_while_their_parent_is() {
+        let s = stack();
+        let user = s.get("app-user").unwrap();
+        let (mut desired, _) = want(
+            &s,
+            user,
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+            &[],
+            Depth::Delete,
+        );
+        desired.recorded = [("username".to_string(), "p-app-user".to_string())].into();
+        let pool = |observed: Option<Observed>| {
+            let (desired, _) = want(
+                &s,
+                s.get("user-pool").unwrap(),
+                &BTreeMap::new(),
+                &BTreeMap::new(),
+                &[],
+                Depth::Delete,
+            );
+            [("user-pool".to_string(), Live { desired, observed })].into()
+        };
+        let there = with_parent(
+            desired.clone(),
+            "user-pool",
+            &pool(Some(Observed::default())),
+        );
+        let o = there.observed.expect("there with its pool");
+        assert_eq!(o.attr("username"), "p-app-user", "the record's attributes");
+        assert_eq!(
+            o.notes,
+            vec!["not read: it goes with `user-pool`".to_string()]
+        );
+        let gone = with_parent(desired, "user-pool", &pool(None));
+        assert!(gone.observed.is_none(), "gone with its pool");
+    }
+
+    #[test]
+    fn no_resource_of_the_default_stack_is_found_by_a_data_source() {
+        let s = stack();
+        for d in s.resources.iter().filter(|d| d.kind.managed().is_none()) {
+            assert!(!finds_others(&s, &d.id), "{}", d.id);
+        }
+        // The device certificate's thing principal is found by the certificate's ARN.
+        assert!(finds_others(&s, "device-cert"));
+    }
+
+    #[test]
     fn the_first_wave_holds_what_its_name_alone_finds() {
         let s = stack();
         let first: Vec<&str> = s
@@ -560,11 +715,11 @@ mod tests {
     fn a_recorded_reference_does_not_wait_for_its_resource() {
         let s = stack();
         let none = BTreeMap::new();
-        let w = waits(&s, &full_record(&s), &none);
+        let w = waits(&s, &full_record(&s), &none, Depth::Compare);
         assert_eq!(w["app-client"], Vec::<String>::new());
         assert_eq!(w["device-cert-policy"], Vec::<String>::new());
         // Without a record (a cold stack) each waits for what it refers to.
-        let cold = waits(&s, &[], &none);
+        let cold = waits(&s, &[], &none, Depth::Compare);
         assert_eq!(cold["app-client"], vec!["user-pool".to_string()]);
         // The rule is found by its name, whatever its topic and role: it waits for the topic,
         // read in the first wave anyway, not for the role, read in the second...
@@ -581,7 +736,7 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let connected = waits(&s, &[], &values);
+        let connected = waits(&s, &[], &values, Depth::Compare);
         assert_eq!(connected["alert-rule"], Vec::<String>::new());
         assert_eq!(connected["rule-role"], Vec::<String>::new());
         assert_eq!(connected["app-client"], vec!["user-pool".to_string()]);
@@ -591,7 +746,7 @@ mod tests {
             &values,
             &BTreeMap::new(),
             &[],
-            false,
+            Depth::Compare,
         );
         assert!(!skip);
         assert_eq!(
@@ -602,7 +757,7 @@ mod tests {
         let mut old = full_record(&s);
         old.iter_mut().for_each(|r| r.attrs.clear());
         assert_eq!(
-            waits(&s, &old, &none)["app-client"],
+            waits(&s, &old, &none, Depth::Compare)["app-client"],
             vec!["user-pool".to_string()]
         );
         // An entry of another kind under the same id says nothing of this one.
@@ -610,7 +765,7 @@ mod tests {
         let pool = other.iter_mut().find(|r| r.id == "user-pool").unwrap();
         pool.type_name = "cognito_identity_pool".into();
         assert_eq!(
-            waits(&s, &other, &none)["app-client"],
+            waits(&s, &other, &none, Depth::Compare)["app-client"],
             vec!["user-pool".to_string()]
         );
     }
@@ -630,13 +785,13 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let cold = waits(&s, &[], &values);
+        let cold = waits(&s, &[], &values, Depth::Compare);
         assert!(
             cold["device-cert-thing"].contains(&"device-thing".to_string()),
             "{:?}",
             cold["device-cert-thing"]
         );
-        let warm = waits(&s, &full_record(&s), &values);
+        let warm = waits(&s, &full_record(&s), &values, Depth::Compare);
         assert!(
             !warm["device-cert-thing"].contains(&"device-thing".to_string()),
             "{:?}",
@@ -652,14 +807,14 @@ mod tests {
         assert!(!warm["device-cert"].contains(&"device-thing".to_string()));
         let cert = s.get("device-cert").unwrap();
         let missing_thing = BTreeMap::from([("device-thing".to_string(), None)]);
-        let (desired, _) = want(&s, cert, &values, &missing_thing, &[], false);
+        let (desired, _) = want(&s, cert, &values, &missing_thing, &[], Depth::Compare);
         assert!(!desired.is_known("thing"), "{:?}", desired.props);
-        let (desired, _) = want(&s, cert, &values, &BTreeMap::new(), &[], false);
+        let (desired, _) = want(&s, cert, &values, &BTreeMap::new(), &[], Depth::Compare);
         assert_eq!(desired.str("thing"), "p-thing");
         let thing = s.get("device-thing").unwrap();
         let principal = s.get("device-cert-thing").unwrap();
         let missing = BTreeMap::from([("device-thing".to_string(), None)]);
-        let (_, skip) = want(&s, principal, &values, &missing, &[], false);
+        let (_, skip) = want(&s, principal, &values, &missing, &[], Depth::Compare);
         assert!(skip, "a principal of a thing that is not there is not read");
         let cert = "arn:aws:iot:eu-west-1:123456789012:cert/c0ffee";
         let found = BTreeMap::from([
@@ -675,7 +830,7 @@ mod tests {
                 )),
             ),
         ]);
-        let (_, skip) = want(&s, principal, &values, &found, &[], false);
+        let (_, skip) = want(&s, principal, &values, &found, &[], Depth::Compare);
         assert!(!skip);
         assert!(found_by_name(thing));
     }

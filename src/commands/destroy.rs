@@ -10,7 +10,9 @@ use crate::render::progress::JsonReporter;
 
 pub async fn run(g: &Global, sa: &StackArgs, yes: bool, break_lock: bool) -> Result<i32> {
     let body = |s| destroy(g, sa, s, yes);
-    let prepared = super::prepare(sa, None, false)?;
+    let mut prepared = super::prepare(sa, None, false)?;
+    // Destroy reads what ownership and the deletes need, not what a plan would compare.
+    prepared.depth = crate::resources::Depth::Delete;
     super::Session::locked(g, sa, prepared, "destroy", break_lock, body).await
 }
 

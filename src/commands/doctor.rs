@@ -20,7 +20,7 @@ pub async fn run(
     let mut prepared = super::prepare(sa, Some(&pa), false)?;
     // Doctor lists the pools under the stack's names, to find duplicates plan does not look for
     // where the record gives the pools' ids.
-    prepared.survey = true;
+    prepared.depth = crate::resources::Depth::Survey;
     if fix {
         // Repairs change the stack: they hold its lock. Checks alone only read.
         let body = |s| diagnose(g, sa, s, subject, fix, offline_only);

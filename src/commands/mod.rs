@@ -20,7 +20,7 @@ use crate::cli::{Cli, Command, Global, OutputFormat, ParamArgs, StackArgs};
 use crate::discover::{self, Live};
 use crate::error::{Error, Origin, Result};
 use crate::render::{self, Style};
-use crate::resources::Ctx;
+use crate::resources::{Ctx, Depth};
 use crate::stack::params::{self, ParamInput, Params, Sourced};
 use crate::stack::Stack;
 
@@ -172,9 +172,8 @@ pub struct Prepared {
     /// The command may create what the stack declares (plan, apply): what the region does not
     /// offer is refused before any AWS call.
     pub creates: bool,
-    /// Reads list the account under the names of kinds whose names are not unique (pools), even
-    /// where the record gives their ids, to find duplicates: doctor's survey.
-    pub survey: bool,
+    /// How much the reads ask of each resource: what the command needs (see [`Depth`]).
+    pub depth: Depth,
 }
 
 pub fn prepare(sa: &StackArgs, pa: Option<&ParamArgs>, need_all: bool) -> Result<Prepared> {
@@ -211,7 +210,7 @@ pub fn prepare(sa: &StackArgs, pa: Option<&ParamArgs>, need_all: bool) -> Result
         stack,
         params,
         creates: need_all,
-        survey: false,
+        depth: Depth::Compare,
     })
 }
 
@@ -391,13 +390,13 @@ impl Session {
         early: Option<Vec<crate::state::AppliedResource>>,
         locked: bool,
     ) -> Result<Session> {
-        let (stack, bound, survey) = (&prepared.stack, sa.parallelism as usize, prepared.survey);
+        let (stack, bound, depth) = (&prepared.stack, sa.parallelism as usize, prepared.depth);
         let reads = match early {
             Some(early) if locked => {
-                discover::read_locked(stack, &values, ctx.clone(), bound, survey, early).await?
+                discover::read_locked(stack, &values, ctx.clone(), bound, depth, early).await?
             }
             early => {
-                discover::read_recorded(stack, &values, ctx.clone(), bound, survey, early).await?
+                discover::read_recorded(stack, &values, ctx.clone(), bound, depth, early).await?
             }
         };
         let (orphans, left) = reads.orphans.into_iter().partition(discover::Orphan::owned);

@@ -46,7 +46,13 @@ pub async fn diagnose(scope: &Scope<'_>, opts: &Options) -> Result<Report> {
         let repaired = repair(ctx, scope.stack, &facts, &report).await?;
         if !repaired.is_empty() {
             let (stack, values) = (scope.stack, scope.values);
-            let reads = discover::read(stack, values, ctx.clone(), opts.parallelism, true);
+            let reads = discover::read(
+                stack,
+                values,
+                ctx.clone(),
+                opts.parallelism,
+                crate::resources::Depth::Survey,
+            );
             let live = reads.await?.live;
             let facts = gather(ctx, scope.stack, &live, &opts.subject, ask_aws)
                 .await

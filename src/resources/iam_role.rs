@@ -183,15 +183,33 @@ impl Fetch for IamRole {
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let name = want.str("name");
-        let get_role = async {
+        let get_role = || async {
             let r = ctx.clients.iam.get_role().role_name(name).send().await;
             Ok::<_, AwsError>(SPEC.missing.found(r.op("GetRole"))?.and_then(|r| r.role))
         };
         let missing = |r: Result<_, AwsError>| SPEC.missing.found(r);
+        if want.depth == Depth::Delete {
+            // For destroy: the role alone (its tags say whose it is). Its delete removes the
+            // inline and managed policies the stack declares, by name and by ARN, without a
+            // list; one added out of band makes IAM refuse the DeleteRole (DeleteConflict), and
+            // only then is the role listed and emptied (see `delete`).
+            let Some(role) = get_role().await? else {
+                return Ok(None);
+            };
+            let declared = want.value("inline_policies").as_object();
+            let inline = declared.into_iter().flatten();
+            let inline = inline.map(|(n, _)| (n.clone(), String::new())).collect();
+            let managed = arn_list(Some(want.value("managed_policy_arns")));
+            return Ok(Some(Fetched {
+                role,
+                inline,
+                managed,
+            }));
+        }
         if want.recorded.is_empty() {
             // Not in the stack's record (a stack not applied yet): the role alone first, so
             // that a role that does not exist costs one call.
-            let Some(role) = get_role.await? else {
+            let Some(role) = get_role().await? else {
                 return Ok(None);
             };
             // Inline and managed policies are independent reads: one round trip.
@@ -218,7 +236,7 @@ impl Fetch for IamRole {
             Ok::<_, AwsError>((n, SPEC.missing.found(r)?.map(|p| p.policy_document)))
         };
         let (role, names, managed, guessed) = futures::join!(
-            get_role,
+            get_role(),
             inline_policy_names(ctx, name),
             managed_policies(ctx, name),
             futures::future::try_join_all(declared.into_iter().map(get)),
@@ -350,9 +368,11 @@ impl Manage for IamRole {
         // (ConcurrentModificationException, IAM API reference, common to its write actions).
         //
         // What the read found goes first, without listing again, and the role with it: the
-        // usual destroy is two calls one after the other. Only when IAM still refuses
-        // (DeleteConflict: a policy added since the read, or a removal IAM does not show yet)
-        // is the role listed again and emptied, and its delete retried while IAM catches up.
+        // usual destroy is two calls one after the other. (Destroy's read does not list: it
+        // gives the policies the stack declares; see `fetch`.) Only when IAM still refuses
+        // (DeleteConflict: a policy added out of band or since the read, or a removal IAM does
+        // not show yet) is the role listed and emptied, and its delete retried while IAM
+        // catches up.
         let known = |k: &str| have.props.get(k);
         let inline: Vec<String> = known("inline_policies")
             .and_then(Value::as_object)

@@ -53,8 +53,8 @@ pub fn created<'a>(attrs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Creat
 /// the parts of its [`KindSpec`].
 pub mod prelude {
     pub use super::{
-        Changes, Created, Ctx, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule, Observed,
-        Ownership, PropSpec, PropType, Update,
+        Changes, Created, Ctx, Depth, Desired, Fetch, FetchResult, KindSpec, Manage, NameRule,
+        Observed, Ownership, PropSpec, PropType, Update,
     };
     pub use crate::aws::{Missing, OpExt};
     pub use crate::error::ResourceError;
@@ -136,16 +136,29 @@ pub struct Desired {
     /// whose name is not unique (a pool) or not kept by AWS (a certificate) reads it directly,
     /// instead of listing the account. Empty for a stack with no record.
     pub recorded: BTreeMap<String, String>,
-    /// Look beyond the recorded id: list the account under the resource's name too, to find
-    /// the duplicates only a listing shows (doctor's survey).
-    pub survey: bool,
+    /// What the read is for, and so how much it asks (see [`Depth`]).
+    pub depth: Depth,
+}
+
+/// How much a read asks of AWS: what the command needs of the live resource.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Depth {
+    /// Everything the stack declares, to compare it with what is live (plan, apply).
+    #[default]
+    Compare,
+    /// As [`Depth::Compare`], and beyond the recorded id: the account listed under the
+    /// resource's name too, to find the duplicates only a listing shows (doctor's survey).
+    Survey,
+    /// What ownership and the resource's delete need, not the contents a plan compares (a
+    /// role's inline policy documents; a pool's users, which go with it): destroy.
+    Delete,
 }
 
 impl Desired {
     /// The recorded attribute `k` (see [`Desired::recorded`]), unless the read must survey.
     pub fn recorded_attr(&self, k: &str) -> Option<&str> {
         let v = self.recorded.get(k).map(String::as_str);
-        v.filter(|v| !v.is_empty() && !self.survey)
+        v.filter(|v| !v.is_empty() && self.depth != Depth::Survey)
     }
 
     pub fn str(&self, k: &str) -> &str {

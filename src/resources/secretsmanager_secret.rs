@@ -34,8 +34,8 @@ use serde_json::json;
 
 use super::support::{normalized_policy, tag_list};
 use super::{
-    wanted_tags, Created, Ctx, Desired, Fetch, KindSpec, Manage, NameRule, Observed, Ownership,
-    PropSpec, PropType, Update, STACK_TAG,
+    wanted_tags, Created, Ctx, Depth, Desired, Fetch, KindSpec, Manage, NameRule, Observed,
+    Ownership, PropSpec, PropType, Update, STACK_TAG,
 };
 use crate::aws::{Missing, OpExt};
 use crate::error::{AwsError, ResourceError};
@@ -155,7 +155,9 @@ impl Fetch for SecretsManagerSecret {
             let p = call.send().await.op("GetResourcePolicy");
             Ok::<_, AwsError>(SPEC.missing.found(p)?.and_then(|p| p.resource_policy))
         };
-        let wants_policy = want.props.contains_key("resource_policy");
+        // Destroy needs the description alone (its tags say whose the secret is).
+        let wants_policy =
+            want.props.contains_key("resource_policy") && want.depth != Depth::Delete;
         // With the ARN the stack's record gives it, the policy is asked for beside the
         // description (one round trip); it counts only if the secret is there and not deleted.
         if let Some(arn) = want.recorded_attr("arn").filter(|_| wants_policy) {

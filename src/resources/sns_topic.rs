@@ -54,6 +54,21 @@ impl Fetch for SnsTopic {
 
     async fn fetch(&self, ctx: &Ctx, want: &Desired) -> FetchResult<Self::Fetched> {
         let (sns, arn) = (&ctx.clients.sns, ctx.arn("sns", want.str("name")));
+        if want.depth == Depth::Delete {
+            // For destroy, the tags alone (whose it is); they answer ResourceNotFound for a topic
+            // that does not exist (SNS API reference, ListTagsForResource).
+            let t = sns.list_tags_for_resource().resource_arn(&arn).send().await;
+            let Some(t) = SPEC.missing.found(t.op("ListTagsForResource"))? else {
+                return Ok(None);
+            };
+            let tags = t.tags.unwrap_or_default();
+            let attributes = Default::default();
+            return Ok(Some(Fetched {
+                arn,
+                attributes,
+                tags,
+            }));
+        }
         // The ARN is known up front: attributes and tags in one round trip.
         let (a, t) = futures::join!(
             sns.get_topic_attributes().topic_arn(&arn).send(),

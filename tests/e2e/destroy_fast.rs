@@ -37,9 +37,35 @@ async fn destroy_deletes_at_once_and_leaves_what_goes_with_its_parent_to_it() {
             "{deleted} was not called: {ops:?}"
         );
     }
+    // Nor is it read: destroy needs nothing of it (its parent's delete takes it along, or
+    // destroy leaves its foreign parent, or it went with its parent already). A role is read
+    // with GetRole alone: its delete removes the policies the stack declares by name, and
+    // lists the role only if IAM refuses (the next test). A topic and a secret are read for
+    // their tags alone; the endpoint (a data source) not at all.
+    for unread in [
+        "sns:ListSubscriptionsByTopic",
+        "cognito-idp:DescribeUserPoolClient",
+        "cognito-idp:AdminGetUser",
+        "secretsmanager:ListSecretVersionIds",
+        "cognito-identity:GetIdentityPoolRoles",
+        "cognito-identity:ListIdentities",
+        "lambda:GetPolicy",
+        "iam:GetRolePolicy",
+        "iam:ListRolePolicies",
+        "iam:ListAttachedRolePolicies",
+        "sns:GetTopicAttributes",
+        "secretsmanager:GetResourcePolicy",
+        "iot:DescribeEndpoint",
+    ] {
+        assert!(!ops.contains_key(unread), "{unread} was called: {ops:?}");
+    }
     // What goes with its parent is still reported as deleted, and says with what.
     let said = out.all();
     assert!(said.contains("deleted with `alert-topic`"), "{said}");
+    assert!(
+        said.contains("not read: it goes with `user-pool`"),
+        "{said}"
+    );
     // All five roles' deletes, and the two functions', ran at the same time: the most
     // requests open at once is at least the deletes that start together.
     let in_flight = calls.max_in_flight;
@@ -57,11 +83,12 @@ async fn destroy_deletes_at_once_and_leaves_what_goes_with_its_parent_to_it() {
     assert!(path <= 8, "critical path {path}: {chain}");
 }
 
-/// A role's delete removes the policies its read found (one put out of band included), then the
-/// role, without listing them again. (When IAM still refuses, the role is listed again: see
-/// `tests/mocked.rs`.)
+/// A role's delete removes the policies the stack declares without listing them, then the role;
+/// one put out of band makes IAM refuse the DeleteRole (DeleteConflict), and that role alone is
+/// then listed, emptied and deleted. (When IAM still refuses after that, the delete is retried:
+/// see `tests/mocked.rs`.)
 #[tokio::test(flavor = "multi_thread")]
-async fn a_role_is_emptied_of_what_its_read_found_and_of_what_iam_still_holds() {
+async fn a_role_is_emptied_of_what_the_stack_declares_then_of_what_iam_still_holds() {
     let (mut w, aws) = World::applied().await;
     let role = format!("{}-iot-rule-sns-role", w.prefix);
     let extra = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sns:ListTopics","Resource":"*"}]}"#;
@@ -73,21 +100,19 @@ async fn a_role_is_emptied_of_what_its_read_found_and_of_what_iam_still_holds() 
         .send()
         .await
         .expect("PutRolePolicy");
-    // Plain destroy: the read sees the extra policy and deletes it with the declared one.
+    // Plain destroy: each role's declared policy goes by name; the extra one is found once
+    // IAM refuses to delete its role.
     w.behind_proxy(20);
     w.destroy();
     let calls = w.proxy_calls();
     w.assert_nothing_left().await;
-    let deleted = calls.operations.get("iam:DeleteRolePolicy").copied();
-    // Five roles with one inline policy each, and the one added: six, none listed again.
-    assert_eq!(deleted, Some(6), "{:?}", calls.operations);
-    // Each role's policies are listed once, by its read (beside its GetRole), not again by
-    // its delete.
     let ops = &calls.operations;
-    assert_eq!(
-        ops.get("iam:ListRolePolicies"),
-        ops.get("iam:GetRole"),
-        "a role's delete listed its policies again: {ops:?}"
-    );
-    assert_eq!(ops.get("iam:DeleteRole"), Some(&5), "{ops:?}");
+    // Five roles with one inline policy each, and the one added: six.
+    assert_eq!(ops.get("iam:DeleteRolePolicy"), Some(&6), "{ops:?}");
+    // Only the role IAM refused is listed (by its delete, after the refusal), and deleted
+    // again: the others are read with GetRole alone and deleted at the first attempt.
+    assert_eq!(ops.get("iam:ListRolePolicies"), Some(&1), "{ops:?}");
+    assert_eq!(ops.get("iam:GetRole"), Some(&5), "{ops:?}");
+    assert_eq!(ops.get("iam:DeleteRole"), Some(&6), "{ops:?}");
+    assert_eq!(ops.get("iam:GetRolePolicy"), None, "{ops:?}");
 }
