@@ -112,7 +112,8 @@ patch makes the emulator behave as the AWS document cited in its function's
 docstring says. SPEC: ``1``/``all`` for all of them, or a comma list read left
 to right where ``name`` adds one and ``-name`` removes one (``all,-list-lag``;
 a list starting with a removal starts from all); an unknown name stops the
-server. GET /moto-api/iotstack/strict answers the patches on and settings.
+server. GET /moto-api/iotstack/strict answers the patches on and settings;
+GET /moto-api/iotstack/server the server's process id.
 
 - cert-subject: CreateCertificateFromCsr writes AWS IoT's subject
   ``CN=AWS IoT Certificate`` and issuer ``OU=Amazon Web Services
@@ -453,6 +454,14 @@ def _moto_api(path: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return fn
 
     return deco
+
+
+@_moto_api("server")
+def server_status(request: Any) -> tuple[int, Any]:
+    """GET /moto-api/iotstack/server: the answering server's process id, so that whoever
+    started it knows the port it polls is its own server's and not another's that took the
+    port first (a free port picked, then given to the server, can be taken in between)."""
+    return 200, {"pid": os.getpid()}
 
 
 @_moto_api("strict")

@@ -1005,6 +1005,15 @@ def load_moto_ext():  # type: ignore[no-untyped-def]
     return module
 
 
+class ServerTest(EmulatorCase):
+    def test_the_server_names_its_process(self) -> None:
+        # `scripts/emulator serve` execs the server: the process started is the one answering.
+        for server in _servers:
+            assert server.process is not None
+            answer = get_json(server.endpoint + "/moto-api/iotstack/server")
+            self.assertEqual(answer, {"pid": server.process.pid})
+
+
 class StrictConfigTest(EmulatorCase):
     def test_status(self) -> None:
         on = get_json(STRICT_ENDPOINT + "/moto-api/iotstack/strict")

@@ -117,56 +117,89 @@ pub struct Emulator {
 
 impl Emulator {
     pub fn start() -> Emulator {
-        let py = emulator_python();
-        let log_dir = repo().join("target/emulator-logs");
-        std::fs::create_dir_all(&log_dir).ok();
         for _ in 0..3 {
-            let port = free_port();
-            let log =
-                std::fs::File::create(log_dir.join(format!("moto-{port}.log"))).expect("log file");
-            let child = Command::new(py)
-                .arg(repo().join("scripts/moto_ext.py"))
-                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
-                // AWS's documented behaviour where moto forgives (scripts/moto_ext.py, "Strict
-                // mode"), unless a run asks for another set.
-                .env(
-                    "IOTSTACK_EMULATOR_STRICT",
-                    std::env::var("IOTSTACK_EMULATOR_STRICT").unwrap_or_else(|_| STRICT.into()),
-                )
-                .stdout(Stdio::from(log.try_clone().expect("log")))
-                .stderr(Stdio::from(log))
-                .spawn()
-                .expect("the emulator starts");
-            let mut emu = Emulator {
-                child,
-                endpoint: format!("http://127.0.0.1:{port}"),
-            };
-            if emu.wait_ready(port) {
+            if let Some(emu) = Emulator::start_on(free_port()) {
                 return emu;
             }
-            let _ = emu.child.kill();
         }
         panic!("the emulator did not start; see target/emulator-logs/");
     }
 
+    /// An emulator on `port`, if it starts there and answers as itself.
+    pub fn start_on(port: u16) -> Option<Emulator> {
+        let py = emulator_python();
+        let log_dir = repo().join("target/emulator-logs");
+        std::fs::create_dir_all(&log_dir).ok();
+        let log =
+            std::fs::File::create(log_dir.join(format!("moto-{port}.log"))).expect("log file");
+        let child = Command::new(py)
+            .arg(repo().join("scripts/moto_ext.py"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
+            // AWS's documented behaviour where moto forgives (scripts/moto_ext.py, "Strict
+            // mode"), unless a run asks for another set.
+            .env(
+                "IOTSTACK_EMULATOR_STRICT",
+                std::env::var("IOTSTACK_EMULATOR_STRICT").unwrap_or_else(|_| STRICT.into()),
+            )
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("the emulator starts");
+        let mut emu = Emulator {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        if emu.wait_ready(port) {
+            return Some(emu);
+        }
+        let _ = emu.child.kill();
+        let _ = emu.child.wait();
+        None
+    }
+
+    /// The port this emulator listens on.
+    pub fn port(&self) -> u16 {
+        let port = self
+            .endpoint
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok());
+        port.expect("the endpoint ends with its port")
+    }
+
+    /// Whether this emulator answers on `port`: the server there names this child's process.
+    /// Another test's emulator may hold the port (it was free when picked, then taken before
+    /// this one bound it, and this one exits): that one is not ours, and the start is retried
+    /// on another port rather than run against another test's resources.
     fn wait_ready(&mut self, port: u16) -> bool {
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(60) {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-                let _ = s.write_all(b"GET /moto-api/ HTTP/1.0\r\n\r\n");
-                let mut buf = [0u8; 12];
-                if s.read(&mut buf).map(|n| n > 0).unwrap_or(false) {
-                    return true;
-                }
+            if let Some(pid) = server_pid(port) {
+                return pid == self.child.id();
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         false
     }
+}
+
+/// The process id of the emulator answering on `port` (`GET /moto-api/iotstack/server`); 0 for
+/// a server that answers without one (not an emulator of this project); `None` while nothing
+/// answers.
+fn server_pid(port: u16) -> Option<u32> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.write_all(b"GET /moto-api/iotstack/server HTTP/1.0\r\n\r\n")
+        .ok()?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).ok()?;
+    let (_, body) = answer.split_once("\r\n\r\n")?;
+    let v: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let pid = v.and_then(|v| v["pid"].as_u64()).unwrap_or(0);
+    Some(u32::try_from(pid).unwrap_or(0))
 }
 
 impl Drop for Emulator {
@@ -714,4 +747,14 @@ pub fn edited_stack(w: &World, edit: impl Fn(String) -> String) -> std::path::Pa
     let path = dir.join("stacks/edited.yaml");
     std::fs::write(&path, edit(text)).unwrap();
     path
+}
+
+/// A test's emulator is its own: one started on a port another emulator took first (it was
+/// free when picked) does not take the other for itself, so no test runs against another's
+/// resources.
+#[test]
+fn an_emulator_never_takes_another_for_itself() {
+    let first = Emulator::start();
+    assert!(Emulator::start_on(first.port()).is_none());
+    assert_eq!(server_pid(first.port()), Some(first.child.id()));
 }
