@@ -274,6 +274,8 @@ from moto.core.utils import utcnow  # noqa: E402
 from moto.iam.exceptions import NotFoundException as IAMNotFoundException  # noqa: E402
 from moto.iam.models import IAMBackend, iam_backends  # noqa: E402
 from moto.iot.exceptions import (  # noqa: E402
+    CertificateStateException,
+    DeleteConflictException,
     InvalidRequestException,
     ResourceAlreadyExistsException as IotAlreadyExists,
     ResourceNotFoundException as IotNotFound,
@@ -752,17 +754,34 @@ def iot_delete_policy(
 def iot_certificate_delete_check(
     original: Callable[..., None], self: IoTBackend, cert: Any, force_delete: bool = False
 ) -> None:
-    """DeleteCertificate's check of the certificate's policies looks at
-    certificate targets only: moto 5.2.5 took every policy target for a
-    certificate and failed (HTTP 500) while a policy was attached to a thing
-    group. AWS refuses the delete only for the certificate's own policies."""
-    others = {k: v for k, v in self.principal_policies.items() if ":cert/" not in k[0]}
-    for k in others:
-        del self.principal_policies[k]
-    try:
-        original(self, cert, force_delete)
-    finally:
-        self.principal_policies.update(others)
+    """DeleteCertificate's checks, as AWS makes them, on copies of the attachment tables.
+    moto 5.2.5 iterated the tables themselves while the server's other threads changed them
+    (a fleet's detaches beside its deletes: "dictionary changed size during iteration",
+    answered HTTP 500), and took every policy target for a certificate, failing (HTTP 500) while
+    a policy was attached to a thing group. AWS refuses the delete of an ACTIVE certificate
+    (CertificateStateException) and of one still attached to a thing or to one of its own
+    policies (DeleteConflictException), unless forced for the policies."""
+    if cert.status == "ACTIVE":
+        raise CertificateStateException(
+            "Certificate must be deactivated (not ACTIVE) before deletion.",
+            cert.certificate_id,
+        )
+
+    def of_cert(table: dict[Any, Any]) -> list[str]:
+        # list() copies the keys in one step under the interpreter's lock.
+        keys = list(table)
+        return [k[0] for k in keys if k[0].rpartition(":cert/")[2] == cert.certificate_id]
+
+    things = of_cert(self.principal_things)
+    if things:
+        raise DeleteConflictException(
+            f"Things must be detached before deletion (arn: {things[0]})"
+        )
+    policies = of_cert(self.principal_policies)
+    if policies and not force_delete:
+        raise DeleteConflictException(
+            f"Certificate policies must be detached before deletion (arn: {policies[0]})"
+        )
 
 
 # --- C. iot DescribeEndpoint ------------------------------------------------

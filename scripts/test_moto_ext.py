@@ -10,13 +10,16 @@ emulator's python:
 from __future__ import annotations
 
 import io
+import concurrent.futures
 import json
 import os
 import re
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+import types
 import unittest
 import urllib.error
 import urllib.request
@@ -608,6 +611,103 @@ def certificate_from_csr(iot, *subject: tuple) -> tuple:  # type: ignore[no-unty
     return created, cert, csr
 
 
+class CertificateDeleteTest(EmulatorCase):
+    """DeleteCertificate refuses an ACTIVE certificate and one still attached to a thing or to
+    a policy of its own, not one whose thing's group carries a policy; and its checks hold
+    while other requests attach and detach at the same time (a fleet's destroy)."""
+
+    def fleet(self, n: int) -> tuple[Any, str, list[tuple[str, str, str]]]:
+        iot = client("iot")
+        group, policy = unique("group"), unique("policy")
+        iot.create_thing_group(thingGroupName=group)
+        iot.create_policy(policyName=policy, policyDocument='{"Version":"2012-10-17","Statement":[]}')
+        group_arn = iot.describe_thing_group(thingGroupName=group)["thingGroupArn"]
+        iot.attach_policy(policyName=policy, target=group_arn)
+        devices = []
+        for _ in range(n):
+            thing = unique("thing")
+            iot.create_thing(thingName=thing)
+            iot.add_thing_to_thing_group(thingGroupName=group, thingName=thing)
+            cert = iot.create_keys_and_certificate(setAsActive=True)
+            iot.attach_thing_principal(thingName=thing, principal=cert["certificateArn"])
+            devices.append((thing, cert["certificateId"], cert["certificateArn"]))
+        return iot, policy, devices
+
+    def test_what_refuses_a_delete(self) -> None:
+        iot, policy, [(thing, cid, arn)] = self.fleet(1)
+        self.assertError("CertificateStateException", iot.delete_certificate, certificateId=cid)
+        iot.update_certificate(certificateId=cid, newStatus="INACTIVE")
+        self.assertError("DeleteConflictException", iot.delete_certificate, certificateId=cid)
+        iot.detach_thing_principal(thingName=thing, principal=arn)
+        own = unique("own")
+        iot.create_policy(policyName=own, policyDocument='{"Version":"2012-10-17","Statement":[]}')
+        iot.attach_policy(policyName=own, target=arn)
+        self.assertError("DeleteConflictException", iot.delete_certificate, certificateId=cid)
+        iot.detach_policy(policyName=own, target=arn)
+        # The group's policy does not hold the certificate back.
+        iot.delete_certificate(certificateId=cid)
+        self.assertError("ResourceNotFoundException", iot.describe_certificate, certificateId=cid)
+        targets = iot.list_targets_for_policy(policyName=policy)["targets"]
+        self.assertEqual(len(targets), 1, targets)
+
+    def test_deletes_beside_detaches_answer_no_server_error(self) -> None:
+        iot, _, devices = self.fleet(40)
+        for _, cid, _ in devices:
+            iot.update_certificate(certificateId=cid, newStatus="INACTIVE")
+
+        def remove(device: tuple[str, str, str]) -> None:
+            thing, cid, arn = device
+            own = client("iot")  # one connection per thread, as a concurrent client has
+            own.detach_thing_principal(thingName=thing, principal=arn)
+            own.delete_certificate(certificateId=cid)
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            results = list(pool.map(lambda d: _outcome(remove, d), devices))
+        self.assertEqual([r for r in results if r], [])
+
+    def test_the_checks_hold_while_the_tables_change(self) -> None:
+        # In process: the server's threads share the backend. A fleet's attachment table is
+        # large, and other threads detach from it while a delete checks it.
+        ext = load_moto_ext()
+        backend = ext.iot_backends["123456789012"]["eu-west-3"]
+        prefix = "arn:aws:iot:eu-west-3:123456789012:cert/"
+        for i in range(20000):
+            backend.principal_things[(f"{prefix}{i:064x}", f"thing-{i}")] = object()
+        mine = "f" * 64
+        backend.principal_things[(prefix + mine, "mine")] = object()
+        cert = types.SimpleNamespace(status="INACTIVE", certificate_id=mine)
+        stop = threading.Event()
+
+        def churn() -> None:
+            i = 0
+            while not stop.is_set():
+                key = (f"{prefix}{i % 20000:064x}", f"thing-{i % 20000}")
+                backend.principal_things.pop(key, None)
+                backend.principal_things[key] = object()
+                i += 1
+
+        other = threading.Thread(target=churn)
+        other.start()
+        try:
+            for _ in range(30):
+                with self.assertRaises(ext.DeleteConflictException):
+                    backend._validation_delete(cert)
+        finally:
+            stop.set()
+            other.join()
+        del backend.principal_things[(prefix + mine, "mine")]
+        backend._validation_delete(cert)
+
+
+def _outcome(fn: Any, arg: Any) -> str:
+    """"" when ``fn(arg)`` succeeds, else its error."""
+    try:
+        fn(arg)
+        return ""
+    except Exception as e:  # noqa: BLE001 - every failure is reported
+        return repr(e)
+
+
 class CertificateFromCsrTest(EmulatorCase):
     def test_certificate_matches_csr_key(self) -> None:
         from cryptography import x509
@@ -993,7 +1093,14 @@ def function_zip() -> bytes:
     return code.getvalue()
 
 
+_loaded: list[Any] = []
+
+
 def load_moto_ext():  # type: ignore[no-untyped-def]
+    """The extension, loaded in this process once: it patches moto's classes, which a second
+    load would find patched already."""
+    if _loaded:
+        return _loaded[0]
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
@@ -1002,6 +1109,7 @@ def load_moto_ext():  # type: ignore[no-untyped-def]
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    _loaded.append(module)
     return module
 
 
