@@ -758,9 +758,11 @@ def iot_certificate_delete_check(
     moto 5.2.5 iterated the tables themselves while the server's other threads changed them
     (a fleet's detaches beside its deletes: "dictionary changed size during iteration",
     answered HTTP 500), and took every policy target for a certificate, failing (HTTP 500) while
-    a policy was attached to a thing group. AWS refuses the delete of an ACTIVE certificate
-    (CertificateStateException) and of one still attached to a thing or to one of its own
-    policies (DeleteConflictException), unless forced for the policies."""
+    a policy was attached to a thing group. AWS: "A certificate cannot be deleted if it has a
+    policy or IoT thing attached to it or if its status is set to ACTIVE" (AWS IoT API
+    reference, DeleteCertificate): CertificateStateException for an ACTIVE one,
+    DeleteConflictException for one still attached to a thing or to one of its own policies
+    (forceDelete lifts the policies' refusal)."""
     if cert.status == "ACTIVE":
         raise CertificateStateException(
             "Certificate must be deactivated (not ACTIVE) before deletion.",

@@ -786,12 +786,8 @@ fn goes_with(
     id: &str,
     deleted: &std::collections::BTreeSet<String>,
 ) -> Option<String> {
-    let decl = stack.get(id)?;
-    let parents = decl.kind.spec().deleted_with;
-    decl.deps.iter().find_map(|d| {
-        let kind = stack.get(d)?.kind.type_name();
-        (parents.contains(&kind) && deleted.contains(d)).then(|| d.clone())
-    })
+    let mut parents = crate::discover::parents(stack, stack.get(id)?);
+    parents.find(|p| deleted.contains(*p)).map(str::to_string)
 }
 
 /// Deletes every live resource the stack owns, at once but for the links between two of them

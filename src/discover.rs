@@ -150,14 +150,20 @@ fn waits(
 /// parent is the stack's, the parent's delete takes it along (AWS deletes a pool's users and
 /// clients with the pool, DeleteUserPool); if the parent is not, destroy leaves the parent and
 /// all that belongs to it (`apply::foreign_ids`); if the parent is gone, so is it.
-fn parent_of<'a>(stack: &Stack, decl: &'a ResourceDecl) -> Option<&'a str> {
-    let parents = decl.kind.spec().deleted_with;
-    let is_parent = |d: &&String| {
+fn parent_of<'a>(stack: &'a Stack, decl: &'a ResourceDecl) -> Option<&'a str> {
+    parents(stack, decl).next()
+}
+
+/// The resources of the stack `decl` depends on whose deletion deletes it with them: those of
+/// a kind its kind's `deleted_with` names.
+pub fn parents<'a>(stack: &'a Stack, decl: &'a ResourceDecl) -> impl Iterator<Item = &'a str> + 'a {
+    let kinds = decl.kind.spec().deleted_with;
+    let is_parent = move |d: &&String| {
         stack
             .get(d)
-            .is_some_and(|p| parents.contains(&p.kind.type_name()))
+            .is_some_and(|p| kinds.contains(&p.kind.type_name()))
     };
-    decl.deps.iter().find(is_parent).map(String::as_str)
+    decl.deps.iter().filter(is_parent).map(String::as_str)
 }
 
 /// A destroy's resource that goes with `parent` (see [`parent_of`]), unread: there while its
