@@ -111,25 +111,91 @@ async fn settle(
     }
 }
 
-/// What the walk has finished, for the creates that leave some of their tags for later
-/// ([`Later`]): each step done, with what it left live, the steps that failed, and whether the
-/// walk is over (then a step not done will not be).
+/// What the walk has finished, for the creates that leave some of their properties for later
+/// ([`Later`]) and what waits for them: each step done, with what it left live, the steps that
+/// failed, and whether the walk is over (then a step not done will not be); the creates that
+/// left some for later, and whether each has written them since.
 #[derive(Default)]
 struct Finished {
     steps: BTreeMap<String, Option<Observed>>,
     failed: std::collections::BTreeSet<String>,
     over: bool,
+    held: std::collections::BTreeSet<String>,
+    whole: BTreeMap<String, WholeResult>,
 }
 
-/// A create that went before the resources some of its tags name ([`Stack::tag_only_deps`]):
-/// it wrote the tags known then, and is tagged in full once those resources are made, before
-/// its read-back.
+/// Whether a resource created with properties left for later has written them since; else why
+/// not.
+type WholeResult = std::result::Result<(), String>;
+
+/// A create that went before the resources some of its properties name
+/// ([`Stack::later_deps`]): it wrote the tags known then and held the rest back
+/// ([`crate::stack::ResourceDecl::hold_later`]), and is written in full once those resources
+/// are made, before its read-back.
 struct Later {
     /// The resources still to be made.
     ids: Vec<String>,
     finished: tokio::sync::watch::Receiver<Finished>,
     /// The resource as the stack wants it, resolved with what those resources left live.
     resolve: Resolve,
+    /// Tells what waits for the resource whole ([`PropSpec::whole`]) whether it is.
+    whole: Whole,
+}
+
+/// Marks a resource whole or not in [`Finished`] when dropped, as `result` says (not written,
+/// unless told otherwise: its update failed, or the run stopped before it), so that nothing
+/// waits forever.
+struct Whole {
+    id: String,
+    finished: Arc<tokio::sync::watch::Sender<Finished>>,
+    result: WholeResult,
+}
+
+impl Whole {
+    fn new(id: &str, finished: Arc<tokio::sync::watch::Sender<Finished>>) -> Whole {
+        Whole {
+            id: id.to_string(),
+            finished,
+            result: Err(STOPPED.into()),
+        }
+    }
+}
+
+/// Why a resource is not whole when nothing else said.
+const STOPPED: &str = "the run stopped before they were";
+
+impl Drop for Whole {
+    fn drop(&mut self) {
+        let id = std::mem::take(&mut self.id);
+        let result = std::mem::replace(&mut self.result, Ok(()));
+        self.finished.send_modify(|f| {
+            f.whole.insert(id, result);
+        });
+    }
+}
+
+/// Waits until the resources `ids` are whole, those of them created with properties left for
+/// later ([`Later`]) written in full; an error naming the first that was not, and why.
+async fn wait_whole(
+    mut finished: tokio::sync::watch::Receiver<Finished>,
+    ids: impl AsRef<[String]>,
+) -> std::result::Result<(), (String, String)> {
+    let ids = ids.as_ref();
+    let ready = |f: &Finished| {
+        let whole = |r: &String| !f.held.contains(r) || f.whole.contains_key(r);
+        f.over || ids.iter().all(whole)
+    };
+    let Ok(f) = finished.wait_for(ready).await else {
+        return Err((ids.first().cloned().unwrap_or_default(), STOPPED.into()));
+    };
+    for r in ids.iter().filter(|r| f.held.contains(*r)) {
+        match f.whole.get(r) {
+            Some(Ok(())) => {}
+            Some(Err(why)) => return Err((r.clone(), why.clone())),
+            None => return Err((r.clone(), STOPPED.into())),
+        }
+    }
+    Ok(())
 }
 
 /// Resolves a resource with what the resources it refers to left live.
@@ -137,9 +203,13 @@ type Resolve =
     Box<dyn FnOnce(&BTreeMap<String, Option<Observed>>) -> crate::resources::Desired + Send>;
 
 impl Later {
-    /// The resource as the stack wants it once the resources its tags name are made; an error
-    /// when one of them was not.
-    async fn want(mut self, kind: &dyn Manage, id: &str) -> Result<crate::resources::Desired> {
+    /// The resource as the stack wants it once the resources its later properties name are
+    /// made; an error when one of them was not.
+    async fn want(
+        mut self,
+        kind: &dyn Manage,
+        id: &str,
+    ) -> Result<(crate::resources::Desired, Whole)> {
         let ids = self.ids;
         let ready = |f: &Finished| {
             f.over
@@ -156,17 +226,17 @@ impl Later {
             .collect();
         if !missing.is_empty() {
             let e = ResourceError::Other {
-                operation: "tag",
+                operation: "update",
                 message: format!(
-                    "created with part of its tags; the rest name {}, which {} not made",
+                    "created without part of its tags or settings; the rest name {}, which {} not made",
                     missing.join(", "),
                     if missing.len() == 1 { "was" } else { "were" }
                 ),
             };
-            return Err(resource_err("tagging", kind, id, e));
+            return Err(resource_err("completing", kind, id, e));
         }
         let f = f.expect("every resource it names was made");
-        Ok((self.resolve)(&f.steps))
+        Ok(((self.resolve)(&f.steps), self.whole))
     }
 }
 
@@ -293,11 +363,35 @@ pub async fn apply(
         let rows = plan.resources.iter().filter(|r| r.id == id);
         rows.clone().any(|r| r.action == Action::Create)
     };
-    let mut tagged_later = stack.tag_only_deps(&deps);
+    let mut tagged_later = stack.later_deps(&deps);
     tagged_later.retain(|id, _| creates(id));
     for (id, later) in &tagged_later {
         if let Some(d) = deps.get_mut(id) {
             d.retain(|x| !later.contains(x));
+        }
+    }
+    // What needs a resource whole waits, besides, for what that resource's later properties
+    // name: so its wait, once it starts, is only for the update that writes them, which runs
+    // outside the walk's slots (with one slot, a wait for a resource still to start would never
+    // end).
+    let whole_of: BTreeMap<String, Vec<String>> = order
+        .iter()
+        .map(|id| {
+            let refs = stack.whole_refs(id).into_iter();
+            (
+                id.clone(),
+                refs.filter(|r| tagged_later.contains_key(r)).collect(),
+            )
+        })
+        .filter(|(_, r): &(String, Vec<String>)| !r.is_empty())
+        .collect();
+    for (id, refs) in &whole_of {
+        let more = refs.iter().flat_map(|r| tagged_later[r].iter().cloned());
+        let d = deps.entry(id.clone()).or_default();
+        for x in more.collect::<Vec<_>>() {
+            if !d.contains(&x) {
+                d.push(x);
+            }
         }
     }
     let (finished, finished_rx) = tokio::sync::watch::channel(Finished::default());
@@ -333,7 +427,10 @@ pub async fn apply(
                 .cloned()
                 .collect();
             let later = (!pending.is_empty()).then(|| {
-                decl.keep_known_tags(&mut want, values, &lookup);
+                decl.hold_later(&mut want, values, &lookup, &pending);
+                finished.send_modify(|f| {
+                    f.held.insert(id.to_string());
+                });
                 // What the resource refers to besides: known now, kept for the full resolve.
                 let mut now: BTreeMap<(String, String), String> = BTreeMap::new();
                 for p in &decl.props {
@@ -359,8 +456,11 @@ pub async fn apply(
                     ids: pending,
                     finished: finished_rx.clone(),
                     resolve: Box::new(resolve),
+                    whole: Whole::new(id, finished.clone()),
                 }
             });
+            let whole = whole_of.get(id).cloned().unwrap_or_default();
+            let whole_rx = finished_rx.clone();
             let have = seen.get(id).cloned().flatten();
             let kind = decl.kind;
             // With every reference now resolved, the plan's action and changes are confirmed
@@ -385,6 +485,19 @@ pub async fn apply(
                 let t0 = Instant::now();
                 if action != Action::NoOp {
                     reporter.started(&id, kind.type_name(), action);
+                }
+                if let Err((r, why)) = wait_whole(whole_rx, whole).await {
+                    let e = Error::Refused(format!(
+                        "{} `{id}` was not created: it needs `{r}` with all its settings, and those left for after its create were not written: {why}",
+                        kind.type_name()
+                    ));
+                    reporter.failed(&id, kind.type_name(), action, &e);
+                    if let Some(f) = finished {
+                        f.send_modify(|f| {
+                            f.failed.insert(id.clone());
+                        });
+                    }
+                    return Err(e);
                 }
                 let r = step(&ctx, kind, &want, have, action, &confirmed.changes, later).await;
                 if let Some(f) = finished {
@@ -692,7 +805,7 @@ async fn tag_in_full(
     answered: &Created,
 ) -> Result<crate::resources::Desired> {
     let id = written.id.clone();
-    let mut want = later.want(kind, &id).await?;
+    let (mut want, mut whole) = later.want(kind, &id).await?;
     want.recorded = written.recorded.clone();
     let have = Observed {
         props: written.props,
@@ -708,8 +821,13 @@ async fn tag_in_full(
             changes: Changes(&changes),
         };
         let r = kind.update(update).await;
-        r.map_err(|e| resource_err("tagging", kind, &id, e))?;
+        let r = r.map_err(|e| resource_err("completing", kind, &id, e));
+        if let Err(e) = &r {
+            whole.result = Err(e.to_string());
+        }
+        r?;
     }
+    whole.result = Ok(());
     Ok(want)
 }
 
@@ -1064,16 +1182,21 @@ mod tests {
     /// a wait without end, when it fails or the walk ends without it.
     #[tokio::test]
     async fn tags_left_for_later_wait_for_what_they_name() {
-        let later = |finished| Later {
+        let channel = || {
+            let (tx, rx) = tokio::sync::watch::channel(Finished::default());
+            (Arc::new(tx), rx)
+        };
+        let later = |finished, tx| Later {
             ids: vec!["client".into()],
             finished,
             resolve: Box::new(|steps: &BTreeMap<String, Option<Observed>>| {
                 let client = steps["client"].as_ref().unwrap().attr("id").to_string();
                 Desired::from_json("secret", json!({"name": "n", "tags": {"ClientId": client}}))
             }),
+            whole: Whole::new("secret", tx),
         };
-        let (tx, rx) = tokio::sync::watch::channel(Finished::default());
-        let waiting = tokio::spawn(later(rx).want(&AS_WRITTEN, "secret"));
+        let (tx, rx) = channel();
+        let waiting = tokio::spawn(later(rx, tx.clone()).want(&AS_WRITTEN, "secret"));
         tx.send_modify(|f| {
             f.steps.insert("other".into(), live("o", "O"));
         });
@@ -1082,18 +1205,21 @@ mod tests {
         tx.send_modify(|f| {
             f.steps.insert("client".into(), live("c", "C1"));
         });
-        let want = waiting.await.unwrap().unwrap();
+        let (want, _whole) = waiting.await.unwrap().unwrap();
         assert_eq!(want.tags()["ClientId"], "C1");
 
         let fails = |end: fn(&mut Finished)| async move {
-            let (tx, rx) = tokio::sync::watch::channel(Finished::default());
-            let waiting = tokio::spawn(later(rx).want(&AS_WRITTEN, "secret"));
+            let (tx, rx) = channel();
+            let waiting = tokio::spawn(later(rx, tx.clone()).want(&AS_WRITTEN, "secret"));
             tx.send_modify(end);
-            let e = waiting.await.unwrap().unwrap_err().to_string();
+            let e = waiting.await.unwrap().err().unwrap().to_string();
             assert!(
                 e.contains("the rest name `client`, which was not made"),
                 "{e}"
             );
+            // Nothing waits for it whole in vain.
+            let whole = tx.borrow().whole.get("secret").cloned();
+            assert_eq!(whole, Some(Err(STOPPED.to_string())));
         };
         fails(|f| {
             f.failed.insert("client".into());
@@ -1101,9 +1227,57 @@ mod tests {
         .await;
         fails(|f| f.over = true).await;
         // The run gone before the walk told anything.
+        let (tx, rx) = channel();
+        let gone = later(rx, tx.clone());
+        tx.send_modify(|f| f.over = true);
+        assert!(gone.want(&AS_WRITTEN, "secret").await.is_err());
+    }
+
+    /// What needs a resource whole waits for those of its properties left for later to be
+    /// written, only when its create left some, and is refused, not kept waiting, when they
+    /// were not.
+    #[tokio::test]
+    async fn what_needs_a_resource_whole_waits_for_its_later_settings() {
         let (tx, rx) = tokio::sync::watch::channel(Finished::default());
-        drop(tx);
-        assert!(later(rx).want(&AS_WRITTEN, "secret").await.is_err());
+        let tx = Arc::new(tx);
+        let ids = vec!["pool".to_string()];
+        // A pool created whole: nothing to wait for.
+        assert_eq!(wait_whole(rx.clone(), &ids).await, Ok(()));
+        tx.send_modify(|f| {
+            f.held.insert("pool".into());
+        });
+        let waiting = tokio::spawn(wait_whole(rx.clone(), ids.clone()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished(), "it waits for the pool's trigger");
+        let mut whole = Whole::new("pool", tx.clone());
+        whole.result = Ok(());
+        drop(whole);
+        assert_eq!(waiting.await.unwrap(), Ok(()));
+
+        // Its update failed (or never ran): refused, naming it.
+        let (tx, rx) = tokio::sync::watch::channel(Finished::default());
+        let tx = Arc::new(tx);
+        tx.send_modify(|f| {
+            f.held.insert("pool".into());
+        });
+        let waiting = tokio::spawn(wait_whole(rx, ids.clone()));
+        let mut whole = Whole::new("pool", tx.clone());
+        whole.result = Err("UpdateUserPool: AccessDenied".into());
+        drop(whole);
+        let why = (
+            "pool".to_string(),
+            "UpdateUserPool: AccessDenied".to_string(),
+        );
+        assert_eq!(waiting.await.unwrap(), Err(why));
+        // Dropped untold (the run stopped first): not whole either.
+        let (tx, rx) = tokio::sync::watch::channel(Finished::default());
+        let tx = Arc::new(tx);
+        tx.send_modify(|f| {
+            f.held.insert("pool".into());
+        });
+        drop(Whole::new("pool", tx.clone()));
+        let stopped = ("pool".to_string(), STOPPED.to_string());
+        assert_eq!(wait_whole(rx, ids).await, Err(stopped));
     }
 
     /// What a run reported as failed.

@@ -122,6 +122,7 @@ fn ctx(clients: Clients, state_dir: &Path) -> Ctx {
         record: Default::default(),
         identity_lists: Default::default(),
         staged: Default::default(),
+        pools: Default::default(),
     }
 }
 

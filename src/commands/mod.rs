@@ -299,6 +299,7 @@ pub async fn connect(g: &Global, p: &Prepared, lock: Option<(&str, bool)>) -> Re
         record: Default::default(),
         identity_lists: Default::default(),
         staged: Default::default(),
+        pools: Default::default(),
     };
     let early = crate::record::loaded(&ctx, fetched);
     Ok(Connected {

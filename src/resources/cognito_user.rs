@@ -35,7 +35,10 @@ static PROPS: &[PropSpec] = &[
         PropType::Str,
         "the pool, e.g. `${user-pool.id}`",
     )
-    .force_new(),
+    .force_new()
+    // With its trigger: "Your user pool invokes this trigger [pre sign-up] ... on user creation
+    // with AdminCreateUser" (Cognito developer guide, Pre sign-up Lambda trigger).
+    .whole(),
     PropSpec::required(
         "username",
         PropType::Str,

@@ -91,7 +91,11 @@ static PROPS: &[PropSpec] = &[
         "pre_sign_up_lambda_arn",
         PropType::Str,
         "the pre-sign-up trigger, e.g. `${presignup-function.arn}`",
-    ),
+    )
+    // Set with UpdateUserPool once its function is made (see `hold_back`): the pool and what
+    // waits on it (app client, identity pool...) need not wait for the function's role and
+    // function, nor, on AWS, for the role to reach Lambda.
+    .later(),
 ];
 
 pub static SPEC: KindSpec = KindSpec {
@@ -323,6 +327,31 @@ pub fn update_request(
         .set_acr_configuration(pool.acr_configuration.clone())
 }
 
+/// The pools this run created, as CreateUserPool answered them (its `UserPool`: "The details of
+/// the created user pool", Cognito API reference, CreateUserPool; a `UserPoolType`, the type
+/// DescribeUserPool answers), for the update that
+/// follows a create in the same run (its trigger, set once its function is made): it merges
+/// into that answer instead of describing the pool again, one round trip less. In the run's
+/// memory, by pool id; taken once.
+#[derive(Debug, Default)]
+pub struct Answers(std::sync::Mutex<std::collections::HashMap<String, UserPoolType>>);
+
+impl Answers {
+    fn slot(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, UserPoolType>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn keep(&self, pool: UserPoolType) {
+        if let Some(id) = pool.id.clone() {
+            self.slot().insert(id, pool);
+        }
+    }
+
+    fn take(&self, id: &str) -> Option<UserPoolType> {
+        self.slot().remove(id)
+    }
+}
+
 /// The pool `answer` (DescribeUserPool's, or CreateUserPool's) with where it is: its ARN from
 /// `ctx` when the answer lacks one, its region for its provider name.
 fn located(ctx: &Ctx, pool: UserPoolType) -> Located<UserPoolType> {
@@ -423,6 +452,15 @@ impl Manage for CognitoUserPool {
         (users > 0).then(|| format!("the user pool has {users} user(s); deleting it deletes them"))
     }
 
+    /// A pool created before its trigger's function is made takes no self sign-up until the
+    /// trigger is set, in the same UpdateUserPool: no sign-up passes without the trigger the
+    /// stack declares. (Its users wait for the trigger too: [`PropSpec::whole`].)
+    fn hold_back(&self, want: &mut Desired, held: &[&str]) {
+        if held.contains(&"pre_sign_up_lambda_arn") {
+            want.props.insert("self_sign_up".into(), json!(false));
+        }
+    }
+
     async fn create(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         let mut req = ctx
             .clients
@@ -459,7 +497,10 @@ impl Manage for CognitoUserPool {
         let find = || super::Read::read(self, ctx, want);
         let made = super::once::create("CreateUserPool", find, send).await?;
         Ok(made.created(&SPEC, |out| match out.user_pool {
-            Some(pool) => created(located(ctx, pool), want),
+            Some(pool) => {
+                ctx.pools.keep(pool.clone());
+                created(located(ctx, pool), want)
+            }
             None => Created::new(),
         }))
     }
@@ -471,14 +512,18 @@ impl Manage for CognitoUserPool {
         }
         let (ctx, want, have, changes) = (u.ctx, u.want, u.have, u.changes);
         let idp = &ctx.clients.cognito_idp;
-        // Describe, merge, then update: see `update_request`.
-        let call = idp.describe_user_pool().user_pool_id(have.attr("id"));
-        let described = call.send().await.op("DescribeUserPool")?;
-        let Some(pool) = described.user_pool else {
-            return Err(ResourceError::Other {
-                operation: "DescribeUserPool",
-                message: "Cognito answered without the user pool".into(),
-            });
+        // Describe, merge, then update: see `update_request`. A pool this run created is as
+        // its create answered (`Answers`).
+        let pool = match ctx.pools.take(have.attr("id")) {
+            Some(pool) => pool,
+            None => {
+                let call = idp.describe_user_pool().user_pool_id(have.attr("id"));
+                let described = call.send().await.op("DescribeUserPool")?;
+                described.user_pool.ok_or_else(|| ResourceError::Other {
+                    operation: "DescribeUserPool",
+                    message: "Cognito answered without the user pool".into(),
+                })?
+            }
         };
         let request = update_request(&pool, want, changes);
         request.send_with(idp).await.op("UpdateUserPool")?;

@@ -323,6 +323,9 @@ pub struct Ctx {
     /// Passwords a user's create staged in its secret, for the rest of that create (see
     /// [`cognito_user::Staging`]).
     pub staged: cognito_user::Staging,
+    /// User pools this run created, as their create answered (see
+    /// [`cognito_user_pool::Answers`]).
+    pub pools: cognito_user_pool::Answers,
 }
 
 impl Ctx {
@@ -357,6 +360,7 @@ impl Ctx {
             record: Default::default(),
             identity_lists: Default::default(),
             staged: Default::default(),
+            pools: Default::default(),
         }
     }
 }
@@ -469,6 +473,11 @@ pub trait Manage: Read {
     async fn make(&self, ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
         self.create(ctx, want).await
     }
+    /// What a create must leave out while `held` (properties written right after it, once what
+    /// they name is made: [`PropSpec::later`]) are unset, so that nothing the resource allows
+    /// goes around them meanwhile; the same update that writes them then writes this back. The
+    /// default leaves the rest as the stack wants it.
+    fn hold_back(&self, _want: &mut Desired, _held: &[&str]) {}
     /// The rest of a create after [`Manage::make`]: see there.
     async fn complete(
         &self,

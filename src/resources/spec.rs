@@ -147,9 +147,12 @@ impl NameRule {
 }
 
 /// Extra tags a taggable resource may be given in the stack file; the stack tag is added to them.
-/// Tags are text: a tag that names a resource needs it to exist no more than any other string.
+/// Tags are text: a tag that names a resource needs it to exist no more than any other string,
+/// and every taggable kind's update writes them.
 pub static TAGS: PropSpec =
-    PropSpec::optional("tags", PropType::StrMap, "extra tags: key -> value").by_value();
+    PropSpec::optional("tags", PropType::StrMap, "extra tags: key -> value")
+        .by_value()
+        .later();
 
 /// The tag every taggable resource carries; its value is the prefix.
 pub const STACK_TAG: &str = "iotstack:stack";
@@ -190,6 +193,15 @@ pub struct PropSpec {
     /// `Stack::apply_deps`, `Stack::ahead`). Not for a trust or resource policy: AWS checks
     /// that the principals they name exist.
     pub by_value: bool,
+    /// The kind's update can write this property right after the create: a create that would
+    /// wait only for what this property names goes first, without it, and the property is
+    /// written once those resources are made (tags; a user pool's trigger). See
+    /// `Stack::later_deps`, [`crate::resources::Manage::hold_back`].
+    pub later: bool,
+    /// What this property names must be whole before this resource is created: made, and its
+    /// [`PropSpec::later`] properties written (a user: AdminCreateUser runs its pool's
+    /// pre-sign-up trigger).
+    pub whole: bool,
     pub doc: &'static str,
     /// The smallest and largest value AWS accepts, for an `Int` property; checked offline, so a
     /// value always fits the `i32` the SDK takes.
@@ -205,6 +217,8 @@ impl PropSpec {
             force_new: false,
             sensitive: false,
             by_value: false,
+            later: false,
+            whole: false,
             doc,
             range: None,
         }
@@ -225,6 +239,18 @@ impl PropSpec {
     /// See [`PropSpec::by_value`].
     pub const fn by_value(mut self) -> Self {
         self.by_value = true;
+        self
+    }
+
+    /// See [`PropSpec::later`].
+    pub const fn later(mut self) -> Self {
+        self.later = true;
+        self
+    }
+
+    /// See [`PropSpec::whole`].
+    pub const fn whole(mut self) -> Self {
+        self.whole = true;
         self
     }
 

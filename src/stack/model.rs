@@ -169,21 +169,22 @@ impl Stack {
     }
 
     /// For each resource, what it waits for in `apply_deps` ([`Stack::apply_deps`]) only
-    /// because its tags name it: resources it refers to in its `tags` and in no other property,
-    /// nor in `depends_on` (only resources that have some). A create may go before them with the
-    /// tags known so far, and the rest are tagged once they exist (a tag is text: nothing in AWS
-    /// checks it against the resource it names).
-    pub fn tag_only_deps(
+    /// because properties its kind writes after the create name it ([`PropSpec::later`]: its
+    /// tags, a user pool's trigger): resources it refers to in those and in no other property,
+    /// nor in `depends_on` (only resources that have some). A create may go before them, and
+    /// those properties are written once they exist (a tag is text: nothing in AWS checks it
+    /// against the resource it names; a trigger is set with UpdateUserPool).
+    pub fn later_deps(
         &self,
         apply_deps: &BTreeMap<String, Vec<String>>,
     ) -> BTreeMap<String, Vec<String>> {
-        let named = |r: &ResourceDecl, d: &str, tags: bool| {
-            let props = r.props.iter().filter(|p| (p.spec.name == "tags") == tags);
+        let named = |r: &ResourceDecl, d: &str, later: bool| {
+            let props = r.props.iter().filter(|p| p.spec.later == later);
             props
                 .flat_map(|p| p.value.templates())
                 .any(|t| t.refs().any(|(rid, _)| rid == d))
         };
-        let only_tags = |r: &ResourceDecl| {
+        let only_later = |r: &ResourceDecl| {
             let waits = apply_deps.get(&r.id).into_iter().flatten();
             let only = waits
                 .filter(|d| !r.depends_on.contains(d) && named(r, d, true) && !named(r, d, false));
@@ -191,10 +192,25 @@ impl Stack {
         };
         self.resources
             .iter()
-            .filter(|r| r.props.iter().any(|p| p.spec.name == "tags"))
-            .map(|r| (r.id.clone(), only_tags(r)))
+            .filter(|r| r.props.iter().any(|p| p.spec.later))
+            .map(|r| (r.id.clone(), only_later(r)))
             .filter(|(_, later)| !later.is_empty())
             .collect()
+    }
+
+    /// The resources `id` names in a property that needs them whole ([`PropSpec::whole`]).
+    pub fn whole_refs(&self, id: &str) -> Vec<String> {
+        let Some(r) = self.get(id) else {
+            return Vec::new();
+        };
+        let props = r.props.iter().filter(|p| p.spec.whole);
+        let mut ids: Vec<String> = props
+            .flat_map(|p| p.value.templates())
+            .flat_map(|t| t.refs().map(|(rid, _)| rid.to_string()))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
     }
 
     /// The name of `id` when the stack gives it from parameters alone (no reference).

@@ -66,10 +66,41 @@ impl ResourceDecl {
         d
     }
 
-    /// `d`, resolved from this declaration, with only those of its tags whose values are known
-    /// (and the stack's mark): what a create may write before the resources its other tags
-    /// name exist ([`crate::stack::Stack::tag_only_deps`]).
-    pub fn keep_known_tags(
+    /// `d`, resolved from this declaration, as a create writes it before `pending` (resources
+    /// that only its [`crate::resources::PropSpec::later`] properties name) are made: only those
+    /// of its tags whose values are known (and the stack's mark), any other such property that
+    /// names a pending resource left unset, and what the kind holds back until it is set
+    /// ([`crate::resources::Manage::hold_back`]). See [`crate::stack::Stack::later_deps`].
+    pub fn hold_later(
+        &self,
+        d: &mut Desired,
+        values: &BTreeMap<String, String>,
+        lookup: Lookup<'_>,
+        pending: &[String],
+    ) {
+        let names_pending = |p: &super::model::PropDecl| {
+            let mut refs = p.value.templates().into_iter().flat_map(|t| t.refs());
+            refs.any(|(id, _)| pending.iter().any(|x| x == id))
+        };
+        let mut held = Vec::new();
+        for p in self.props.iter().filter(|p| p.spec.later) {
+            if p.spec.name == "tags" {
+                self.keep_known_tags(d, values, lookup);
+            } else if names_pending(p) {
+                // A string property unset reads back as empty, as an absent trigger does.
+                d.props
+                    .insert(p.spec.name.into(), Value::String(String::new()));
+                d.unknown.remove(p.spec.name);
+                held.push(p.spec.name);
+            }
+        }
+        if let (false, Some(kind)) = (held.is_empty(), self.kind.managed()) {
+            kind.hold_back(d, &held);
+        }
+    }
+
+    /// `d` with only those of its tags whose values are known, and the stack's mark.
+    fn keep_known_tags(
         &self,
         d: &mut Desired,
         values: &BTreeMap<String, String>,

@@ -125,15 +125,16 @@ fn apply_does_not_wait_for_a_name_given_in_advance_and_used_as_text() {
 #[test]
 fn a_create_goes_before_what_only_its_tags_name_and_writes_the_tags_known() {
     let stack = default_stack();
-    let later = stack.tag_only_deps(&stack.apply_deps());
+    let later = stack.later_deps(&stack.apply_deps());
     // The secret's name holds the pool's id: it waits for the pool. Its tags name the app
     // client, the identity pool and the IoT endpoint, and nothing else of it does. Nothing
     // else of the stack names a resource in its tags alone (the user, say, waits for the
-    // secret, which its properties name, and for the permission in its `depends_on`).
+    // secret, which its properties name, and for the permission in its `depends_on`). The
+    // pool's trigger is the other property written after a create (below).
     let mut secret = later["app-secret"].clone();
     secret.sort();
     assert_eq!(secret, ["app-client", "identity-pool", "iot-endpoint"]);
-    assert_eq!(later.len(), 1, "{later:?}");
+    assert_eq!(later.len(), 2, "{later:?}");
 
     let decl = stack.get("app-secret").unwrap();
     let values: std::collections::BTreeMap<String, String> = [
@@ -152,7 +153,8 @@ fn a_create_goes_before_what_only_its_tags_name_and_writes_the_tags_known() {
     };
     let mut want = decl.resolve(&values, &lookup);
     assert!(!want.is_known("tags"));
-    decl.keep_known_tags(&mut want, &values, &lookup);
+    let pending = ["app-client", "identity-pool", "iot-endpoint"].map(String::from);
+    decl.hold_later(&mut want, &values, &lookup, &pending);
     assert!(want.is_known("tags"));
     let tags = want.tags();
     let keys: Vec<&str> = tags.keys().map(String::as_str).collect();
@@ -163,6 +165,54 @@ fn a_create_goes_before_what_only_its_tags_name_and_writes_the_tags_known() {
     assert_eq!(tags["UserPoolId"], "eu-west-1_X");
     assert_eq!(tags["iotstack:stack"], "p");
     assert_eq!(want.str("name"), "eu-west-1_X_p-app-user");
+}
+
+/// The user pool goes before its trigger's function, with no trigger and no self sign-up (so
+/// that no sign-up passes without the trigger), and its user waits for it whole.
+#[test]
+fn a_pool_goes_before_its_trigger_and_its_user_waits_for_it() {
+    let stack = default_stack();
+    let later = stack.later_deps(&stack.apply_deps());
+    assert_eq!(later["user-pool"], ["presignup-function"]);
+    assert_eq!(stack.whole_refs("app-user"), ["user-pool"]);
+    assert!(stack.whole_refs("app-client").is_empty());
+
+    let decl = stack.get("user-pool").unwrap();
+    let values: std::collections::BTreeMap<String, String> = [
+        ("prefix", "p"),
+        ("email", "ops@example.com"),
+        ("region", "eu-west-1"),
+        ("partition", "aws"),
+        ("account", "123456789012"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let lookup = |r: &str, a: &str| stack.ahead(r, a, &values);
+    let mut want = decl.resolve(&values, &lookup);
+    // Its ARN is known in advance; the pool still does not name it before it exists.
+    assert!(want
+        .str("pre_sign_up_lambda_arn")
+        .ends_with(":function:p-cognito-presignup-lambda"));
+    assert!(want.bool("self_sign_up", false));
+    decl.hold_later(
+        &mut want,
+        &values,
+        &lookup,
+        &["presignup-function".to_string()],
+    );
+    assert_eq!(want.str("pre_sign_up_lambda_arn"), "");
+    assert!(!want.bool("self_sign_up", true));
+    assert!(want.is_known("pre_sign_up_lambda_arn"));
+    assert_eq!(want.tags()["iotstack:stack"], "p");
+
+    // Made already: written with the create.
+    let mut want = decl.resolve(&values, &lookup);
+    decl.hold_later(&mut want, &values, &lookup, &[]);
+    assert!(want
+        .str("pre_sign_up_lambda_arn")
+        .ends_with("p-cognito-presignup-lambda"));
+    assert!(want.bool("self_sign_up", false));
 }
 
 fn tempdir() -> PathBuf {

@@ -119,7 +119,9 @@ async fn lifecycle(s: &Settings) {
     // (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html), and
     // Secrets Manager API reference, ListSecrets: "might not reflect changes from the last five
     // minutes" (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecrets.html).
-    // iotstack reads back after each write, so the first plan should already be clean; the
+    // iotstack reads back after each write, so the first plan should already be clean (the
+    // user pool's pre-sign-up trigger and self sign-up among it: apply sets them with
+    // UpdateUserPool once the function exists, merged into CreateUserPool's answer); the
     // retries keep a slow region from failing the run, and each one is reported.
     step("2/7 plan --detailed-exitcode: nothing left to change");
     eventually("a clean plan", &[10, 20, 40, 60], || async {

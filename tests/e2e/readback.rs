@@ -174,3 +174,93 @@ async fn a_cold_apply_stages_the_password_beside_the_user_and_attaches_beside_th
     let aws = w.live().await;
     aws.signed_in().await;
 }
+
+/// The user pool does not wait for its pre-sign-up trigger's role and function: it is created
+/// at once, without the trigger and with self sign-up off, and UpdateUserPool sets both once
+/// the function exists, from what CreateUserPool answered (no DescribeUserPool first: the
+/// pool's read-back comes after, and reads the trigger set). The app user, whose
+/// AdminCreateUser runs the trigger, waits for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pool_goes_before_its_trigger_and_its_user_after_it() {
+    let mut w = World::new();
+    w.behind_proxy(50);
+    w.apply();
+    let apply = w.proxy_calls();
+    let (pool_made, _) = apply.first("cognito-idp:CreateUserPool");
+    let (_, function_made) = apply.first("lambda:CreateFunction");
+    assert!(
+        pool_made < function_made,
+        "CreateUserPool at {pool_made} waited for CreateFunction ({function_made}): {:?}",
+        apply.requests
+    );
+    let updates = apply.of("cognito-idp:UpdateUserPool");
+    assert_eq!(updates.len(), 1, "{:?}", apply.requests);
+    let (updated, set) = (updates[0].1, updates[0].2);
+    assert!(updated >= function_made, "{:?}", apply.requests);
+    for (_, described, _) in apply.of("cognito-idp:DescribeUserPool") {
+        assert!(
+            *described >= set,
+            "DescribeUserPool at {described}: {:?}",
+            apply.requests
+        );
+    }
+    let (user_made, _) = apply.first("cognito-idp:AdminCreateUser");
+    assert!(user_made >= set, "{:?}", apply.requests);
+
+    w.plan_is_clean();
+    let aws = w.live().await;
+    let pool = aws.user_pool(&aws.pool().await.id).await;
+    let trigger = pool.lambda_config().and_then(|l| l.pre_sign_up());
+    let function = format!(":function:{}-cognito-presignup-lambda", w.prefix);
+    assert!(
+        trigger.is_some_and(|t| t.ends_with(&function)),
+        "{trigger:?}"
+    );
+    let admin_only = pool
+        .admin_create_user_config()
+        .unwrap()
+        .allow_admin_create_user_only();
+    assert!(!admin_only, "self sign-up is on");
+    aws.signed_in().await;
+}
+
+/// When the trigger cannot be set, the pool is left with no self sign-up (nothing signs up
+/// without the trigger the stack declares), its user is not created, and the run says why; the
+/// next apply sets it and makes the user.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pool_whose_trigger_is_refused_takes_no_sign_up_and_no_user() {
+    let mut w = World::new();
+    w.refusing(&["cognito-idp:UpdateUserPool"]);
+    let out = w.iotstack("apply", &["--yes"]).code(1);
+    out.stderr_has("`app-user` was not created: it needs `user-pool`")
+        .stderr_has("UpdateUserPool: AccessDenied");
+    let aws = w.live_direct().await;
+    let id = aws.pool().await.id;
+    let pool = aws.user_pool(&id).await;
+    assert!(
+        pool.lambda_config().and_then(|l| l.pre_sign_up()).is_none(),
+        "{:?}",
+        pool.lambda_config()
+    );
+    let admin_only = pool
+        .admin_create_user_config()
+        .unwrap()
+        .allow_admin_create_user_only();
+    assert!(
+        admin_only,
+        "self sign-up is off while the trigger is not set"
+    );
+    let users = aws
+        .cognito_idp
+        .list_users()
+        .user_pool_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert!(users.users().is_empty(), "{:?}", users.users());
+
+    w.direct();
+    w.apply();
+    w.plan_is_clean();
+    aws.signed_in().await;
+}

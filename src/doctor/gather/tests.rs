@@ -77,6 +77,7 @@ fn ctx(iot: &[&Rule], iam: &[&Rule]) -> Ctx {
         record: Default::default(),
         identity_lists: Default::default(),
         staged: Default::default(),
+        pools: Default::default(),
     }
 }
 
