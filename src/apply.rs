@@ -363,9 +363,9 @@ pub async fn apply(
         let rows = plan.resources.iter().filter(|r| r.id == id);
         rows.clone().any(|r| r.action == Action::Create)
     };
-    let mut tagged_later = stack.later_deps(&deps);
-    tagged_later.retain(|id, _| creates(id));
-    for (id, later) in &tagged_later {
+    let mut set_later = stack.later_deps(&deps);
+    set_later.retain(|id, _| creates(id));
+    for (id, later) in &set_later {
         if let Some(d) = deps.get_mut(id) {
             d.retain(|x| !later.contains(x));
         }
@@ -380,13 +380,13 @@ pub async fn apply(
             let refs = stack.whole_refs(id).into_iter();
             (
                 id.clone(),
-                refs.filter(|r| tagged_later.contains_key(r)).collect(),
+                refs.filter(|r| set_later.contains_key(r)).collect(),
             )
         })
         .filter(|(_, r): &(String, Vec<String>)| !r.is_empty())
         .collect();
     for (id, refs) in &whole_of {
-        let more = refs.iter().flat_map(|r| tagged_later[r].iter().cloned());
+        let more = refs.iter().flat_map(|r| set_later[r].iter().cloned());
         let d = deps.entry(id.clone()).or_default();
         for x in more.collect::<Vec<_>>() {
             if !d.contains(&x) {
@@ -419,7 +419,7 @@ pub async fn apply(
                 found.cloned().or_else(|| stack.ahead(r, a, values))
             };
             let mut want = decl.resolve(values, &lookup);
-            let pending: Vec<String> = tagged_later
+            let pending: Vec<String> = set_later
                 .get(id)
                 .into_iter()
                 .flatten()
@@ -480,7 +480,7 @@ pub async fn apply(
             let ctx = ctx.clone();
             let reporter = reporter.clone();
             let id = id.to_string();
-            let finished = (!tagged_later.is_empty()).then(|| finished.clone());
+            let finished = (!set_later.is_empty()).then(|| finished.clone());
             async move {
                 let t0 = Instant::now();
                 if action != Action::NoOp {
@@ -745,9 +745,9 @@ async fn step(
     let mut read_as = want.clone();
     read_as.recorded.extend(answered.clone());
     let known = kind.spec().attrs.iter().all(|a| answered.contains_key(*a));
-    // Tags left for later wait for other resources: never while the step holds its slot in
+    // What is left for later waits for other resources: never while the step holds its slot in
     // the walk (with one slot, what they wait for could not start).
-    let (later, tag_after) = if known { (later, None) } else { (None, later) };
+    let (later, later_after) = if known { (later, None) } else { (None, later) };
     let written = read_as.clone();
     let check = {
         let (ctx, answered) = (ctx.clone(), answered.clone());
@@ -757,7 +757,7 @@ async fn step(
                 c.map_err(|e| resource_err("creating", kind, &read_as.id, e))?;
             }
             let read_as = match later {
-                Some(later) => tag_in_full(&ctx, kind, later, read_as, &answered).await?,
+                Some(later) => write_later(&ctx, kind, later, read_as, &answered).await?,
                 None => read_as,
             };
             read_back(ctx, kind, read_as, answered).await
@@ -766,13 +766,13 @@ async fn step(
     if !known {
         let back = check.await?;
         notes.extend(back.notes.iter().cloned());
-        let Some(later) = tag_after else {
+        let Some(later) = later_after else {
             return Ok(Step::done(action, Some(back), notes));
         };
-        // Read back as written so far; tagged in full, and read back again, beside the rest.
+        // Read back as written so far; written in full, and read back again, beside the rest.
         let (ctx, answered) = (ctx.clone(), back.created(kind.spec()));
         let check = async move {
-            let want = tag_in_full(&ctx, kind, later, written, &answered).await?;
+            let want = write_later(&ctx, kind, later, written, &answered).await?;
             read_back(ctx, kind, want, answered).await
         };
         return Ok(Step {
@@ -795,9 +795,9 @@ async fn step(
     })
 }
 
-/// Tags a resource created with part of its tags ([`Later`]) in full, once what the rest name
-/// is made; returns the resource as the stack wants it, for its read-back.
-async fn tag_in_full(
+/// Writes what a create left for later ([`Later`]: the rest of its tags, a pool's trigger) once
+/// what it names is made; returns the resource as the stack wants it, for its read-back.
+async fn write_later(
     ctx: &Ctx,
     kind: &'static dyn Manage,
     later: Later,

@@ -329,10 +329,9 @@ pub fn update_request(
 
 /// The pools this run created, as CreateUserPool answered them (its `UserPool`: "The details of
 /// the created user pool", Cognito API reference, CreateUserPool; a `UserPoolType`, the type
-/// DescribeUserPool answers), for the update that
-/// follows a create in the same run (its trigger, set once its function is made): it merges
-/// into that answer instead of describing the pool again, one round trip less. In the run's
-/// memory, by pool id; taken once.
+/// DescribeUserPool answers), for the update that follows a create in the same run (its
+/// trigger, set once its function is made): it merges into that answer instead of describing
+/// the pool again, one round trip less. In the run's memory, by pool id; taken once.
 #[derive(Debug, Default)]
 pub struct Answers(std::sync::Mutex<std::collections::HashMap<String, UserPoolType>>);
 
@@ -454,7 +453,10 @@ impl Manage for CognitoUserPool {
 
     /// A pool created before its trigger's function is made takes no self sign-up until the
     /// trigger is set, in the same UpdateUserPool: no sign-up passes without the trigger the
-    /// stack declares. (Its users wait for the trigger too: [`PropSpec::whole`].)
+    /// stack declares. AllowAdminCreateUserOnly: "When true, only administrators can create new
+    /// user profiles. When false, users can register themselves ... with the SignUp operation"
+    /// (Cognito API reference, AdminCreateUserConfigType). Its users wait for the trigger too:
+    /// [`PropSpec::whole`].
     fn hold_back(&self, want: &mut Desired, held: &[&str]) {
         if held.contains(&"pre_sign_up_lambda_arn") {
             want.props.insert("self_sign_up".into(), json!(false));
