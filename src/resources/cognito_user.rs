@@ -177,6 +177,8 @@ fn current_value_is_ours(versions: &ListSecretVersionIdsOutput) -> bool {
 /// Killed after 1 or 2, or before the pending label is removed, the secret has a version of ours
 /// still pending: the next read reports `password_in_secret` false and a new pair is set. For a
 /// secret's first value that label is the only mark left: the new version is already current.
+///
+/// For a user this run has just created, 2 and 3 go together (see [`Staged::unconfirmed`]).
 async fn set_password(ctx: &Ctx, want: &Desired) -> Result<(), AwsError> {
     let staged = stage_password(ctx, want).await?;
     put_password(ctx, want, staged).await
@@ -188,6 +190,16 @@ struct Staged {
     password: String,
     version: String,
     current: Option<String>,
+    /// The user was created by this run and AdminCreateUser answered it waiting for a password
+    /// (`FORCE_CHANGE_PASSWORD`): "the user will be in the FORCE_CHANGE_PASSWORD state until
+    /// they sign in and set their password" (Cognito API reference, AdminCreateUser), and only
+    /// a permanent password makes it `CONFIRMED` ("Once the user has set a new password, or the
+    /// password is permanent, the user status is set to Confirmed", AdminSetUserPassword). Until
+    /// AdminSetUserPassword lands, the user reads as not confirmed, and the next apply sets a
+    /// new pair whatever the secret's labels say; and no password of its ever worked, so none
+    /// is lost by moving the labels first. The labels then move beside AdminSetUserPassword
+    /// instead of after it: one round trip less on a cold apply's longest chain.
+    unconfirmed: bool,
 }
 
 /// Passwords staged by [`Manage::make`] beside AdminCreateUser, kept for the
@@ -256,16 +268,19 @@ async fn stage_password(ctx: &Ctx, want: &Desired) -> Result<Staged, AwsError> {
         password,
         version,
         current,
+        unconfirmed: false,
     })
 }
 
-/// Steps 2 and 3 of [`set_password`].
+/// Steps 2 and 3 of [`set_password`]: one after the other, or together for a user that has
+/// never had a password ([`Staged::unconfirmed`]).
 async fn put_password(ctx: &Ctx, want: &Desired, new: Staged) -> Result<(), AwsError> {
     let secret = want.str("password_secret_arn");
     let Staged {
         password,
         version,
         current,
+        unconfirmed,
     } = new;
     let stage = |label: &'static str| {
         ctx.clients
@@ -274,31 +289,41 @@ async fn put_password(ctx: &Ctx, want: &Desired, new: Staged) -> Result<(), AwsE
             .secret_id(secret)
             .version_stage(label)
     };
-    ctx.clients
+    let set = ctx
+        .clients
         .cognito_idp
         .admin_set_user_password()
         .user_pool_id(want.str("user_pool_id"))
         .username(want.str("username"))
         .password(&password)
         .permanent(true)
-        .send()
-        .await
-        .op("AdminSetUserPassword")?;
-    if let Some(current) = current {
-        let r = stage("AWSCURRENT")
-            .move_to_version_id(&version)
-            .remove_from_version_id(current)
+        .send();
+    let set = async { set.await.op("AdminSetUserPassword").map(|_| ()) };
+    let labels = async {
+        if let Some(current) = current {
+            let r = stage("AWSCURRENT")
+                .move_to_version_id(&version)
+                .remove_from_version_id(current)
+                .send()
+                .await;
+            let moved =
+                |l: &ListSecretVersionIdsOutput| staged(l, "AWSCURRENT").any(|v| v == version);
+            restaged(ctx, secret, r.op("UpdateSecretVersionStage"), moved).await?;
+        }
+        let r = stage("AWSPENDING")
+            .remove_from_version_id(&version)
             .send()
             .await;
-        let moved = |l: &ListSecretVersionIdsOutput| staged(l, "AWSCURRENT").any(|v| v == version);
-        restaged(ctx, secret, r.op("UpdateSecretVersionStage"), moved).await?;
+        let removed =
+            |l: &ListSecretVersionIdsOutput| staged(l, "AWSPENDING").all(|v| v != version);
+        restaged(ctx, secret, r.op("UpdateSecretVersionStage"), removed).await
+    };
+    if unconfirmed {
+        let (set, labels) = futures::join!(set, labels);
+        return set.and(labels);
     }
-    let r = stage("AWSPENDING")
-        .remove_from_version_id(&version)
-        .send()
-        .await;
-    let removed = |l: &ListSecretVersionIdsOutput| staged(l, "AWSPENDING").all(|v| v != version);
-    restaged(ctx, secret, r.op("UpdateSecretVersionStage"), removed).await
+    set.await?;
+    labels.await
 }
 
 /// The answer of an UpdateSecretVersionStage, checked against the secret's labels when AWS
@@ -342,8 +367,9 @@ fn verified_email(want: &Desired) -> Result<Vec<AttributeType>, ResourceError> {
     ])
 }
 
-/// AdminCreateUser: the user, without a password (see [`Manage::make`]).
-async fn create_user(ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError> {
+/// AdminCreateUser: the user, without a password (see [`Manage::make`]), and whether AWS
+/// answered it new and waiting for one ([`Staged::unconfirmed`]).
+async fn create_user(ctx: &Ctx, want: &Desired) -> Result<(Created, bool), ResourceError> {
     let r = ctx
         .clients
         .cognito_idp
@@ -357,9 +383,15 @@ async fn create_user(ctx: &Ctx, want: &Desired) -> Result<Created, ResourceError
         .op("AdminCreateUser");
     Ok(match r {
         // Made by an earlier run cut short: its sub is not known without a read, so nothing
-        // is told and the read-back tells it.
-        Err(e) if e.code.as_deref() == Some("UsernameExistsException") => Created::new(),
-        other => other?.user().map(created).unwrap_or_default(),
+        // is told and the read-back tells it; nor is its status.
+        Err(e) if e.code.as_deref() == Some("UsernameExistsException") => (Created::new(), false),
+        other => {
+            let answered = other?;
+            let user = answered.user();
+            let waiting =
+                user.and_then(UserType::user_status) == Some(&UserStatusType::ForceChangePassword);
+            (user.map(created).unwrap_or_default(), waiting)
+        }
     })
 }
 
@@ -449,10 +481,17 @@ impl Manage for CognitoUser {
         let (made, staged) = futures::join!(create_user(ctx, want), stage_password(ctx, want));
         // A version staged for a user that could not be made is left pending: the next read
         // of the user finds its password not in the secret, as after a run killed there.
-        if let (Ok(_), Ok(staged)) = (&made, staged) {
-            ctx.staged.keep(want, staged);
+        let (made, unconfirmed) = made?;
+        if let Ok(staged) = staged {
+            ctx.staged.keep(
+                want,
+                Staged {
+                    unconfirmed,
+                    ..staged
+                },
+            );
         }
-        made
+        Ok(made)
     }
 
     /// Its password, set on the user and in the secret ([`set_password`]), from the version

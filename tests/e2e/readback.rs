@@ -175,6 +175,28 @@ async fn a_cold_apply_stages_the_password_beside_the_user_and_attaches_beside_th
     aws.signed_in().await;
 }
 
+/// A user the apply creates gets its password beside the secret's labels, not before them:
+/// AdminCreateUser answered it waiting for a password, and until it has one the next apply sets
+/// a new pair whatever the labels say (`secret::a_new_users_password_refused_beside_its_labels_is_set_again`).
+/// The password it got is the one the secret holds: the user signs in with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_users_password_is_set_beside_the_secrets_labels() {
+    let mut w = World::new();
+    w.behind_proxy(100);
+    w.apply();
+    let apply = w.proxy_calls();
+    let (set, set_answered) = apply.first("cognito-idp:AdminSetUserPassword");
+    let (labelled, _) = apply.first("secretsmanager:UpdateSecretVersionStage");
+    assert!(
+        labelled < set_answered,
+        "the labels moved at {labelled}, after AdminSetUserPassword ({set} to {set_answered}): {:?}",
+        apply.requests
+    );
+    w.plan_is_clean();
+    let aws = w.live().await;
+    aws.signed_in().await;
+}
+
 /// The user pool does not wait for its pre-sign-up trigger's role and function: it is created
 /// at once, without the trigger and with self sign-up off, and UpdateUserPool sets both once
 /// the function exists, from what CreateUserPool answered (no DescribeUserPool first: the

@@ -178,7 +178,7 @@ async fn doctor_fails_a_secret_policy_that_restricts_nothing() {
 /// in.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_password_change_cut_short_is_healed_for_a_confirmed_user() {
-    let (w, aws) = World::applied().await;
+    let (mut w, aws) = World::applied().await;
     let p = w.prefix.clone();
     let pool = aws.pool().await;
     let name = format!("{}_{p}-app-user", pool.id);
@@ -213,12 +213,82 @@ async fn a_password_change_cut_short_is_healed_for_a_confirmed_user() {
         "{}",
         plan.stdout
     );
+    // A user that has a password gets the new one before the secret calls it current.
+    w.behind_proxy(50);
     w.apply();
+    let apply = w.proxy_calls();
+    let (_, set) = apply.first("cognito-idp:AdminSetUserPassword");
+    let labels = apply.of("secretsmanager:UpdateSecretVersionStage");
+    assert_eq!(labels.len(), 2, "{:?}", apply.requests);
+    for (_, labelled, _) in labels {
+        assert!(*labelled >= set, "{:?}", apply.requests);
+    }
     w.plan_is_clean();
     let (after, _) = aws.sign_in(&pool).await;
     assert_ne!(after, before);
     assert_ne!(after, cut_short);
     w.is_clean_and_destroys_to_nothing().await;
+}
+
+/// A user the apply creates has never had a password, so the secret's labels move beside its
+/// AdminSetUserPassword. When that call is refused, the secret already calls current a
+/// password the user never got, but the user is left waiting for one (`FORCE_CHANGE_PASSWORD`):
+/// the plan shows it unconfirmed, and the next apply sets a new pair that signs it in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_users_password_refused_beside_its_labels_is_set_again() {
+    use aws_sdk_cognitoidentityprovider::types::UserStatusType;
+    let mut w = World::new();
+    w.refusing(&["cognito-idp:AdminSetUserPassword"]);
+    let out = w.iotstack("apply", &["--yes"]).code(1);
+    out.stderr_has("AdminSetUserPassword: AccessDenied");
+    w.direct();
+    let aws = w.live().await;
+    let pool = aws.pool().await;
+    let user = format!("{}-app-user", w.prefix);
+    let got = aws
+        .cognito_idp
+        .admin_get_user()
+        .user_pool_id(&pool.id)
+        .username(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.user_status(),
+        Some(&UserStatusType::ForceChangePassword)
+    );
+    // The labels moved: the value of this run is current, and no longer pending.
+    let name = format!("{}_{user}", pool.id);
+    let listed = aws
+        .secrets
+        .list_secret_version_ids()
+        .secret_id(&name)
+        .send()
+        .await
+        .unwrap();
+    let labelled = |stage: &str| -> Vec<String> {
+        let with = listed.versions().iter();
+        let with = with.filter(|v| v.version_stages().iter().any(|s| s == stage));
+        with.filter_map(|v| v.version_id().map(str::to_string))
+            .collect()
+    };
+    let current = labelled("AWSCURRENT");
+    assert!(
+        current.len() == 1 && current[0].starts_with("iotstack-json-"),
+        "{:?}",
+        listed.versions()
+    );
+    assert!(labelled("AWSPENDING").is_empty(), "{:?}", listed.versions());
+
+    let plan = w.plan_has_changes();
+    assert!(
+        plan.stdout.contains("confirmed: false → true"),
+        "{}",
+        plan.stdout
+    );
+    w.apply();
+    w.plan_is_clean();
+    aws.signed_in().await;
 }
 
 /// A run killed after staging a secret's first value (PutSecretValue makes a secret's first
