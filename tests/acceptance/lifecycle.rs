@@ -135,6 +135,9 @@ async fn lifecycle(s: &Settings) {
     .await
     .unwrap_or_else(|e| panic!("no clean plan after apply: {e}"));
 
+    // The password was set on the new user beside the secret's labels, on the strength of
+    // AdminCreateUser answering it FORCE_CHANGE_PASSWORD (Cognito API reference): the secret's
+    // current value signing the user in is that path on AWS.
     step("3/7 the app user signs in");
     let exports = bin.run(&["output", "--prefix", &p, "--aws-exports"]);
     assert_eq!(exports.code, 0, "{}", exports.shown());
