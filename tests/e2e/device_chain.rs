@@ -292,6 +292,9 @@ async fn a_run_killed_at_any_point_is_completed_by_the_next() {
         // A run killed outright leaves the stack's lock: the next one takes it over.
         w.iotstack("apply", &["--yes", "--break-lock"]).ok();
         w.plan_is_clean();
+        // The secret holds the user's password, whatever the kill interrupted: the user made
+        // and its password staged, the password set or the secret's labels moved alone.
+        aws.signed_in().await;
         // No duplicates: one of each, whatever the kill interrupted.
         assert_eq!(aws.certificates().await.len(), 1);
         assert_eq!(aws.subscriptions(&w.alert_topic_arn()).await.len(), 1);
