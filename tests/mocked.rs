@@ -1,7 +1,9 @@
 //! Behaviour the local emulator cannot show, checked against the AWS SDK's own mocked HTTP layer
 //! (no emulator): retries on throttling and 5xx with the project's retry settings, an email
 //! subscription still pending confirmation on destroy, a secret name scheduled for deletion,
-//! how a topic rule read maps AWS's errors, and the waits for a role IAM has not propagated yet.
+//! how a topic rule read maps AWS's errors, the waits for a role IAM has not propagated yet, and
+//! the order of a new user's password and its secret's labels when AdminCreateUser answers the
+//! user in a status the emulator never gives.
 //!
 //! Errors are answered as raw HTTP responses in each service's wire protocol, so the SDK parses
 //! the error code exactly as it would from AWS.
@@ -1497,4 +1499,94 @@ async fn a_thing_is_deleted_at_once_and_emptied_only_when_aws_refuses() {
     assert_eq!(refused.num_calls(), 2);
     assert_eq!(list.num_calls(), 1);
     assert_eq!(detach.num_calls(), 1);
+}
+
+/// Whether a new user's password is set beside the secret's labels rests on AdminCreateUser's
+/// answer, which the emulator always gives as `FORCE_CHANGE_PASSWORD`. A user AWS answers in
+/// any other status (one that needs no password to be confirmed, say) keeps the order: with
+/// AdminSetUserPassword refused, no label moves, and the secret's current value is untouched.
+#[tokio::test]
+async fn only_a_user_created_waiting_for_a_password_has_its_labels_moved_beside_it() {
+    use aws_sdk_cognitoidentityprovider::operation::admin_create_user::AdminCreateUserOutput;
+    use aws_sdk_cognitoidentityprovider::types::{AttributeType, UserStatusType, UserType};
+    use aws_sdk_secretsmanager::operation::{
+        list_secret_version_ids::ListSecretVersionIdsOutput,
+        put_secret_value::PutSecretValueOutput,
+        update_secret_version_stage::UpdateSecretVersionStageOutput,
+    };
+    use iotstack::resources::cognito_user::CognitoUser;
+
+    const POOL: &str = "us-east-1_MOCKED001";
+    const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:p-AbCdEf";
+    for (status, moves) in [
+        (UserStatusType::ForceChangePassword, 1),
+        (UserStatusType::Confirmed, 0),
+    ] {
+        let answered = status.clone();
+        let create = mock!(aws_sdk_cognitoidentityprovider::Client::admin_create_user).then_output(
+            move || {
+                let sub = AttributeType::builder()
+                    .name("sub")
+                    .value("11111111-2222-3333-4444-555555555555")
+                    .build()
+                    .unwrap();
+                let user = UserType::builder()
+                    .username("mk-app-user")
+                    .attributes(sub)
+                    .user_status(answered.clone())
+                    .build();
+                AdminCreateUserOutput::builder().user(user).build()
+            },
+        );
+        let set = mock!(aws_sdk_cognitoidentityprovider::Client::admin_set_user_password)
+            .then_http_response(|| json_error(400, "InvalidPasswordException", "refused"));
+        let put =
+            mock!(aws_sdk_secretsmanager::Client::put_secret_value).then_compute_output(|r| {
+                PutSecretValueOutput::builder()
+                    .arn(SECRET)
+                    .set_version_id(r.client_request_token().map(str::to_string))
+                    .build()
+            });
+        let listed = mock!(aws_sdk_secretsmanager::Client::list_secret_version_ids)
+            .then_output(|| ListSecretVersionIdsOutput::builder().build());
+        let labels = mock!(aws_sdk_secretsmanager::Client::update_secret_version_stage)
+            .then_output(|| {
+                UpdateSecretVersionStageOutput::builder()
+                    .arn(SECRET)
+                    .build()
+            });
+
+        let dir = tempfile::tempdir().unwrap();
+        let base = base_config(&Backoffs::default());
+        let mut clients = Clients::from_config(base.clone());
+        clients.cognito_idp = aws_sdk_cognitoidentityprovider::Client::from_conf(
+            aws_sdk_cognitoidentityprovider::config::Builder::from(&base)
+                .interceptor(interceptor(&[&create, &set]))
+                .build(),
+        );
+        clients.secrets = secrets_client(&base, &[&put, &listed, &labels]);
+        let c = ctx(clients, dir.path());
+        let want = desired(
+            "app-user",
+            json!({
+                "user_pool_id": POOL,
+                "username": "mk-app-user",
+                "email": EMAIL,
+                "password_secret_arn": SECRET,
+            }),
+        );
+        let made = CognitoUser.make(&c, &want).await.expect("the user is made");
+        let e = CognitoUser
+            .complete(&c, &want, &made)
+            .await
+            .expect_err("its password is refused");
+        assert!(e.to_string().contains("AdminSetUserPassword"), "{e}");
+        assert_eq!(set.num_calls(), 1);
+        assert_eq!(
+            labels.num_calls(),
+            moves,
+            "a user answered {status:?}: the secret's labels moved {} time(s)",
+            labels.num_calls()
+        );
+    }
 }
