@@ -486,20 +486,13 @@ pub async fn apply(
                 if action != Action::NoOp {
                     reporter.started(&id, kind.type_name(), action);
                 }
-                if let Err((r, why)) = wait_whole(whole_rx, whole).await {
-                    let e = Error::Refused(format!(
+                let r = match wait_whole(whole_rx, whole).await {
+                    Err((r, why)) => Err(Error::Refused(format!(
                         "{} `{id}` was not created: it needs `{r}` with all its settings, and those left for after its create were not written: {why}",
                         kind.type_name()
-                    ));
-                    reporter.failed(&id, kind.type_name(), action, &e);
-                    if let Some(f) = finished {
-                        f.send_modify(|f| {
-                            f.failed.insert(id.clone());
-                        });
-                    }
-                    return Err(e);
-                }
-                let r = step(&ctx, kind, &want, have, action, &confirmed.changes, later).await;
+                    ))),
+                    Ok(()) => step(&ctx, kind, &want, have, action, &confirmed.changes, later).await,
+                };
                 if let Some(f) = finished {
                     f.send_modify(|f| match &r {
                         Ok(s) => {

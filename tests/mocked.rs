@@ -113,6 +113,17 @@ fn secrets_client(base: &SdkConfig, rules: &[&Rule]) -> aws_sdk_secretsmanager::
     )
 }
 
+fn cognito_idp_client(
+    base: &SdkConfig,
+    rules: &[&Rule],
+) -> aws_sdk_cognitoidentityprovider::Client {
+    aws_sdk_cognitoidentityprovider::Client::from_conf(
+        aws_sdk_cognitoidentityprovider::config::Builder::from(base)
+            .interceptor(interceptor(rules))
+            .build(),
+    )
+}
+
 fn ctx(clients: Clients, state_dir: &Path) -> Ctx {
     Ctx {
         clients,
@@ -1559,11 +1570,7 @@ async fn only_a_user_created_waiting_for_a_password_has_its_labels_moved_beside_
         let dir = tempfile::tempdir().unwrap();
         let base = base_config(&Backoffs::default());
         let mut clients = Clients::from_config(base.clone());
-        clients.cognito_idp = aws_sdk_cognitoidentityprovider::Client::from_conf(
-            aws_sdk_cognitoidentityprovider::config::Builder::from(&base)
-                .interceptor(interceptor(&[&create, &set]))
-                .build(),
-        );
+        clients.cognito_idp = cognito_idp_client(&base, &[&create, &set]);
         clients.secrets = secrets_client(&base, &[&put, &listed, &labels]);
         let c = ctx(clients, dir.path());
         let want = desired(
